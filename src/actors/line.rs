@@ -1,0 +1,125 @@
+//! `LineActor`: one per line. Keeps the latest snapshot of each of its machines and
+//! pushes the line roll-up (output machine's counts, constraint machine's time).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytestring::ByteString;
+
+use super::hub::{Hub, PRODUCTION_UPDATES, Publish};
+use crate::domain::plant::PlantModel;
+use crate::domain::snapshot::{LineSnapshot, MachineSnapshot, line_snapshot};
+use crate::domain::throttle::{Push, Throttle};
+use crate::domain::window::WindowName;
+use crate::metrics as m;
+
+/// A machine of this line has a new snapshot.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MachineChanged {
+    /// The machine's position in the line.
+    pub position: usize,
+    /// Its snapshot.
+    pub snapshot: Arc<MachineSnapshot>,
+}
+
+/// The line's current snapshot.
+#[derive(Message)]
+#[rtype(result = "Arc<LineSnapshot>")]
+pub struct GetLine;
+
+/// The actor.
+pub struct LineActor {
+    idx: usize,
+    plant: Arc<PlantModel>,
+    machines: Vec<Option<MachineSnapshot>>,
+    hub: Addr<Hub>,
+    throttle: Throttle,
+}
+
+impl LineActor {
+    /// The actor of line `idx`.
+    pub fn new(idx: usize, plant: Arc<PlantModel>, hub: Addr<Hub>, coalesce: Duration) -> Self {
+        let n = plant.lines[idx].machines.len();
+        LineActor {
+            idx,
+            plant,
+            machines: vec![None; n],
+            hub,
+            throttle: Throttle::new(coalesce),
+        }
+    }
+
+    fn snapshot(&self) -> LineSnapshot {
+        line_snapshot(&self.plant, self.idx, &self.machines)
+    }
+
+    fn publish(&mut self) {
+        let snapshot = self.snapshot();
+        for w in WindowName::ALL {
+            let f = &snapshot.windows[w.as_str()];
+            for (name, value) in [
+                (m::OEE, f.oee),
+                (m::AVAILABILITY, f.availability),
+                (m::PERFORMANCE, f.performance),
+                (m::QUALITY, f.quality),
+            ] {
+                if let Some(v) = value {
+                    metrics::gauge!(name, "scope" => "line", "id" => snapshot.id.clone(), "window" => w.as_str()).set(v);
+                }
+            }
+        }
+        match serde_json::to_string(&snapshot) {
+            Ok(json) => self.hub.do_send(Publish {
+                channels: vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()],
+                entity: snapshot.id,
+                order: self.idx,
+                data: ByteString::from(json),
+            }),
+            Err(e) => tracing::error!(line = %snapshot.id, error = %e, "cannot serialise line snapshot"),
+        }
+    }
+}
+
+impl Actor for LineActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.publish();
+    }
+}
+
+impl Supervised for LineActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        tracing::warn!(line = %self.plant.lines[self.idx].id, "line actor restarting");
+    }
+}
+
+impl Handler<MachineChanged> for LineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: MachineChanged, ctx: &mut Context<Self>) {
+        if let Some(slot) = self.machines.get_mut(msg.position) {
+            *slot = Some(Arc::unwrap_or_clone(msg.snapshot));
+        }
+        match self.throttle.on_change(Instant::now()) {
+            Push::Now => self.publish(),
+            Push::After(wait) => {
+                ctx.run_later(wait, |act, _| {
+                    act.throttle.flushed(Instant::now());
+                    act.publish();
+                });
+            }
+            Push::Scheduled => {}
+        }
+    }
+}
+
+impl Handler<GetLine> for LineActor {
+    type Result = MessageResult<GetLine>;
+
+    fn handle(&mut self, _: GetLine, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(Arc::new(self.snapshot()))
+    }
+}

@@ -1,0 +1,310 @@
+//! `MachineActor`: one per machine. Applies routed samples to the domain [`Machine`],
+//! sends what happened to the telemetry writer, and pushes its snapshot to its line and
+//! the hub (at most once per coalesce interval).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytestring::ByteString;
+
+use super::guarded;
+use super::hub::{Hub, Publish};
+use super::line::{LineActor, MachineChanged};
+use super::telemetry_writer::{Record, TelemetryWriter};
+use crate::clock::Clock;
+use crate::domain::EpochMs;
+use crate::domain::machine::{Machine, MachineEvent, Sample, SampleOutcome};
+use crate::domain::machine_state::MachineState;
+use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::snapshot::{MachineSnapshot, machine_snapshot};
+use crate::domain::throttle::{Push, Throttle};
+use crate::domain::window::WindowName;
+use crate::metrics as m;
+
+/// How often machines check for silent sources, and checkpoint every how many ticks.
+const TICK: Duration = Duration::from_secs(1);
+const CHECKPOINT_TICKS: u32 = 5;
+
+/// Samples for this machine, from one source.
+#[derive(Message)]
+#[rtype(result = "SampleCounts")]
+pub struct ApplySamples {
+    /// Source name (metrics label).
+    pub source: &'static str,
+    /// The samples, in arrival order.
+    pub samples: Vec<Sample>,
+}
+
+/// What became of a batch of samples.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, MessageResponse)]
+pub struct SampleCounts {
+    /// Applied.
+    pub applied: usize,
+    /// Same tag and timestamp as before.
+    pub duplicate: usize,
+    /// Older than the last applied for the tag.
+    pub late: usize,
+    /// Value does not fit the tag.
+    pub wrong_value: usize,
+}
+
+/// The source is alive at `ts`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Heartbeat(pub EpochMs);
+
+/// Check for staleness now (the periodic tick, or a test driving a manual clock).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Tick;
+
+/// The machine's current snapshot.
+#[derive(Message)]
+#[rtype(result = "Arc<MachineSnapshot>")]
+pub struct GetMachine;
+
+/// Makes the actor panic (fault-injection tests and drills): it must come back with its
+/// counts.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Poison;
+
+/// The actor.
+pub struct MachineActor {
+    machine: Machine,
+    idx: MachineIdx,
+    plant: Arc<PlantModel>,
+    line: Addr<LineActor>,
+    line_position: usize,
+    hub: Addr<Hub>,
+    writer: Addr<TelemetryWriter>,
+    clock: Clock,
+    throttle: Throttle,
+    events: Vec<MachineEvent>,
+    ticks: u32,
+    shown_state: Option<MachineState>,
+}
+
+impl MachineActor {
+    /// A machine actor; `machine` may carry restored history.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        machine: Machine,
+        idx: MachineIdx,
+        plant: Arc<PlantModel>,
+        line: Addr<LineActor>,
+        hub: Addr<Hub>,
+        writer: Addr<TelemetryWriter>,
+        clock: Clock,
+        coalesce: Duration,
+    ) -> Self {
+        let model = &plant.machines[idx];
+        let line_position = plant.lines[model.line].machines.iter().position(|&i| i == idx).unwrap_or(0);
+        MachineActor {
+            machine,
+            idx,
+            plant,
+            line,
+            line_position,
+            hub,
+            writer,
+            clock,
+            throttle: Throttle::new(coalesce),
+            events: Vec::new(),
+            ticks: 0,
+            shown_state: None,
+        }
+    }
+
+    /// Sends the events gathered by the last call to the writer, counting parts and downtime.
+    fn after_change(&mut self, ctx: &mut Context<Self>) {
+        if self.events.is_empty() {
+            return;
+        }
+        let id = &self.plant.machines[self.idx].id;
+        for e in &self.events {
+            match e {
+                MachineEvent::Parts { tally, .. } => {
+                    if tally.good > 0 {
+                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "good").increment(tally.good as u64);
+                    }
+                    if tally.reject() > 0 {
+                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "reject").increment(tally.reject() as u64);
+                    }
+                }
+                MachineEvent::DowntimeEnded { start, end, reason, .. } => {
+                    metrics::counter!(m::DOWNTIME_SECONDS, "machine" => id.clone(), "reason" => reason.clone())
+                        .increment(((end - start) / 1000).max(0) as u64);
+                }
+                _ => {}
+            }
+        }
+        self.writer.do_send(Record {
+            machine: self.idx,
+            events: std::mem::take(&mut self.events),
+        });
+        self.changed(ctx);
+    }
+
+    fn changed(&mut self, ctx: &mut Context<Self>) {
+        match self.throttle.on_change(Instant::now()) {
+            Push::Now => self.publish(),
+            Push::After(wait) => {
+                ctx.run_later(wait, |act, _| {
+                    act.throttle.flushed(Instant::now());
+                    act.publish();
+                });
+            }
+            Push::Scheduled => {}
+        }
+    }
+
+    fn publish(&mut self) {
+        let snapshot = machine_snapshot(&self.plant, &self.machine);
+        let id = snapshot.id.clone();
+        let line = snapshot.line.clone();
+        for w in WindowName::ALL {
+            let f = &snapshot.windows[w.as_str()];
+            for (name, value) in [
+                (m::OEE, f.oee),
+                (m::AVAILABILITY, f.availability),
+                (m::PERFORMANCE, f.performance),
+                (m::QUALITY, f.quality),
+            ] {
+                if let Some(v) = value {
+                    metrics::gauge!(name, "scope" => "machine", "id" => id.clone(), "window" => w.as_str()).set(v);
+                }
+            }
+        }
+        if self.shown_state != Some(snapshot.state) {
+            for s in MachineState::ALL {
+                metrics::gauge!(m::MACHINE_STATE, "machine" => id.clone(), "line" => line.clone(), "state" => s.as_str())
+                    .set(if s == snapshot.state { 1.0 } else { 0.0 });
+            }
+            self.shown_state = Some(snapshot.state);
+        }
+        let data = match serde_json::to_string(&snapshot) {
+            Ok(json) => ByteString::from(json),
+            Err(e) => {
+                tracing::error!(machine = %id, error = %e, "cannot serialise machine snapshot");
+                return;
+            }
+        };
+        self.hub.do_send(Publish {
+            channels: vec![format!("machine:{id}")],
+            entity: id,
+            order: self.idx,
+            data,
+        });
+        self.line.do_send(MachineChanged {
+            position: self.line_position,
+            snapshot: Arc::new(snapshot),
+        });
+    }
+}
+
+impl Actor for MachineActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.publish();
+        ctx.run_interval(TICK, |act, ctx| {
+            act.ticks = act.ticks.wrapping_add(1);
+            let wall = act.clock.now_ms();
+            let checkpoint = act.ticks.is_multiple_of(CHECKPOINT_TICKS);
+            guarded(act, ctx, "machine", |a| {
+                a.machine.tick(wall, &mut a.events);
+                if checkpoint && let Some(open) = a.machine.open_interval() {
+                    a.events.push(open);
+                }
+            });
+            act.after_change(ctx);
+        });
+    }
+}
+
+impl Supervised for MachineActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        tracing::warn!(machine = %self.plant.machines[self.idx].id, "machine actor restarting");
+        // Whatever a panic left half-done in the running sums is recomputed.
+        self.machine.repair();
+        self.events.clear();
+    }
+}
+
+impl Handler<ApplySamples> for MachineActor {
+    type Result = SampleCounts;
+
+    fn handle(&mut self, msg: ApplySamples, ctx: &mut Context<Self>) -> SampleCounts {
+        let wall = self.clock.now_ms();
+        let counts = guarded(self, ctx, "machine", |a| {
+            let mut counts = SampleCounts::default();
+            for s in msg.samples {
+                match a.machine.apply(s, wall, &mut a.events) {
+                    SampleOutcome::Applied => counts.applied += 1,
+                    SampleOutcome::Duplicate => counts.duplicate += 1,
+                    SampleOutcome::Late => counts.late += 1,
+                    SampleOutcome::WrongValue => counts.wrong_value += 1,
+                }
+            }
+            counts
+        })
+        .unwrap_or_default();
+        for (reason, n) in [
+            ("duplicate", counts.duplicate),
+            ("late", counts.late),
+            ("wrong_value", counts.wrong_value),
+        ] {
+            if n > 0 {
+                metrics::counter!(m::TAG_REJECTED, "source" => msg.source, "reason" => reason).increment(n as u64);
+            }
+        }
+        self.after_change(ctx);
+        counts
+    }
+}
+
+impl Handler<Heartbeat> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) {
+        let wall = self.clock.now_ms();
+        let before = self.machine.head();
+        guarded(self, ctx, "machine", |a| a.machine.heartbeat(msg.0, wall, &mut a.events));
+        if self.machine.head() != before {
+            // Time passed: windows moved even if nothing else happened.
+            self.changed(ctx);
+        }
+        self.after_change(ctx);
+    }
+}
+
+impl Handler<Tick> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
+        let wall = self.clock.now_ms();
+        guarded(self, ctx, "machine", |a| a.machine.tick(wall, &mut a.events));
+        if let Some(open) = self.machine.open_interval() {
+            self.events.push(open);
+        }
+        self.after_change(ctx);
+    }
+}
+
+impl Handler<GetMachine> for MachineActor {
+    type Result = MessageResult<GetMachine>;
+
+    fn handle(&mut self, _: GetMachine, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(Arc::new(machine_snapshot(&self.plant, &self.machine)))
+    }
+}
+
+impl Handler<Poison> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Poison, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "machine", |_| panic!("poisoned on purpose"));
+    }
+}

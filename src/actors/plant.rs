@@ -1,0 +1,261 @@
+//! The plant supervisor: starts the hub, the telemetry writer and, under
+//! `actix::Supervisor`, one actor per line and machine (machines restored from the store
+//! first). The [`PlantHandle`] it returns is the registry every edge uses: sources deliver
+//! tags through it, HTTP reads snapshots through it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+use serde::Serialize;
+
+use super::hub::Hub;
+use super::line::{GetLine, LineActor};
+use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, Tick};
+use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
+use crate::clock::Clock;
+use crate::domain::EpochMs;
+use crate::domain::machine::{Machine, MachineHistory};
+use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::snapshot::{LineSnapshot, MachineSnapshot};
+use crate::domain::tag::TagUpdate;
+use crate::metrics as m;
+use crate::plc::router::{RoutedBatch, TagRouter};
+use crate::store::{Store, StoreError};
+
+/// How far back machines reload history at start: the longest rolling window.
+const RESTORE_LOOKBACK_MS: EpochMs = 8 * 3_600_000;
+
+/// What became of an ingested batch.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// Samples received.
+    pub received: usize,
+    /// Applied to live state.
+    pub applied: usize,
+    /// Tag not in the plant model (ignored).
+    pub unknown_tag: usize,
+    /// Bad quality (ignored).
+    pub bad_quality: usize,
+    /// Uncertain quality (applied, counted).
+    pub uncertain_quality: usize,
+    /// Value does not fit the tag (ignored).
+    pub wrong_value: usize,
+    /// Same tag and timestamp as one applied before (counted once).
+    pub duplicate: usize,
+    /// Older than the last applied for its tag (not applied).
+    pub late: usize,
+}
+
+/// Options the plant actors need.
+#[derive(Debug, Clone)]
+pub struct PlantOptions {
+    /// Push coalescing interval.
+    pub coalesce: Duration,
+    /// Keep raw samples.
+    pub raw_samples: bool,
+    /// Writer batch size.
+    pub batch_max: usize,
+    /// Writer flush interval.
+    pub flush_interval: Duration,
+}
+
+struct Inner {
+    plant: Arc<PlantModel>,
+    router: TagRouter,
+    machines: Vec<Addr<MachineActor>>,
+    lines: Vec<Addr<LineActor>>,
+    hub: Addr<Hub>,
+    writer: Addr<TelemetryWriter>,
+    raw_samples: bool,
+}
+
+/// The registry of the plant's actors.
+#[derive(Clone)]
+pub struct PlantHandle {
+    inner: Arc<Inner>,
+}
+
+impl PlantHandle {
+    /// Starts every actor of the plant. Machines rebuild their windows from the store.
+    pub async fn start(plant: Arc<PlantModel>, store: Store, options: PlantOptions, clock: Clock) -> Result<PlantHandle, StoreError> {
+        let hub = Supervisor::start(|_| Hub::default());
+        let writer = {
+            let (plant, store) = (plant.clone(), store.clone());
+            TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval).start()
+        };
+        let lines: Vec<Addr<LineActor>> = (0..plant.lines.len())
+            .map(|i| {
+                let (plant, hub) = (plant.clone(), hub.clone());
+                Supervisor::start(move |_| LineActor::new(i, plant, hub, options.coalesce))
+            })
+            .collect();
+        let now = clock.now_ms();
+        let mut machines = Vec::with_capacity(plant.machines.len());
+        for idx in 0..plant.machines.len() {
+            let mut machine = Machine::new(plant.clone(), idx);
+            let history = load_history(&store, &plant, idx, now).await?;
+            machine.restore(&history, now);
+            let line = lines[plant.machines[idx].line].clone();
+            let (plant, hub, writer, clock) = (plant.clone(), hub.clone(), writer.clone(), clock.clone());
+            let coalesce = options.coalesce;
+            machines.push(Supervisor::start(move |_| {
+                MachineActor::new(machine, idx, plant, line, hub, writer, clock, coalesce)
+            }));
+        }
+        Ok(PlantHandle {
+            inner: Arc::new(Inner {
+                router: TagRouter::new(plant.clone()),
+                plant,
+                machines,
+                lines,
+                hub,
+                writer,
+                raw_samples: options.raw_samples,
+            }),
+        })
+    }
+
+    /// The plant model.
+    pub fn plant(&self) -> &Arc<PlantModel> {
+        &self.inner.plant
+    }
+
+    /// The hub.
+    pub fn hub(&self) -> &Addr<Hub> {
+        &self.inner.hub
+    }
+
+    fn route(&self, source: &'static str, updates: Vec<TagUpdate>) -> RoutedBatch {
+        metrics::counter!(m::TAG_UPDATES, "source" => source).increment(updates.len() as u64);
+        if self.inner.raw_samples {
+            self.inner.writer.do_send(RawSamples(updates.clone()));
+        }
+        let batch = self.inner.router.route(updates);
+        for (reason, n) in [("unknown_tag", batch.unknown_tag), ("bad_quality", batch.bad_quality)] {
+            if n > 0 {
+                metrics::counter!(m::TAG_REJECTED, "source" => source, "reason" => reason).increment(n as u64);
+            }
+        }
+        if batch.uncertain_quality > 0 {
+            metrics::counter!(m::TAG_UNCERTAIN, "source" => source).increment(batch.uncertain_quality as u64);
+        }
+        batch
+    }
+
+    /// Routes and delivers updates without waiting (sources' hot path).
+    pub fn deliver(&self, source: &'static str, updates: Vec<TagUpdate>) {
+        for (machine, samples) in self.route(source, updates).per_machine {
+            self.inner.machines[machine].do_send(ApplySamples { source, samples });
+        }
+    }
+
+    /// Routes and delivers updates, and reports what became of them.
+    pub async fn deliver_and_report(&self, source: &'static str, updates: Vec<TagUpdate>) -> IngestReport {
+        let received = updates.len();
+        let batch = self.route(source, updates);
+        let sends = batch
+            .per_machine
+            .into_iter()
+            .map(|(machine, samples)| self.inner.machines[machine].send(ApplySamples { source, samples }));
+        let mut report = IngestReport {
+            received,
+            unknown_tag: batch.unknown_tag,
+            bad_quality: batch.bad_quality,
+            uncertain_quality: batch.uncertain_quality,
+            ..IngestReport::default()
+        };
+        for counts in join_all(sends).await {
+            let c: SampleCounts = counts.unwrap_or_default();
+            report.applied += c.applied;
+            report.duplicate += c.duplicate;
+            report.late += c.late;
+            report.wrong_value += c.wrong_value;
+        }
+        report
+    }
+
+    /// Tells every machine its source is alive at `ts`.
+    pub fn heartbeat_all(&self, ts: EpochMs) {
+        for m in &self.inner.machines {
+            m.do_send(Heartbeat(ts));
+        }
+    }
+
+    /// Runs every machine's staleness check now and waits for it.
+    pub async fn tick(&self) {
+        join_all(self.inner.machines.iter().map(|m| m.send(Tick))).await;
+    }
+
+    /// Snapshots of every line, in plant order.
+    pub async fn lines(&self) -> Vec<Arc<LineSnapshot>> {
+        join_all(self.inner.lines.iter().map(|l| l.send(GetLine)))
+            .await
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// Snapshot of one line.
+    pub async fn line(&self, id: &str) -> Option<Arc<LineSnapshot>> {
+        let (idx, _) = self.inner.plant.line(id)?;
+        self.inner.lines[idx].send(GetLine).await.ok()
+    }
+
+    /// Snapshot of one machine.
+    pub async fn machine(&self, id: &str) -> Option<Arc<MachineSnapshot>> {
+        let (idx, _) = self.inner.plant.machine(id)?;
+        self.inner.machines[idx].send(GetMachine).await.ok()
+    }
+
+    /// Whether every line and machine actor answers (readiness).
+    pub async fn actors_up(&self) -> bool {
+        let lines = join_all(self.inner.lines.iter().map(|l| l.send(GetLine))).await;
+        let machines = join_all(self.inner.machines.iter().map(|m| m.send(GetMachine))).await;
+        lines.iter().all(Result::is_ok) && machines.iter().all(Result::is_ok)
+    }
+
+    /// Makes a machine actor panic (fault-injection tests and drills).
+    pub fn poison_machine(&self, idx: MachineIdx) {
+        if let Some(m) = self.inner.machines.get(idx) {
+            m.do_send(Poison);
+        }
+    }
+
+    /// Writes everything the telemetry writer holds and waits for it. Machines first
+    /// checkpoint their open intervals.
+    pub async fn flush(&self) {
+        self.tick().await;
+        let _ = self.inner.writer.send(Flush).await;
+    }
+}
+
+async fn load_history(store: &Store, plant: &PlantModel, idx: MachineIdx, now: EpochMs) -> Result<MachineHistory, StoreError> {
+    let model = &plant.machines[idx];
+    let cal = &plant.calendar;
+    let from = [now - RESTORE_LOOKBACK_MS, cal.day_start(now)]
+        .into_iter()
+        .chain(cal.shift_at(now).map(|s| s.start))
+        .min()
+        .unwrap_or(now - RESTORE_LOOKBACK_MS);
+    let intervals = store.intervals(&model.id, from, EpochMs::MAX).await?;
+    let parts = store.parts(&model.id, from, EpochMs::MAX).await?;
+    let tag_names: Vec<&str> = model.signals.iter().map(|s| s.tag.as_str()).collect();
+    let tags = store
+        .tag_last(&tag_names)
+        .await?
+        .into_iter()
+        .filter_map(|(tag, ts, value)| {
+            let (_, signal) = *plant.tags.get(&tag)?;
+            Some((signal, ts, value))
+        })
+        .collect();
+    let open_downtime = store.open_downtime(&model.id).await?;
+    Ok(MachineHistory {
+        intervals,
+        parts,
+        tags,
+        open_downtime,
+    })
+}

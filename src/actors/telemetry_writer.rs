@@ -1,0 +1,166 @@
+//! `TelemetryWriter`: gathers machine events and raw samples into batches (merged per
+//! interval, machine-minute, downtime and tag) and hands them to one writer task, so the
+//! database is written in a few large transactions and never on the hot path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::machine::MachineEvent;
+use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::tag::TagUpdate;
+use crate::metrics as m;
+use crate::store::Store;
+use crate::store::batch::Batch;
+
+/// Raw samples held at most, in batches of `batch_max`, before new ones are dropped.
+const RAW_BACKLOG_BATCHES: usize = 20;
+
+/// Events of one machine.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record {
+    /// The machine.
+    pub machine: MachineIdx,
+    /// What happened.
+    pub events: Vec<MachineEvent>,
+}
+
+/// Raw tag samples to keep.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RawSamples(pub Vec<TagUpdate>);
+
+/// Write everything held now; resolves when it is in the database.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+struct WriteJob {
+    batch: Batch,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// The actor.
+pub struct TelemetryWriter {
+    plant: Arc<PlantModel>,
+    batch: Batch,
+    batch_max: usize,
+    flush_interval: Duration,
+    jobs: mpsc::Sender<WriteJob>,
+}
+
+impl TelemetryWriter {
+    /// A writer to `store`; spawns its writer task.
+    pub fn new(plant: Arc<PlantModel>, store: Store, batch_max: usize, flush_interval: Duration) -> Self {
+        let (jobs, rx) = mpsc::channel(2);
+        actix_rt::spawn(write_loop(store, rx));
+        TelemetryWriter {
+            plant,
+            batch: Batch::default(),
+            batch_max,
+            flush_interval,
+            jobs,
+        }
+    }
+
+    /// Hands the batch to the writer task if it has room; otherwise keeps merging.
+    fn send_batch(&mut self) {
+        if self.batch.is_empty() || self.jobs.capacity() == 0 {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        // Capacity was checked and this actor is the only sender.
+        let _ = self.jobs.try_send(WriteJob { batch, done: None });
+        metrics::gauge!(m::STORE_BACKLOG).set(0.0);
+    }
+
+    fn after_add(&mut self) {
+        let len = self.batch.len();
+        metrics::gauge!(m::STORE_BACKLOG).set(len as f64);
+        if len >= self.batch_max {
+            self.send_batch();
+        }
+    }
+}
+
+async fn write_loop(store: Store, mut jobs: mpsc::Receiver<WriteJob>) {
+    while let Some(job) = jobs.recv().await {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let started = Instant::now();
+            match store.write(&job.batch).await {
+                Ok(()) => {
+                    metrics::histogram!(m::STORE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
+                    for (table, n) in [
+                        ("machine_state_intervals", job.batch.intervals.len()),
+                        ("production_counts", job.batch.parts.len()),
+                        ("downtime_events", job.batch.downtime.len()),
+                        ("tag_samples", job.batch.raw.len()),
+                    ] {
+                        metrics::counter!(m::STORE_ROWS, "table" => table).increment(n as u64);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // Keep order and retry: later batches wait behind this one.
+                    tracing::warn!(error = %e, retry_in = ?delay, "telemetry write failed");
+                    metrics::counter!(m::STORE_ERRORS).increment(1);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        if let Some(done) = job.done {
+            let _ = done.send(());
+        }
+    }
+}
+
+impl Actor for TelemetryWriter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(self.flush_interval, |act, _| act.send_batch());
+    }
+}
+
+impl Handler<Record> for TelemetryWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: Record, _: &mut Context<Self>) {
+        self.batch.record(&self.plant, msg.machine, msg.events);
+        self.after_add();
+    }
+}
+
+impl Handler<RawSamples> for TelemetryWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: RawSamples, _: &mut Context<Self>) {
+        let room = (self.batch_max * RAW_BACKLOG_BATCHES).saturating_sub(self.batch.raw.len());
+        let n = msg.0.len();
+        if n > room {
+            metrics::counter!(m::STORE_DROPPED).increment((n - room) as u64);
+        }
+        self.batch.raw.extend(msg.0.into_iter().take(room));
+        self.after_add();
+    }
+}
+
+impl Handler<Flush> for TelemetryWriter {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Flush, _: &mut Context<Self>) -> Self::Result {
+        let batch = std::mem::take(&mut self.batch);
+        let jobs = self.jobs.clone();
+        Box::pin(async move {
+            let (done, finished) = oneshot::channel();
+            if jobs.send(WriteJob { batch, done: Some(done) }).await.is_ok() {
+                let _ = finished.await;
+            }
+        })
+    }
+}

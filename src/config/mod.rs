@@ -1,0 +1,267 @@
+//! Service configuration: `config/default.toml` (or `--config FILE`), overridden by
+//! `MS5__SECTION__KEY` environment variables, plus the plant model file it names.
+//!
+//! Everything is validated at load; an error names the file, the key and the reason, and
+//! `serve` refuses to start on one.
+
+mod plant_file;
+
+pub use plant_file::parse as parse_plant;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::domain::plant::PlantModel;
+
+/// The configuration shipped in the binary, used when `config/default.toml` is absent so
+/// the binary runs the simulated plant from any directory.
+const EMBEDDED_DEFAULT: &str = include_str!("../../config/default.toml");
+const EMBEDDED_PLANT: &str = include_str!("../../config/plant.toml");
+/// Where `serve` looks when no `--config` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
+
+/// A configuration error: which file, which key, why.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {reason}")]
+pub struct ConfigError {
+    /// The file (or `environment` for `MS5__…` variables).
+    pub file: String,
+    /// The key, dotted (`lines[0].machines[2].ideal_cycle_time`).
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(file: impl Into<String>, key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.into(),
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn from_figment(file: &str, err: figment::Error) -> Self {
+        let source = err
+            .metadata
+            .as_ref()
+            .and_then(|m| m.source.as_ref())
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty());
+        let key = if err.path.is_empty() { "(top level)".to_owned() } else { err.path.join(".") };
+        let file = match (&err.metadata, source) {
+            (Some(m), _) if m.name.contains("environment") => "environment (MS5__…)".to_owned(),
+            (_, Some(s)) => s,
+            _ => file.to_owned(),
+        };
+        ConfigError::new(file, key, err.kind.to_string())
+    }
+}
+
+/// Everything `serve` needs to know.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP server.
+    pub http: HttpSettings,
+    /// Durable store.
+    pub store: StoreSettings,
+    /// The plant model file.
+    pub plant: PlantSettings,
+    /// The built-in simulated plant.
+    pub simulator: SimulatorSettings,
+    /// WebSocket pushes.
+    pub websocket: WebSocketSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind (0: any free port).
+    pub port: u16,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[serde(default)]
+    pub workers: Option<usize>,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite://path` (created if missing).
+    pub url: String,
+    /// Keep raw tag samples.
+    pub raw_samples: bool,
+    /// How long raw samples are kept.
+    #[serde(with = "humantime_serde")]
+    pub raw_retention: Duration,
+    /// Longest a telemetry row waits before it is written.
+    #[serde(with = "humantime_serde")]
+    pub flush_interval: Duration,
+    /// Largest batch written at once (rows).
+    pub batch_max: usize,
+}
+
+/// `[plant]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlantSettings {
+    /// The plant model file, relative to the configuration file.
+    pub model: PathBuf,
+}
+
+/// `[simulator]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSettings {
+    /// Run the simulated plant in process.
+    pub enabled: bool,
+    /// Seed: the same seed gives the same plant history.
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// How often the simulator emits what happened, real time.
+    #[serde(with = "humantime_serde")]
+    pub step: Duration,
+}
+
+/// `[websocket]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketSettings {
+    /// Changes to one entity are pushed at most once per this interval.
+    #[serde(with = "humantime_serde")]
+    pub coalesce: Duration,
+    /// Interval of server pings and heartbeat frames.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat: Duration,
+    /// A client silent for this long is disconnected.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Largest accepted client frame, bytes.
+    pub max_frame_bytes: usize,
+    /// Most frames waiting for one slow client; beyond it only the latest state per entity is kept.
+    pub outbound_queue: usize,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info,ms5=debug`.
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings and plant model, loaded and validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Service settings.
+    pub settings: Settings,
+    /// The plant.
+    pub plant: PlantModel,
+    /// Where the settings came from (for messages).
+    pub source: String,
+}
+
+impl Config {
+    /// Loads `path`, or `config/default.toml` (falling back to the embedded copy when
+    /// that file does not exist and no path was given), then `MS5__…` overrides.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_with(path, Figment::new())
+    }
+
+    /// As [`Config::load`], with extra overrides merged last (used by tests).
+    pub fn load_with(path: Option<&Path>, overrides: Figment) -> Result<Config, ConfigError> {
+        let (base, dir, source) = match path {
+            Some(p) => {
+                if !p.is_file() {
+                    return Err(ConfigError::new(p.display().to_string(), "(file)", "no such file"));
+                }
+                let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                (Toml::file(p), Some(dir), p.display().to_string())
+            }
+            None if Path::new(DEFAULT_CONFIG_PATH).is_file() => (
+                Toml::file(DEFAULT_CONFIG_PATH),
+                Some(PathBuf::from("config")),
+                DEFAULT_CONFIG_PATH.to_owned(),
+            ),
+            None => (Toml::string(EMBEDDED_DEFAULT), None, "embedded default.toml".to_owned()),
+        };
+        let figment = Figment::from(base)
+            .merge(Env::prefixed("MS5__").split("__"))
+            .merge(overrides);
+        let settings: Settings = figment.extract().map_err(|e| ConfigError::from_figment(&source, e))?;
+        settings.validate(&source)?;
+        let plant = match &dir {
+            Some(dir) => {
+                let file = dir.join(&settings.plant.model);
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    ConfigError::new(file.display().to_string(), "(file)", format!("cannot read: {e}"))
+                })?;
+                plant_file::parse(&text, &file.display().to_string())?
+            }
+            None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
+        };
+        Ok(Config { settings, plant, source })
+    }
+}
+
+impl Settings {
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let err = |key: &str, reason: &str| Err(ConfigError::new(file, key, reason));
+        if !self.store.url.starts_with("sqlite:") {
+            return err("store.url", "must start with sqlite: (e.g. sqlite://data/ms5.db)");
+        }
+        if self.store.batch_max == 0 {
+            return err("store.batch_max", "must be at least 1");
+        }
+        if self.store.flush_interval.is_zero() {
+            return err("store.flush_interval", "must be longer than 0");
+        }
+        if !(self.simulator.speed > 0.0 && self.simulator.speed <= 1000.0) {
+            return err("simulator.speed", "must be above 0 and at most 1000");
+        }
+        if self.simulator.step.is_zero() {
+            return err("simulator.step", "must be longer than 0");
+        }
+        if self.websocket.heartbeat.is_zero() || self.websocket.idle_timeout <= self.websocket.heartbeat {
+            return err("websocket.idle_timeout", "must be longer than websocket.heartbeat (> 0)");
+        }
+        if self.websocket.max_frame_bytes < 256 {
+            return err("websocket.max_frame_bytes", "must be at least 256");
+        }
+        if self.websocket.outbound_queue == 0 {
+            return err("websocket.outbound_queue", "must be at least 1");
+        }
+        if self.http.max_body_bytes < 1024 {
+            return err("http.max_body_bytes", "must be at least 1024");
+        }
+        if self.http.workers == Some(0) {
+            return err("http.workers", "must be at least 1");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! Downtime events: when a machine leaves `running` for an unplanned state until it runs
+//! again (or enters a planned stop).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::EpochMs;
+use super::machine_state::MachineState;
+
+/// The reason given to downtime caused by lost communication.
+pub const REASON_COMMS_LOST: &str = "comms_lost";
+/// The reason given when nothing better is known.
+pub const REASON_UNCLASSIFIED: &str = "unclassified";
+
+/// The reason a stop gets when it starts or its cause changes.
+pub fn reason_for(state: MachineState, fault_code: Option<i64>, fault_codes: &HashMap<i64, String>) -> String {
+    match state {
+        MachineState::Unknown => REASON_COMMS_LOST.to_owned(),
+        MachineState::Changeover => "changeover".to_owned(),
+        MachineState::Idle => "idle".to_owned(),
+        MachineState::Down => fault_code
+            .and_then(|c| fault_codes.get(&c).cloned())
+            .unwrap_or_else(|| REASON_UNCLASSIFIED.to_owned()),
+        MachineState::Running | MachineState::PlannedStop => REASON_UNCLASSIFIED.to_owned(),
+    }
+}
+
+/// A stop shorter than the threshold is a micro-stop: a performance loss.
+pub fn is_micro_stop(start: EpochMs, end: EpochMs, threshold_ms: i64) -> bool {
+    end - start < threshold_ms
+}
+
+/// A downtime event as stored and reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DowntimeEvent {
+    /// The machine.
+    pub machine_id: String,
+    /// When it started (ms since epoch).
+    pub start: EpochMs,
+    /// When it ended; `None` while open.
+    pub end: Option<EpochMs>,
+    /// Why.
+    pub reason: String,
+    /// Shorter than the micro-stop threshold.
+    pub micro_stop: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_come_from_state_and_fault_code_map() {
+        let map = HashMap::from([(101, "jam".to_owned())]);
+        let table = [
+            (MachineState::Down, Some(101), "jam"),
+            (MachineState::Down, Some(999), REASON_UNCLASSIFIED),
+            (MachineState::Down, None, REASON_UNCLASSIFIED),
+            (MachineState::Unknown, Some(101), REASON_COMMS_LOST),
+            (MachineState::Changeover, None, "changeover"),
+            (MachineState::Idle, None, "idle"),
+        ];
+        for (state, code, want) in table {
+            assert_eq!(reason_for(state, code, &map), want, "{state:?} {code:?}");
+        }
+    }
+
+    #[test]
+    fn micro_stop_is_strictly_shorter_than_the_threshold() {
+        assert!(is_micro_stop(0, 119_999, 120_000));
+        assert!(!is_micro_stop(0, 120_000, 120_000));
+    }
+}

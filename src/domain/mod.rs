@@ -1,0 +1,22 @@
+//! Pure domain logic: how tag values become machine state, counts, downtime and OEE.
+//!
+//! Nothing here does IO, reads a clock or knows about actors: every function takes the
+//! instant it reasons about, so the live path (actors) and the history path (reports
+//! recomputed from the store) run the very same code.
+
+pub mod counter;
+pub mod downtime;
+pub mod history;
+pub mod machine;
+pub mod machine_state;
+pub mod oee;
+pub mod plant;
+pub mod shift;
+pub mod snapshot;
+pub mod tag;
+pub mod tally;
+pub mod throttle;
+pub mod window;
+
+/// Milliseconds since the Unix epoch (UTC): the one time type of the domain.
+pub type EpochMs = i64;

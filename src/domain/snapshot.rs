@@ -1,0 +1,143 @@
+//! What the outside sees of a machine or a line: the JSON pushed on WebSockets and
+//! returned by the REST API.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::EpochMs;
+use super::machine::Machine;
+use super::machine_state::MachineState;
+use super::oee::{OeeFigures, compute};
+use super::plant::PlantModel;
+use super::tally::Tally;
+use super::window::WindowName;
+
+/// An instant as RFC 3339 UTC.
+pub fn utc(ms: EpochMs) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// A shift occurrence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShiftView {
+    /// Shift name.
+    pub name: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+}
+
+/// A machine as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineSnapshot {
+    /// Id.
+    pub id: String,
+    /// Line id.
+    pub line: String,
+    /// Display name.
+    pub name: String,
+    /// Current state.
+    pub state: MachineState,
+    /// Since when.
+    pub state_since: Option<DateTime<Utc>>,
+    /// Reason of the open downtime.
+    pub reason: Option<String>,
+    /// Current product.
+    pub product: Option<String>,
+    /// The shift the `shift` window covers.
+    pub shift: Option<ShiftView>,
+    /// OEE figures per window.
+    pub windows: BTreeMap<&'static str, OeeFigures>,
+    /// Event time the figures are accounted up to.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Raw tallies per window (for line roll-ups), in [`WindowName::ALL`] order.
+    #[serde(skip)]
+    pub tallies: [Tally; 5],
+}
+
+/// A line as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineSnapshot {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The constraint machine's state.
+    pub state: MachineState,
+    /// The shift the `shift` window covers.
+    pub shift: Option<ShiftView>,
+    /// OEE per window: counts of the output machine, times of the constraint machine.
+    pub windows: BTreeMap<&'static str, OeeFigures>,
+    /// Its machines, in flow order.
+    pub machines: Vec<MachineSnapshot>,
+    /// Latest machine update.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn figures(tallies: &[Tally; 5]) -> BTreeMap<&'static str, OeeFigures> {
+    WindowName::ALL
+        .iter()
+        .zip(tallies)
+        .map(|(w, t)| (w.as_str(), compute(t)))
+        .collect()
+}
+
+fn shift_view(plant: &PlantModel, bounds: Option<(EpochMs, EpochMs)>) -> Option<ShiftView> {
+    let (start, end) = bounds?;
+    let name = plant.calendar.shift_at(start).map(|s| s.name).unwrap_or_default();
+    Some(ShiftView {
+        name,
+        start: utc(start),
+        end: utc(end),
+    })
+}
+
+/// The snapshot of a machine.
+pub fn machine_snapshot(plant: &PlantModel, machine: &Machine) -> MachineSnapshot {
+    let model = machine.model();
+    let tallies = WindowName::ALL.map(|w| machine.window(w));
+    MachineSnapshot {
+        id: model.id.clone(),
+        line: model.line_id.clone(),
+        name: model.name.clone(),
+        state: machine.state(),
+        state_since: machine.state_since().map(utc),
+        reason: machine.reason().map(str::to_owned),
+        product: machine.product_name().map(str::to_owned),
+        shift: shift_view(plant, machine.shift_bounds()),
+        windows: figures(&tallies),
+        updated_at: machine.head().map(utc),
+        tallies,
+    }
+}
+
+/// The snapshot of line `line` from the latest snapshots of its machines (flow order;
+/// `None` for a machine not heard from yet).
+pub fn line_snapshot(plant: &PlantModel, line: usize, machines: &[Option<MachineSnapshot>]) -> LineSnapshot {
+    let model = &plant.lines[line];
+    let find = |idx: usize| {
+        model
+            .machines
+            .iter()
+            .position(|&m| m == idx)
+            .and_then(|p| machines.get(p))
+            .and_then(Option::as_ref)
+    };
+    let (constraint, output) = (find(model.constraint), find(model.output));
+    let empty = [Tally::default(); 5];
+    let c = constraint.map_or(&empty, |m| &m.tallies);
+    let o = output.map_or(&empty, |m| &m.tallies);
+    let tallies: [Tally; 5] = std::array::from_fn(|i| Tally::line(&c[i], &o[i]));
+    LineSnapshot {
+        id: model.id.clone(),
+        name: model.name.clone(),
+        state: constraint.map_or(MachineState::Unknown, |m| m.state),
+        shift: constraint.and_then(|m| m.shift.clone()),
+        windows: figures(&tallies),
+        machines: machines.iter().flatten().cloned().collect(),
+        updated_at: machines.iter().flatten().filter_map(|m| m.updated_at).max(),
+    }
+}

@@ -1,0 +1,175 @@
+//! OEE of a line or machine over a live window (`?window=shift`) or any past span
+//! (`?from=&to=`), the latter recomputed from stored events by the same domain code.
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::EpochMs;
+use crate::domain::history::tally_between;
+use crate::domain::oee::{OeeFigures, compute};
+use crate::domain::snapshot::utc;
+use crate::domain::tally::Tally;
+use crate::domain::window::WindowName;
+
+/// Longest span a past-window query may cover.
+const MAX_SPAN_MS: EpochMs = 31 * 24 * 3_600_000;
+
+/// Query parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OeeQuery {
+    window: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// What was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OeeRequest {
+    /// A live window.
+    Live(WindowName),
+    /// A past span `[from, to)`.
+    Past {
+        /// Start.
+        from: EpochMs,
+        /// End.
+        to: EpochMs,
+    },
+}
+
+fn instant(name: &str, value: &str) -> Result<EpochMs, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc).timestamp_millis())
+        .map_err(|e| ApiError::BadRequest {
+            message: format!("`{name}` must be an RFC 3339 time such as 2026-11-23T06:00:00Z ({e})"),
+            details: Some(serde_json::json!({ "parameter": name, "value": value })),
+        })
+}
+
+impl OeeRequest {
+    /// Parses the query: either `window`, or both `from` and `to`.
+    pub fn parse(q: &OeeQuery) -> Result<OeeRequest, ApiError> {
+        match (&q.window, &q.from, &q.to) {
+            (Some(w), None, None) => WindowName::parse(w).map(OeeRequest::Live).ok_or_else(|| ApiError::BadRequest {
+                message: format!("`window` must be one of 15m, 1h, 8h, shift, today (got `{w}`)"),
+                details: Some(serde_json::json!({ "parameter": "window", "value": w })),
+            }),
+            (None, Some(from), Some(to)) => {
+                let (from, to) = (instant("from", from)?, instant("to", to)?);
+                if from >= to {
+                    return Err(ApiError::bad_request("`from` must be before `to`"));
+                }
+                if to - from > MAX_SPAN_MS {
+                    return Err(ApiError::bad_request("a span may cover at most 31 days"));
+                }
+                Ok(OeeRequest::Past { from, to })
+            }
+            (None, None, None) => Ok(OeeRequest::Live(WindowName::Shift)),
+            (Some(_), _, _) => Err(ApiError::bad_request("give either `window` or `from` and `to`, not both")),
+            _ => Err(ApiError::bad_request("`from` and `to` go together")),
+        }
+    }
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+pub struct OeeResponse {
+    /// `line` or `machine`.
+    pub scope: &'static str,
+    /// Its id.
+    pub id: String,
+    /// The live window, if one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowName>,
+    /// Start of a past span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    /// End of a past span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+    /// The figures.
+    pub oee: OeeFigures,
+}
+
+async fn machine_tally(state: &AppState, machine: usize, from: EpochMs, to: EpochMs, times: bool, parts: bool) -> Result<Tally, ApiError> {
+    let plant = state.plant.plant();
+    let id = &plant.machines[machine].id;
+    let intervals = if times { state.store.intervals(id, from, to).await? } else { Vec::new() };
+    let counts = if parts { state.store.parts(id, from, to).await? } else { Vec::new() };
+    Ok(tally_between(&plant.calendar, &intervals, &counts, from, to))
+}
+
+/// OEE of a line.
+#[get("/lines/{id}/oee")]
+pub async fn line_oee(state: web::Data<AppState>, id: web::Path<String>, q: web::Query<OeeQuery>) -> Result<HttpResponse, ApiError> {
+    let request = OeeRequest::parse(&q)?;
+    let plant = state.plant.plant().clone();
+    let Some((_, line)) = plant.line(&id) else {
+        return Err(ApiError::NotFound { what: "line", id: id.into_inner() });
+    };
+    let response = match request {
+        OeeRequest::Live(window) => {
+            let snapshot = state.plant.line(&id).await.ok_or_else(|| ApiError::Unavailable("line actor not answering".into()))?;
+            OeeResponse {
+                scope: "line",
+                id: id.into_inner(),
+                window: Some(window),
+                from: None,
+                to: None,
+                oee: snapshot.windows[window.as_str()].clone(),
+            }
+        }
+        OeeRequest::Past { from, to } => {
+            state.plant.flush().await;
+            let times = machine_tally(&state, line.constraint, from, to, true, false).await?;
+            let counts = machine_tally(&state, line.output, from, to, false, true).await?;
+            OeeResponse {
+                scope: "line",
+                id: id.into_inner(),
+                window: None,
+                from: Some(utc(from)),
+                to: Some(utc(to)),
+                oee: compute(&Tally::line(&times, &counts)),
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// OEE of a machine.
+#[get("/machines/{id}/oee")]
+pub async fn machine_oee(state: web::Data<AppState>, id: web::Path<String>, q: web::Query<OeeQuery>) -> Result<HttpResponse, ApiError> {
+    let request = OeeRequest::parse(&q)?;
+    let Some((idx, _)) = state.plant.plant().machine(&id) else {
+        return Err(ApiError::NotFound { what: "machine", id: id.into_inner() });
+    };
+    let response = match request {
+        OeeRequest::Live(window) => {
+            let snapshot = state.plant.machine(&id).await.ok_or_else(|| ApiError::Unavailable("machine actor not answering".into()))?;
+            OeeResponse {
+                scope: "machine",
+                id: id.into_inner(),
+                window: Some(window),
+                from: None,
+                to: None,
+                oee: snapshot.windows[window.as_str()].clone(),
+            }
+        }
+        OeeRequest::Past { from, to } => {
+            state.plant.flush().await;
+            let tally = machine_tally(&state, idx, from, to, true, true).await?;
+            OeeResponse {
+                scope: "machine",
+                id: id.into_inner(),
+                window: None,
+                from: Some(utc(from)),
+                to: Some(utc(to)),
+                oee: compute(&tally),
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().json(response))
+}

@@ -1,0 +1,99 @@
+//! Every metric MS5 exports, named and described once. Prefix `ms5_`.
+
+use std::sync::OnceLock;
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+/// OEE of a machine or line per window (0–1; absent while undefined). Labels: scope, id, window.
+pub const OEE: &str = "ms5_oee";
+/// Availability. Labels: scope, id, window.
+pub const AVAILABILITY: &str = "ms5_availability";
+/// Performance. Labels: scope, id, window.
+pub const PERFORMANCE: &str = "ms5_performance";
+/// Quality. Labels: scope, id, window.
+pub const QUALITY: &str = "ms5_quality";
+/// 1 for a machine's current state, 0 for the others. Labels: machine, line, state.
+pub const MACHINE_STATE: &str = "ms5_machine_state";
+/// Parts counted. Labels: machine, kind (good | reject).
+pub const PARTS: &str = "ms5_parts_total";
+/// Unplanned downtime ended, seconds. Labels: machine, reason.
+pub const DOWNTIME_SECONDS: &str = "ms5_downtime_seconds_total";
+/// Tag updates received. Labels: source.
+pub const TAG_UPDATES: &str = "ms5_tag_updates_total";
+/// Tag updates not applied. Labels: source, reason (unknown_tag | bad_quality | wrong_value | duplicate | late).
+pub const TAG_REJECTED: &str = "ms5_tag_updates_rejected_total";
+/// Uncertain-quality tag values (applied). Labels: source.
+pub const TAG_UNCERTAIN: &str = "ms5_tag_updates_uncertain_total";
+/// Open WebSocket connections.
+pub const WS_CONNECTIONS: &str = "ms5_ws_connections";
+/// WebSocket frames. Labels: direction (in | out).
+pub const WS_FRAMES: &str = "ms5_ws_frames_total";
+/// Outbound frames replaced by a newer state or dropped for a slow client. Labels: kind.
+pub const WS_FRAMES_COALESCED: &str = "ms5_ws_frames_coalesced_total";
+/// HTTP request duration. Labels: method, route, status.
+pub const HTTP_REQUEST_SECONDS: &str = "ms5_http_request_duration_seconds";
+/// Duration of one store batch write.
+pub const STORE_BATCH_SECONDS: &str = "ms5_store_batch_duration_seconds";
+/// Rows written. Labels: table.
+pub const STORE_ROWS: &str = "ms5_store_rows_written_total";
+/// Failed batch writes (retried).
+pub const STORE_ERRORS: &str = "ms5_store_write_errors_total";
+/// Telemetry rows waiting to be written.
+pub const STORE_BACKLOG: &str = "ms5_store_backlog_rows";
+/// Raw samples dropped because the store fell too far behind.
+pub const STORE_DROPPED: &str = "ms5_store_raw_samples_dropped_total";
+/// Actor restarts after a panic. Labels: actor.
+pub const ACTOR_RESTARTS: &str = "ms5_actor_restarts_total";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the Prometheus recorder once per process and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+                .map(|b| b.build_recorder())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed already; then ours records
+            // nothing, which the /metrics test would show.
+            if metrics::set_global_recorder(recorder).is_ok() {
+                describe();
+            }
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    for (name, what) in [
+        (OEE, "OEE per scope (machine|line), id and window (0-1)"),
+        (AVAILABILITY, "Availability per scope, id and window (0-1)"),
+        (PERFORMANCE, "Performance per scope, id and window (0-1, may exceed 1)"),
+        (QUALITY, "Quality per scope, id and window (0-1)"),
+        (MACHINE_STATE, "1 for the machine's current state"),
+        (WS_CONNECTIONS, "Open WebSocket connections"),
+        (STORE_BACKLOG, "Telemetry rows waiting to be written"),
+    ] {
+        describe_gauge!(name, what);
+    }
+    for (name, what) in [
+        (PARTS, "Parts counted by kind"),
+        (TAG_UPDATES, "Tag updates received by source"),
+        (TAG_REJECTED, "Tag updates not applied, by reason"),
+        (TAG_UNCERTAIN, "Uncertain-quality tag values applied"),
+        (WS_FRAMES, "WebSocket frames by direction"),
+        (WS_FRAMES_COALESCED, "Outbound frames superseded or dropped for slow clients"),
+        (STORE_ROWS, "Rows written by table"),
+        (STORE_ERRORS, "Failed store batch writes (retried)"),
+        (STORE_DROPPED, "Raw samples dropped while the store lagged"),
+        (ACTOR_RESTARTS, "Actor restarts after a panic"),
+    ] {
+        describe_counter!(name, what);
+    }
+    describe_counter!(DOWNTIME_SECONDS, Unit::Seconds, "Unplanned downtime by machine and reason");
+    describe_histogram!(HTTP_REQUEST_SECONDS, Unit::Seconds, "HTTP request duration");
+    describe_histogram!(STORE_BATCH_SECONDS, Unit::Seconds, "Store batch write duration");
+}

@@ -1,0 +1,40 @@
+//! Where tag values come from: sources (the built-in simulator, HTTP ingest, later OPC UA)
+//! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
+//! [`router::TagRouter`] to the machine actors.
+
+pub mod router;
+pub mod simulator;
+
+pub use crate::domain::tag::{Quality, TagUpdate, TagValue};
+
+use crate::actors::plant::{IngestReport, PlantHandle};
+use crate::domain::EpochMs;
+
+/// The entry point of every source: routes and delivers tag updates.
+#[derive(Clone)]
+pub struct TagSink {
+    plant: PlantHandle,
+    source: &'static str,
+}
+
+impl TagSink {
+    /// A sink that labels what it delivers with `source` (in metrics).
+    pub fn new(plant: PlantHandle, source: &'static str) -> Self {
+        TagSink { plant, source }
+    }
+
+    /// Delivers updates without waiting for them to be applied (the hot path).
+    pub fn deliver(&self, updates: Vec<TagUpdate>) {
+        self.plant.deliver(self.source, updates);
+    }
+
+    /// Delivers updates and reports what became of each kind (for ingest responses).
+    pub async fn deliver_and_report(&self, updates: Vec<TagUpdate>) -> IngestReport {
+        self.plant.deliver_and_report(self.source, updates).await
+    }
+
+    /// Tells every machine fed by this source that the source is alive at `ts`.
+    pub fn heartbeat(&self, ts: EpochMs) {
+        self.plant.heartbeat_all(ts);
+    }
+}

@@ -1,0 +1,195 @@
+//! Wires the service: config → store → plant actors → sources → HTTP server, and takes it
+//! down in order: WebSockets closed with 1001, telemetry flushed, server stopped.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+
+use crate::actors::hub::CloseAll;
+use crate::actors::plant::{PlantHandle, PlantOptions};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::{AppState, routes};
+use crate::plc::{TagSink, simulator};
+use crate::store::{Store, StoreError};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Binding the HTTP port.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// host:port.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A running service.
+pub struct Application {
+    port: u16,
+    server: Option<Server>,
+    handle: ServerHandle,
+    plant: PlantHandle,
+    store: Store,
+}
+
+impl Application {
+    /// Builds and starts everything but does not wait; call [`Application::run_until_stopped`].
+    pub async fn build(config: Config, clock: Clock) -> Result<Application, StartupError> {
+        let metrics = crate::metrics::install();
+        let settings = Arc::new(config.settings);
+        let store = Store::connect(&settings.store.url).await?;
+        store.migrate().await?;
+        let plant_model = Arc::new(config.plant);
+        let options = PlantOptions {
+            coalesce: settings.websocket.coalesce,
+            raw_samples: settings.store.raw_samples,
+            batch_max: settings.store.batch_max,
+            flush_interval: settings.store.flush_interval,
+        };
+        let plant = PlantHandle::start(plant_model.clone(), store.clone(), options, clock.clone()).await?;
+        if settings.simulator.enabled {
+            let sim = &settings.simulator;
+            simulator::spawn(&plant_model, sim.seed, sim.speed, sim.step, clock.clone(), TagSink::new(plant.clone(), "simulator"));
+            tracing::info!(seed = sim.seed, speed = sim.speed, "simulated plant running");
+        }
+        if settings.store.raw_samples {
+            spawn_retention(store.clone(), settings.store.raw_retention, clock.clone());
+        }
+        let addr = format!("{}:{}", settings.http.host, settings.http.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
+        let state = web::Data::new(AppState {
+            plant: plant.clone(),
+            store: store.clone(),
+            metrics,
+            settings: settings.clone(),
+            clock,
+            ingest: TagSink::new(plant.clone(), "ingest"),
+        });
+        let max_body = settings.http.max_body_bytes;
+        let mut server = HttpServer::new(move || App::new().app_data(state.clone()).configure(|cfg| routes(cfg, max_body)))
+            .disable_signals()
+            .shutdown_timeout(5);
+        if let Some(workers) = settings.http.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: format!("port {port}"),
+                source,
+            })?
+            .run();
+        tracing::info!(port, "listening");
+        Ok(Application {
+            port,
+            handle: server.handle(),
+            server: Some(server),
+            plant,
+            store,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The plant actors.
+    pub fn plant(&self) -> &PlantHandle {
+        &self.plant
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A handle that stops the service gracefully from elsewhere.
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            handle: self.handle.clone(),
+            plant: self.plant.clone(),
+        }
+    }
+
+    /// Serves until the server stops (see [`Stopper::stop`], or SIGINT/SIGTERM when
+    /// `signals` is true).
+    pub async fn run_until_stopped(mut self, signals: bool) -> std::io::Result<()> {
+        let Some(server) = self.server.take() else {
+            return Ok(());
+        };
+        if signals {
+            let stopper = self.stopper();
+            actix_rt::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!("shutting down");
+                stopper.stop().await;
+            });
+        }
+        server.await
+    }
+}
+
+/// Stops a running service in order.
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    plant: PlantHandle,
+}
+
+impl Stopper {
+    /// Closes WebSockets with 1001, flushes telemetry, stops the HTTP server.
+    pub async fn stop(&self) {
+        let _ = self.plant.hub().send(CloseAll).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.plant.flush()).await;
+        self.handle.stop(true).await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Deletes raw samples past their retention, hourly.
+fn spawn_retention(store: Store, retention: Duration, clock: Clock) {
+    actix_rt::spawn(async move {
+        let mut every = actix_rt::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let before = clock.now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+            match store.purge_raw(before).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "raw samples past retention deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "raw sample retention failed"),
+            }
+        }
+    });
+}

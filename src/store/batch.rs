@@ -1,0 +1,138 @@
+//! A batch of telemetry rows, merged in memory until written: intervals by key, parts per
+//! machine-minute-product, downtime by start, last value per tag.
+
+use std::collections::HashMap;
+
+use crate::domain::EpochMs;
+use crate::domain::machine::MachineEvent;
+use crate::domain::machine_state::MachineState;
+use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::tag::{Quality, TagUpdate};
+use crate::domain::tally::Tally;
+
+/// A state interval row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalRow {
+    /// Machine id.
+    pub machine_id: String,
+    /// Start.
+    pub start: EpochMs,
+    /// End so far.
+    pub end: EpochMs,
+    /// State.
+    pub state: MachineState,
+}
+
+/// A downtime row (insert or update by machine and start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DowntimeRow {
+    /// Machine id.
+    pub machine_id: String,
+    /// Line id.
+    pub line_id: String,
+    /// Start.
+    pub start: EpochMs,
+    /// End, when ended.
+    pub end: Option<EpochMs>,
+    /// Reason.
+    pub reason: String,
+    /// Ended as a micro-stop.
+    pub micro_stop: bool,
+}
+
+/// Rows waiting to be written.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Intervals by (machine, start).
+    pub intervals: HashMap<(MachineIdx, EpochMs), IntervalRow>,
+    /// Parts by (machine, minute, product), with the machine id.
+    pub parts: HashMap<(MachineIdx, EpochMs, String), (String, Tally)>,
+    /// Downtime by (machine, start).
+    pub downtime: HashMap<(MachineIdx, EpochMs), DowntimeRow>,
+    /// Last value per tag.
+    pub tag_last: HashMap<String, (EpochMs, f64)>,
+    /// Raw samples.
+    pub raw: Vec<TagUpdate>,
+}
+
+impl Batch {
+    /// Rows held (for backlog metrics and batch limits).
+    pub fn len(&self) -> usize {
+        self.intervals.len() + self.parts.len() + self.downtime.len() + self.tag_last.len() + self.raw.len()
+    }
+
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Merges one machine's events.
+    pub fn record(&mut self, plant: &PlantModel, machine: MachineIdx, events: Vec<MachineEvent>) {
+        let model = &plant.machines[machine];
+        for e in events {
+            match e {
+                MachineEvent::Interval { start, end, state } => {
+                    let row = self.intervals.entry((machine, start)).or_insert_with(|| IntervalRow {
+                        machine_id: model.id.clone(),
+                        start,
+                        end,
+                        state,
+                    });
+                    row.end = row.end.max(end);
+                    row.state = state;
+                }
+                MachineEvent::Parts { at, product, tally } => {
+                    let minute = at.div_euclid(60_000) * 60_000;
+                    let key = (machine, minute, product.unwrap_or_default());
+                    self.parts.entry(key).or_insert_with(|| (model.id.clone(), Tally::default())).1 += tally;
+                }
+                MachineEvent::DowntimeOpen { start, reason } => {
+                    let row = self.downtime.entry((machine, start)).or_insert_with(|| DowntimeRow {
+                        machine_id: model.id.clone(),
+                        line_id: model.line_id.clone(),
+                        start,
+                        end: None,
+                        reason: reason.clone(),
+                        micro_stop: false,
+                    });
+                    row.reason = reason;
+                }
+                MachineEvent::DowntimeEnded {
+                    start,
+                    end,
+                    reason,
+                    micro_stop,
+                } => {
+                    self.downtime.insert(
+                        (machine, start),
+                        DowntimeRow {
+                            machine_id: model.id.clone(),
+                            line_id: model.line_id.clone(),
+                            start,
+                            end: Some(end),
+                            reason,
+                            micro_stop,
+                        },
+                    );
+                }
+                MachineEvent::TagApplied { signal, ts, value } => {
+                    if let Some(def) = model.signals.get(signal) {
+                        let entry = self.tag_last.entry(def.tag.clone()).or_insert((ts, value.as_f64()));
+                        if ts >= entry.0 {
+                            *entry = (ts, value.as_f64());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Quality as stored.
+    pub fn quality_name(q: Quality) -> &'static str {
+        match q {
+            Quality::Good => "good",
+            Quality::Uncertain => "uncertain",
+            Quality::Bad => "bad",
+        }
+    }
+}

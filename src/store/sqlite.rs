@@ -1,0 +1,239 @@
+//! The SQLite store.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::StoreError;
+use super::batch::Batch;
+use crate::domain::EpochMs;
+use crate::domain::machine::{PastInterval, PastParts};
+use crate::domain::machine_state::MachineState;
+use crate::domain::tag::TagValue;
+use crate::domain::tally::Tally;
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters).
+const ROWS_PER_INSERT: usize = 2_000;
+
+/// The durable store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl Store {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path`).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Url {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(dir) = Path::new(options.get_filename()).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Url {
+                url: url.to_owned(),
+                reason: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(Store { pool })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Writes a batch in one transaction.
+    pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let intervals: Vec<_> = batch.intervals.values().collect();
+        for chunk in intervals.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO machine_state_intervals (machine_id, start_ms, end_ms, state) ");
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.machine_id).push_bind(r.start).push_bind(r.end).push_bind(r.state.as_str());
+            });
+            q.push(
+                " ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = MAX(end_ms, excluded.end_ms), state = excluded.state",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        let parts: Vec<_> = batch.parts.iter().collect();
+        for chunk in parts.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO production_counts (machine_id, minute_ms, product, total, good, ideal_ms) ",
+            );
+            q.push_values(chunk, |mut b, ((_, minute, product), t)| {
+                // The machine id is resolved by the writer into the product-less key below.
+                b.push_bind(&t.0).push_bind(*minute).push_bind(product.as_str());
+                b.push_bind(t.1.total).push_bind(t.1.good).push_bind(t.1.ideal_ms);
+            });
+            q.push(
+                " ON CONFLICT (machine_id, minute_ms, product) DO UPDATE SET total = total + excluded.total, \
+                 good = good + excluded.good, ideal_ms = ideal_ms + excluded.ideal_ms",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        for d in batch.downtime.values() {
+            sqlx::query(
+                "INSERT INTO downtime_events (machine_id, line_id, start_ms, end_ms, reason, micro_stop) \
+                 VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = COALESCE(excluded.end_ms, end_ms), \
+                 reason = excluded.reason, micro_stop = excluded.micro_stop",
+            )
+            .bind(&d.machine_id)
+            .bind(&d.line_id)
+            .bind(d.start)
+            .bind(d.end)
+            .bind(&d.reason)
+            .bind(d.micro_stop)
+            .execute(&mut *tx)
+            .await?;
+            if let (Some(end), true) = (d.end, d.micro_stop) {
+                sqlx::query(
+                    "UPDATE machine_state_intervals SET micro_stop = 1 \
+                     WHERE machine_id = ? AND start_ms >= ? AND start_ms < ? AND state <> 'running'",
+                )
+                .bind(&d.machine_id)
+                .bind(d.start)
+                .bind(end)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let tags: Vec<_> = batch.tag_last.iter().collect();
+        for chunk in tags.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO tag_last (tag, ts_ms, value) ");
+            q.push_values(chunk, |mut b, (tag, (ts, value))| {
+                b.push_bind(tag.as_str()).push_bind(*ts).push_bind(*value);
+            });
+            q.push(
+                " ON CONFLICT (tag) DO UPDATE SET ts_ms = excluded.ts_ms, value = excluded.value \
+                 WHERE excluded.ts_ms >= tag_last.ts_ms",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.raw.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO tag_samples (tag, ts_ms, value, quality) ");
+            q.push_values(chunk, |mut b, u| {
+                b.push_bind(u.tag.as_str())
+                    .push_bind(u.ts)
+                    .push_bind(u.value.as_f64())
+                    .push_bind(Batch::quality_name(u.quality));
+            });
+            q.push(" ON CONFLICT (tag, ts_ms) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// State intervals of a machine overlapping `[from, to)`, oldest first.
+    pub async fn intervals(&self, machine_id: &str, from: EpochMs, to: EpochMs) -> Result<Vec<PastInterval>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT start_ms, end_ms, state, micro_stop FROM machine_state_intervals \
+             WHERE machine_id = ? AND end_ms > ? AND start_ms < ? ORDER BY start_ms",
+        )
+        .bind(machine_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(PastInterval {
+                    start: r.get(0),
+                    end: r.get(1),
+                    state: MachineState::parse(r.get::<&str, _>(2))?,
+                    micro_stop: r.get::<i64, _>(3) != 0,
+                })
+            })
+            .collect())
+    }
+
+    /// Parts of a machine in minutes starting within `[from, to)`.
+    pub async fn parts(&self, machine_id: &str, from: EpochMs, to: EpochMs) -> Result<Vec<PastParts>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT minute_ms, total, good, ideal_ms FROM production_counts \
+             WHERE machine_id = ? AND minute_ms >= ? AND minute_ms < ?",
+        )
+        .bind(machine_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PastParts {
+                at: r.get(0),
+                tally: Tally::of_parts(r.get(1), r.get(2), r.get(3)),
+            })
+            .collect())
+    }
+
+    /// Last applied value of each of these tags.
+    pub async fn tag_last(&self, tags: &[&str]) -> Result<Vec<(String, EpochMs, TagValue)>, StoreError> {
+        let mut out = Vec::new();
+        for tag in tags {
+            let row = sqlx::query("SELECT ts_ms, value FROM tag_last WHERE tag = ?")
+                .bind(*tag)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(r) = row {
+                let value: f64 = r.get(1);
+                let value = if value.fract() == 0.0 { TagValue::Int(value as i64) } else { TagValue::Float(value) };
+                out.push(((*tag).to_owned(), r.get(0), value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The downtime of a machine still open, if any: (start, reason).
+    pub async fn open_downtime(&self, machine_id: &str) -> Result<Option<(EpochMs, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT start_ms, reason FROM downtime_events WHERE machine_id = ? AND end_ms IS NULL \
+             ORDER BY start_ms DESC LIMIT 1",
+        )
+        .bind(machine_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Deletes raw samples older than `before`; returns how many.
+    pub async fn purge_raw(&self, before: EpochMs) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM tag_samples WHERE ts_ms < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Number of raw samples of a tag (tests and diagnostics).
+    pub async fn raw_sample_count(&self, tag: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM tag_samples WHERE tag = ?")
+            .bind(tag)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get(0))
+    }
+}

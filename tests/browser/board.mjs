@@ -1,0 +1,242 @@
+// Headless browser check of the MS5 plant board against a running server.
+//
+//   MS5_URL=http://127.0.0.1:8080/ node board.mjs
+//
+// Environment:
+//   MS5_URL             board URL (required)
+//   MS5_SCREENSHOT      write a full-page PNG here (optional)
+//   MS5_VIEWPORT        WIDTHxHEIGHT, default 1920x1080
+//   MS5_INJECTION_NAME  a machine name that must render literally as text (optional)
+//   MS5_UPDATE_TIMEOUT_MS  how long to wait for a live update, default 30000
+//   MS5_CHROMIUM        browser binary, default /usr/bin/chromium
+//
+// Prints "board: N passed, 0 failed" and exits 0, or lists the failures and exits 1.
+
+import { chromium } from 'playwright-core';
+
+const STATE_WORDS = ['running', 'idle', 'down', 'planned stop', 'changeover', 'unknown'];
+const STATE_KEYS = ['running', 'idle', 'down', 'planned_stop', 'changeover', 'unknown'];
+const PCT = /^-?\d{1,4}\.\d%$/;
+
+const url = process.env.MS5_URL;
+const screenshot = process.env.MS5_SCREENSHOT || '';
+const injectionName = process.env.MS5_INJECTION_NAME || '';
+const updateTimeout = Number(process.env.MS5_UPDATE_TIMEOUT_MS || 30000);
+const [vw, vh] = (process.env.MS5_VIEWPORT || '1920x1080').split('x').map(Number);
+const executablePath = process.env.MS5_CHROMIUM || '/usr/bin/chromium';
+
+let passed = 0;
+const failures = [];
+
+function check(name, ok, detail) {
+  if (ok) {
+    passed += 1;
+  } else {
+    failures.push(detail ? `${name}: ${detail}` : name);
+  }
+  return ok;
+}
+
+function finish() {
+  if (failures.length === 0) {
+    console.log(`board: ${passed} passed, 0 failed`);
+    process.exit(0);
+  }
+  for (const f of failures) console.log(`FAIL ${f}`);
+  console.log(`board: ${passed} passed, ${failures.length} failed`);
+  process.exit(1);
+}
+
+if (!url) {
+  check('MS5_URL set', false, 'set MS5_URL to the board address, e.g. http://127.0.0.1:8080/');
+  finish();
+}
+if (!Number.isFinite(vw) || !Number.isFinite(vh)) {
+  check('MS5_VIEWPORT', false, 'expected WIDTHxHEIGHT');
+  finish();
+}
+
+// Hard stop so a hung browser never blocks a test run.
+const hardStop = setTimeout(() => {
+  check('finished in time', false, 'gave up after 120 s');
+  finish();
+}, 120000);
+hardStop.unref();
+
+const consoleErrors = [];
+const pageErrors = [];
+const dialogs = [];
+
+const browser = await chromium.launch({
+  executablePath,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+let page = null;
+try {
+  page = await browser.newPage({ viewport: { width: vw, height: vh } });
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const where = msg.location()?.url || '';
+    // The board ships no favicon; a 404 for it is the browser's doing, not the page's.
+    if (/\/favicon\.ico(\?|$)/.test(where)) return;
+    consoleErrors.push(msg.text() + (where ? ` (${where})` : ''));
+  });
+  page.on('pageerror', (err) => pageErrors.push(String(err && err.message ? err.message : err)));
+  page.on('dialog', (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+
+  const resp = await page.goto(url, { waitUntil: 'load', timeout: 15000 });
+  check('page loads', resp !== null && resp.ok(), resp ? `HTTP ${resp.status()}` : 'no response');
+
+  // 1. The real snapshot is rendered: at least one line band with machine tiles.
+  let rendered = true;
+  try {
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('#board section.line[data-line-id]').length > 0 &&
+        document.querySelectorAll('#board section.line article.machine[data-machine-id]').length > 0 &&
+        document.body.dataset.seq !== undefined &&
+        document.body.dataset.seq !== '',
+      null,
+      { timeout: 15000, polling: 100 },
+    );
+  } catch {
+    rendered = false;
+  }
+  check('snapshot rendered within 15 s (line bands and machine tiles)', rendered);
+  if (!rendered) throw new Error('nothing rendered');
+
+  // 2. Every tile shows a known state word and an OEE that is a percentage or a dash.
+  const tiles = await page.$$eval('#board article.machine', (els) =>
+    els.map((t) => ({
+      id: t.dataset.machineId,
+      state: t.dataset.state,
+      word: (t.querySelector('.state-word')?.textContent || '').trim(),
+      oee: (t.querySelector('.oee .oee-value')?.textContent || '').trim(),
+      name: t.querySelector('.machine-name')?.textContent ?? null,
+      apq: [...t.querySelectorAll('.apq-value')].map((e) => e.textContent.trim()),
+      since: (t.querySelector('.state-since')?.textContent || '').trim(),
+    })),
+  );
+  const lines = await page.$$eval('#board section.line', (els) =>
+    els.map((l) => ({
+      id: l.dataset.lineId,
+      name: (l.querySelector('.line-name')?.textContent || '').trim(),
+      oee: (l.querySelector('.line-head .oee-value')?.textContent || '').trim(),
+      tiles: l.querySelectorAll('article.machine').length,
+    })),
+  );
+  check('at least one line band', lines.length > 0, `found ${lines.length}`);
+  check('at least one machine tile', tiles.length > 0, `found ${tiles.length}`);
+  const badWord = tiles.filter((t) => !STATE_WORDS.includes(t.word.toLowerCase()) || !STATE_KEYS.includes(t.state));
+  check(
+    'every tile shows one of the six state words',
+    badWord.length === 0,
+    badWord.map((t) => `${t.id}: "${t.word}" / data-state=${t.state}`).join('; '),
+  );
+  const badOee = tiles.filter((t) => !(PCT.test(t.oee) || t.oee === '—'));
+  check(
+    'every tile OEE is a one-decimal percentage or "—"',
+    badOee.length === 0,
+    badOee.map((t) => `${t.id}: "${t.oee}"`).join('; '),
+  );
+  const badApq = tiles.filter((t) => t.apq.length !== 3 || t.apq.some((v) => !(PCT.test(v) || v === '—')));
+  check(
+    'every tile shows A/P/Q as percentages or "—"',
+    badApq.length === 0,
+    badApq.map((t) => `${t.id}: ${JSON.stringify(t.apq)}`).join('; '),
+  );
+  const badLine = lines.filter((l) => !l.name || !(PCT.test(l.oee) || l.oee === '—'));
+  check(
+    'every line header shows a name and an OEE',
+    badLine.length === 0,
+    badLine.map((l) => `${l.id}: name="${l.name}" oee="${l.oee}"`).join('; '),
+  );
+  const boardText = await page.$eval('#board', (b) => b.textContent || '');
+  check('no NaN / undefined / null text on the board', !/\b(NaN|undefined|null)\b/.test(boardText));
+
+  // 3. Connection indicator.
+  const conn = await page.$eval('#conn', (c) => ({ state: c.dataset.state, text: (c.textContent || '').trim() }));
+  check(
+    'connection indicator says connected',
+    conn.state === 'connected' && conn.text === 'connected',
+    `state=${conn.state} text="${conn.text}"`,
+  );
+  const stale = await page.evaluate(() => ({
+    cls: document.body.classList.contains('stale'),
+    banner: !document.getElementById('stale-banner')?.hidden,
+  }));
+  check('board not marked stale while connected', !stale.cls && !stale.banner, JSON.stringify(stale));
+
+  // 4. Live updates: seq advances (or the applied-update counter grows).
+  const before = await page.evaluate(() => ({
+    seq: Number(document.body.dataset.seq),
+    updates: Number(document.body.dataset.updates || 0),
+  }));
+  let live = true;
+  try {
+    await page.waitForFunction(
+      (b) =>
+        Number(document.body.dataset.seq) > b.seq || Number(document.body.dataset.updates || 0) > b.updates,
+      before,
+      { timeout: updateTimeout, polling: 200 },
+    );
+  } catch {
+    live = false;
+  }
+  const after = await page.evaluate(() => ({
+    seq: document.body.dataset.seq,
+    updates: document.body.dataset.updates,
+  }));
+  check(
+    `live update received within ${updateTimeout / 1000} s`,
+    live,
+    `seq ${before.seq} -> ${after.seq}, updates ${before.updates} -> ${after.updates}`,
+  );
+  const tilesAfter = await page.$$eval('#board article.machine', (els) => els.length);
+  check('tiles still rendered after updates', tilesAfter > 0, `found ${tilesAfter}`);
+  const connAfter = await page.$eval('#conn', (c) => c.dataset.state);
+  check('still connected after updates', connAfter === 'connected', `state=${connAfter}`);
+
+  // 5. Hostile machine names render as text, never as markup.
+  if (injectionName) {
+    const names = await page.$$eval('#board article.machine .machine-name', (els) => els.map((e) => e.textContent));
+    check(
+      'machine named with markup is shown literally',
+      names.includes(injectionName),
+      `no tile name equals ${JSON.stringify(injectionName)}; names: ${JSON.stringify(names)}`,
+    );
+  }
+  const imgs = await page.$$eval('#board img', (els) => els.length);
+  check('no <img> element inside the board', imgs === 0, `found ${imgs}`);
+  check('no dialogs opened', dialogs.length === 0, dialogs.join('; '));
+
+  if (screenshot) {
+    await page.screenshot({ path: screenshot, fullPage: true });
+  }
+
+  // 6. Clean console.
+  check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
+  check('no page errors', pageErrors.length === 0, pageErrors.join(' | '));
+} catch (err) {
+  if (screenshot && page) await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+  if (err && err.message !== 'nothing rendered') check('test ran', false, String(err && err.stack ? err.stack : err));
+  if (consoleErrors.length) check('no console errors', false, consoleErrors.join(' | '));
+  if (pageErrors.length) check('no page errors', false, pageErrors.join(' | '));
+} finally {
+  await browser.close().catch(() => {});
+}
+
+finish();

@@ -1,0 +1,662 @@
+// MS5 plant board.
+// All data is written with textContent; never innerHTML.
+'use strict';
+
+(() => {
+  const CHANNEL = 'production_updates';
+  const WINDOWS = ['shift', '15m', '1h', '8h', 'today'];
+  const WINDOW_LABELS = {
+    shift: 'Current shift',
+    '15m': 'Last 15 min',
+    '1h': 'Last hour',
+    '8h': 'Last 8 h',
+    today: 'Today',
+  };
+  const WINDOW_SHORT = { shift: 'Shift', '15m': '15 min', '1h': '1 h', '8h': '8 h', today: 'Today' };
+  const STATE_WORDS = {
+    running: 'running',
+    idle: 'idle',
+    down: 'down',
+    planned_stop: 'planned stop',
+    changeover: 'changeover',
+    unknown: 'unknown',
+  };
+  const NOT_RUNNING_NEEDS_REASON = new Set(['down', 'idle']);
+
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 10000;
+  const CONNECT_TIMEOUT_MS = 10000;
+  const PROBE_AFTER_MS = 15000; // send a ping when quiet this long
+  const DEAD_AFTER_MS = 30000; // no frame at all this long: reconnect
+  const SKEW_MIN_MS = 3000; // ignore smaller client/server clock differences
+
+  // ---------------------------------------------------------------- URL state
+  const params = new URLSearchParams(location.search);
+  const requestedWindow = params.get('window');
+  const windowKey = WINDOWS.includes(requestedWindow) ? requestedWindow : 'shift';
+  const lineFilter = params.get('line') || null;
+
+  // ---------------------------------------------------------------- state
+  /** @type {Map<string, object>} line id -> LineSnapshot, in server order */
+  let lines = new Map();
+  let haveData = false;
+  let lastSeq = null;
+  let updatesApplied = 0;
+  let lastLiveAt = 0; // client time of the last frame proving the data is current
+  let serverOffsetMs = 0;
+
+  let sock = null;
+  let gotSnapshot = false;
+  let attempt = 0;
+  let reconnectTimer = null;
+  let nextRetryAt = 0;
+  let openedAt = 0;
+  let lastFrameAt = 0;
+  let pingSentAt = 0;
+  let connState = 'connecting';
+  let noticeTimer = null;
+
+  // ---------------------------------------------------------------- DOM refs
+  const $ = (id) => document.getElementById(id);
+  const body = document.body;
+  const board = $('board');
+  const connEl = $('conn');
+  const connText = $('conn-text');
+  const staleBanner = $('stale-banner');
+  const staleDetail = $('stale-detail');
+  const noticeEl = $('notice');
+  const clockEl = $('clock');
+
+  // ---------------------------------------------------------------- helpers
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function isNum(v) {
+    return typeof v === 'number' && Number.isFinite(v);
+  }
+
+  function pct(v) {
+    if (!isNum(v)) return '—';
+    const r = Math.round(v * 1000) / 10;
+    return (r === 0 ? 0 : r).toFixed(1) + '%';
+  }
+
+  const countFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+  function count(v) {
+    return isNum(v) ? countFmt.format(v) : '—';
+  }
+
+  function parseTime(s) {
+    if (typeof s !== 'string') return NaN;
+    // Trim sub-millisecond digits, which some engines refuse.
+    return Date.parse(s.replace(/(\.\d{3})\d+/, '$1'));
+  }
+
+  function pad2(n) {
+    return String(n).padStart(2, '0');
+  }
+
+  function hhmm(ms) {
+    const d = new Date(ms);
+    return pad2(d.getHours()) + ':' + pad2(d.getMinutes());
+  }
+
+  function hhmmss(ms) {
+    const d = new Date(ms);
+    return hhmm(ms) + ':' + pad2(d.getSeconds());
+  }
+
+  function duration(sec) {
+    if (!isNum(sec)) return '—';
+    const s = Math.max(0, Math.floor(sec));
+    if (s < 60) return s + ' s';
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + ' m';
+    const h = Math.floor(m / 60);
+    if (h < 24) return h + ' h ' + pad2(m % 60) + ' m';
+    return Math.floor(h / 24) + ' d ' + (h % 24) + ' h';
+  }
+
+  function serverNow() {
+    return Date.now() + serverOffsetMs;
+  }
+
+  function stateOf(s) {
+    return Object.prototype.hasOwnProperty.call(STATE_WORDS, s) ? s : 'unknown';
+  }
+
+  function figuresOf(obj) {
+    const w = obj && obj.windows;
+    const f = w && typeof w === 'object' ? w[windowKey] : null;
+    return f && typeof f === 'object' ? f : {};
+  }
+
+  function warningsOf(f) {
+    return Array.isArray(f.warnings) ? f.warnings.filter((w) => typeof w === 'string') : [];
+  }
+
+  function boardUrl(overrides) {
+    const p = new URLSearchParams();
+    const win = 'window' in overrides ? overrides.window : windowKey;
+    const line = 'line' in overrides ? overrides.line : lineFilter;
+    if (win && win !== 'shift') p.set('window', win);
+    if (line) p.set('line', line);
+    const q = p.toString();
+    return q ? '?' + q : './';
+  }
+
+  // ---------------------------------------------------------------- rendering
+  function apqBlock(f) {
+    const warnings = warningsOf(f);
+    const isPerfWarning = (w) => w === 'performance_over_100' || w === 'performance_over100';
+    const perfOver = warnings.some(isPerfWarning) || (isNum(f.performance) && f.performance > 1);
+    const wrap = el('div', 'apq');
+    const items = [
+      ['a', 'A', f.availability, 'Availability'],
+      ['p', 'P', f.performance, 'Performance'],
+      ['q', 'Q', f.quality, 'Quality'],
+    ];
+    for (const [key, letter, value, title] of items) {
+      const item = el('span', 'apq-item apq-' + key);
+      item.title = title;
+      item.appendChild(el('span', 'apq-letter', letter));
+      item.appendChild(el('span', 'apq-value', pct(value)));
+      if (key === 'p' && perfOver) {
+        item.classList.add('over');
+        const mark = el('span', 'warn-marker', '!');
+        mark.title = 'Performance over 100 % (shown as measured): check the ideal cycle time';
+        mark.setAttribute('aria-label', 'warning: performance over 100 percent');
+        item.appendChild(mark);
+      }
+      wrap.appendChild(item);
+    }
+    const other = warnings.filter((w) => !isPerfWarning(w));
+    if (other.length) {
+      const w = el('span', 'apq-item other-warnings', '! ' + other.map((s) => s.replace(/_/g, ' ')).join(', '));
+      w.title = 'Warnings';
+      wrap.appendChild(w);
+    }
+    return wrap;
+  }
+
+  function countsBlock(f) {
+    const wrap = el('div', 'counts');
+    const good = el('span', 'count good');
+    good.appendChild(el('span', 'count-value', count(f.good)));
+    good.appendChild(el('span', 'count-label', 'good'));
+    const reject = el('span', 'count reject');
+    reject.appendChild(el('span', 'count-value', count(f.reject)));
+    reject.appendChild(el('span', 'count-label', 'reject'));
+    wrap.appendChild(good);
+    wrap.appendChild(reject);
+    return wrap;
+  }
+
+  function oeeBlock(f, label) {
+    const wrap = el('div', 'oee');
+    wrap.appendChild(el('span', 'oee-label', label));
+    const v = el('span', 'oee-value', pct(f.oee));
+    if (!isNum(f.oee)) v.classList.add('none');
+    wrap.appendChild(v);
+    return wrap;
+  }
+
+  function machineTile(m) {
+    const state = stateOf(m.state);
+    const f = figuresOf(m);
+    const tile = el('article', 'machine');
+    tile.dataset.machineId = String(m.id);
+    tile.dataset.state = state;
+    if (warningsOf(f).length) tile.dataset.warnings = warningsOf(f).join(' ');
+
+    const head = el('header', 'machine-head');
+    const name = el('h3', 'machine-name', m.name ?? m.id);
+    name.title = String(m.name ?? m.id);
+    head.appendChild(name);
+    if (typeof m.product === 'string' && m.product) head.appendChild(el('span', 'product', m.product));
+    tile.appendChild(head);
+
+    const block = el('div', 'state-block');
+    block.appendChild(el('span', 'state-word', STATE_WORDS[state]));
+    const since = parseTime(m.state_since);
+    const sinceEl = el('span', 'state-since', isNum(since) ? duration((serverNow() - since) / 1000) : '');
+    if (isNum(since)) {
+      sinceEl.dataset.since = String(since);
+      sinceEl.title = 'in this state since ' + hhmmss(since);
+    }
+    block.appendChild(sinceEl);
+    if (state !== 'running') {
+      const hasReason = typeof m.reason === 'string' && m.reason.trim() !== '';
+      if (hasReason || NOT_RUNNING_NEEDS_REASON.has(state)) {
+        const reason = el('span', 'reason', hasReason ? m.reason : 'no reason entered');
+        if (!hasReason) reason.classList.add('missing');
+        block.appendChild(reason);
+      }
+    }
+    tile.appendChild(block);
+
+    const figs = el('div', 'figures');
+    figs.appendChild(oeeBlock(f, 'OEE · ' + WINDOW_SHORT[windowKey]));
+    figs.appendChild(apqBlock(f));
+    tile.appendChild(figs);
+    tile.appendChild(countsBlock(f));
+    return tile;
+  }
+
+  function lineBand(line) {
+    const f = figuresOf(line);
+    const state = stateOf(line.state);
+    const machines = Array.isArray(line.machines) ? line.machines.filter((m) => m && m.id != null) : [];
+
+    const band = el('section', 'line');
+    band.dataset.lineId = String(line.id);
+    band.dataset.state = state;
+
+    const head = el('header', 'line-head');
+    const title = el('div', 'line-title');
+    const nameText = line.name ?? line.id;
+    const name = el('h2', 'line-name');
+    if (lineFilter) {
+      name.textContent = String(nameText);
+    } else {
+      const a = el('a', null, nameText);
+      a.href = boardUrl({ line: String(line.id) });
+      a.title = 'Show this line only';
+      name.appendChild(a);
+    }
+    title.appendChild(name);
+    const sub = el('div', 'line-sub');
+    const pill = el('span', 'line-state', STATE_WORDS[state]);
+    pill.dataset.state = state;
+    sub.appendChild(pill);
+    const shift = line.shift && typeof line.shift === 'object' ? line.shift : null;
+    const shiftEl = el('span', 'shift');
+    if (shift) {
+      shiftEl.appendChild(el('span', 'shift-label', 'shift '));
+      shiftEl.appendChild(el('span', 'shift-name', shift.name ?? '?'));
+      const st = parseTime(shift.start);
+      const en = parseTime(shift.end);
+      if (isNum(st) && isNum(en)) shiftEl.appendChild(el('span', 'shift-time', ' ' + hhmm(st) + '–' + hhmm(en)));
+    } else {
+      shiftEl.appendChild(el('span', 'shift-name none', 'no shift'));
+    }
+    sub.appendChild(shiftEl);
+    title.appendChild(sub);
+    head.appendChild(title);
+
+    head.appendChild(oeeBlock(f, 'Line OEE · ' + WINDOW_SHORT[windowKey]));
+    head.appendChild(apqBlock(f));
+    head.appendChild(countsBlock(f));
+    band.appendChild(head);
+
+    const grid = el('div', 'machines');
+    const n = machines.length;
+    const cols = n <= 4 ? Math.max(1, n) : n <= 8 ? Math.ceil(n / 2) : Math.ceil(n / 3);
+    grid.style.setProperty('--cols', String(cols));
+    grid.style.setProperty('--rows', String(Math.max(1, Math.ceil(n / cols))));
+    if (n === 0) grid.appendChild(el('p', 'placeholder', 'No machines on this line'));
+    for (const m of machines) grid.appendChild(machineTile(m));
+    band.appendChild(grid);
+    return band;
+  }
+
+  function visibleLines() {
+    const all = [...lines.values()];
+    return lineFilter ? all.filter((l) => String(l.id) === lineFilter) : all;
+  }
+
+  function renderAll() {
+    const frag = document.createDocumentFragment();
+    const shown = visibleLines();
+    if (!haveData) {
+      frag.appendChild(el('p', 'placeholder', 'Waiting for data…'));
+    } else if (lines.size === 0) {
+      frag.appendChild(el('p', 'placeholder', 'No production lines reported'));
+    } else if (shown.length === 0) {
+      const p = el('div', 'placeholder');
+      p.appendChild(el('p', null, 'Line “' + lineFilter + '” not found. Available:'));
+      const ul = el('ul', 'line-list');
+      for (const l of lines.values()) {
+        const li = el('li');
+        const a = el('a', null, l.name ?? l.id);
+        a.href = boardUrl({ line: String(l.id) });
+        li.appendChild(a);
+        ul.appendChild(li);
+      }
+      p.appendChild(ul);
+      frag.appendChild(p);
+    } else {
+      for (const l of shown) frag.appendChild(lineBand(l));
+    }
+    board.replaceChildren(frag);
+    body.dataset.lines = String(shown.length);
+    fitSingle();
+  }
+
+  // Single-line view: pick the column count that gives the largest tiles.
+  function fitSingle() {
+    if (!lineFilter) return;
+    const grid = board.querySelector('section.line .machines');
+    if (!grid) return;
+    const n = grid.querySelectorAll('.machine').length;
+    const w = grid.clientWidth;
+    const h = grid.clientHeight;
+    if (!n || !w || !h) return;
+    let cols = 1;
+    let best = -1;
+    for (let c = 1; c <= n; c++) {
+      const unit = Math.min(w / c / 100, h / Math.ceil(n / c) / 66);
+      if (unit > best + 1e-6) {
+        best = unit;
+        cols = c;
+      }
+    }
+    grid.style.setProperty('--cols', String(cols));
+    grid.style.setProperty('--rows', String(Math.ceil(n / cols)));
+  }
+
+  function renderLine(line) {
+    const id = String(line.id);
+    if (lineFilter && id !== lineFilter) return;
+    const existing = [...board.querySelectorAll('section.line')].find((s) => s.dataset.lineId === id);
+    if (existing) {
+      existing.replaceWith(lineBand(line));
+      fitSingle();
+    } else {
+      renderAll();
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+  function setConn(state) {
+    connState = state;
+    body.dataset.conn = state;
+    connEl.dataset.state = state;
+    renderStatus();
+  }
+
+  function renderStatus() {
+    let text;
+    if (connState === 'connected') text = 'connected';
+    else if (connState === 'reconnecting') text = 'reconnecting…';
+    else text = 'connecting…';
+    if (connState !== 'connected' && reconnectTimer) {
+      const s = Math.max(0, Math.ceil((nextRetryAt - Date.now()) / 1000));
+      if (s >= 1) text += ' (retry in ' + s + ' s)';
+    }
+    if (connText.textContent !== text) connText.textContent = text;
+
+    const stale = haveData && connState !== 'connected';
+    body.classList.toggle('stale', stale);
+    staleBanner.hidden = !stale;
+    if (stale) {
+      const age = duration((Date.now() - lastLiveAt) / 1000);
+      const t = 'connection lost — figures frozen at ' + hhmmss(lastLiveAt + serverOffsetMs) + ' (' + age + ' ago)';
+      if (staleDetail.textContent !== t) staleDetail.textContent = t;
+    }
+  }
+
+  function showNotice(text) {
+    noticeEl.textContent = text;
+    noticeEl.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => {
+      noticeEl.hidden = true;
+    }, 15000);
+  }
+
+  // ---------------------------------------------------------------- protocol
+  function send(obj) {
+    if (sock && sock.readyState === WebSocket.OPEN) {
+      try {
+        sock.send(JSON.stringify(obj));
+      } catch (_) {
+        /* the close handler deals with it */
+      }
+    }
+  }
+
+  function wsUrl() {
+    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    let s;
+    try {
+      s = new WebSocket(wsUrl());
+    } catch (_) {
+      lost();
+      return;
+    }
+    sock = s;
+    gotSnapshot = false;
+    lastSeq = null;
+    openedAt = lastFrameAt = Date.now();
+    pingSentAt = 0;
+    s.onopen = () => {
+      if (s !== sock) return;
+      lastFrameAt = Date.now();
+      send({ type: 'subscribe', channel: CHANNEL });
+    };
+    s.onmessage = (ev) => {
+      if (s !== sock) return;
+      lastFrameAt = Date.now();
+      if (typeof ev.data === 'string') handleFrame(ev.data);
+    };
+    s.onclose = () => {
+      if (s !== sock) return;
+      sock = null;
+      lost();
+    };
+    s.onerror = () => {
+      /* followed by close */
+    };
+  }
+
+  function dropSocket(reason) {
+    const s = sock;
+    sock = null;
+    if (s) {
+      s.onopen = s.onmessage = s.onclose = s.onerror = null;
+      try {
+        s.close(4000, reason);
+      } catch (_) {
+        /* already closing */
+      }
+    }
+    lost();
+  }
+
+  function lost() {
+    gotSnapshot = false;
+    setConn(haveData ? 'reconnecting' : 'connecting');
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+    attempt = Math.min(attempt + 1, 10);
+    const delay = base / 2 + Math.random() * (base / 2);
+    nextRetryAt = Date.now() + delay;
+    reconnectTimer = setTimeout(connect, delay);
+    renderStatus();
+  }
+
+  function reconnectNow() {
+    attempt = 0;
+    if (sock) dropSocket('reconnect');
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    connect();
+  }
+
+  function handleFrame(raw) {
+    let msg;
+    try {
+      msg = JSON.parse(raw);
+    } catch (_) {
+      return;
+    }
+    if (!msg || typeof msg !== 'object') return;
+    switch (msg.type) {
+      case 'snapshot': {
+        if (msg.channel !== CHANNEL) return;
+        const list = msg.data && Array.isArray(msg.data.lines) ? msg.data.lines : [];
+        const next = new Map();
+        for (const l of list) if (l && l.id != null) next.set(String(l.id), l);
+        lines = next;
+        lastSeq = isNum(msg.seq) ? msg.seq : null;
+        gotSnapshot = true;
+        haveData = true;
+        attempt = 0;
+        lastLiveAt = Date.now();
+        noteSeq();
+        renderAll();
+        setConn('connected');
+        break;
+      }
+      case 'update': {
+        if (msg.channel !== CHANNEL || !gotSnapshot) return;
+        const line = msg.data;
+        if (!line || typeof line !== 'object' || line.id == null) return;
+        if (isNum(msg.seq)) {
+          if (lastSeq !== null && msg.seq <= lastSeq) return;
+          lastSeq = msg.seq;
+        }
+        lines.set(String(line.id), line);
+        updatesApplied += 1;
+        lastLiveAt = Date.now();
+        noteSeq();
+        renderLine(line);
+        break;
+      }
+      case 'heartbeat': {
+        const ts = parseTime(msg.ts);
+        if (isNum(ts)) {
+          const off = ts - Date.now();
+          serverOffsetMs = Math.abs(off) > SKEW_MIN_MS ? off : 0;
+        }
+        if (gotSnapshot) lastLiveAt = Date.now();
+        break;
+      }
+      case 'pong':
+        break;
+      case 'error': {
+        const text = 'Server: ' + String(msg.code ?? 'error') + (msg.message ? ' — ' + String(msg.message) : '');
+        console.warn(text);
+        showNotice(text);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  function noteSeq() {
+    body.dataset.seq = lastSeq === null ? '' : String(lastSeq);
+    body.dataset.updates = String(updatesApplied);
+  }
+
+  // ---------------------------------------------------------------- timers
+  function tick() {
+    const now = Date.now();
+
+    if (sock) {
+      const quiet = now - lastFrameAt;
+      if (sock.readyState === WebSocket.CONNECTING && now - openedAt > CONNECT_TIMEOUT_MS) {
+        dropSocket('connect timeout');
+      } else if (quiet > DEAD_AFTER_MS) {
+        dropSocket('no frames for 30 s');
+      } else if (quiet > PROBE_AFTER_MS && now - pingSentAt > PROBE_AFTER_MS) {
+        pingSentAt = now;
+        send({ type: 'ping' });
+      }
+    }
+
+    const clock = hhmm(serverNow());
+    if (clockEl.textContent !== clock) clockEl.textContent = clock;
+
+    // Time in state runs only while the data is live; stale figures stay frozen.
+    if (connState === 'connected') {
+      const sNow = serverNow();
+      for (const e of board.querySelectorAll('.state-since[data-since]')) {
+        const t = duration((sNow - Number(e.dataset.since)) / 1000);
+        if (e.textContent !== t) e.textContent = t;
+      }
+    }
+    renderStatus();
+  }
+
+  function schedTick() {
+    tick();
+    // Align to the wall-clock second so all counters move together.
+    setTimeout(schedTick, 1000 - (Date.now() % 1000) + 5);
+  }
+
+  // ---------------------------------------------------------------- chrome
+  function setupChrome() {
+    body.dataset.window = windowKey;
+    body.classList.toggle('single', Boolean(lineFilter));
+    $('window-indicator').textContent = WINDOW_LABELS[windowKey];
+    if (requestedWindow && requestedWindow !== windowKey) {
+      showNotice('Unknown window “' + requestedWindow + '”; showing current shift');
+    }
+    const nav = $('window-nav');
+    for (const w of WINDOWS) {
+      const a = el('a', 'window-link', WINDOW_SHORT[w]);
+      a.href = boardUrl({ window: w });
+      a.dataset.window = w;
+      if (w === windowKey) {
+        a.classList.add('active');
+        a.setAttribute('aria-current', 'true');
+      }
+      nav.appendChild(a);
+    }
+    const all = $('all-lines');
+    if (lineFilter) {
+      all.href = boardUrl({ line: null });
+      all.hidden = false;
+    }
+    noteSeq();
+  }
+
+  setupChrome();
+  setConn('connecting');
+  window.addEventListener('online', () => {
+    if (connState !== 'connected') reconnectNow();
+  });
+  window.addEventListener('pagehide', () => {
+    if (sock) {
+      send({ type: 'unsubscribe', channel: CHANNEL });
+      const s = sock;
+      sock = null;
+      s.onclose = null;
+      try {
+        s.close(1000, 'page hidden');
+      } catch (_) {
+        /* ignore */
+      }
+    }
+  });
+  window.addEventListener('pageshow', (ev) => {
+    if (ev.persisted && !sock) reconnectNow();
+  });
+  let resizeQueued = false;
+  window.addEventListener('resize', () => {
+    if (resizeQueued) return;
+    resizeQueued = true;
+    requestAnimationFrame(() => {
+      resizeQueued = false;
+      fitSingle();
+    });
+  });
+  connect();
+  schedTick();
+})();
