@@ -27,7 +27,7 @@ pub async fn index() -> HttpResponse {
 }
 
 /// Other UI files.
-#[get("/{file:[A-Za-z0-9_.-]+\\.(js|css|svg|png|json|webmanifest)}")]
-pub async fn asset(path: web::Path<(String, String)>) -> HttpResponse {
-    serve(&path.0)
+#[get("/{file:[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}")]
+pub async fn asset(path: web::Path<String>) -> HttpResponse {
+    serve(&path)
 }

@@ -71,7 +71,7 @@ fn width_max(kind: &SignalKind) -> u64 {
 impl SimMachine {
     /// A simulated machine for `model`, seeded by the plant seed and its index.
     pub fn new(model: &MachineModel, seed: u64, index: usize, start: EpochMs) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let rng = ChaCha8Rng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut tags = SimTags::default();
         for s in &model.signals {
             let tag = s.tag.clone();
@@ -100,9 +100,6 @@ impl SimMachine {
         fault_codes.sort_unstable();
         let mut product_codes: Vec<i64> = model.products.keys().copied().collect();
         product_codes.sort_unstable();
-        // Start counters somewhere in their range so 16-bit ones roll over within hours.
-        let good = rng.random_range(0..60_000);
-        let reject = rng.random_range(0..1_000);
         SimMachine {
             rng,
             tags,
@@ -112,8 +109,10 @@ impl SimMachine {
             product: 0,
             phase: Phase::Running,
             next_at: start,
-            good,
-            reject,
+            // Like a PLC after power-up: a restarted simulator reads as a counter reset
+            // to zero, which counts nothing (never as thousands of phantom parts).
+            good: 0,
+            reject: 0,
             started: false,
         }
     }
