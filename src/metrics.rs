@@ -53,7 +53,9 @@ pub fn install() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
@@ -85,7 +87,10 @@ fn describe() {
         (TAG_REJECTED, "Tag updates not applied, by reason"),
         (TAG_UNCERTAIN, "Uncertain-quality tag values applied"),
         (WS_FRAMES, "WebSocket frames by direction"),
-        (WS_FRAMES_COALESCED, "Outbound frames superseded or dropped for slow clients"),
+        (
+            WS_FRAMES_COALESCED,
+            "Outbound frames superseded or dropped for slow clients",
+        ),
         (STORE_ROWS, "Rows written by table"),
         (STORE_ERRORS, "Failed store batch writes (retried)"),
         (STORE_DROPPED, "Raw samples dropped while the store lagged"),
@@ -93,7 +98,11 @@ fn describe() {
     ] {
         describe_counter!(name, what);
     }
-    describe_counter!(DOWNTIME_SECONDS, Unit::Seconds, "Unplanned downtime by machine and reason");
+    describe_counter!(
+        DOWNTIME_SECONDS,
+        Unit::Seconds,
+        "Unplanned downtime by machine and reason"
+    );
     describe_histogram!(HTTP_REQUEST_SECONDS, Unit::Seconds, "HTTP request duration");
     describe_histogram!(STORE_BATCH_SECONDS, Unit::Seconds, "Store batch write duration");
 }

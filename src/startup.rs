@@ -58,15 +58,28 @@ impl Application {
         let plant = PlantHandle::start(plant_model.clone(), store.clone(), options, clock.clone()).await?;
         if settings.simulator.enabled {
             let sim = &settings.simulator;
-            simulator::spawn(&plant_model, sim.seed, sim.speed, sim.step, clock.clone(), TagSink::new(plant.clone(), "simulator"));
+            simulator::spawn(
+                &plant_model,
+                sim.seed,
+                sim.speed,
+                sim.step,
+                clock.clone(),
+                TagSink::new(plant.clone(), "simulator"),
+            );
             tracing::info!(seed = sim.seed, speed = sim.speed, "simulated plant running");
         }
         if settings.store.raw_samples {
             spawn_retention(store.clone(), settings.store.raw_retention, clock.clone());
         }
         let addr = format!("{}:{}", settings.http.host, settings.http.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind { addr: addr.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
         let state = web::Data::new(AppState {
             plant: plant.clone(),
             store: store.clone(),
@@ -76,9 +89,13 @@ impl Application {
             ingest: TagSink::new(plant.clone(), "ingest"),
         });
         let max_body = settings.http.max_body_bytes;
-        let mut server = HttpServer::new(move || App::new().app_data(state.clone()).configure(|cfg| routes(cfg, max_body)))
-            .disable_signals()
-            .shutdown_timeout(5);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(|cfg| routes(cfg, max_body))
+        })
+        .disable_signals()
+        .shutdown_timeout(5);
         if let Some(workers) = settings.http.workers {
             server = server.workers(workers);
         }

@@ -124,7 +124,10 @@ pub fn validate_channel(plant: &PlantModel, channel: &str) -> Result<(), Channel
     if exists {
         Ok(())
     } else {
-        Err(ChannelError::NoSuchEntity { kind, id: id.to_owned() })
+        Err(ChannelError::NoSuchEntity {
+            kind,
+            id: id.to_owned(),
+        })
     }
 }
 
@@ -144,7 +147,9 @@ pub struct Hub {
 
 fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
     // Channel names are validated ids (no characters JSON would escape).
-    ByteString::from(format!(r#"{{"type":"{kind}","channel":"{channel}","seq":{seq},"data":{data}}}"#))
+    ByteString::from(format!(
+        r#"{{"type":"{kind}","channel":"{channel}","seq":{seq},"data":{data}}}"#
+    ))
 }
 
 impl Hub {
@@ -153,7 +158,10 @@ impl Hub {
             let lines: Vec<&str> = ch.latest.values().map(|d| &**d).collect();
             format!(r#"{{"lines":[{}]}}"#, lines.join(","))
         } else {
-            ch.latest.values().next().map_or_else(|| "null".to_owned(), |d| d.to_string())
+            ch.latest
+                .values()
+                .next()
+                .map_or_else(|| "null".to_owned(), |d| d.to_string())
         }
     }
 }

@@ -66,7 +66,8 @@ impl LineActor {
                 (m::QUALITY, f.quality),
             ] {
                 if let Some(v) = value {
-                    metrics::gauge!(name, "scope" => "line", "id" => snapshot.id.clone(), "window" => w.as_str()).set(v);
+                    metrics::gauge!(name, "scope" => "line", "id" => snapshot.id.clone(), "window" => w.as_str())
+                        .set(v);
                 }
             }
         }

@@ -100,7 +100,11 @@ impl MachineActor {
         coalesce: Duration,
     ) -> Self {
         let model = &plant.machines[idx];
-        let line_position = plant.lines[model.line].machines.iter().position(|&i| i == idx).unwrap_or(0);
+        let line_position = plant.lines[model.line]
+            .machines
+            .iter()
+            .position(|&i| i == idx)
+            .unwrap_or(0);
         MachineActor {
             machine,
             idx,
@@ -127,10 +131,12 @@ impl MachineActor {
             match e {
                 MachineEvent::Parts { tally, .. } => {
                     if tally.good > 0 {
-                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "good").increment(tally.good as u64);
+                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "good")
+                            .increment(tally.good as u64);
                     }
                     if tally.reject() > 0 {
-                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "reject").increment(tally.reject() as u64);
+                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "reject")
+                            .increment(tally.reject() as u64);
                     }
                 }
                 MachineEvent::DowntimeEnded { start, end, reason, .. } => {
@@ -271,7 +277,9 @@ impl Handler<Heartbeat> for MachineActor {
     fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) {
         let wall = self.clock.now_ms();
         let before = self.machine.head();
-        guarded(self, ctx, "machine", |a| a.machine.heartbeat(msg.0, wall, &mut a.events));
+        guarded(self, ctx, "machine", |a| {
+            a.machine.heartbeat(msg.0, wall, &mut a.events)
+        });
         if self.machine.head() != before {
             // Time passed: windows moved even if nothing else happened.
             self.changed(ctx);

@@ -18,7 +18,12 @@ use actix::{Actor, ActorContext};
 
 /// Runs `f`; if it panics, logs it, counts it and stops the actor so its supervisor
 /// restarts it. Returns `None` after a panic.
-pub(crate) fn guarded<A, R>(actor: &mut A, ctx: &mut A::Context, name: &'static str, f: impl FnOnce(&mut A) -> R) -> Option<R>
+pub(crate) fn guarded<A, R>(
+    actor: &mut A,
+    ctx: &mut A::Context,
+    name: &'static str,
+    f: impl FnOnce(&mut A) -> R,
+) -> Option<R>
 where
     A: Actor,
     A::Context: ActorContext,

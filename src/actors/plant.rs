@@ -79,7 +79,12 @@ pub struct PlantHandle {
 
 impl PlantHandle {
     /// Starts every actor of the plant. Machines rebuild their windows from the store.
-    pub async fn start(plant: Arc<PlantModel>, store: Store, options: PlantOptions, clock: Clock) -> Result<PlantHandle, StoreError> {
+    pub async fn start(
+        plant: Arc<PlantModel>,
+        store: Store,
+        options: PlantOptions,
+        clock: Clock,
+    ) -> Result<PlantHandle, StoreError> {
         let hub = Supervisor::start(|_| Hub::default());
         let writer = {
             let (plant, store) = (plant.clone(), store.clone());
@@ -231,7 +236,12 @@ impl PlantHandle {
     }
 }
 
-async fn load_history(store: &Store, plant: &PlantModel, idx: MachineIdx, now: EpochMs) -> Result<MachineHistory, StoreError> {
+async fn load_history(
+    store: &Store,
+    plant: &PlantModel,
+    idx: MachineIdx,
+    now: EpochMs,
+) -> Result<MachineHistory, StoreError> {
     let model = &plant.machines[idx];
     let cal = &plant.calendar;
     let from = [now - RESTORE_LOOKBACK_MS, cal.day_start(now)]

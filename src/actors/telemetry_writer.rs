@@ -158,7 +158,14 @@ impl Handler<Flush> for TelemetryWriter {
         let jobs = self.jobs.clone();
         Box::pin(async move {
             let (done, finished) = oneshot::channel();
-            if jobs.send(WriteJob { batch, done: Some(done) }).await.is_ok() {
+            if jobs
+                .send(WriteJob {
+                    batch,
+                    done: Some(done),
+                })
+                .await
+                .is_ok()
+            {
                 let _ = finished.await;
             }
         })

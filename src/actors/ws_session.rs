@@ -183,7 +183,8 @@ impl WsSession {
     }
 
     fn send_json(&self, value: serde_json::Value) {
-        self.outbox.push(None, Outgoing::Text(ByteString::from(value.to_string())));
+        self.outbox
+            .push(None, Outgoing::Text(ByteString::from(value.to_string())));
     }
 
     fn error(&self, code: &str, message: impl Into<String>) {
@@ -203,10 +204,16 @@ impl WsSession {
                     return self.error("unknown_channel", e.to_string());
                 }
                 if !self.subscriptions.contains(&channel) && self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
-                    return self.error("too_many_subscriptions", format!("at most {MAX_SUBSCRIPTIONS} channels per connection"));
+                    return self.error(
+                        "too_many_subscriptions",
+                        format!("at most {MAX_SUBSCRIPTIONS} channels per connection"),
+                    );
                 }
                 self.subscriptions.insert(channel.clone());
-                self.hub.do_send(Subscribe { session: self.id, channel });
+                self.hub.do_send(Subscribe {
+                    session: self.id,
+                    channel,
+                });
             }
             ClientFrame::Unsubscribe { channel } => {
                 if !self.subscriptions.remove(&channel) {

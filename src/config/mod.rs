@@ -52,7 +52,11 @@ impl ConfigError {
             .and_then(|m| m.source.as_ref())
             .map(|s| s.to_string())
             .filter(|s| !s.is_empty());
-        let key = if err.path.is_empty() { "(top level)".to_owned() } else { err.path.join(".") };
+        let key = if err.path.is_empty() {
+            "(top level)".to_owned()
+        } else {
+            err.path.join(".")
+        };
         let file = match (&err.metadata, source) {
             (Some(m), _) if m.name.contains("environment") => "environment (MS5__…)".to_owned(),
             (_, Some(s)) => s,
@@ -218,14 +222,17 @@ impl Config {
         let plant = match &dir {
             Some(dir) => {
                 let file = dir.join(&settings.plant.model);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    ConfigError::new(file.display().to_string(), "(file)", format!("cannot read: {e}"))
-                })?;
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| ConfigError::new(file.display().to_string(), "(file)", format!("cannot read: {e}")))?;
                 plant_file::parse(&text, &file.display().to_string())?
             }
             None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
         };
-        Ok(Config { settings, plant, source })
+        Ok(Config {
+            settings,
+            plant,
+            source,
+        })
     }
 }
 
@@ -248,7 +255,10 @@ impl Settings {
             return err("simulator.step", "must be longer than 0");
         }
         if self.websocket.heartbeat.is_zero() || self.websocket.idle_timeout <= self.websocket.heartbeat {
-            return err("websocket.idle_timeout", "must be longer than websocket.heartbeat (> 0)");
+            return err(
+                "websocket.idle_timeout",
+                "must be longer than websocket.heartbeat (> 0)",
+            );
         }
         if self.websocket.max_frame_bytes < 256 {
             return err("websocket.max_frame_bytes", "must be at least 256");

@@ -131,13 +131,19 @@ fn standard_state_codes() -> HashMap<i64, MachineState> {
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Parses and validates a plant model; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<PlantModel, ConfigError> {
     let raw: PlantFile = Figment::from(Toml::string(text)).extract().map_err(|e| {
-        let key = if e.path.is_empty() { "(top level)".to_owned() } else { e.path.join(".") };
+        let key = if e.path.is_empty() {
+            "(top level)".to_owned()
+        } else {
+            e.path.join(".")
+        };
         ConfigError::new(file, key, e.kind.to_string())
     })?;
     Validator { file }.plant(raw)
@@ -159,7 +165,11 @@ impl Validator<'_> {
         Err(ConfigError::new(self.file, key, reason))
     }
 
-    fn code_map(&self, key: &str, map: &BTreeMap<String, MachineState>) -> Result<HashMap<i64, MachineState>, ConfigError> {
+    fn code_map(
+        &self,
+        key: &str,
+        map: &BTreeMap<String, MachineState>,
+    ) -> Result<HashMap<i64, MachineState>, ConfigError> {
         map.iter()
             .map(|(code, state)| match i64::from_str(code) {
                 Ok(c) => Ok((c, *state)),
@@ -170,7 +180,10 @@ impl Validator<'_> {
 
     fn plant(&self, raw: PlantFile) -> Result<PlantModel, ConfigError> {
         let Ok(tz) = chrono_tz::Tz::from_str(&raw.timezone) else {
-            return self.err("timezone", format!("`{}` is not an IANA time zone (e.g. Europe/Berlin)", raw.timezone));
+            return self.err(
+                "timezone",
+                format!("`{}` is not an IANA time zone (e.g. Europe/Berlin)", raw.timezone),
+            );
         };
         let calendar = match ShiftCalendar::new(tz, raw.shifts) {
             Ok(c) => c,
@@ -219,7 +232,10 @@ impl Validator<'_> {
                 let model = self.machine(&mkey, m, li, &line.id, &default_codes, timing)?;
                 for (si, s) in model.signals.iter().enumerate() {
                     if tags.insert(s.tag.clone(), (idx, si)).is_some() {
-                        return self.err(format!("{mkey}.tags"), format!("tag `{}` is used twice in the plant", s.tag));
+                        return self.err(
+                            format!("{mkey}.tags"),
+                            format!("tag `{}` is used twice in the plant", s.tag),
+                        );
                     }
                 }
                 machines.push(model);
@@ -228,11 +244,13 @@ impl Validator<'_> {
             let pick = |key: &str, wanted: &Option<String>| -> Result<usize, ConfigError> {
                 match wanted {
                     None => Ok(*members.last().unwrap_or(&0)),
-                    Some(id) => members
-                        .iter()
-                        .copied()
-                        .find(|&i| machines[i].id == *id)
-                        .ok_or_else(|| ConfigError::new(self.file, format!("{lkey}.{key}"), format!("`{id}` is not a machine of this line"))),
+                    Some(id) => members.iter().copied().find(|&i| machines[i].id == *id).ok_or_else(|| {
+                        ConfigError::new(
+                            self.file,
+                            format!("{lkey}.{key}"),
+                            format!("`{id}` is not a machine of this line"),
+                        )
+                    }),
                 }
             };
             let output = pick("output_machine", &line.output_machine)?;
@@ -269,14 +287,20 @@ impl Validator<'_> {
         let mut products = HashMap::new();
         for (pi, p) in m.products.into_iter().enumerate() {
             if p.ideal_cycle_time.is_zero() {
-                return self.err(format!("{key}.products[{pi}].ideal_cycle_time"), "must be longer than 0");
+                return self.err(
+                    format!("{key}.products[{pi}].ideal_cycle_time"),
+                    "must be longer than 0",
+                );
             }
             let product = Product {
                 name: p.name,
                 ideal_cycle_ms: ms(p.ideal_cycle_time),
             };
             if products.insert(p.code, product).is_some() {
-                return self.err(format!("{key}.products[{pi}].code"), format!("product code {} is used twice", p.code));
+                return self.err(
+                    format!("{key}.products[{pi}].code"),
+                    format!("product code {} is used twice", p.code),
+                );
             }
         }
         let mut fault_codes = HashMap::new();
@@ -290,10 +314,16 @@ impl Validator<'_> {
         let mut signals = Vec::new();
         match (&t.state, &t.running, &t.fault) {
             (None, None, None) => {
-                return self.err(format!("{key}.tags"), "needs a `state` tag, or `running` and/or `fault` bits");
+                return self.err(
+                    format!("{key}.tags"),
+                    "needs a `state` tag, or `running` and/or `fault` bits",
+                );
             }
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return self.err(format!("{key}.tags"), "use either a `state` tag or `running`/`fault` bits, not both");
+                return self.err(
+                    format!("{key}.tags"),
+                    "use either a `state` tag or `running`/`fault` bits, not both",
+                );
             }
             _ => {}
         }
@@ -302,13 +332,22 @@ impl Validator<'_> {
                 Some(map) => self.code_map(&format!("{key}.tags.state.map"), map)?,
                 None => default_codes.clone(),
             };
-            signals.push(SignalDef { tag: s.tag, kind: SignalKind::StateCode(map) });
+            signals.push(SignalDef {
+                tag: s.tag,
+                kind: SignalKind::StateCode(map),
+            });
         }
         if let Some(tag) = t.running {
-            signals.push(SignalDef { tag, kind: SignalKind::RunningBit });
+            signals.push(SignalDef {
+                tag,
+                kind: SignalKind::RunningBit,
+            });
         }
         if let Some(tag) = t.fault {
-            signals.push(SignalDef { tag, kind: SignalKind::FaultBit });
+            signals.push(SignalDef {
+                tag,
+                kind: SignalKind::FaultBit,
+            });
         }
         let (has_total, has_good) = (t.total.is_some(), t.good.is_some());
         if !has_total && !has_good {
@@ -321,14 +360,23 @@ impl Validator<'_> {
         ] {
             if let Some(c) = counter {
                 let def = CounterDef::for_role(role, has_total, has_good, c.mode, c.width.unwrap_or_default());
-                signals.push(SignalDef { tag: c.tag, kind: SignalKind::Counter(def) });
+                signals.push(SignalDef {
+                    tag: c.tag,
+                    kind: SignalKind::Counter(def),
+                });
             }
         }
         if let Some(tag) = t.fault_code {
-            signals.push(SignalDef { tag, kind: SignalKind::FaultCode });
+            signals.push(SignalDef {
+                tag,
+                kind: SignalKind::FaultCode,
+            });
         }
         if let Some(tag) = t.product {
-            signals.push(SignalDef { tag, kind: SignalKind::ProductCode });
+            signals.push(SignalDef {
+                tag,
+                kind: SignalKind::ProductCode,
+            });
         }
         if let Some(empty) = signals.iter().find(|s| s.tag.trim().is_empty()) {
             return self.err(format!("{key}.tags"), format!("a tag name is empty ({:?})", empty.kind));
@@ -392,16 +440,51 @@ mod tests {
     fn errors_name_the_file_the_key_and_the_reason() {
         let cases = [
             (GOOD.replace("\"UTC\"", "\"Mars/Olympus\""), "timezone", "IANA"),
-            (GOOD.replace("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"0s\""), "lines[0].machines[0].ideal_cycle_time", "longer than 0"),
-            (GOOD.replace("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"fast\""), "lines.0.machines.0.ideal_cycle_time", ""),
-            (GOOD.replace("id = \"m2\"", "id = \"m1\""), "lines[0].machines[1].id", "used twice"),
-            (GOOD.replace("\"M2.Total\"", "\"M1.Good\""), "lines[0].machines[1].tags", "M1.Good"),
-            (GOOD.replace("name = \"Line 1\"", "name = \"Line 1\"\noutput_machine = \"nope\""), "lines[0].output_machine", "not a machine"),
+            (
+                GOOD.replace("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"0s\""),
+                "lines[0].machines[0].ideal_cycle_time",
+                "longer than 0",
+            ),
+            (
+                GOOD.replace("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"fast\""),
+                "lines.0.machines.0.ideal_cycle_time",
+                "",
+            ),
+            (
+                GOOD.replace("id = \"m2\"", "id = \"m1\""),
+                "lines[0].machines[1].id",
+                "used twice",
+            ),
+            (
+                GOOD.replace("\"M2.Total\"", "\"M1.Good\""),
+                "lines[0].machines[1].tags",
+                "M1.Good",
+            ),
+            (
+                GOOD.replace("name = \"Line 1\"", "name = \"Line 1\"\noutput_machine = \"nope\""),
+                "lines[0].output_machine",
+                "not a machine",
+            ),
             (GOOD.replace("end = \"14:00\"", "end = \"06:00\""), "shifts", "day"),
-            (GOOD.replace("good = { tag = \"M1.Good\", width = 32 }, ", ""), "lines[0].machines[0].tags", "counter"),
-            (GOOD.replace("width = 32", "width = 12"), "lines.0.machines.0.tags", "16 or 32"),
+            (
+                GOOD.replace("good = { tag = \"M1.Good\", width = 32 }, ", ""),
+                "lines[0].machines[0].tags",
+                "counter",
+            ),
+            (
+                GOOD.replace("width = 32", "width = 12"),
+                "lines.0.machines.0.tags",
+                "16 or 32",
+            ),
             (GOOD.replace("id = \"l1\"", "id = \"l 1\""), "lines[0].id", "characters"),
-            (GOOD.replace("{ tag = \"M1.State\" }", "{ tag = \"M1.State\", map = { 1 = \"flying\" } }"), "lines.0.machines.0.tags", "flying"),
+            (
+                GOOD.replace(
+                    "{ tag = \"M1.State\" }",
+                    "{ tag = \"M1.State\", map = { 1 = \"flying\" } }",
+                ),
+                "lines.0.machines.0.tags",
+                "flying",
+            ),
         ];
         for (text, key, reason) in cases {
             let err = parse(&text, "plant.toml").expect_err(key);

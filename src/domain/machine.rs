@@ -455,7 +455,10 @@ impl Machine {
     /// Brings `state` in line with the tags, at the current head.
     fn settle_state(&mut self, out: &mut Vec<MachineEvent>) {
         let new = self.derived_state();
-        let Some(at) = self.head.or(Some(self.last_seen).filter(|_| new != MachineState::Unknown)) else {
+        let Some(at) = self
+            .head
+            .or(Some(self.last_seen).filter(|_| new != MachineState::Unknown))
+        else {
             return;
         };
         if self.head.is_none() {
@@ -495,7 +498,10 @@ impl Machine {
             Some(dt) if dt.reason == reason => {}
             Some(dt) => {
                 dt.reason = reason.clone();
-                out.push(MachineEvent::DowntimeOpen { start: dt.start, reason });
+                out.push(MachineEvent::DowntimeOpen {
+                    start: dt.start,
+                    reason,
+                });
             }
             None => {
                 self.open_downtime = Some(OpenDowntime {

@@ -66,10 +66,9 @@ impl MachineState {
         match self {
             MachineState::Running => TimeClass::Run,
             MachineState::PlannedStop => TimeClass::Planned,
-            MachineState::Idle
-            | MachineState::Down
-            | MachineState::Changeover
-            | MachineState::Unknown => TimeClass::Stop,
+            MachineState::Idle | MachineState::Down | MachineState::Changeover | MachineState::Unknown => {
+                TimeClass::Stop
+            }
         }
     }
 

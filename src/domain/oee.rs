@@ -101,7 +101,15 @@ mod tests {
     }
 
     /// (name, tally, A %, P %, Q %, OEE %, warning)
-    type Row = (&'static str, Tally, Option<f64>, Option<f64>, Option<f64>, Option<f64>, bool);
+    type Row = (
+        &'static str,
+        Tally,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        bool,
+    );
 
     #[test]
     fn oee_table() {

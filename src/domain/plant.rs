@@ -193,7 +193,11 @@ mod tests {
         ];
         for (role, has_total, has_good, t, g) in table {
             let d = CounterDef::for_role(role, has_total, has_good, CounterMode::Cumulative, CounterWidth::Bits32);
-            assert_eq!((d.adds_total, d.adds_good), (t, g), "{role:?} total={has_total} good={has_good}");
+            assert_eq!(
+                (d.adds_total, d.adds_good),
+                (t, g),
+                "{role:?} total={has_total} good={has_good}"
+            );
         }
     }
 }

@@ -18,8 +18,7 @@ use std::fmt;
 use std::ops::ControlFlow::{self, Break, Continue};
 
 use chrono::{
-    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone,
-    Timelike, Weekday,
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -94,11 +93,7 @@ pub enum ShiftError {
     EmptyBreak { shift: String, brk: String },
     /// A break not contained in its shift.
     #[error("shift `{shift}`: break {brk} is outside the shift {span}")]
-    BreakOutsideShift {
-        shift: String,
-        brk: String,
-        span: String,
-    },
+    BreakOutsideShift { shift: String, brk: String, span: String },
     /// Two breaks of one shift overlap.
     #[error("shift `{shift}`: breaks {first} and {second} overlap")]
     BreaksOverlap {
@@ -307,9 +302,7 @@ impl ShiftCalendar {
             Break(())
         });
         answer.unwrap_or_else(|| {
-            let end = first
-                .checked_add_days(Days::new(HORIZON_DAYS as u64))
-                .unwrap_or(first);
+            let end = first.checked_add_days(Days::new(HORIZON_DAYS as u64)).unwrap_or(first);
             (false, self.instant(end, 0).max(t + 1))
         })
     }
@@ -330,12 +323,7 @@ impl ShiftCalendar {
     /// cover `[from, to)` exactly, split at every planned/unplanned boundary
     /// (so neighbouring segments alternate). Nothing is called when
     /// `to <= from`.
-    pub fn for_each_segment(
-        &self,
-        from: EpochMs,
-        to: EpochMs,
-        mut f: impl FnMut(EpochMs, EpochMs, bool),
-    ) {
+    pub fn for_each_segment(&self, from: EpochMs, to: EpochMs, mut f: impl FnMut(EpochMs, EpochMs, bool)) {
         if to <= from {
             return;
         }
@@ -393,9 +381,7 @@ impl ShiftCalendar {
     /// Local date of `t` (clamped into the calendar's range).
     fn local_date(&self, t: EpochMs) -> NaiveDate {
         DateTime::from_timestamp_millis(t.clamp(-LIMIT_MS, LIMIT_MS))
-            .map_or(NaiveDate::default(), |u| {
-                u.with_timezone(&self.tz).date_naive()
-            })
+            .map_or(NaiveDate::default(), |u| u.with_timezone(&self.tz).date_naive())
     }
 
     /// The day before `t`'s local date: occurrences starting then (night
@@ -541,8 +527,7 @@ fn day_bit(d: Weekday) -> u8 {
 
 /// Milliseconds after midnight; a leap second counts as the second's last ms.
 fn time_ms(t: NaiveTime) -> i64 {
-    i64::from(t.num_seconds_from_midnight()) * 1000
-        + i64::from(t.nanosecond().min(999_999_999) / 1_000_000)
+    i64::from(t.num_seconds_from_midnight()) * 1000 + i64::from(t.nanosecond().min(999_999_999) / 1_000_000)
 }
 
 /// "06:00", or "06:00:30" / "06:00:30.5" when seconds are set.
@@ -590,12 +575,7 @@ mod tests {
     /// (30 min): 24 h - 105 min = 22 h 15 min planned per full day.
     fn three_shifts(days: &[Weekday]) -> Vec<ShiftDef> {
         let mut shifts = vec![
-            def(
-                "early",
-                "06:00",
-                "14:00",
-                &[("09:00", "09:15"), ("12:00", "12:30")],
-            ),
+            def("early", "06:00", "14:00", &[("09:00", "09:15"), ("12:00", "12:30")]),
             def("late", "14:00", "22:00", &[("18:00", "18:30")]),
             def("night", "22:00", "06:00", &[("02:00", "02:30")]),
         ];
@@ -625,26 +605,10 @@ mod tests {
     fn shift_at_respects_boundaries() {
         let c = berlin();
         assert_eq!(c.tz(), chrono_tz::Europe::Berlin);
-        let night_before = inst(
-            "night",
-            "2026-06-02T22:00:00+02:00",
-            "2026-06-03T06:00:00+02:00",
-        );
-        let early = inst(
-            "early",
-            "2026-06-03T06:00:00+02:00",
-            "2026-06-03T14:00:00+02:00",
-        );
-        let late = inst(
-            "late",
-            "2026-06-03T14:00:00+02:00",
-            "2026-06-03T22:00:00+02:00",
-        );
-        let night = inst(
-            "night",
-            "2026-06-03T22:00:00+02:00",
-            "2026-06-04T06:00:00+02:00",
-        );
+        let night_before = inst("night", "2026-06-02T22:00:00+02:00", "2026-06-03T06:00:00+02:00");
+        let early = inst("early", "2026-06-03T06:00:00+02:00", "2026-06-03T14:00:00+02:00");
+        let late = inst("late", "2026-06-03T14:00:00+02:00", "2026-06-03T22:00:00+02:00");
+        let night = inst("night", "2026-06-03T22:00:00+02:00", "2026-06-04T06:00:00+02:00");
         let cases = [
             // Berlin is on CEST (+02:00) in June.
             ("2026-06-03T00:00:00+02:00", &night_before),
@@ -688,17 +652,9 @@ mod tests {
                 23 * H + 15 * M,
             ),
             // 09:10-12:10: planned 09:15-12:00.
-            (
-                "2026-06-03T09:10:00+02:00",
-                "2026-06-03T12:10:00+02:00",
-                2 * H + 45 * M,
-            ),
+            ("2026-06-03T09:10:00+02:00", "2026-06-03T12:10:00+02:00", 2 * H + 45 * M),
             // 13:00-15:00 crosses the early/late change: all planned.
-            (
-                "2026-06-03T13:00:00+02:00",
-                "2026-06-03T15:00:00+02:00",
-                2 * H,
-            ),
+            ("2026-06-03T13:00:00+02:00", "2026-06-03T15:00:00+02:00", 2 * H),
             // Whole year 2026: 365 × 22h15, -30 min on the spring day, +1 h
             // on the autumn day = 8121h15 + 30 min.
             (
@@ -719,59 +675,19 @@ mod tests {
     fn planned_at_steps_through_breaks() {
         let c = berlin();
         let cases = [
-            (
-                "2026-06-03T08:00:00+02:00",
-                true,
-                "2026-06-03T09:00:00+02:00",
-            ),
-            (
-                "2026-06-03T09:00:00+02:00",
-                false,
-                "2026-06-03T09:15:00+02:00",
-            ),
-            (
-                "2026-06-03T09:10:00+02:00",
-                false,
-                "2026-06-03T09:15:00+02:00",
-            ),
-            (
-                "2026-06-03T09:15:00+02:00",
-                true,
-                "2026-06-03T12:00:00+02:00",
-            ),
-            (
-                "2026-06-03T12:00:00+02:00",
-                false,
-                "2026-06-03T12:30:00+02:00",
-            ),
+            ("2026-06-03T08:00:00+02:00", true, "2026-06-03T09:00:00+02:00"),
+            ("2026-06-03T09:00:00+02:00", false, "2026-06-03T09:15:00+02:00"),
+            ("2026-06-03T09:10:00+02:00", false, "2026-06-03T09:15:00+02:00"),
+            ("2026-06-03T09:15:00+02:00", true, "2026-06-03T12:00:00+02:00"),
+            ("2026-06-03T12:00:00+02:00", false, "2026-06-03T12:30:00+02:00"),
             // early hands over to late at 14:00 without a stop: next change
             // is late's break.
-            (
-                "2026-06-03T12:30:00+02:00",
-                true,
-                "2026-06-03T18:00:00+02:00",
-            ),
-            (
-                "2026-06-03T18:00:00+02:00",
-                false,
-                "2026-06-03T18:30:00+02:00",
-            ),
+            ("2026-06-03T12:30:00+02:00", true, "2026-06-03T18:00:00+02:00"),
+            ("2026-06-03T18:00:00+02:00", false, "2026-06-03T18:30:00+02:00"),
             // late to night at 22:00, then night's break after midnight.
-            (
-                "2026-06-03T18:30:00+02:00",
-                true,
-                "2026-06-04T02:00:00+02:00",
-            ),
-            (
-                "2026-06-04T02:00:00+02:00",
-                false,
-                "2026-06-04T02:30:00+02:00",
-            ),
-            (
-                "2026-06-04T02:30:00+02:00",
-                true,
-                "2026-06-04T09:00:00+02:00",
-            ),
+            ("2026-06-03T18:30:00+02:00", true, "2026-06-04T02:00:00+02:00"),
+            ("2026-06-04T02:00:00+02:00", false, "2026-06-04T02:30:00+02:00"),
+            ("2026-06-04T02:30:00+02:00", true, "2026-06-04T09:00:00+02:00"),
         ];
         for (t, planned, next) in cases {
             assert_eq!(c.planned_at(at(t)), (planned, at(next)), "at {t}");
@@ -920,10 +836,7 @@ mod tests {
     fn times_in_gap_and_fold_map_to_first_valid_and_earlier_instant() {
         let c = cal(
             chrono_tz::America::New_York,
-            vec![
-                def("odd", "02:30", "10:00", &[]),
-                def("fold", "01:30", "02:15", &[]),
-            ],
+            vec![def("odd", "02:30", "10:00", &[]), def("fold", "01:30", "02:15", &[])],
         );
         let cases = [
             // 02:30 does not exist on 2026-03-08: starts when the gap ends, 03:00 EDT.
@@ -953,11 +866,7 @@ mod tests {
                 22 * H + 15 * M,
             ),
             // Saturday: only Friday's night shift, 00-06 minus the break.
-            (
-                "2026-06-06T00:00:00+02:00",
-                "2026-06-07T00:00:00+02:00",
-                5 * H + 30 * M,
-            ),
+            ("2026-06-06T00:00:00+02:00", "2026-06-07T00:00:00+02:00", 5 * H + 30 * M),
             ("2026-06-07T00:00:00+02:00", "2026-06-08T00:00:00+02:00", 0),
             // Monday: no Sunday night shift, so 06:00-24:00: 7h15 + 7h30 + 2h.
             (
@@ -970,16 +879,9 @@ mod tests {
             assert_eq!(c.planned_ms(at(from), at(to)), want, "{from}");
         }
         let sat_morning = "2026-06-06T05:00:00+02:00";
-        let friday_night = inst(
-            "night",
-            "2026-06-05T22:00:00+02:00",
-            "2026-06-06T06:00:00+02:00",
-        );
+        let friday_night = inst("night", "2026-06-05T22:00:00+02:00", "2026-06-06T06:00:00+02:00");
         assert_eq!(c.shift_at(at(sat_morning)), friday_night);
-        assert_eq!(
-            c.planned_at(at(sat_morning)),
-            (true, at("2026-06-06T06:00:00+02:00"))
-        );
+        assert_eq!(c.planned_at(at(sat_morning)), (true, at("2026-06-06T06:00:00+02:00")));
         let monday_start = at("2026-06-08T06:00:00+02:00");
         for t in [
             "2026-06-06T06:00:00+02:00",
@@ -998,10 +900,7 @@ mod tests {
         let mut nonstop = three_shifts(&[]);
         nonstop.iter_mut().for_each(|s| s.breaks.clear());
         let nonstop = cal(chrono_tz::Europe::Berlin, nonstop);
-        let (from, to) = (
-            at("2026-03-28T00:00:00+01:00"),
-            at("2026-03-30T00:00:00+02:00"),
-        );
+        let (from, to) = (at("2026-03-28T00:00:00+01:00"), at("2026-03-30T00:00:00+02:00"));
         for c in [&empty, &nonstop] {
             assert_eq!(c.planned_at(from), (true, i64::MAX));
             assert_eq!(c.planned_at(i64::MIN), (true, i64::MAX));
@@ -1022,10 +921,7 @@ mod tests {
         let mut early_weekdays = def("early", "05:00", "13:00", &[]);
         early_weekdays.days = vec![Mon];
         let cases: [(Vec<ShiftDef>, &str); 11] = [
-            (
-                vec![def("x", "06:00", "06:00", &[])],
-                "shift `x`: start equals end",
-            ),
+            (vec![def("x", "06:00", "06:00", &[])], "shift `x`: start equals end"),
             (
                 vec![def("late", "16:00", "22:00", &[("15:00", "15:15")])],
                 "shift `late`: break 15:00-15:15 is outside the shift 16:00-22:00",
@@ -1053,26 +949,15 @@ mod tests {
                 "shift `early`: breaks 09:00-09:30 and 09:15-09:45 overlap",
             ),
             (
-                vec![def(
-                    "x",
-                    "06:00",
-                    "08:00",
-                    &[("06:00", "07:00"), ("07:00", "08:00")],
-                )],
+                vec![def("x", "06:00", "08:00", &[("06:00", "07:00"), ("07:00", "08:00")])],
                 "shift `x`: breaks cover the whole shift",
             ),
             (
-                vec![
-                    def("early", "06:00", "14:00", &[]),
-                    def("early", "14:00", "22:00", &[]),
-                ],
+                vec![def("early", "06:00", "14:00", &[]), def("early", "14:00", "22:00", &[])],
                 "shift `early` is defined twice",
             ),
             (
-                vec![
-                    def("early", "06:00", "14:00", &[]),
-                    def("late", "13:00", "21:00", &[]),
-                ],
+                vec![def("early", "06:00", "14:00", &[]), def("late", "13:00", "21:00", &[])],
                 "shifts `early` and `late` overlap on mon",
             ),
             // Sunday's night runs into Monday 05:00.
@@ -1101,20 +986,12 @@ mod tests {
     fn valid_edge_definitions_are_accepted() {
         let mut fri_night = def("night", "22:00", "06:00", &[("23:45", "00:15")]);
         fri_night.days = vec![Fri];
-        let mut sat = def(
-            "sat",
-            "06:00",
-            "12:00",
-            &[("06:00", "06:30"), ("06:30", "07:00")],
-        );
+        let mut sat = def("sat", "06:00", "12:00", &[("06:00", "06:30"), ("06:30", "07:00")]);
         sat.days = vec![Weekday::Sat];
         let c = cal(chrono_tz::Europe::Berlin, vec![sat, fri_night]);
         // Friday 22:00 to Saturday 12:00: 14 h minus three half hours.
         let from = at("2026-06-05T00:00:00+02:00");
-        assert_eq!(
-            c.planned_ms(from, at("2026-06-07T00:00:00+02:00")),
-            12 * H + 30 * M
-        );
+        assert_eq!(c.planned_ms(from, at("2026-06-07T00:00:00+02:00")), 12 * H + 30 * M);
         // The break crossing midnight: 23:45 .. 00:15.
         assert_eq!(
             c.planned_at(at("2026-06-05T23:50:00+02:00")),
@@ -1136,31 +1013,11 @@ mod tests {
         let berlin = berlin();
         let ny = cal(chrono_tz::America::New_York, three_shifts(&WORKDAYS));
         let cases = [
-            (
-                &berlin,
-                "2026-06-03T09:10:00+02:00",
-                "2026-06-03T12:10:00+02:00",
-            ),
-            (
-                &berlin,
-                "2026-03-27T07:00:00+01:00",
-                "2026-03-31T13:00:00+02:00",
-            ),
-            (
-                &berlin,
-                "2026-10-23T00:00:00+02:00",
-                "2026-10-27T00:00:00+01:00",
-            ),
-            (
-                &ny,
-                "2026-03-05T17:17:00-05:00",
-                "2026-03-12T05:00:00-04:00",
-            ),
-            (
-                &ny,
-                "2026-10-29T00:00:00-04:00",
-                "2026-11-04T00:00:00-05:00",
-            ),
+            (&berlin, "2026-06-03T09:10:00+02:00", "2026-06-03T12:10:00+02:00"),
+            (&berlin, "2026-03-27T07:00:00+01:00", "2026-03-31T13:00:00+02:00"),
+            (&berlin, "2026-10-23T00:00:00+02:00", "2026-10-27T00:00:00+01:00"),
+            (&ny, "2026-03-05T17:17:00-05:00", "2026-03-12T05:00:00-04:00"),
+            (&ny, "2026-10-29T00:00:00-04:00", "2026-11-04T00:00:00-05:00"),
         ];
         for (c, from, to) in cases {
             let (from, to) = (at(from), at(to));
@@ -1211,14 +1068,7 @@ mod tests {
     #[test]
     fn extreme_instants_do_not_panic() {
         let c = berlin();
-        for t in [
-            i64::MIN,
-            -LIMIT_MS - 1,
-            -LIMIT_MS,
-            LIMIT_MS - 1,
-            LIMIT_MS,
-            i64::MAX - 1,
-        ] {
+        for t in [i64::MIN, -LIMIT_MS - 1, -LIMIT_MS, LIMIT_MS - 1, LIMIT_MS, i64::MAX - 1] {
             let (_, next) = c.planned_at(t);
             assert!(next > t, "{t}");
             assert!(c.day_start(t) <= t && t < c.next_day_start(t), "{t}");
@@ -1246,8 +1096,7 @@ mod tests {
         assert!(serde_json::from_str::<ShiftDef>(bad_day).is_err());
         let typo = r#"{"name": "x", "start": "06:00", "end": "07:00", "brakes": []}"#;
         assert!(serde_json::from_str::<ShiftDef>(typo).is_err());
-        let round_trip: Vec<ShiftDef> =
-            serde_json::from_str(&serde_json::to_string(&defs).unwrap()).unwrap();
+        let round_trip: Vec<ShiftDef> = serde_json::from_str(&serde_json::to_string(&defs).unwrap()).unwrap();
         assert_eq!(round_trip, defs);
     }
 }

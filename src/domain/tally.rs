@@ -147,18 +147,16 @@ mod tests {
             let got = match t {
                 Tally { run_ms: 1000, .. } => "run",
                 Tally { down_ms: 1000, .. } => "down",
-                Tally { micro_stop_ms: 1000, .. } => "micro",
                 Tally {
-                    planned_stop_ms: 1000,
-                    ..
+                    micro_stop_ms: 1000, ..
+                } => "micro",
+                Tally {
+                    planned_stop_ms: 1000, ..
                 } => "planned",
                 _ => "none",
             };
             assert_eq!(got, field, "{state:?} planned={planned} micro={micro}");
-            assert_eq!(
-                t.run_ms + t.down_ms + t.micro_stop_ms + t.planned_stop_ms,
-                1000
-            );
+            assert_eq!(t.run_ms + t.down_ms + t.micro_stop_ms + t.planned_stop_ms, 1000);
         }
     }
 

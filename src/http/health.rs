@@ -24,7 +24,9 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         Err(_) => return Err(ApiError::Unavailable("the store did not answer within 2 s".into())),
     }
     match tokio::time::timeout(limit, state.plant.actors_up()).await {
-        Ok(true) => Ok(HttpResponse::Ok().json(json!({ "status": "ready", "checks": { "store": "ok", "actors": "ok" } }))),
+        Ok(true) => {
+            Ok(HttpResponse::Ok().json(json!({ "status": "ready", "checks": { "store": "ok", "actors": "ok" } })))
+        }
         _ => Err(ApiError::Unavailable("plant actors are not answering".into())),
     }
 }

@@ -37,7 +37,10 @@ fn bad(index: usize, message: String) -> ApiError {
 fn tag_value(v: &Value) -> Option<TagValue> {
     match v {
         Value::Bool(b) => Some(TagValue::Bool(*b)),
-        Value::Number(n) => n.as_i64().map(TagValue::Int).or_else(|| n.as_f64().map(TagValue::Float)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(TagValue::Int)
+            .or_else(|| n.as_f64().map(TagValue::Float)),
         _ => None,
     }
 }
@@ -48,7 +51,9 @@ fn timestamp(index: usize, ts: &Option<Value>, now: i64) -> Result<i64, ApiError
         Some(Value::String(s)) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc).timestamp_millis())
             .map_err(|e| bad(index, format!("`ts` must be RFC 3339 or epoch milliseconds ({e})"))),
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| bad(index, "`ts` in epoch milliseconds must be a whole number".into())),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| bad(index, "`ts` in epoch milliseconds must be a whole number".into())),
         Some(_) => Err(bad(index, "`ts` must be RFC 3339 or epoch milliseconds".into())),
     }
 }
@@ -58,7 +63,9 @@ fn timestamp(index: usize, ts: &Option<Value>, now: i64) -> Result<i64, ApiError
 pub async fn ingest(state: web::Data<AppState>, body: web::Json<Vec<IngestSample>>) -> Result<HttpResponse, ApiError> {
     let samples = body.into_inner();
     if samples.len() > MAX_SAMPLES {
-        return Err(ApiError::bad_request(format!("at most {MAX_SAMPLES} samples per request")));
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_SAMPLES} samples per request"
+        )));
     }
     let now = state.clock.now_ms();
     let mut updates = Vec::with_capacity(samples.len());
@@ -80,7 +87,8 @@ pub async fn ingest(state: web::Data<AppState>, body: web::Json<Vec<IngestSample
     }
     let mut report = state.ingest.deliver_and_report(updates).await;
     if wrong_type > 0 {
-        metrics::counter!(crate::metrics::TAG_REJECTED, "source" => "ingest", "reason" => "wrong_value").increment(wrong_type as u64);
+        metrics::counter!(crate::metrics::TAG_REJECTED, "source" => "ingest", "reason" => "wrong_value")
+            .increment(wrong_type as u64);
     }
     report.received += wrong_type;
     report.wrong_value += wrong_type;

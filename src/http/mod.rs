@@ -56,7 +56,10 @@ fn security_headers() -> DefaultHeaders {
 }
 
 /// Times every request by its route pattern (not its path, to bound label values).
-async fn timed(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+async fn timed(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().to_string();
     let res = next.call(req).await?;
@@ -100,28 +103,32 @@ async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
 
 /// Mounts every route on an app.
 pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize) {
-    cfg.app_data(aw::JsonConfig::default().limit(max_body).error_handler(move |e, r| json_error(e, r, max_body)))
-        .app_data(aw::QueryConfig::default().error_handler(query_error))
-        .app_data(aw::PayloadConfig::default().limit(max_body))
-        .service(
-            aw::scope("")
-                .wrap(from_fn(timed))
-                .wrap(security_headers())
-                .service(health::health)
-                .service(health::ready)
-                .service(health::metrics)
-                .service(ws::ws)
-                .service(
-                    aw::scope("/api/v1")
-                        .service(production::lines)
-                        .service(oee::line_oee)
-                        .service(production::line)
-                        .service(oee::machine_oee)
-                        .service(production::machine)
-                        .service(ingest::ingest),
-                )
-                .service(web::index)
-                .service(web::asset)
-                .default_service(aw::to(not_found)),
-        );
+    cfg.app_data(
+        aw::JsonConfig::default()
+            .limit(max_body)
+            .error_handler(move |e, r| json_error(e, r, max_body)),
+    )
+    .app_data(aw::QueryConfig::default().error_handler(query_error))
+    .app_data(aw::PayloadConfig::default().limit(max_body))
+    .service(
+        aw::scope("")
+            .wrap(from_fn(timed))
+            .wrap(security_headers())
+            .service(health::health)
+            .service(health::ready)
+            .service(health::metrics)
+            .service(ws::ws)
+            .service(
+                aw::scope("/api/v1")
+                    .service(production::lines)
+                    .service(oee::line_oee)
+                    .service(production::line)
+                    .service(oee::machine_oee)
+                    .service(production::machine)
+                    .service(ingest::ingest),
+            )
+            .service(web::index)
+            .service(web::asset)
+            .default_service(aw::to(not_found)),
+    );
 }

@@ -53,10 +53,12 @@ impl OeeRequest {
     /// Parses the query: either `window`, or both `from` and `to`.
     pub fn parse(q: &OeeQuery) -> Result<OeeRequest, ApiError> {
         match (&q.window, &q.from, &q.to) {
-            (Some(w), None, None) => WindowName::parse(w).map(OeeRequest::Live).ok_or_else(|| ApiError::BadRequest {
-                message: format!("`window` must be one of 15m, 1h, 8h, shift, today (got `{w}`)"),
-                details: Some(serde_json::json!({ "parameter": "window", "value": w })),
-            }),
+            (Some(w), None, None) => WindowName::parse(w)
+                .map(OeeRequest::Live)
+                .ok_or_else(|| ApiError::BadRequest {
+                    message: format!("`window` must be one of 15m, 1h, 8h, shift, today (got `{w}`)"),
+                    details: Some(serde_json::json!({ "parameter": "window", "value": w })),
+                }),
             (None, Some(from), Some(to)) => {
                 let (from, to) = (instant("from", from)?, instant("to", to)?);
                 if from >= to {
@@ -68,7 +70,9 @@ impl OeeRequest {
                 Ok(OeeRequest::Past { from, to })
             }
             (None, None, None) => Ok(OeeRequest::Live(WindowName::Shift)),
-            (Some(_), _, _) => Err(ApiError::bad_request("give either `window` or `from` and `to`, not both")),
+            (Some(_), _, _) => Err(ApiError::bad_request(
+                "give either `window` or `from` and `to`, not both",
+            )),
             _ => Err(ApiError::bad_request("`from` and `to` go together")),
         }
     }
@@ -94,25 +98,51 @@ pub struct OeeResponse {
     pub oee: OeeFigures,
 }
 
-async fn machine_tally(state: &AppState, machine: usize, from: EpochMs, to: EpochMs, times: bool, parts: bool) -> Result<Tally, ApiError> {
+async fn machine_tally(
+    state: &AppState,
+    machine: usize,
+    from: EpochMs,
+    to: EpochMs,
+    times: bool,
+    parts: bool,
+) -> Result<Tally, ApiError> {
     let plant = state.plant.plant();
     let id = &plant.machines[machine].id;
-    let intervals = if times { state.store.intervals(id, from, to).await? } else { Vec::new() };
-    let counts = if parts { state.store.parts(id, from, to).await? } else { Vec::new() };
+    let intervals = if times {
+        state.store.intervals(id, from, to).await?
+    } else {
+        Vec::new()
+    };
+    let counts = if parts {
+        state.store.parts(id, from, to).await?
+    } else {
+        Vec::new()
+    };
     Ok(tally_between(&plant.calendar, &intervals, &counts, from, to))
 }
 
 /// OEE of a line.
 #[get("/lines/{id}/oee")]
-pub async fn line_oee(state: web::Data<AppState>, id: web::Path<String>, q: web::Query<OeeQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn line_oee(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<OeeQuery>,
+) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
     let plant = state.plant.plant().clone();
     let Some((_, line)) = plant.line(&id) else {
-        return Err(ApiError::NotFound { what: "line", id: id.into_inner() });
+        return Err(ApiError::NotFound {
+            what: "line",
+            id: id.into_inner(),
+        });
     };
     let response = match request {
         OeeRequest::Live(window) => {
-            let snapshot = state.plant.line(&id).await.ok_or_else(|| ApiError::Unavailable("line actor not answering".into()))?;
+            let snapshot = state
+                .plant
+                .line(&id)
+                .await
+                .ok_or_else(|| ApiError::Unavailable("line actor not answering".into()))?;
             OeeResponse {
                 scope: "line",
                 id: id.into_inner(),
@@ -141,14 +171,25 @@ pub async fn line_oee(state: web::Data<AppState>, id: web::Path<String>, q: web:
 
 /// OEE of a machine.
 #[get("/machines/{id}/oee")]
-pub async fn machine_oee(state: web::Data<AppState>, id: web::Path<String>, q: web::Query<OeeQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn machine_oee(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<OeeQuery>,
+) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
     let Some((idx, _)) = state.plant.plant().machine(&id) else {
-        return Err(ApiError::NotFound { what: "machine", id: id.into_inner() });
+        return Err(ApiError::NotFound {
+            what: "machine",
+            id: id.into_inner(),
+        });
     };
     let response = match request {
         OeeRequest::Live(window) => {
-            let snapshot = state.plant.machine(&id).await.ok_or_else(|| ApiError::Unavailable("machine actor not answering".into()))?;
+            let snapshot = state
+                .plant
+                .machine(&id)
+                .await
+                .ok_or_else(|| ApiError::Unavailable("machine actor not answering".into()))?;
             OeeResponse {
                 scope: "machine",
                 id: id.into_inner(),

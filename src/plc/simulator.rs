@@ -205,7 +205,11 @@ impl SimMachine {
             let code = codes
                 .iter()
                 .find(|(_, s)| *s == state)
-                .or_else(|| codes.iter().find(|(_, s)| *s == MachineState::Down && state != MachineState::Running))
+                .or_else(|| {
+                    codes
+                        .iter()
+                        .find(|(_, s)| *s == MachineState::Down && state != MachineState::Running)
+                })
                 .map(|(c, _)| *c);
             if let Some(code) = code {
                 out.push(update(tag, TagValue::Int(code), at));
@@ -233,7 +237,11 @@ impl SimMachine {
             out.push(update(tag, TagValue::Int(wrap(self.reject, *max) as i64), at));
         }
         if let Some((tag, max)) = &self.tags.total {
-            out.push(update(tag, TagValue::Int(wrap(self.good + self.reject, *max) as i64), at));
+            out.push(update(
+                tag,
+                TagValue::Int(wrap(self.good + self.reject, *max) as i64),
+                at,
+            ));
         }
     }
 }
@@ -325,15 +333,26 @@ mod tests {
             b.extend(fine.advance(t));
         }
         b.sort_by_key(|u| u.ts);
-        assert!(a.len() > 1000, "an hour of eight machines makes thousands of updates, got {}", a.len());
+        assert!(
+            a.len() > 1000,
+            "an hour of eight machines makes thousands of updates, got {}",
+            a.len()
+        );
         let key = |v: &Vec<TagUpdate>| {
-            let mut k: Vec<_> = v.iter().map(|u| (u.ts, u.tag.clone(), format!("{:?}", u.value))).collect();
+            let mut k: Vec<_> = v
+                .iter()
+                .map(|u| (u.ts, u.tag.clone(), format!("{:?}", u.value)))
+                .collect();
             k.sort();
             k
         };
         assert_eq!(key(&a), key(&b));
         let mut other = SimPlant::new(&plant, 8, start, 1.0);
-        assert_ne!(key(&a), key(&other.advance(start + hour)), "another seed, another history");
+        assert_ne!(
+            key(&a),
+            key(&other.advance(start + hour)),
+            "another seed, another history"
+        );
     }
 
     #[test]

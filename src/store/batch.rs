@@ -84,7 +84,10 @@ impl Batch {
                 MachineEvent::Parts { at, product, tally } => {
                     let minute = at.div_euclid(60_000) * 60_000;
                     let key = (machine, minute, product.unwrap_or_default());
-                    self.parts.entry(key).or_insert_with(|| (model.id.clone(), Tally::default())).1 += tally;
+                    self.parts
+                        .entry(key)
+                        .or_insert_with(|| (model.id.clone(), Tally::default()))
+                        .1 += tally;
                 }
                 MachineEvent::DowntimeOpen { start, reason } => {
                     let row = self.downtime.entry((machine, start)).or_insert_with(|| DowntimeRow {

@@ -46,7 +46,10 @@ impl Store {
                 reason: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         Ok(Store { pool })
     }
 
@@ -67,9 +70,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let intervals: Vec<_> = batch.intervals.values().collect();
         for chunk in intervals.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO machine_state_intervals (machine_id, start_ms, end_ms, state) ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO machine_state_intervals (machine_id, start_ms, end_ms, state) ",
+            );
             q.push_values(chunk, |mut b, r| {
-                b.push_bind(&r.machine_id).push_bind(r.start).push_bind(r.end).push_bind(r.state.as_str());
+                b.push_bind(&r.machine_id)
+                    .push_bind(r.start)
+                    .push_bind(r.end)
+                    .push_bind(r.state.as_str());
             });
             q.push(
                 " ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = MAX(end_ms, excluded.end_ms), state = excluded.state",
@@ -147,7 +155,12 @@ impl Store {
     }
 
     /// State intervals of a machine overlapping `[from, to)`, oldest first.
-    pub async fn intervals(&self, machine_id: &str, from: EpochMs, to: EpochMs) -> Result<Vec<PastInterval>, StoreError> {
+    pub async fn intervals(
+        &self,
+        machine_id: &str,
+        from: EpochMs,
+        to: EpochMs,
+    ) -> Result<Vec<PastInterval>, StoreError> {
         let rows = sqlx::query(
             "SELECT start_ms, end_ms, state, micro_stop FROM machine_state_intervals \
              WHERE machine_id = ? AND end_ms > ? AND start_ms < ? ORDER BY start_ms",
@@ -200,7 +213,11 @@ impl Store {
                 .await?;
             if let Some(r) = row {
                 let value: f64 = r.get(1);
-                let value = if value.fract() == 0.0 { TagValue::Int(value as i64) } else { TagValue::Float(value) };
+                let value = if value.fract() == 0.0 {
+                    TagValue::Int(value as i64)
+                } else {
+                    TagValue::Float(value)
+                };
                 out.push(((*tag).to_owned(), r.get(0), value));
             }
         }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every MS5 test on a bare machine: installs what the tests need if it is missing
+# (Debian chromium and Node.js via apt-get, playwright-core via npm), then checks
+# formatting and lints, then runs `cargo test`.
+#
+# The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ms5/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+step "test prerequisites"
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
+echo "node: $(node --version)"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo test"
+MS5_REQUIRE_BROWSER=1 cargo test --quiet 2>&1

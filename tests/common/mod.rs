@@ -1,0 +1,191 @@
+//! Test harness: starts MS5 on a random port with a temporary SQLite database and a
+//! manual clock, and talks to it over real HTTP and WebSockets.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::Serialized;
+use ms5::actors::plant::PlantHandle;
+use ms5::clock::Clock;
+use ms5::config::Config;
+use ms5::startup::{Application, Stopper};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A plant with one shift 06:00-14:00 UTC and two 30-minute breaks (60 min planned stop).
+pub const TEST_PLANT: &str = r#"
+timezone = "UTC"
+microstop_threshold = "2m"
+stale_after = "30s"
+
+[[shifts]]
+name = "day"
+start = "06:00"
+end = "14:00"
+breaks = [{ start = "09:00", end = "09:30" }, { start = "12:00", end = "12:30" }]
+
+[[lines]]
+id = "line-a"
+name = "Line A"
+output_machine = "a-filler"
+constraint_machine = "a-filler"
+
+[[lines.machines]]
+id = "a-filler"
+name = "Filler"
+ideal_cycle_time = "1s"
+fault_codes = { 7 = "jam" }
+tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", width = 32 }, reject = { tag = "A.Filler.Reject", width = 32 }, fault_code = "A.Filler.Fault" }
+
+[[lines.machines]]
+id = "a-packer"
+name = "Packer"
+ideal_cycle_time = "2s"
+tags = { running = "A.Packer.Run", fault = "A.Packer.Fault", good = { tag = "A.Packer.Good", width = 16 }, reject = { tag = "A.Packer.Reject", width = 16 } }
+"#;
+
+/// 2026-03-02 (a Monday) at 00:00 UTC, in ms.
+pub const DAY: i64 = 1_772_409_600_000;
+/// One minute, ms.
+pub const MIN: i64 = 60_000;
+
+/// A running service for one test.
+pub struct TestApp {
+    /// http://127.0.0.1:PORT
+    pub base: String,
+    /// ws://127.0.0.1:PORT/ws
+    pub ws_url: String,
+    /// The plant actors.
+    pub plant: PlantHandle,
+    /// The manual clock.
+    pub clock: Clock,
+    /// Stops the service.
+    pub stopper: Stopper,
+    /// HTTP client.
+    pub client: awc::Client,
+}
+
+/// Options for [`spawn_app`].
+pub struct Spawn<'a> {
+    /// Plant model TOML.
+    pub plant: &'a str,
+    /// Directory for config and database (kept by the caller to restart on the same data).
+    pub dir: &'a Path,
+    /// Wall clock.
+    pub clock: Clock,
+    /// Run the simulator.
+    pub simulator: bool,
+}
+
+/// Writes the configuration into `dir` and starts the service.
+pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
+    std::fs::write(opts.dir.join("plant.toml"), opts.plant).expect("write plant");
+    let default = include_str!("../../config/default.toml");
+    let config_path = opts.dir.join("ms5.toml");
+    std::fs::write(&config_path, default).expect("write config");
+    let overrides = Figment::new().merge(Serialized::defaults(serde_json::json!({
+        "http": { "host": "127.0.0.1", "port": 0 },
+        "store": { "url": format!("sqlite://{}/ms5.db", opts.dir.display()), "flush_interval": "50ms" },
+        "simulator": { "enabled": opts.simulator, "step": "100ms", "speed": 1.0 },
+        "websocket": { "coalesce": "0ms", "heartbeat": "1s", "idle_timeout": "5s" },
+        "log": { "level": "warn" },
+    })));
+    let config = Config::load_with(Some(&config_path), overrides).expect("test config is valid");
+    let app = Application::build(config, opts.clock.clone()).await.expect("app starts");
+    let port = app.port();
+    let plant = app.plant().clone();
+    let stopper = app.stopper();
+    actix_rt::spawn(app.run_until_stopped(false));
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        ws_url: format!("ws://127.0.0.1:{port}/ws"),
+        plant,
+        clock: opts.clock,
+        stopper,
+        client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish(),
+    }
+}
+
+/// A fresh temporary directory.
+pub fn temp() -> TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Starts the test plant (no simulator) with a manual clock at `now`.
+pub async fn spawn_test_plant(dir: &Path, now: i64) -> TestApp {
+    spawn_app(Spawn {
+        plant: TEST_PLANT,
+        dir,
+        clock: Clock::manual(now),
+        simulator: false,
+    })
+    .await
+}
+
+impl TestApp {
+    /// GET → (status, JSON body).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let mut res = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let status = res.status().as_u16();
+        let body = res.body().limit(16 << 20).await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// GET → (status, text body).
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let mut res = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let status = res.status().as_u16();
+        let body = res.body().limit(16 << 20).await.expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// POST raw body with JSON content type → (status, JSON body).
+    pub async fn post_raw(&self, path: &str, body: impl Into<Vec<u8>>) -> (u16, Value) {
+        let mut res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Content-Type", "application/json"))
+            .send_body(body.into())
+            .await
+            .expect("POST");
+        let status = res.status().as_u16();
+        let body = res.body().limit(16 << 20).await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// POST JSON → (status, JSON body).
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    /// Ingests samples `(tag, value, ts_ms)` and returns the report.
+    pub async fn ingest(&self, samples: &[(&str, Value, i64)]) -> Value {
+        let body: Vec<Value> = samples
+            .iter()
+            .map(|(tag, value, ts)| serde_json::json!({ "tag": tag, "value": value, "ts": ts }))
+            .collect();
+        let (status, report) = self.post("/api/v1/ingest", &Value::Array(body)).await;
+        assert_eq!(status, 200, "ingest failed: {report}");
+        report
+    }
+
+    /// A machine's figures for a live window.
+    pub async fn machine_window(&self, machine: &str, window: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/machines/{machine}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["windows"][window].clone()
+    }
+}
+
+/// An RFC 3339 instant.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Rounds a ratio to a percentage with two decimals.
+pub fn pct(v: &Value) -> Option<f64> {
+    v.as_f64().map(|x| (x * 10_000.0).round() / 100.0)
+}
