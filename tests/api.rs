@@ -41,10 +41,17 @@ async fn health_ready_and_metrics_answer() {
     app.ingest(&[("A.Filler.State", json!(1), DAY + 7 * 60 * MIN)]).await;
     let (status, text) = app.get_text("/metrics").await;
     assert_eq!(status, 200);
-    for name in ["ms5_tag_updates_total", "ms5_machine_state", "ms5_http_request_duration_seconds"] {
+    for name in [
+        "ms5_tag_updates_total",
+        "ms5_machine_state",
+        "ms5_http_request_duration_seconds",
+    ] {
         assert!(text.contains(name), "/metrics lacks {name}");
     }
-    assert!(text.contains(r#"ms5_machine_state{machine="a-filler",line="line-a",state="running"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"ms5_machine_state{machine="a-filler",line="line-a",state="running"} 1"#),
+        "{text}"
+    );
 }
 
 #[actix_web::test]
@@ -66,7 +73,10 @@ async fn textbook_shift_fed_through_ingest_reads_back_the_textbook_oee() {
         assert_eq!(pct(&oee["performance"]), Some(86.11), "{path}: {oee}");
         assert_eq!(pct(&oee["quality"]), Some(97.80), "{path}: {oee}");
         assert_eq!(pct(&oee["oee"]), Some(74.79), "{path}: {oee}");
-        assert_eq!((oee["total"].clone(), oee["reject"].clone()), (json!(19_271), json!(423)));
+        assert_eq!(
+            (oee["total"].clone(), oee["reject"].clone()),
+            (json!(19_271), json!(423))
+        );
         assert_eq!(oee["planned_stop_s"], json!(3600.0), "{oee}");
     }
     // The live shift window, computed as the tags arrived, says the same.
@@ -105,14 +115,30 @@ async fn ingest_counts_what_it_cannot_apply_and_applies_the_rest() {
                     {"tag": "A.Filler.Total", "value": 110, "ts": t + 10, "quality": "uncertain"}]),
         )
         .await;
-    assert_eq!((status, &report["bad_quality"], &report["uncertain_quality"]), (200, &json!(1), &json!(1)));
+    assert_eq!(
+        (status, &report["bad_quality"], &report["uncertain_quality"]),
+        (200, &json!(1), &json!(1))
+    );
     let (_, m) = app.get("/api/v1/machines/a-filler").await;
     assert_eq!(m["state"], json!("running"), "{m}");
     // the same sample twice counts once; an older one is late and not applied
-    let again = app.ingest(&[("A.Filler.Total", json!(110), t + 10), ("A.Filler.Total", json!(105), t + 5)]).await;
-    assert_eq!((again["duplicate"].clone(), again["late"].clone()), (json!(1), json!(1)), "{again}");
+    let again = app
+        .ingest(&[
+            ("A.Filler.Total", json!(110), t + 10),
+            ("A.Filler.Total", json!(105), t + 5),
+        ])
+        .await;
+    assert_eq!(
+        (again["duplicate"].clone(), again["late"].clone()),
+        (json!(1), json!(1)),
+        "{again}"
+    );
     let counted = app.machine_window("a-filler", "shift").await;
-    assert_eq!(counted["total"], json!(10), "100 → 110 is ten parts, counted once: {counted}");
+    assert_eq!(
+        counted["total"],
+        json!(10),
+        "100 → 110 is ten parts, counted once: {counted}"
+    );
 }
 
 #[actix_web::test]
@@ -120,10 +146,16 @@ async fn malformed_requests_get_the_error_shape_and_change_nothing() {
     let dir = temp();
     let t = DAY + 7 * 60 * MIN;
     let app = spawn_test_plant(dir.path(), t).await;
-    app.ingest(&[("A.Filler.State", json!(1), t), ("A.Filler.Total", json!(0), t)]).await;
+    app.ingest(&[("A.Filler.State", json!(1), t), ("A.Filler.Total", json!(0), t)])
+        .await;
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("not JSON", b"{nope".to_vec(), 400, "invalid JSON"),
-        ("object instead of array", br#"{"tag":"A.Filler.Total"}"#.to_vec(), 400, "invalid JSON"),
+        (
+            "object instead of array",
+            br#"{"tag":"A.Filler.Total"}"#.to_vec(),
+            400,
+            "invalid JSON",
+        ),
         ("missing value", br#"[{"tag":"A.Filler.Total"}]"#.to_vec(), 400, "value"),
         (
             "bad timestamp in the second sample",
@@ -131,7 +163,12 @@ async fn malformed_requests_get_the_error_shape_and_change_nothing() {
             400,
             "sample 1",
         ),
-        ("unknown quality", br#"[{"tag":"A.Filler.Total","value":50,"quality":"meh"}]"#.to_vec(), 400, "expected one of `good`"),
+        (
+            "unknown quality",
+            br#"[{"tag":"A.Filler.Total","value":50,"quality":"meh"}]"#.to_vec(),
+            400,
+            "expected one of `good`",
+        ),
         ("too large", vec![b' '; 2 << 20], 413, "larger than"),
     ];
     for (name, body, status, message) in cases {
@@ -149,14 +186,33 @@ async fn malformed_requests_get_the_error_shape_and_change_nothing() {
         ("/api/v1/lines/nope/oee", 404, "not_found"),
         ("/api/v1/lines/line-a/oee?window=2h", 400, "bad_request"),
         ("/api/v1/lines/line-a/oee?from=2026-03-02T08:00:00Z", 400, "bad_request"),
-        ("/api/v1/lines/line-a/oee?from=2026-03-02T08:00:00Z&to=2026-03-02T07:00:00Z", 400, "bad_request"),
-        ("/api/v1/lines/line-a/oee?from=yesterday&to=2026-03-02T07:00:00Z", 400, "bad_request"),
-        ("/api/v1/lines/line-a/oee?window=shift&from=2026-03-02T07:00:00Z&to=2026-03-02T08:00:00Z", 400, "bad_request"),
+        (
+            "/api/v1/lines/line-a/oee?from=2026-03-02T08:00:00Z&to=2026-03-02T07:00:00Z",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/v1/lines/line-a/oee?from=yesterday&to=2026-03-02T07:00:00Z",
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/v1/lines/line-a/oee?window=shift&from=2026-03-02T07:00:00Z&to=2026-03-02T08:00:00Z",
+            400,
+            "bad_request",
+        ),
         ("/api/v1/no/such/route", 404, "not_found"),
     ] {
         let (got, body) = app.get(path).await;
-        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(code)), "{path}: {body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {body}");
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{path}: {body}"
+        );
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{path}: {body}"
+        );
     }
 }
 
@@ -168,7 +224,12 @@ async fn production_lines_list_every_line_with_its_machines() {
     assert_eq!(status, 200);
     let lines = body["lines"].as_array().cloned().unwrap_or_default();
     assert_eq!(lines.len(), 1, "{body}");
-    let ids: Vec<_> = lines[0]["machines"].as_array().into_iter().flatten().map(|m| m["id"].clone()).collect();
+    let ids: Vec<_> = lines[0]["machines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| m["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!("a-filler"), json!("a-packer")]);
     // no data yet: unknown, and OEE null rather than 0 or NaN
     assert_eq!(lines[0]["state"], json!("unknown"));

@@ -310,3 +310,60 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
         ctx.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(q: &[(Option<Arc<str>>, Outgoing)]) -> Vec<String> {
+        q.iter()
+            .filter_map(|(_, o)| match o {
+                Outgoing::Text(t) => Some(t.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unread_outbox_stays_bounded_and_keeps_the_latest_state_per_entity() {
+        let outbox = Outbox::new(16);
+        let keys: Vec<Arc<str>> = (0..8).map(|i| Arc::from(format!("machine:m{i}|m{i}"))).collect();
+        for n in 0..10_000 {
+            let k = &keys[n % keys.len()];
+            outbox.push(Some(k.clone()), Outgoing::Text(ByteString::from(format!("{k}#{n}"))));
+            outbox.push(None, Outgoing::Text(ByteString::from(format!("error#{n}"))));
+        }
+        // 8 entity states + at most 16 one-off frames, whatever was pushed
+        assert_eq!(outbox.len(), 8 + 16);
+        let frames = text(&outbox.take());
+        for (i, k) in keys.iter().enumerate() {
+            let latest = format!("{k}#{}", 10_000 - 8 + i);
+            assert!(frames.contains(&latest), "{latest} missing from {frames:?}");
+        }
+        // the one-off frames kept are the first ones (later ones were dropped, counted)
+        assert!(frames.contains(&"error#0".to_owned()));
+        assert!(!frames.contains(&"error#9999".to_owned()));
+    }
+
+    #[test]
+    fn a_newer_state_moves_behind_frames_queued_after_the_older_one() {
+        let outbox = Outbox::new(4);
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        outbox.push(Some(a.clone()), Outgoing::Text(ByteString::from("a1")));
+        outbox.push(Some(b), Outgoing::Text(ByteString::from("b1")));
+        outbox.push(Some(a), Outgoing::Text(ByteString::from("a2")));
+        // seq order is preserved: b1 (older seq) before a2 (newer seq)
+        assert_eq!(text(&outbox.take()), vec!["b1", "a2"]);
+    }
+
+    #[test]
+    fn nothing_is_queued_after_close() {
+        let outbox = Outbox::new(4);
+        outbox.close(CloseReason {
+            code: CloseCode::Away,
+            description: None,
+        });
+        outbox.push(None, Outgoing::Text(ByteString::from("late")));
+        assert_eq!(outbox.len(), 1, "only the close frame");
+    }
+}

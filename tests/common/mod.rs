@@ -92,7 +92,9 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
         "log": { "level": "warn" },
     })));
     let config = Config::load_with(Some(&config_path), overrides).expect("test config is valid");
-    let app = Application::build(config, opts.clock.clone()).await.expect("app starts");
+    let app = Application::build(config, opts.clock.clone())
+        .await
+        .expect("app starts");
     let port = app.port();
     let plant = app.plant().clone();
     let stopper = app.stopper();
@@ -103,7 +105,9 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
         plant,
         clock: opts.clock,
         stopper,
-        client: awc::Client::builder().timeout(std::time::Duration::from_secs(30)).finish(),
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
     }
 }
 
@@ -126,7 +130,12 @@ pub async fn spawn_test_plant(dir: &Path, now: i64) -> TestApp {
 impl TestApp {
     /// GET → (status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut res = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
         let status = res.status().as_u16();
         let body = res.body().limit(16 << 20).await.expect("body");
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -134,7 +143,12 @@ impl TestApp {
 
     /// GET → (status, text body).
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let mut res = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let mut res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
         let status = res.status().as_u16();
         let body = res.body().limit(16 << 20).await.expect("body");
         (status, String::from_utf8_lossy(&body).into_owned())

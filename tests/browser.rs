@@ -1,0 +1,51 @@
+//! The live board in a real browser: Debian chromium driven by playwright-core
+//! (tests/browser/board.mjs) against a server running the simulated plant.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use ms5::clock::Clock;
+
+const INJECTION: &str = "<img src=x onerror=alert(1)>";
+
+#[actix_web::test]
+async fn the_board_renders_the_live_plant_in_chromium() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/board.mjs");
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser/node_modules/playwright-core")
+            .exists();
+    if !ready {
+        assert!(
+            std::env::var_os("MS5_REQUIRE_BROWSER").is_none(),
+            "chromium or playwright-core missing: scripts/test.sh installs them"
+        );
+        eprintln!("skipped: chromium or playwright-core not installed (scripts/test.sh installs them)");
+        return;
+    }
+    let dir = temp();
+    let plant = TEST_PLANT.replace(r#"name = "Packer""#, &format!("name = {:?}", INJECTION));
+    let app = spawn_app(Spawn {
+        plant: &plant,
+        dir: dir.path(),
+        clock: Clock::System,
+        simulator: true,
+    })
+    .await;
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .env("MS5_URL", format!("{}/", app.base))
+        .env("MS5_INJECTION_NAME", INJECTION)
+        .output()
+        .await
+        .expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "browser test failed:\n{text}");
+    assert!(text.contains(", 0 failed"), "{text}");
+}
