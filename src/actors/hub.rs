@@ -206,9 +206,10 @@ impl Handler<Subscribe> for Hub {
         let ch = self.channels.entry(msg.channel.clone()).or_default();
         ch.subscribers.insert(msg.session);
         let data = Hub::snapshot_data(&msg.channel, ch);
+        // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
         recipient.do_send(Deliver {
             frame: frame("snapshot", &msg.channel, ch.seq, &data),
-            key: None,
+            key: Some(Arc::from(format!("{}|#snapshot", msg.channel))),
         });
     }
 }

@@ -233,9 +233,9 @@ impl Actor for MachineActor {
 impl Supervised for MachineActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         tracing::warn!(machine = %self.plant.machines[self.idx].id, "machine actor restarting");
-        // Whatever a panic left half-done in the running sums is recomputed.
+        // Whatever a panic left half-done in the running sums is recomputed. Events
+        // already gathered stay queued, so the store sees what the windows counted.
         self.machine.repair();
-        self.events.clear();
     }
 }
 

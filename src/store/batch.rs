@@ -119,10 +119,13 @@ impl Batch {
                     );
                 }
                 MachineEvent::TagApplied { signal, ts, value } => {
-                    if let Some(def) = model.signals.get(signal) {
-                        let entry = self.tag_last.entry(def.tag.clone()).or_insert((ts, value.as_f64()));
-                        if ts >= entry.0 {
-                            *entry = (ts, value.as_f64());
+                    let Some(def) = model.signals.get(signal) else { continue };
+                    // Look up before inserting: the tag name is cloned once per batch, not per sample.
+                    match self.tag_last.get_mut(&def.tag) {
+                        Some(last) if ts >= last.0 => *last = (ts, value.as_f64()),
+                        Some(_) => {}
+                        None => {
+                            self.tag_last.insert(def.tag.clone(), (ts, value.as_f64()));
                         }
                     }
                 }
