@@ -104,6 +104,9 @@ fn pipeline(c: &mut Criterion) {
         });
     });
     g.finish();
+    // The pool's connections must not be dropped after the runtime is gone.
+    std::mem::forget(handle);
+    std::mem::forget(system);
 }
 
 criterion_group!(benches, pipeline);

@@ -69,13 +69,19 @@ async fn main() -> ExitCode {
             }
         },
         Command::Serve => match Application::build(config, Clock::System).await {
-            Ok(app) => match app.run_until_stopped(true).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("ms5: server error: {e}");
-                    ExitCode::FAILURE
-                }
-            },
+            Ok(app) => {
+                let code = match app.run_until_stopped(true).await {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        eprintln!("ms5: server error: {e}");
+                        1
+                    }
+                };
+                // Sockets are closed and telemetry is flushed by now. Exit here: tearing
+                // the actor system down would only restart supervised actors on a runtime
+                // that is going away.
+                std::process::exit(code)
+            }
             Err(e) => {
                 eprintln!("ms5: cannot start: {e}");
                 ExitCode::FAILURE

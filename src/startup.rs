@@ -13,7 +13,8 @@ use crate::actors::plant::{PlantHandle, PlantOptions};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{AppState, routes};
-use crate::plc::{TagSink, simulator};
+use crate::plc::simulator::SimulatorSource;
+use crate::plc::{TagSink, TagSource};
 use crate::store::{Store, StoreError};
 
 /// Why the service could not start.
@@ -56,17 +57,21 @@ impl Application {
             flush_interval: settings.store.flush_interval,
         };
         let plant = PlantHandle::start(plant_model.clone(), store.clone(), options, clock.clone()).await?;
+        let mut sources: Vec<Box<dyn TagSource>> = Vec::new();
         if settings.simulator.enabled {
             let sim = &settings.simulator;
-            simulator::spawn(
+            sources.push(Box::new(SimulatorSource::new(
                 &plant_model,
                 sim.seed,
                 sim.speed,
                 sim.step,
                 clock.clone(),
-                TagSink::new(plant.clone(), "simulator"),
-            );
+            )));
             tracing::info!(seed = sim.seed, speed = sim.speed, "simulated plant running");
+        }
+        for source in sources {
+            let sink = TagSink::new(plant.clone(), source.name());
+            source.start(sink);
         }
         if settings.store.raw_samples {
             spawn_retention(store.clone(), settings.store.raw_retention, clock.clone());

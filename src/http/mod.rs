@@ -125,7 +125,8 @@ pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize) {
                     .service(production::line)
                     .service(oee::machine_oee)
                     .service(production::machine)
-                    .service(ingest::ingest),
+                    .service(ingest::ingest)
+                    .default_service(aw::to(not_found)),
             )
             .service(web::index)
             .service(web::asset)

@@ -10,6 +10,16 @@ pub use crate::domain::tag::{Quality, TagUpdate, TagValue};
 use crate::actors::plant::{IngestReport, PlantHandle};
 use crate::domain::EpochMs;
 
+/// A source of tag values that runs on its own (the simulator; later OPC UA): started
+/// once with the sink it delivers into. Push sources such as HTTP ingest use a
+/// [`TagSink`] directly.
+pub trait TagSource {
+    /// Name used in logs and as the `source` metrics label.
+    fn name(&self) -> &'static str;
+    /// Starts delivering into `sink` (spawns its own task; returns at once).
+    fn start(self: Box<Self>, sink: TagSink);
+}
+
 /// The entry point of every source: routes and delivers tag updates.
 #[derive(Clone)]
 pub struct TagSink {

@@ -18,7 +18,7 @@ use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{CounterRole, MachineModel, PlantModel, SignalKind};
 use crate::domain::tag::{Quality, TagUpdate, TagValue};
 
-use super::TagSink;
+use super::{TagSink, TagSource};
 
 /// Chance per part of a micro-stop, a fault and a changeover; and of a reject.
 const P_MICRO_STOP: f64 = 1.0 / 120.0;
@@ -294,23 +294,46 @@ impl SimPlant {
     }
 }
 
-/// Runs the simulated plant: every `step` it delivers what happened to `sink`, then a
+/// The simulated plant as a [`TagSource`]: every `step` it delivers what happened, then a
 /// heartbeat so machines standing still are known to be alive.
-pub fn spawn(plant: &PlantModel, seed: u64, speed: f64, step: Duration, clock: Clock, sink: TagSink) {
-    let mut sim = SimPlant::new(plant, seed, clock.now_ms(), speed);
-    actix_rt::spawn(async move {
-        let mut interval = actix_rt::time::interval(step);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let now = sim.sim_time(clock.now_ms());
-            let updates = sim.advance(now);
-            if !updates.is_empty() {
-                sink.deliver(updates);
-            }
-            sink.heartbeat(now);
+pub struct SimulatorSource {
+    sim: SimPlant,
+    step: Duration,
+    clock: Clock,
+}
+
+impl SimulatorSource {
+    /// A simulated `plant` starting now.
+    pub fn new(plant: &PlantModel, seed: u64, speed: f64, step: Duration, clock: Clock) -> Self {
+        SimulatorSource {
+            sim: SimPlant::new(plant, seed, clock.now_ms(), speed),
+            step,
+            clock,
         }
-    });
+    }
+}
+
+impl TagSource for SimulatorSource {
+    fn name(&self) -> &'static str {
+        "simulator"
+    }
+
+    fn start(self: Box<Self>, sink: TagSink) {
+        let SimulatorSource { mut sim, step, clock } = *self;
+        actix_rt::spawn(async move {
+            let mut interval = actix_rt::time::interval(step);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let now = sim.sim_time(clock.now_ms());
+                let updates = sim.advance(now);
+                if !updates.is_empty() {
+                    sink.deliver(updates);
+                }
+                sink.heartbeat(now);
+            }
+        });
+    }
 }
 
 #[cfg(test)]
