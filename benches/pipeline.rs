@@ -59,6 +59,7 @@ fn pipeline(c: &mut Criterion) {
             raw_samples: false,
             batch_max: 5_000,
             flush_interval: Duration::from_millis(500),
+            pager: ms5::config::PagerSettings::default(),
         };
         let handle = PlantHandle::start(plant.clone(), store, options, Clock::System)
             .await

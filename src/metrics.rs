@@ -43,6 +43,18 @@ pub const STORE_ERRORS: &str = "ms5_store_write_errors_total";
 pub const STORE_BACKLOG: &str = "ms5_store_backlog_rows";
 /// Raw samples dropped because the store fell too far behind.
 pub const STORE_DROPPED: &str = "ms5_store_raw_samples_dropped_total";
+/// Open Andon tickets (open or acknowledged). Labels: line, priority.
+pub const ANDON_OPEN: &str = "ms5_andon_open_tickets";
+/// Escalation levels fired. Labels: level.
+pub const ANDON_ESCALATIONS: &str = "ms5_andon_escalations_total";
+/// Raise → acknowledge, seconds. Labels: priority.
+pub const ANDON_TIME_TO_ACK: &str = "ms5_andon_time_to_acknowledge_seconds";
+/// Raise → resolve, seconds. Labels: priority.
+pub const ANDON_TIME_TO_RESOLVE: &str = "ms5_andon_time_to_resolve_seconds";
+/// Tickets raised. Labels: line, source.
+pub const ANDON_RAISED: &str = "ms5_andon_tickets_raised_total";
+/// Pager delivery attempts. Labels: target, outcome (delivered | retry | failed).
+pub const PAGER_DELIVERIES: &str = "ms5_pager_deliveries_total";
 /// Actor restarts after a panic. Labels: actor.
 pub const ACTOR_RESTARTS: &str = "ms5_actor_restarts_total";
 
@@ -78,6 +90,7 @@ fn describe() {
         (MACHINE_STATE, "1 for the machine's current state"),
         (WS_CONNECTIONS, "Open WebSocket connections"),
         (STORE_BACKLOG, "Telemetry rows waiting to be written"),
+        (ANDON_OPEN, "Open Andon tickets by line and priority"),
     ] {
         describe_gauge!(name, what);
     }
@@ -95,6 +108,9 @@ fn describe() {
         (STORE_ERRORS, "Failed store batch writes (retried)"),
         (STORE_DROPPED, "Raw samples dropped while the store lagged"),
         (ACTOR_RESTARTS, "Actor restarts after a panic"),
+        (ANDON_ESCALATIONS, "Andon escalation levels fired"),
+        (ANDON_RAISED, "Andon tickets raised by line and source"),
+        (PAGER_DELIVERIES, "Pager delivery attempts by target and outcome"),
     ] {
         describe_counter!(name, what);
     }
@@ -105,4 +121,6 @@ fn describe() {
     );
     describe_histogram!(HTTP_REQUEST_SECONDS, Unit::Seconds, "HTTP request duration");
     describe_histogram!(STORE_BATCH_SECONDS, Unit::Seconds, "Store batch write duration");
+    describe_histogram!(ANDON_TIME_TO_ACK, Unit::Seconds, "Andon raise to acknowledge");
+    describe_histogram!(ANDON_TIME_TO_RESOLVE, Unit::Seconds, "Andon raise to resolve");
 }

@@ -46,6 +46,9 @@ impl Application {
     /// Builds and starts everything but does not wait; call [`Application::run_until_stopped`].
     pub async fn build(config: Config, clock: Clock) -> Result<Application, StartupError> {
         let metrics = crate::metrics::install();
+        // Pages go out over HTTPS with rustls; ring is its crypto. Fails only if a provider
+        // is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let settings = Arc::new(config.settings);
         let store = Store::connect(&settings.store.url).await?;
         store.migrate().await?;
@@ -55,6 +58,7 @@ impl Application {
             raw_samples: settings.store.raw_samples,
             batch_max: settings.store.batch_max,
             flush_interval: settings.store.flush_interval,
+            pager: settings.pager.clone(),
         };
         let plant = PlantHandle::start(plant_model.clone(), store.clone(), options, clock.clone()).await?;
         let mut sources: Vec<Box<dyn TagSource>> = Vec::new();

@@ -32,6 +32,7 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         dir: dir.path(),
         clock: Clock::System,
         simulator: true,
+        settings: serde_json::json!({}),
     })
     .await;
     let out = tokio::process::Command::new("node")

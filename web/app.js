@@ -23,6 +23,11 @@
   };
   const NOT_RUNNING_NEEDS_REASON = new Set(['down', 'idle']);
 
+  const ANDON_CHANNEL = 'andon';
+  const PRIORITY_RANK = { critical: 0, high: 1, medium: 2, low: 3 };
+  const TICKET_LIVE_STATES = new Set(['open', 'acknowledged']);
+  const MAX_TICKETS_SHOWN = 8; // per line; the rest are summarised as "+N more"
+
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
   const CONNECT_TIMEOUT_MS = 10000;
@@ -55,6 +60,11 @@
   let pingSentAt = 0;
   let connState = 'connecting';
   let noticeTimer = null;
+
+  /** @type {Map<string, object>} ticket id -> open or acknowledged Andon ticket */
+  let tickets = new Map();
+  let gotAndonSnapshot = false;
+  let lastAndonSeq = null;
 
   // ---------------------------------------------------------------- DOM refs
   const $ = (id) => document.getElementById(id);
@@ -123,6 +133,15 @@
 
   function serverNow() {
     return Date.now() + serverOffsetMs;
+  }
+
+  // Countdown as m:ss, or h:mm:ss from an hour up.
+  function clockDuration(sec) {
+    const s = Math.max(0, Math.ceil(sec));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const r = pad2(s % 60);
+    return h > 0 ? h + ':' + pad2(m) + ':' + r : m + ':' + r;
   }
 
   function stateOf(s) {
@@ -301,7 +320,241 @@
     if (n === 0) grid.appendChild(el('p', 'placeholder', 'No machines on this line'));
     for (const m of machines) grid.appendChild(machineTile(m));
     band.appendChild(grid);
+    decorateAndon(band, line);
     return band;
+  }
+
+  // ---------------------------------------------------------------- Andon
+  function priorityOf(t) {
+    return Object.prototype.hasOwnProperty.call(PRIORITY_RANK, t.priority) ? t.priority : 'low';
+  }
+
+  function ticketOrder(a, b) {
+    const pa = PRIORITY_RANK[priorityOf(a)];
+    const pb = PRIORITY_RANK[priorityOf(b)];
+    if (pa !== pb) return pa - pb;
+    const ta = parseTime(a.raised_at);
+    const tb = parseTime(b.raised_at);
+    const va = isNum(ta) ? ta : Infinity;
+    const vb = isNum(tb) ? tb : Infinity;
+    if (va !== vb) return va - vb;
+    return Number(a.id) - Number(b.id);
+  }
+
+  function ticketsForLine(lineId) {
+    const out = [];
+    for (const t of tickets.values()) if (String(t.line) === lineId) out.push(t);
+    return out.sort(ticketOrder);
+  }
+
+  function validTicket(t) {
+    return t && typeof t === 'object' && t.id != null && t.line != null;
+  }
+
+  function wantTicket(t) {
+    return !lineFilter || String(t.line) === lineFilter;
+  }
+
+  function countdownText(e, sNow) {
+    const left = (Number(e.dataset.at) - sNow) / 1000;
+    const level = e.dataset.level ? 'L' + e.dataset.level : 'next level';
+    if (left <= 0) return level + ' due now';
+    const lead = e.dataset.kind === 'resolve_deadline' ? 'resolve in ' : 'next page in ';
+    return lead + clockDuration(left);
+  }
+
+  function updateCountdown(e, sNow) {
+    const t = countdownText(e, sNow);
+    if (e.textContent !== t) e.textContent = t;
+    const due = Number(e.dataset.at) <= sNow;
+    if (e.classList.contains('due') !== due) {
+      e.classList.toggle('due', due);
+      const card = e.closest('.ticket');
+      if (card) card.classList.toggle('overdue', due);
+    }
+  }
+
+  function ticketCard(t, machineNames) {
+    const priority = priorityOf(t);
+    const state = t.state === 'acknowledged' ? 'acknowledged' : 'open';
+    const card = el('article', 'ticket');
+    card.dataset.ticketId = String(t.id);
+    card.dataset.priority = priority;
+    card.dataset.state = state;
+    if (typeof t.category === 'string') card.dataset.category = t.category;
+
+    const head = el('div', 'ticket-head');
+    head.appendChild(el('span', 'ticket-priority', priority));
+    if (t.machine != null) {
+      const id = String(t.machine);
+      const m = el('span', 'ticket-machine', machineNames.get(id) ?? id);
+      m.dataset.machineId = id;
+      m.title = machineNames.get(id) ?? id;
+      head.appendChild(m);
+    } else {
+      const m = el('span', 'ticket-machine line-wide', 'line');
+      m.title = 'whole line';
+      head.appendChild(m);
+    }
+    const level = el('span', 'ticket-level', 'L' + (isNum(t.level) ? t.level : '?'));
+    level.title = 'escalation level';
+    head.appendChild(level);
+    const raised = parseTime(t.raised_at);
+    const age = el('span', 'ticket-age', isNum(raised) ? duration((serverNow() - raised) / 1000) : '');
+    if (isNum(raised)) {
+      age.dataset.since = String(raised);
+      age.title = 'raised at ' + hhmmss(raised);
+    }
+    head.appendChild(age);
+    card.appendChild(head);
+
+    const desc = el('p', 'ticket-desc', typeof t.description === 'string' ? t.description : '');
+    desc.title = desc.textContent;
+    card.appendChild(desc);
+
+    const foot = el('div', 'ticket-foot');
+    const category = el('span', 'ticket-category', typeof t.category === 'string' ? t.category.replace(/_/g, ' ') : 'other');
+    const next = t.next_escalation && typeof t.next_escalation === 'object' ? t.next_escalation : null;
+    const at = next ? parseTime(next.at) : NaN;
+    if (isNum(at)) {
+      const cd = el('span', 'ticket-countdown');
+      cd.dataset.at = String(at);
+      cd.dataset.kind = next.kind === 'resolve_deadline' ? 'resolve_deadline' : 'response';
+      if (isNum(next.level)) cd.dataset.level = String(next.level);
+      cd.title = (cd.dataset.kind === 'resolve_deadline' ? 'resolve deadline ' : 'next escalation ') + hhmmss(at);
+      updateCountdown(cd, serverNow());
+      if (cd.classList.contains('due')) card.classList.add('overdue');
+      foot.appendChild(cd);
+    }
+    const meta = el('span', 'ticket-meta');
+    meta.appendChild(category);
+    if (state === 'acknowledged') {
+      const who = typeof t.acknowledged_by === 'string' && t.acknowledged_by ? 'ack by ' + t.acknowledged_by : 'acknowledged';
+      meta.appendChild(el('span', 'ticket-ack', who));
+    } else if (t.source === 'auto') {
+      meta.appendChild(el('span', 'ticket-by', 'auto'));
+    }
+    foot.appendChild(meta);
+    card.appendChild(foot);
+
+    const by = t.source === 'auto' ? 'automatically' : typeof t.raised_by === 'string' && t.raised_by ? 'by ' + t.raised_by : '';
+    card.title = 'Ticket ' + t.id + (isNum(raised) ? ', raised ' + hhmmss(raised) : '') + (by ? ' ' + by : '');
+    return card;
+  }
+
+  // (Re)builds a line band's Andon strip, tile badges and flashing state from `tickets`.
+  function decorateAndon(band, line) {
+    for (const old of band.querySelectorAll(':scope > .andon, .andon-badge')) old.remove();
+    const list = ticketsForLine(band.dataset.lineId);
+    const open = list.filter((t) => t.state === 'open');
+    band.classList.toggle('andon-open', open.length > 0);
+    if (open.length) band.dataset.andon = priorityOf(open[0]);
+    else delete band.dataset.andon;
+    if (!list.length) return;
+
+    const machineNames = new Map();
+    const machines = line && Array.isArray(line.machines) ? line.machines : [];
+    for (const m of machines) if (m && m.id != null) machineNames.set(String(m.id), String(m.name ?? m.id));
+
+    const strip = el('div', 'andon');
+    strip.setAttribute('role', 'list');
+    strip.setAttribute('aria-label', 'Andon tickets');
+    for (const t of list.slice(0, MAX_TICKETS_SHOWN)) {
+      const card = ticketCard(t, machineNames);
+      card.setAttribute('role', 'listitem');
+      strip.appendChild(card);
+    }
+    if (list.length > MAX_TICKETS_SHOWN) {
+      strip.appendChild(el('div', 'ticket-more', '+' + (list.length - MAX_TICKETS_SHOWN) + ' more'));
+    }
+    const grid = band.querySelector(':scope > .machines');
+    band.insertBefore(strip, grid);
+
+    // One badge per machine, in the colour of its most urgent ticket.
+    const perMachine = new Map();
+    for (const t of list) {
+      if (t.machine == null) continue;
+      const id = String(t.machine);
+      const e = perMachine.get(id);
+      if (e) {
+        e.n += 1;
+        if (t.state === 'open') e.open = true;
+      } else {
+        perMachine.set(id, { top: t, n: 1, open: t.state === 'open' });
+      }
+    }
+    for (const tile of band.querySelectorAll('article.machine[data-machine-id]')) {
+      const e = perMachine.get(tile.dataset.machineId);
+      if (!e) continue;
+      const badge = el('span', 'andon-badge', e.n > 1 ? 'ANDON ×' + e.n : 'ANDON');
+      badge.dataset.priority = priorityOf(e.top);
+      badge.classList.toggle('acked', !e.open);
+      badge.title = e.n + (e.n > 1 ? ' Andon tickets' : ' Andon ticket') + (e.open ? '' : ', acknowledged');
+      const head = tile.querySelector('.machine-head');
+      const name = head && head.querySelector('.machine-name');
+      if (name) name.after(badge);
+      else tile.prepend(badge);
+    }
+  }
+
+  function redecorateLines(ids) {
+    let touched = false;
+    for (const s of board.querySelectorAll('section.line[data-line-id]')) {
+      if (ids && !ids.has(s.dataset.lineId)) continue;
+      decorateAndon(s, lines.get(s.dataset.lineId));
+      touched = true;
+    }
+    if (touched) fitSingle();
+    noteAndon();
+  }
+
+  function noteAndon() {
+    body.dataset.andonTickets = String(tickets.size);
+    body.dataset.andonSeq = lastAndonSeq === null ? '' : String(lastAndonSeq);
+  }
+
+  function handleAndon(msg) {
+    if (msg.type === 'snapshot') {
+      const list = msg.data && Array.isArray(msg.data.tickets) ? msg.data.tickets : [];
+      const next = new Map();
+      for (const t of list) {
+        if (validTicket(t) && TICKET_LIVE_STATES.has(t.state) && wantTicket(t)) next.set(String(t.id), t);
+      }
+      tickets = next;
+      lastAndonSeq = isNum(msg.seq) ? msg.seq : null;
+      gotAndonSnapshot = true;
+      redecorateLines(null);
+      return;
+    }
+    if (msg.type === 'update') {
+      if (!gotAndonSnapshot) return;
+      const t = msg.data;
+      if (!validTicket(t)) return;
+      if (isNum(msg.seq)) {
+        if (lastAndonSeq !== null && msg.seq <= lastAndonSeq) return;
+        lastAndonSeq = msg.seq;
+      }
+      const id = String(t.id);
+      const touched = new Set();
+      const prev = tickets.get(id);
+      if (prev) touched.add(String(prev.line));
+      if (TICKET_LIVE_STATES.has(t.state) && wantTicket(t)) {
+        tickets.set(id, t);
+        touched.add(String(t.line));
+      } else {
+        tickets.delete(id);
+      }
+      if (touched.size) redecorateLines(touched);
+      else noteAndon();
+    }
+  }
+
+  // An older server does not know the andon channel; the board works without it.
+  function isAndonChannelError(msg) {
+    if (msg.code !== 'unknown_channel') return false;
+    if (msg.channel != null) return msg.channel === ANDON_CHANNEL;
+    // Without a channel field the only subscription that can be refused is andon.
+    return !String(msg.message ?? '').includes(CHANNEL);
   }
 
   function visibleLines() {
@@ -437,12 +690,15 @@
     sock = s;
     gotSnapshot = false;
     lastSeq = null;
+    gotAndonSnapshot = false;
+    lastAndonSeq = null;
     openedAt = lastFrameAt = Date.now();
     pingSentAt = 0;
     s.onopen = () => {
       if (s !== sock) return;
       lastFrameAt = Date.now();
       send({ type: 'subscribe', channel: CHANNEL });
+      send({ type: 'subscribe', channel: ANDON_CHANNEL });
     };
     s.onmessage = (ev) => {
       if (s !== sock) return;
@@ -505,6 +761,10 @@
       return;
     }
     if (!msg || typeof msg !== 'object') return;
+    if (msg.channel === ANDON_CHANNEL && (msg.type === 'snapshot' || msg.type === 'update')) {
+      handleAndon(msg);
+      return;
+    }
     switch (msg.type) {
       case 'snapshot': {
         if (msg.channel !== CHANNEL) return;
@@ -549,6 +809,14 @@
       case 'pong':
         break;
       case 'error': {
+        if (isAndonChannelError(msg)) {
+          // Drop whatever an earlier (newer) server had sent.
+          if (tickets.size) {
+            tickets = new Map();
+            redecorateLines(null);
+          }
+          break;
+        }
         const text = 'Server: ' + String(msg.code ?? 'error') + (msg.message ? ' — ' + String(msg.message) : '');
         console.warn(text);
         showNotice(text);
@@ -586,10 +854,11 @@
     // Time in state runs only while the data is live; stale figures stay frozen.
     if (connState === 'connected') {
       const sNow = serverNow();
-      for (const e of board.querySelectorAll('.state-since[data-since]')) {
+      for (const e of board.querySelectorAll('.state-since[data-since], .ticket-age[data-since]')) {
         const t = duration((sNow - Number(e.dataset.since)) / 1000);
         if (e.textContent !== t) e.textContent = t;
       }
+      for (const e of board.querySelectorAll('.ticket-countdown[data-at]')) updateCountdown(e, sNow);
     }
     renderStatus();
   }
@@ -625,6 +894,7 @@
       all.hidden = false;
     }
     noteSeq();
+    noteAndon();
   }
 
   setupChrome();
@@ -635,6 +905,7 @@
   window.addEventListener('pagehide', () => {
     if (sock) {
       send({ type: 'unsubscribe', channel: CHANNEL });
+      if (gotAndonSnapshot) send({ type: 'unsubscribe', channel: ANDON_CHANNEL });
       const s = sock;
       sock = null;
       s.onclose = null;

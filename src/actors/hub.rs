@@ -14,6 +14,8 @@ use crate::domain::plant::PlantModel;
 
 /// The channel with every line.
 pub const PRODUCTION_UPDATES: &str = "production_updates";
+/// The channel with every open Andon ticket (`andon:{line}` for one line's).
+pub const ANDON: &str = "andon";
 
 /// A frame for one session. `key` names the entity state it carries, so a slow session
 /// can replace an unsent older state of the same entity with this one.
@@ -38,6 +40,9 @@ pub struct Publish {
     pub order: usize,
     /// The entity as JSON.
     pub data: ByteString,
+    /// The entity is gone after this update (a closed ticket): send it, then drop it
+    /// from snapshots.
+    pub retire: bool,
 }
 
 /// A session connected.
@@ -99,7 +104,7 @@ pub struct Subscribers(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
     /// Not a channel form MS5 has.
-    #[error("unknown channel `{0}`: use production_updates, line:{{id}} or machine:{{id}}")]
+    #[error("unknown channel `{0}`: use production_updates, line:{{id}}, machine:{{id}}, andon or andon:{{line}}")]
     Unknown(String),
     /// The line or machine does not exist.
     #[error("no {kind} `{id}` in this plant")]
@@ -113,11 +118,11 @@ pub enum ChannelError {
 
 /// Checks that `channel` exists in this plant.
 pub fn validate_channel(plant: &PlantModel, channel: &str) -> Result<(), ChannelError> {
-    if channel == PRODUCTION_UPDATES {
+    if channel == PRODUCTION_UPDATES || channel == ANDON {
         return Ok(());
     }
     let (kind, id, exists) = match channel.split_once(':') {
-        Some(("line", id)) => ("line", id, plant.line(id).is_some()),
+        Some(("line", id)) | Some(("andon", id)) => ("line", id, plant.line(id).is_some()),
         Some(("machine", id)) => ("machine", id, plant.machine(id).is_some()),
         _ => return Err(ChannelError::Unknown(channel.to_owned())),
     };
@@ -154,9 +159,14 @@ fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
 
 impl Hub {
     fn snapshot_data(channel: &str, ch: &Channel) -> String {
-        if channel == PRODUCTION_UPDATES {
-            let lines: Vec<&str> = ch.latest.values().map(|d| &**d).collect();
-            format!(r#"{{"lines":[{}]}}"#, lines.join(","))
+        let collection = match channel {
+            PRODUCTION_UPDATES => Some("lines"),
+            c if c == ANDON || c.starts_with("andon:") => Some("tickets"),
+            _ => None,
+        };
+        if let Some(name) = collection {
+            let items: Vec<&str> = ch.latest.values().map(|d| &**d).collect();
+            format!(r#"{{"{name}":[{}]}}"#, items.join(","))
         } else {
             ch.latest
                 .values()
@@ -179,7 +189,11 @@ impl Handler<Publish> for Hub {
         for name in msg.channels {
             let ch = self.channels.entry(name.clone()).or_default();
             ch.seq += 1;
-            ch.latest.insert((msg.order, msg.entity.clone()), msg.data.clone());
+            if msg.retire {
+                ch.latest.remove(&(msg.order, msg.entity.clone()));
+            } else {
+                ch.latest.insert((msg.order, msg.entity.clone()), msg.data.clone());
+            }
             if ch.subscribers.is_empty() {
                 continue;
             }

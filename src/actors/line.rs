@@ -77,6 +77,7 @@ impl LineActor {
                 entity: snapshot.id,
                 order: self.idx,
                 data: ByteString::from(json),
+                retire: false,
             }),
             Err(e) => tracing::error!(line = %snapshot.id, error = %e, "cannot serialise line snapshot"),
         }

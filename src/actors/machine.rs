@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytestring::ByteString;
 
+use super::andon::DowntimeNotice;
 use super::guarded;
 use super::hub::{Hub, Publish};
 use super::line::{LineActor, MachineChanged};
@@ -79,6 +80,7 @@ pub struct MachineActor {
     line_position: usize,
     hub: Addr<Hub>,
     writer: Addr<TelemetryWriter>,
+    andon: Recipient<DowntimeNotice>,
     clock: Clock,
     throttle: Throttle,
     events: Vec<MachineEvent>,
@@ -96,6 +98,7 @@ impl MachineActor {
         line: Addr<LineActor>,
         hub: Addr<Hub>,
         writer: Addr<TelemetryWriter>,
+        andon: Recipient<DowntimeNotice>,
         clock: Clock,
         coalesce: Duration,
     ) -> Self {
@@ -113,6 +116,7 @@ impl MachineActor {
             line_position,
             hub,
             writer,
+            andon,
             clock,
             throttle: Throttle::new(coalesce),
             events: Vec::new(),
@@ -142,7 +146,19 @@ impl MachineActor {
                 MachineEvent::DowntimeEnded { start, end, reason, .. } => {
                     metrics::counter!(m::DOWNTIME_SECONDS, "machine" => id.clone(), "reason" => reason.clone())
                         .increment(((end - start) / 1000).max(0) as u64);
+                    self.andon.do_send(DowntimeNotice {
+                        machine: self.idx,
+                        start: *start,
+                        reason: reason.clone(),
+                        end: Some(*end),
+                    });
                 }
+                MachineEvent::DowntimeOpen { start, reason } => self.andon.do_send(DowntimeNotice {
+                    machine: self.idx,
+                    start: *start,
+                    reason: reason.clone(),
+                    end: None,
+                }),
                 _ => {}
             }
         }
@@ -202,6 +218,7 @@ impl MachineActor {
             entity: id,
             order: self.idx,
             data,
+            retire: false,
         });
         self.line.do_send(MachineChanged {
             position: self.line_position,

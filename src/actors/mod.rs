@@ -5,9 +5,12 @@
 //! line actors run under `actix::Supervisor`: a panic restarts that actor only, and its
 //! state (kept in the actor value across the restart) is repaired, not lost.
 
+pub mod andon;
+pub mod andon_ticket;
 pub mod hub;
 pub mod line;
 pub mod machine;
+pub mod notifier;
 pub mod plant;
 pub mod telemetry_writer;
 pub mod ws_session;

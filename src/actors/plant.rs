@@ -10,9 +10,11 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 use serde::Serialize;
 
+use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
 use super::line::{GetLine, LineActor};
 use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, Tick};
+use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
 use crate::clock::Clock;
 use crate::domain::EpochMs;
@@ -59,6 +61,8 @@ pub struct PlantOptions {
     pub batch_max: usize,
     /// Writer flush interval.
     pub flush_interval: Duration,
+    /// Pager delivery settings.
+    pub pager: crate::config::PagerSettings,
 }
 
 struct Inner {
@@ -68,6 +72,7 @@ struct Inner {
     lines: Vec<Addr<LineActor>>,
     hub: Addr<Hub>,
     writer: Addr<TelemetryWriter>,
+    andon: Addr<AndonDesk>,
     raw_samples: bool,
 }
 
@@ -90,6 +95,11 @@ impl PlantHandle {
             let (plant, store) = (plant.clone(), store.clone());
             TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval).start()
         };
+        let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
+        let andon = {
+            let (plant, store, hub, clock) = (plant.clone(), store.clone(), hub.clone(), clock.clone());
+            Supervisor::start(move |_| AndonDesk::new(plant, store, hub, notifier, clock))
+        };
         let lines: Vec<Addr<LineActor>> = (0..plant.lines.len())
             .map(|i| {
                 let (plant, hub) = (plant.clone(), hub.clone());
@@ -104,9 +114,10 @@ impl PlantHandle {
             machine.restore(&history, now);
             let line = lines[plant.machines[idx].line].clone();
             let (plant, hub, writer, clock) = (plant.clone(), hub.clone(), writer.clone(), clock.clone());
+            let desk = andon.clone().recipient();
             let coalesce = options.coalesce;
             machines.push(Supervisor::start(move |_| {
-                MachineActor::new(machine, idx, plant, line, hub, writer, clock, coalesce)
+                MachineActor::new(machine, idx, plant, line, hub, writer, desk, clock, coalesce)
             }));
         }
         Ok(PlantHandle {
@@ -117,6 +128,7 @@ impl PlantHandle {
                 lines,
                 hub,
                 writer,
+                andon,
                 raw_samples: options.raw_samples,
             }),
         })
@@ -188,9 +200,16 @@ impl PlantHandle {
         }
     }
 
-    /// Runs every machine's staleness check now and waits for it.
+    /// The Andon desk.
+    pub fn andon(&self) -> &Addr<AndonDesk> {
+        &self.inner.andon
+    }
+
+    /// Runs every machine's staleness check, auto-raise checks and due escalations now,
+    /// and waits for them (the periodic timers do the same; tests drive a manual clock).
     pub async fn tick(&self) {
         join_all(self.inner.machines.iter().map(|m| m.send(Tick))).await;
+        let _ = self.inner.andon.send(CheckNow).await;
     }
 
     /// Snapshots of every line, in plant order.

@@ -4,6 +4,7 @@
 //! Everything is validated at load; an error names the file, the key and the reason, and
 //! `serve` refuses to start on one.
 
+mod andon_file;
 mod plant_file;
 
 pub use plant_file::parse as parse_plant;
@@ -82,6 +83,37 @@ pub struct Settings {
     pub websocket: WebSocketSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Pager deliveries.
+    #[serde(default)]
+    pub pager: PagerSettings,
+}
+
+/// `[pager]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagerSettings {
+    /// Longest one delivery attempt may take.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Attempts before a delivery is given up (and counted as failed).
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt (with jitter).
+    #[serde(with = "humantime_serde")]
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+}
+
+impl Default for PagerSettings {
+    fn default() -> Self {
+        PagerSettings {
+            timeout: Duration::from_secs(10),
+            max_attempts: 10,
+            backoff_base: Duration::from_secs(2),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
 }
 
 /// `[http]`
@@ -268,6 +300,9 @@ impl Settings {
         }
         if self.http.max_body_bytes < 1024 {
             return err("http.max_body_bytes", "must be at least 1024");
+        }
+        if self.pager.max_attempts == 0 || self.pager.timeout.is_zero() || self.pager.backoff_base.is_zero() {
+            return err("pager", "max_attempts, timeout and backoff_base must be above 0");
         }
         if self.http.workers == Some(0) {
             return err("http.workers", "must be at least 1");

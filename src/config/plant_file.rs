@@ -12,6 +12,7 @@ use figment::providers::{Format, Toml};
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::andon_file::AndonFile;
 use crate::domain::counter::{CounterMode, CounterWidth};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{
@@ -33,6 +34,8 @@ struct PlantFile {
     #[serde(default)]
     shifts: Vec<ShiftDef>,
     lines: Vec<LineFile>,
+    #[serde(default)]
+    andon: AndonFile,
 }
 
 fn default_micro_stop() -> Duration {
@@ -178,7 +181,7 @@ impl Validator<'_> {
             .collect()
     }
 
-    fn plant(&self, raw: PlantFile) -> Result<PlantModel, ConfigError> {
+    fn plant(&self, mut raw: PlantFile) -> Result<PlantModel, ConfigError> {
         let Ok(tz) = chrono_tz::Tz::from_str(&raw.timezone) else {
             return self.err(
                 "timezone",
@@ -208,7 +211,7 @@ impl Validator<'_> {
         let mut tags = HashMap::new();
         let mut lines = Vec::new();
         let mut machines: Vec<MachineModel> = Vec::new();
-        for (li, line) in raw.lines.into_iter().enumerate() {
+        for (li, line) in std::mem::take(&mut raw.lines).into_iter().enumerate() {
             let lkey = format!("lines[{li}]");
             if !is_valid_id(&line.id) {
                 return self.err(format!("{lkey}.id"), "ids are 1-64 characters of A-Z a-z 0-9 - _ .");
@@ -263,11 +266,13 @@ impl Validator<'_> {
                 constraint,
             });
         }
+        let andon = raw.andon.validate(self.file, &lines, &machines)?;
         Ok(PlantModel {
             lines,
             machines,
             calendar,
             tags,
+            andon,
         })
     }
 

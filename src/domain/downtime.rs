@@ -26,6 +26,18 @@ pub fn reason_for(state: MachineState, fault_code: Option<i64>, fault_codes: &Ha
     }
 }
 
+/// Whether a reason only says what state the machine was in, not why it stopped.
+pub fn is_generic(reason: &str) -> bool {
+    matches!(reason, REASON_UNCLASSIFIED | REASON_COMMS_LOST | "idle" | "changeover")
+}
+
+/// The reason a running downtime should carry when its cause may have changed: a specific
+/// reason (a PLC fault) is not overwritten by a generic one (comms lost during a jam is
+/// still the jam).
+pub fn updated_reason(current: &str, new: &str) -> Option<String> {
+    (current != new && (is_generic(current) || !is_generic(new))).then(|| new.to_owned())
+}
+
 /// A stop shorter than the threshold is a micro-stop: a performance loss.
 pub fn is_micro_stop(start: EpochMs, end: EpochMs, threshold_ms: i64) -> bool {
     end - start < threshold_ms
@@ -63,6 +75,22 @@ mod tests {
         ];
         for (state, code, want) in table {
             assert_eq!(reason_for(state, code, &map), want, "{state:?} {code:?}");
+        }
+    }
+
+    #[test]
+    fn a_specific_reason_is_not_overwritten_by_a_generic_one() {
+        let table = [
+            ("unclassified", "jam", Some("jam")),
+            ("idle", "jam", Some("jam")),
+            ("jam", "comms_lost", None),
+            ("jam", "unclassified", None),
+            ("jam", "valve fault", Some("valve fault")),
+            ("comms_lost", "idle", Some("idle")),
+            ("jam", "jam", None),
+        ];
+        for (current, new, want) in table {
+            assert_eq!(updated_reason(current, new).as_deref(), want, "{current} → {new}");
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::EpochMs;
 use super::counter::{CounterMode, cumulative_delta};
-use super::downtime::{is_micro_stop, reason_for};
+use super::downtime::{is_micro_stop, reason_for, updated_reason};
 use super::machine_state::{MachineState, state_from_bits, state_from_code};
 use super::plant::{CounterDef, MachineIdx, MachineModel, PlantModel, SignalIdx, SignalKind};
 use super::tag::TagValue;
@@ -495,13 +495,14 @@ impl Machine {
         }
         let reason = reason_for(self.state, self.fault_code, &self.model().fault_codes);
         match &mut self.open_downtime {
-            Some(dt) if dt.reason == reason => {}
             Some(dt) => {
-                dt.reason = reason.clone();
-                out.push(MachineEvent::DowntimeOpen {
-                    start: dt.start,
-                    reason,
-                });
+                if let Some(reason) = updated_reason(&dt.reason, &reason) {
+                    dt.reason = reason.clone();
+                    out.push(MachineEvent::DowntimeOpen {
+                        start: dt.start,
+                        reason,
+                    });
+                }
             }
             None => {
                 self.open_downtime = Some(OpenDowntime {

@@ -4,12 +4,14 @@
 //! instant it reasons about, so the live path (actors) and the history path (reports
 //! recomputed from the store) run the very same code.
 
+pub mod andon;
 pub mod counter;
 pub mod downtime;
 pub mod history;
 pub mod machine;
 pub mod machine_state;
 pub mod oee;
+pub mod page;
 pub mod plant;
 pub mod shift;
 pub mod snapshot;

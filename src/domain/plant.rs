@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 
+use super::andon::{Category, PolicyBook, Priority, ReasonTree};
 use super::counter::{CounterMode, CounterWidth};
 use super::machine_state::MachineState;
+use super::page::PagerKind;
 use super::shift::ShiftCalendar;
 
 /// Index of a machine in [`PlantModel::machines`].
@@ -25,6 +27,87 @@ pub struct PlantModel {
     pub calendar: ShiftCalendar,
     /// Tag name → (machine, signal).
     pub tags: HashMap<String, (MachineIdx, SignalIdx)>,
+    /// Andon: escalation policies, pager targets, auto-raise rules, downtime reasons.
+    pub andon: AndonModel,
+}
+
+/// How the plant escalates and whom it pages.
+#[derive(Debug, Clone, Default)]
+pub struct AndonModel {
+    /// Escalation policies by category and priority.
+    pub policies: PolicyBook,
+    /// Pager targets by name.
+    pub targets: Vec<PagerTarget>,
+    /// When downtime raises a ticket by itself.
+    pub auto_raise: Vec<AutoRaiseRule>,
+    /// Reason codes operators classify downtime with.
+    pub reasons: ReasonTree,
+}
+
+impl AndonModel {
+    /// The auto-raise rule for a machine: its own rule first, else its line's.
+    pub fn rule_for(&self, machine: MachineIdx, line: usize) -> Option<&AutoRaiseRule> {
+        self.auto_raise
+            .iter()
+            .find(|r| r.scope == AutoRaiseScope::Machine(machine))
+            .or_else(|| self.auto_raise.iter().find(|r| r.scope == AutoRaiseScope::Line(line)))
+    }
+
+    /// The target with this name.
+    pub fn target(&self, name: &str) -> Option<&PagerTarget> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+/// A pager endpoint. Secrets are kept out of `Debug`.
+#[derive(Clone, PartialEq)]
+pub struct PagerTarget {
+    /// Name used by policies.
+    pub name: String,
+    /// Payload format.
+    pub kind: PagerKind,
+    /// Webhook URL.
+    pub url: String,
+    /// HMAC secret (generic format).
+    pub secret: Option<String>,
+    /// Routing key (PagerDuty).
+    pub routing_key: Option<String>,
+}
+
+impl std::fmt::Debug for PagerTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PagerTarget")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("routing_key", &self.routing_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// Where an auto-raise rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoRaiseScope {
+    /// Every machine of a line.
+    Line(usize),
+    /// One machine.
+    Machine(MachineIdx),
+}
+
+/// Raise a ticket when unplanned downtime lasts longer than `after_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoRaiseRule {
+    /// Where.
+    pub scope: AutoRaiseScope,
+    /// After how long, ms.
+    pub after_ms: i64,
+    /// Ticket category.
+    pub category: Category,
+    /// Ticket priority.
+    pub priority: Priority,
+    /// Resolve the ticket when the machine runs again.
+    pub auto_resolve: bool,
 }
 
 impl PlantModel {

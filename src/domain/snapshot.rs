@@ -141,3 +141,83 @@ pub fn line_snapshot(plant: &PlantModel, line: usize, machines: &[Option<Machine
         updated_at: machines.iter().flatten().filter_map(|m| m.updated_at).max(),
     }
 }
+
+/// The next escalation of a ticket, as shown (so people see when the next page goes out).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NextEscalation {
+    /// Level number.
+    pub level: u32,
+    /// When it is due.
+    pub at: DateTime<Utc>,
+    /// Response escalation or resolve deadline.
+    pub kind: super::andon::DueKind,
+}
+
+/// An Andon ticket as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketView {
+    /// Id.
+    pub id: i64,
+    /// Line.
+    pub line: String,
+    /// Machine, if any.
+    pub machine: Option<String>,
+    /// Category.
+    pub category: super::andon::Category,
+    /// Priority.
+    pub priority: super::andon::Priority,
+    /// Raised by an operator or automatically.
+    pub source: super::andon::TicketSource,
+    /// What was written.
+    pub description: String,
+    /// open, acknowledged, resolved, cancelled.
+    pub state: super::andon::TicketState,
+    /// Response escalation levels fired.
+    pub level: u32,
+    /// When raised.
+    pub raised_at: DateTime<Utc>,
+    /// By whom.
+    pub raised_by: String,
+    /// When acknowledged.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub acknowledged_by: Option<String>,
+    /// When resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub resolved_by: Option<String>,
+    /// When cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// By whom.
+    pub cancelled_by: Option<String>,
+    /// The next escalation, if one is armed.
+    pub next_escalation: Option<NextEscalation>,
+}
+
+/// The view of a ticket with its next escalation.
+pub fn ticket_view(t: &super::andon::Ticket, next: Option<super::andon::Due>) -> TicketView {
+    TicketView {
+        id: t.id,
+        line: t.line.clone(),
+        machine: t.machine.clone(),
+        category: t.category,
+        priority: t.priority,
+        source: t.source,
+        description: t.description.clone(),
+        state: t.state,
+        level: t.level,
+        raised_at: utc(t.raised_at),
+        raised_by: t.raised_by.clone(),
+        acknowledged_at: t.acknowledged_at.map(utc),
+        acknowledged_by: t.acknowledged_by.clone(),
+        resolved_at: t.resolved_at.map(utc),
+        resolved_by: t.resolved_by.clone(),
+        cancelled_at: t.cancelled_at.map(utc),
+        cancelled_by: t.cancelled_by.clone(),
+        next_escalation: next.map(|d| NextEscalation {
+            level: d.level,
+            at: utc(d.at),
+            kind: d.kind,
+        }),
+    }
+}

@@ -25,6 +25,9 @@ pub enum ApiError {
         /// The id asked for.
         id: String,
     },
+    /// The request conflicts with the current state (e.g. acknowledging twice).
+    #[error("{0}")]
+    Conflict(String),
     /// The body is larger than the limit.
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge {
@@ -52,6 +55,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => "bad_request",
             ApiError::NotFound { .. } => "not_found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Store(_) => "store_unavailable",
             ApiError::Unavailable(_) => "unavailable",
@@ -64,6 +68,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -2,6 +2,8 @@
 //! the embedded web UI. Handlers are thin: they parse, ask the plant actors or the store,
 //! and answer in one JSON shape (see [`error::ApiError`]).
 
+pub mod andon;
+pub mod downtime;
 pub mod error;
 pub mod health;
 pub mod ingest;
@@ -88,6 +90,11 @@ fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest, limit: u
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
 }
 
+fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    let api = ApiError::bad_request(format!("invalid path parameter: {err}"));
+    actix_web::error::InternalError::from_response(err, api.error_response()).into()
+}
+
 fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = ApiError::bad_request(format!("invalid query: {err}"));
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
@@ -109,6 +116,7 @@ pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize) {
             .error_handler(move |e, r| json_error(e, r, max_body)),
     )
     .app_data(aw::QueryConfig::default().error_handler(query_error))
+    .app_data(aw::PathConfig::default().error_handler(path_error))
     .app_data(aw::PayloadConfig::default().limit(max_body))
     .service(
         aw::scope("")
@@ -126,6 +134,16 @@ pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize) {
                     .service(oee::machine_oee)
                     .service(production::machine)
                     .service(ingest::ingest)
+                    .service(andon::raise)
+                    .service(andon::list)
+                    .service(andon::show)
+                    .service(andon::acknowledge)
+                    .service(andon::resolve)
+                    .service(andon::cancel)
+                    .service(downtime::list)
+                    .service(downtime::reasons)
+                    .service(downtime::pareto)
+                    .service(downtime::classify)
                     .default_service(aw::to(not_found)),
             )
             .service(web::index)

@@ -4,8 +4,13 @@
 //! Writes come in batches from the telemetry writer, off the hot path; reads serve restart
 //! (machine windows rebuilt from recent history) and past-window OEE.
 
+mod andon;
 pub mod batch;
+mod downtime;
 mod sqlite;
+
+pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
+pub use downtime::{DowntimeFilter, DowntimeRecord};
 
 pub use sqlite::Store;
 

@@ -7,6 +7,8 @@
 //   MS5_SCREENSHOT      write a full-page PNG here (optional)
 //   MS5_VIEWPORT        WIDTHxHEIGHT, default 1920x1080
 //   MS5_INJECTION_NAME  a machine name that must render literally as text (optional)
+//   MS5_EXPECT_TICKET   id of an open Andon ticket that must be shown (optional)
+//   MS5_EXPECT_TICKET_TEXT  its exact description, which must render as text (optional)
 //   MS5_UPDATE_TIMEOUT_MS  how long to wait for a live update, default 30000
 //   MS5_CHROMIUM        browser binary, default /usr/bin/chromium
 //
@@ -21,6 +23,8 @@ const PCT = /^-?\d{1,4}\.\d%$/;
 const url = process.env.MS5_URL;
 const screenshot = process.env.MS5_SCREENSHOT || '';
 const injectionName = process.env.MS5_INJECTION_NAME || '';
+const expectTicket = process.env.MS5_EXPECT_TICKET || '';
+const expectTicketText = process.env.MS5_EXPECT_TICKET_TEXT || '';
 const updateTimeout = Number(process.env.MS5_UPDATE_TIMEOUT_MS || 30000);
 const [vw, vh] = (process.env.MS5_VIEWPORT || '1920x1080').split('x').map(Number);
 const executablePath = process.env.MS5_CHROMIUM || '/usr/bin/chromium';
@@ -219,6 +223,62 @@ try {
       `no tile name equals ${JSON.stringify(injectionName)}; names: ${JSON.stringify(names)}`,
     );
   }
+
+  // 6. An open Andon ticket is shown on its line, as text, with a countdown.
+  if (expectTicket) {
+    let shown = true;
+    try {
+      await page.waitForFunction(
+        (id) =>
+          [...document.querySelectorAll('#board section.line .ticket[data-ticket-id]')].some(
+            (t) => t.dataset.ticketId === id,
+          ),
+        expectTicket,
+        { timeout: 15000, polling: 100 },
+      );
+    } catch {
+      shown = false;
+    }
+    check(`Andon ticket ${expectTicket} rendered within 15 s`, shown);
+    let t = null;
+    if (shown) {
+      t = await page.evaluate((id) => {
+        const el = [...document.querySelectorAll('#board section.line .ticket[data-ticket-id]')].find(
+          (e) => e.dataset.ticketId === id,
+        );
+        if (!el) return null;
+        const section = el.closest('section.line');
+        return {
+          text: el.textContent || '',
+          desc: el.querySelector('.ticket-desc')?.textContent ?? null,
+          line: section?.dataset.lineId ?? null,
+          andonOpen: section ? section.classList.contains('andon-open') : false,
+          countdown: (el.querySelector('.ticket-countdown')?.textContent || '').trim(),
+        };
+      }, expectTicket);
+      check(`Andon ticket ${expectTicket} still shown`, t !== null);
+    }
+    if (t) {
+      if (expectTicketText) {
+        check(
+          `Andon ticket ${expectTicket} shows its description as text`,
+          t.text.includes(expectTicketText),
+          `description shown as ${JSON.stringify(t.desc)}, expected ${JSON.stringify(expectTicketText)}`,
+        );
+      }
+      check(
+        `line of Andon ticket ${expectTicket} is marked andon-open`,
+        t.andonOpen,
+        `section ${t.line} has no class andon-open`,
+      );
+      check(
+        `Andon ticket ${expectTicket} shows an escalation countdown`,
+        /\d+:\d\d|due now/.test(t.countdown),
+        `countdown text ${JSON.stringify(t.countdown)}`,
+      );
+    }
+  }
+
   const imgs = await page.$$eval('#board img', (els) => els.length);
   check('no <img> element inside the board', imgs === 0, `found ${imgs}`);
   check('no dialogs opened', dialogs.length === 0, dialogs.join('; '));
@@ -227,7 +287,7 @@ try {
     await page.screenshot({ path: screenshot, fullPage: true });
   }
 
-  // 6. Clean console.
+  // 7. Clean console.
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));
   check('no page errors', pageErrors.length === 0, pageErrors.join(' | '));
 } catch (err) {

@@ -2,6 +2,8 @@
 //! manual clock, and talks to it over real HTTP and WebSockets.
 #![allow(dead_code)]
 
+pub mod pager;
+
 use std::path::Path;
 
 use figment::Figment;
@@ -76,6 +78,8 @@ pub struct Spawn<'a> {
     pub clock: Clock,
     /// Run the simulator.
     pub simulator: bool,
+    /// Extra settings merged last (e.g. `{"pager": {...}}`).
+    pub settings: Value,
 }
 
 /// Writes the configuration into `dir` and starts the service.
@@ -84,13 +88,16 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let default = include_str!("../../config/default.toml");
     let config_path = opts.dir.join("ms5.toml");
     std::fs::write(&config_path, default).expect("write config");
-    let overrides = Figment::new().merge(Serialized::defaults(serde_json::json!({
-        "http": { "host": "127.0.0.1", "port": 0 },
-        "store": { "url": format!("sqlite://{}/ms5.db", opts.dir.display()), "flush_interval": "50ms" },
-        "simulator": { "enabled": opts.simulator, "step": "100ms", "speed": 1.0 },
-        "websocket": { "coalesce": "0ms", "heartbeat": "1s", "idle_timeout": "5s" },
-        "log": { "level": "warn" },
-    })));
+    let overrides = Figment::new()
+        .merge(Serialized::defaults(serde_json::json!({
+            "http": { "host": "127.0.0.1", "port": 0 },
+            "store": { "url": format!("sqlite://{}/ms5.db", opts.dir.display()), "flush_interval": "50ms" },
+            "simulator": { "enabled": opts.simulator, "step": "100ms", "speed": 1.0 },
+            "websocket": { "coalesce": "0ms", "heartbeat": "1s", "idle_timeout": "5s" },
+            "log": { "level": "warn" },
+            "pager": { "timeout": "2s", "backoff_base": "10ms", "backoff_max": "50ms", "max_attempts": 5 },
+        })))
+        .merge(Serialized::defaults(opts.settings));
     let config = Config::load_with(Some(&config_path), overrides).expect("test config is valid");
     let app = Application::build(config, opts.clock.clone())
         .await
@@ -123,8 +130,69 @@ pub async fn spawn_test_plant(dir: &Path, now: i64) -> TestApp {
         dir,
         clock: Clock::manual(now),
         simulator: false,
+        settings: serde_json::json!({}),
     })
     .await
+}
+
+/// Escalation policy, auto-raise rule and pager targets on the recording server at `pager`:
+/// maintenance/high pages generic + slack after 5 min (L1), PagerDuty after 15 min (L2),
+/// and generic again 30 min after acknowledgement (resolve deadline, L3); quality tickets
+/// page a flaky, a hanging and a healthy endpoint.
+pub fn andon_plant(pager: &str) -> String {
+    format!(
+        r#"{TEST_PLANT}
+[andon]
+reasons = {{ mechanical = ["belt", "bearing"], electrical = ["sensor"], other = [] }}
+
+[[andon.targets]]
+name = "generic"
+kind = "generic"
+url = "{pager}/ok/generic"
+secret = "test-secret"
+
+[[andon.targets]]
+name = "slack"
+kind = "slack"
+url = "{pager}/ok/slack"
+
+[[andon.targets]]
+name = "pd"
+kind = "pagerduty"
+url = "{pager}/pd/enqueue"
+routing_key = "R0UT1NGKEY"
+
+[[andon.targets]]
+name = "flaky"
+kind = "slack"
+url = "{pager}/flaky/hook"
+
+[[andon.targets]]
+name = "hang"
+kind = "slack"
+url = "{pager}/hang/hook"
+
+[[andon.targets]]
+name = "healthy"
+kind = "slack"
+url = "{pager}/ok/healthy"
+
+[[andon.policies]]
+category = "maintenance"
+levels = [{{ after = "5m", targets = ["generic", "slack"] }}, {{ after = "15m", targets = ["pd"] }}]
+resolve_deadline = {{ after = "30m", targets = ["generic"] }}
+
+[[andon.policies]]
+category = "quality"
+levels = [{{ after = "1m", targets = ["flaky", "hang", "healthy"] }}]
+
+[[andon.auto_raise]]
+machine = "a-filler"
+after = "5m"
+category = "maintenance"
+priority = "high"
+"#
+    )
 }
 
 impl TestApp {

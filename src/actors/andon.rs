@@ -1,0 +1,461 @@
+//! `AndonDesk`: the registry of open tickets. Raises tickets (by operators, or by itself
+//! when a machine's downtime outlasts its auto-raise rule, once per downtime event), starts
+//! one supervised [`AndonTicketActor`] per open ticket (reloaded at start), routes
+//! acknowledge/resolve/cancel to it, and publishes tickets on the `andon` channels.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+
+use super::andon_ticket::{Act, AndonTicketActor, FireDue};
+use super::hub::{ANDON, Hub, Publish};
+use super::notifier::Notifier;
+use crate::clock::Clock;
+use crate::domain::EpochMs;
+use crate::domain::andon::{Action, Category, Priority, Ticket, TicketSource, TicketState, next_due, transition};
+use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::snapshot::{TicketView, ticket_view};
+use crate::metrics as m;
+use crate::store::{Store, StoreError};
+
+/// How often auto-raise rules are checked.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Why an Andon request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AndonError {
+    /// No such ticket.
+    #[error("ticket {0} not found")]
+    NotFound(i64),
+    /// The transition is not allowed in the ticket's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request names something the plant does not have.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An actor did not answer.
+    #[error("the andon service is not answering")]
+    Unavailable,
+}
+
+/// A ticket to raise.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<TicketView, AndonError>")]
+pub struct Raise {
+    /// Line id.
+    pub line: String,
+    /// Machine id.
+    pub machine: Option<String>,
+    /// Category.
+    pub category: Category,
+    /// Priority.
+    pub priority: Priority,
+    /// What is wrong.
+    pub description: String,
+    /// Who (or `system`).
+    pub by: String,
+    /// Operator or automatic.
+    pub source: TicketSource,
+    /// The downtime event that raised it (automatic tickets).
+    pub downtime: Option<(String, EpochMs)>,
+}
+
+/// Acknowledge, resolve or cancel ticket `id`.
+#[derive(Message)]
+#[rtype(result = "Result<TicketView, AndonError>")]
+pub struct ActOn {
+    /// Ticket.
+    pub id: i64,
+    /// The act.
+    pub act: Act,
+}
+
+/// A ticket changed (from its actor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TicketChanged(pub TicketView);
+
+/// A ticket is resolved or cancelled; its actor may go.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TicketClosed(pub i64);
+
+/// Downtime started, changed reason, or ended (from machine actors).
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct DowntimeNotice {
+    /// The machine.
+    pub machine: MachineIdx,
+    /// Start of the downtime event (its key).
+    pub start: EpochMs,
+    /// Current reason.
+    pub reason: String,
+    /// End, once it ended.
+    pub end: Option<EpochMs>,
+}
+
+/// Check auto-raise rules and fire due escalations now (tests with a manual clock).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CheckNow;
+
+/// Open and acknowledged tickets.
+#[derive(Message)]
+#[rtype(result = "Vec<TicketView>")]
+pub struct ActiveTickets;
+
+struct Watch {
+    due: EpochMs,
+    reason: String,
+    raised: Option<i64>,
+}
+
+/// The actor.
+pub struct AndonDesk {
+    plant: Arc<PlantModel>,
+    store: Store,
+    hub: Addr<Hub>,
+    notifier: Addr<Notifier>,
+    clock: Clock,
+    tickets: HashMap<i64, Addr<AndonTicketActor>>,
+    views: BTreeMap<i64, TicketView>,
+    watches: HashMap<(MachineIdx, EpochMs), Watch>,
+}
+
+impl AndonDesk {
+    /// The desk; it reloads active tickets when started.
+    pub fn new(plant: Arc<PlantModel>, store: Store, hub: Addr<Hub>, notifier: Addr<Notifier>, clock: Clock) -> Self {
+        AndonDesk {
+            plant,
+            store,
+            hub,
+            notifier,
+            clock,
+            tickets: HashMap::new(),
+            views: BTreeMap::new(),
+            watches: HashMap::new(),
+        }
+    }
+
+    fn start_ticket(&mut self, ticket: Ticket, ctx: &mut Context<Self>) -> TicketView {
+        let policy = self
+            .plant
+            .andon
+            .policies
+            .policy(ticket.category, ticket.priority)
+            .clone();
+        let view = ticket_view(&ticket, next_due(&ticket, &policy));
+        let id = ticket.id;
+        let (store, desk, notifier, clock) = (
+            self.store.clone(),
+            ctx.address(),
+            self.notifier.clone(),
+            self.clock.clone(),
+        );
+        let addr = Supervisor::start(move |_| AndonTicketActor::new(ticket, policy, store, desk, notifier, clock));
+        self.tickets.insert(id, addr);
+        self.show(view.clone());
+        view
+    }
+
+    /// Publishes a ticket and keeps the open-ticket gauges true.
+    fn show(&mut self, view: TicketView) {
+        let closed = matches!(view.state, TicketState::Resolved | TicketState::Cancelled);
+        let line = view.line.clone();
+        match serde_json::to_string(&view) {
+            Ok(json) => self.hub.do_send(Publish {
+                channels: vec![ANDON.to_owned(), format!("{ANDON}:{line}")],
+                entity: format!("{:012}", view.id),
+                order: 0,
+                data: ByteString::from(json),
+                retire: closed,
+            }),
+            Err(e) => tracing::error!(error = %e, "cannot serialise ticket"),
+        }
+        if closed {
+            self.views.remove(&view.id);
+        } else {
+            self.views.insert(view.id, view);
+        }
+        for l in &self.plant.lines {
+            for p in Priority::ALL {
+                let n = self
+                    .views
+                    .values()
+                    .filter(|v| v.line == l.id && v.priority == p)
+                    .count();
+                metrics::gauge!(m::ANDON_OPEN, "line" => l.id.clone(), "priority" => p.as_str()).set(n as f64);
+            }
+        }
+    }
+
+    fn validate(&self, r: &Raise) -> Result<(), AndonError> {
+        let Some((_, line)) = self.plant.line(&r.line) else {
+            return Err(AndonError::Invalid(format!("no line `{}`", r.line)));
+        };
+        if let Some(m) = &r.machine {
+            match self.plant.machine(m) {
+                Some((idx, _)) if line.machines.contains(&idx) => {}
+                Some(_) => {
+                    return Err(AndonError::Invalid(format!(
+                        "machine `{m}` is not on line `{}`",
+                        r.line
+                    )));
+                }
+                None => return Err(AndonError::Invalid(format!("no machine `{m}`"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises automatic tickets for downtime that outlasted its rule; the future ends when
+    /// they are stored and their actors started.
+    fn check_watches(&mut self) -> impl ActorFuture<Self, Output = ()> + 'static {
+        let now = self.clock.now_ms();
+        let mut raises = Vec::new();
+        for (&(machine, start), w) in self.watches.iter_mut() {
+            if w.raised.is_some() || w.due > now {
+                continue;
+            }
+            let model = &self.plant.machines[machine];
+            let Some(rule) = self.plant.andon.rule_for(machine, model.line) else {
+                continue;
+            };
+            w.raised = Some(0);
+            raises.push((
+                machine,
+                start,
+                Raise {
+                    line: model.line_id.clone(),
+                    machine: Some(model.id.clone()),
+                    category: rule.category,
+                    priority: rule.priority,
+                    description: format!(
+                        "{} stopped for over {} min: {}",
+                        model.name,
+                        rule.after_ms / 60_000,
+                        w.reason
+                    ),
+                    by: "system".to_owned(),
+                    source: TicketSource::Auto,
+                    downtime: Some((model.id.clone(), start)),
+                },
+            ));
+        }
+        let store = self.store.clone();
+        async move {
+            let mut stored = Vec::new();
+            for (machine, start, raise) in raises {
+                let id = store.insert_ticket(&ticket_for(&raise, now)).await;
+                stored.push((machine, start, raise, id));
+            }
+            stored
+        }
+        .into_actor(self)
+        .map(move |stored, act, ctx| {
+            for (machine, start, raise, id) in stored {
+                match id {
+                    Ok(Some(id)) => {
+                        metrics::counter!(m::ANDON_RAISED, "line" => raise.line.clone(), "source" => "auto")
+                            .increment(1);
+                        if let Some(w) = act.watches.get_mut(&(machine, start)) {
+                            w.raised = Some(id);
+                        }
+                        let mut t = ticket_for(&raise, now);
+                        t.id = id;
+                        act.start_ticket(t, ctx);
+                    }
+                    // Raised before (e.g. before a restart): one ticket per downtime event.
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot raise an automatic ticket; will retry");
+                        if let Some(w) = act.watches.get_mut(&(machine, start)) {
+                            w.raised = None;
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn ticket_for(r: &Raise, at: EpochMs) -> Ticket {
+    Ticket {
+        id: 0,
+        line: r.line.clone(),
+        machine: r.machine.clone(),
+        category: r.category,
+        priority: r.priority,
+        source: r.source,
+        description: r.description.clone(),
+        state: TicketState::Open,
+        level: 0,
+        deadline_fired: false,
+        raised_at: at,
+        raised_by: r.by.clone(),
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        cancelled_at: None,
+        cancelled_by: None,
+        downtime: r.downtime.clone(),
+    }
+}
+
+impl Actor for AndonDesk {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        ctx.wait(
+            async move { store.active_tickets().await }
+                .into_actor(self)
+                .map(|tickets, act, ctx| match tickets {
+                    Ok(tickets) => {
+                        for t in tickets {
+                            act.start_ticket(t, ctx);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot reload open andon tickets"),
+                }),
+        );
+        ctx.run_interval(TICK, |act, ctx| {
+            let check = act.check_watches();
+            ctx.spawn(check);
+        });
+    }
+}
+
+impl Supervised for AndonDesk {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        tracing::warn!("andon desk restarting");
+    }
+}
+
+impl Handler<Raise> for AndonDesk {
+    type Result = ResponseActFuture<Self, Result<TicketView, AndonError>>;
+
+    fn handle(&mut self, msg: Raise, _: &mut Context<Self>) -> Self::Result {
+        if let Err(e) = self.validate(&msg) {
+            return Box::pin(fut::ready(Err(e)));
+        }
+        let now = self.clock.now_ms();
+        let ticket = ticket_for(&msg, now);
+        let store = self.store.clone();
+        Box::pin(async move { (store.insert_ticket(&ticket).await, ticket) }.into_actor(self).map(
+            |(id, mut ticket), act, ctx| {
+                let id = id?.ok_or_else(|| AndonError::Conflict("a ticket for this downtime exists already".into()))?;
+                metrics::counter!(m::ANDON_RAISED, "line" => ticket.line.clone(), "source" => ticket.source.as_str()).increment(1);
+                ticket.id = id;
+                Ok(act.start_ticket(ticket, ctx))
+            },
+        ))
+    }
+}
+
+impl Handler<ActOn> for AndonDesk {
+    type Result = ResponseFuture<Result<TicketView, AndonError>>;
+
+    fn handle(&mut self, msg: ActOn, _: &mut Context<Self>) -> Self::Result {
+        if let Some(addr) = self.tickets.get(&msg.id).cloned() {
+            return Box::pin(async move { addr.send(msg.act).await.map_err(|_| AndonError::Unavailable)? });
+        }
+        // Not active: unknown, or resolved/cancelled (every act on those is a conflict).
+        let (store, now) = (self.store.clone(), self.clock.now_ms());
+        Box::pin(async move {
+            let ticket = store.ticket(msg.id).await?.ok_or(AndonError::NotFound(msg.id))?;
+            match transition(&ticket, msg.act.action, &msg.act.by, now) {
+                Err(e) => Err(AndonError::Conflict(e.to_string())),
+                Ok(_) => Err(AndonError::Unavailable),
+            }
+        })
+    }
+}
+
+impl Handler<TicketChanged> for AndonDesk {
+    type Result = ();
+
+    fn handle(&mut self, msg: TicketChanged, _: &mut Context<Self>) {
+        self.show(msg.0);
+    }
+}
+
+impl Handler<TicketClosed> for AndonDesk {
+    type Result = ();
+
+    fn handle(&mut self, msg: TicketClosed, _: &mut Context<Self>) {
+        // Dropping the address lets the ticket's actor finish.
+        self.tickets.remove(&msg.0);
+    }
+}
+
+impl Handler<DowntimeNotice> for AndonDesk {
+    type Result = ();
+
+    fn handle(&mut self, msg: DowntimeNotice, ctx: &mut Context<Self>) {
+        let key = (msg.machine, msg.start);
+        let Some(model) = self.plant.machines.get(msg.machine) else {
+            return;
+        };
+        let Some(rule) = self.plant.andon.rule_for(msg.machine, model.line).cloned() else {
+            return;
+        };
+        if msg.end.is_some() {
+            let Some(w) = self.watches.remove(&key) else { return };
+            if let (Some(id), true) = (w.raised.filter(|id| *id > 0), rule.auto_resolve) {
+                let resolve = ActOn {
+                    id,
+                    act: Act {
+                        action: Action::Resolve,
+                        by: "system".to_owned(),
+                        comment: Some("machine running again".to_owned()),
+                    },
+                };
+                // Someone may have resolved or cancelled it already: that conflict is fine.
+                ctx.address().do_send(resolve);
+            }
+            return;
+        }
+        let w = self.watches.entry(key).or_insert_with(|| Watch {
+            due: msg.start + rule.after_ms,
+            reason: msg.reason.clone(),
+            raised: None,
+        });
+        if let Some(reason) = crate::domain::downtime::updated_reason(&w.reason, &msg.reason) {
+            w.reason = reason;
+        }
+        let check = self.check_watches();
+        ctx.spawn(check);
+    }
+}
+
+impl Handler<CheckNow> for AndonDesk {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: CheckNow, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(Box::pin(self.check_watches().then(|_, act, _| {
+            let tickets: Vec<_> = act.tickets.values().cloned().collect();
+            async move {
+                for t in tickets {
+                    let _ = t.send(FireDue).await;
+                }
+            }
+            .into_actor(act)
+        })))
+    }
+}
+
+impl Handler<ActiveTickets> for AndonDesk {
+    type Result = MessageResult<ActiveTickets>;
+
+    fn handle(&mut self, _: ActiveTickets, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.views.values().cloned().collect())
+    }
+}

@@ -1,0 +1,216 @@
+//! `AndonTicketActor`: one per open ticket. Arms a timer for its next escalation, fires
+//! every level that is due (each once: the level is stored with its pages in one
+//! transaction), and applies acknowledge/resolve/cancel.
+
+use actix::prelude::*;
+
+use super::andon::{AndonDesk, AndonError, TicketChanged, TicketClosed};
+use super::notifier::{Deliver, Notifier};
+use crate::clock::Clock;
+use crate::domain::andon::{
+    Action, DueKind, EscalationPolicy, Ticket, TicketState, due_by, mark_fired, next_due, transition,
+};
+use crate::domain::snapshot::{TicketView, ticket_view};
+use crate::metrics as m;
+use crate::store::{NewNotification, Store};
+
+/// Acknowledge, resolve or cancel.
+#[derive(Message)]
+#[rtype(result = "Result<TicketView, AndonError>")]
+pub struct Act {
+    /// What.
+    pub action: Action,
+    /// Who.
+    pub by: String,
+    /// Why, optionally.
+    pub comment: Option<String>,
+}
+
+/// Fire whatever is due now (the timer does this; tests with a manual clock send it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FireDue;
+
+/// The actor.
+pub struct AndonTicketActor {
+    ticket: Ticket,
+    policy: EscalationPolicy,
+    store: Store,
+    desk: Addr<AndonDesk>,
+    notifier: Addr<Notifier>,
+    clock: Clock,
+    timer: Option<SpawnHandle>,
+}
+
+impl AndonTicketActor {
+    /// The actor of a stored ticket.
+    pub fn new(
+        ticket: Ticket,
+        policy: EscalationPolicy,
+        store: Store,
+        desk: Addr<AndonDesk>,
+        notifier: Addr<Notifier>,
+        clock: Clock,
+    ) -> Self {
+        AndonTicketActor {
+            ticket,
+            policy,
+            store,
+            desk,
+            notifier,
+            clock,
+            timer: None,
+        }
+    }
+
+    fn view(&self) -> TicketView {
+        ticket_view(&self.ticket, next_due(&self.ticket, &self.policy))
+    }
+
+    fn arm(&mut self, ctx: &mut Context<Self>) {
+        if let Some(t) = self.timer.take() {
+            ctx.cancel_future(t);
+        }
+        if let Some(due) = next_due(&self.ticket, &self.policy) {
+            let wait = u64::try_from((due.at - self.clock.now_ms()).max(0)).unwrap_or(0);
+            self.timer = Some(ctx.run_later(std::time::Duration::from_millis(wait), |act, ctx| act.fire_due(ctx)));
+        }
+    }
+
+    /// Fires every escalation due now, in order, then re-arms.
+    fn fire_due(&mut self, ctx: &mut Context<Self>) {
+        let now = self.clock.now_ms();
+        let dues = due_by(&self.ticket, &self.policy, now);
+        if dues.is_empty() {
+            self.arm(ctx);
+            return;
+        }
+        for due in dues {
+            mark_fired(&mut self.ticket, &due);
+            let pages: Vec<NewNotification> = due
+                .targets
+                .iter()
+                .map(|t| NewNotification {
+                    action: "escalated",
+                    level: due.level,
+                    target: t.clone(),
+                })
+                .collect();
+            let kind = match due.kind {
+                DueKind::Response => "response",
+                DueKind::ResolveDeadline => "resolve_deadline",
+            };
+            metrics::counter!(m::ANDON_ESCALATIONS, "level" => due.level.to_string(), "kind" => kind).increment(1);
+            tracing::warn!(
+                ticket = self.ticket.id,
+                level = due.level,
+                kind,
+                "andon ticket escalated"
+            );
+            let (store, ticket, level) = (self.store.clone(), self.ticket.clone(), due.level);
+            // Wait: the next message must see the level stored, so nothing is paged twice.
+            ctx.wait(
+                async move { store.record_escalation(&ticket, level, now, &pages).await }
+                    .into_actor(self)
+                    .map(|stored, act, _| match stored {
+                        Ok(ids) if !ids.is_empty() => act.notifier.do_send(Deliver(ids)),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, ticket = act.ticket.id, "cannot store an escalation"),
+                    }),
+            );
+        }
+        self.desk.do_send(TicketChanged(self.view()));
+        self.arm(ctx);
+    }
+}
+
+impl Actor for AndonTicketActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // A level that fell due while the service was down fires once, now.
+        self.fire_due(ctx);
+    }
+}
+
+impl Supervised for AndonTicketActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.timer = None;
+    }
+}
+
+impl Handler<FireDue> for AndonTicketActor {
+    type Result = ();
+
+    fn handle(&mut self, _: FireDue, ctx: &mut Context<Self>) {
+        self.fire_due(ctx);
+    }
+}
+
+impl Handler<Act> for AndonTicketActor {
+    type Result = AtomicResponse<Self, Result<TicketView, AndonError>>;
+
+    fn handle(&mut self, msg: Act, _: &mut Context<Self>) -> Self::Result {
+        let now = self.clock.now_ms();
+        let next = match transition(&self.ticket, msg.action, &msg.by, now) {
+            Ok(t) => t,
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(AndonError::Conflict(e.to_string()))))),
+        };
+        let store = self.store.clone();
+        let closing = matches!(next.state, TicketState::Resolved | TicketState::Cancelled);
+        let kind = next.state.as_str();
+        let (by, comment, id, stored) = (msg.by, msg.comment, next.id, next.clone());
+        AtomicResponse::new(Box::pin(
+            async move {
+                // Everyone paged about the ticket hears that it is over.
+                let pages: Vec<NewNotification> = if closing {
+                    store
+                        .paged_targets(id)
+                        .await?
+                        .into_iter()
+                        .map(|target| NewNotification {
+                            action: "resolved",
+                            level: 0,
+                            target,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                store
+                    .record_transition(&stored, kind, &by, comment.as_deref(), now, &pages)
+                    .await
+            }
+            .into_actor(self)
+            .map(move |result, act, ctx| {
+                let ids = result.map_err(AndonError::Store)?;
+                let priority = next.priority.as_str();
+                let seconds = (now - next.raised_at).max(0) as f64 / 1000.0;
+                match next.state {
+                    TicketState::Acknowledged => {
+                        metrics::histogram!(m::ANDON_TIME_TO_ACK, "priority" => priority).record(seconds)
+                    }
+                    TicketState::Resolved => {
+                        metrics::histogram!(m::ANDON_TIME_TO_RESOLVE, "priority" => priority).record(seconds)
+                    }
+                    _ => {}
+                }
+                act.ticket = next;
+                if !ids.is_empty() {
+                    act.notifier.do_send(Deliver(ids));
+                }
+                let view = act.view();
+                act.desk.do_send(TicketChanged(view.clone()));
+                if closing {
+                    if let Some(t) = act.timer.take() {
+                        ctx.cancel_future(t);
+                    }
+                    act.desk.do_send(TicketClosed(act.ticket.id));
+                } else {
+                    act.arm(ctx);
+                }
+                Ok(view)
+            }),
+        ))
+    }
+}
