@@ -548,3 +548,48 @@ async fn andon_metrics_count_raises_escalations_and_open_tickets() {
         assert!(text.contains(needle), "/metrics lacks {needle}");
     }
 }
+
+#[actix_web::test]
+async fn deliveries_pending_at_shutdown_are_sent_after_a_restart_exactly_once() {
+    let dir = temp();
+    let pager = PagerServer::start();
+    // first run: the endpoints are unreachable and the next retry is an hour away
+    let unreachable = "http://127.0.0.1:1";
+    let first = spawn_app(Spawn {
+        plant: &andon_plant(unreachable),
+        dir: dir.path(),
+        clock: Clock::manual(T0),
+        simulator: false,
+        settings: json!({"pager": {"backoff_base": "1h", "backoff_max": "2h"}}),
+    })
+    .await;
+    let id = raise(&first, "maintenance", "gearbox noise").await["id"]
+        .as_i64()
+        .expect("id");
+    at(&first, T0 + 5 * MIN).await;
+    for _ in 0..500 {
+        let (_, d) = first.get(&format!("/api/v1/andon/tickets/{id}")).await;
+        let rows = d["deliveries"].as_array().cloned().unwrap_or_default();
+        if rows.len() == 2
+            && rows
+                .iter()
+                .all(|r| r["attempts"] == json!(1) && r["state"] == json!("pending"))
+        {
+            break;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    first.stopper.stop().await;
+
+    // second run: the endpoints are back; pending deliveries go out, L1 is not raised again
+    let second = andon_app(dir.path(), &pager, T0 + 6 * MIN, json!({})).await;
+    pager.wait_for("/ok/generic", 1).await;
+    pager.wait_for("/ok/slack", 1).await;
+    at(&second, T0 + 7 * MIN).await;
+    actix_rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!((pager.on("/ok/generic").len(), pager.on("/ok/slack").len()), (1, 1));
+    let (_, d) = second.get(&format!("/api/v1/andon/tickets/{id}")).await;
+    let rows = d["deliveries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "no new deliveries for the same level: {rows:?}");
+    assert!(rows.iter().all(|r| r["attempts"] == json!(2)), "{rows:?}");
+}

@@ -9,6 +9,7 @@ use common::*;
 use ms5::clock::Clock;
 
 const INJECTION: &str = "<img src=x onerror=alert(1)>";
+const TICKET_TEXT: &str = "<b>Filler</b> valve fault <img src=x onerror=alert(2)>";
 
 #[actix_web::test]
 async fn the_board_renders_the_live_plant_in_chromium() {
@@ -26,7 +27,8 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         return;
     }
     let dir = temp();
-    let plant = TEST_PLANT.replace(r#"name = "Packer""#, &format!("name = {:?}", INJECTION));
+    // escalation policies so tickets show their countdown; the pager is never reached in time
+    let plant = andon_plant("http://127.0.0.1:1").replace(r#"name = "Packer""#, &format!("name = {:?}", INJECTION));
     let app = spawn_app(Spawn {
         plant: &plant,
         dir: dir.path(),
@@ -35,10 +37,20 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         settings: serde_json::json!({}),
     })
     .await;
+    let (status, ticket) = app
+        .post(
+            "/api/v1/andon/tickets",
+            &serde_json::json!({"line": "line-a", "machine": "a-filler", "category": "maintenance", "priority": "critical",
+                                "description": TICKET_TEXT, "raised_by": "anna"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{ticket}");
     let out = tokio::process::Command::new("node")
         .arg(&script)
         .env("MS5_URL", format!("{}/", app.base))
         .env("MS5_INJECTION_NAME", INJECTION)
+        .env("MS5_EXPECT_TICKET", ticket["id"].to_string())
+        .env("MS5_EXPECT_TICKET_TEXT", TICKET_TEXT)
         .output()
         .await
         .expect("node runs");

@@ -14,7 +14,7 @@ use crate::config::PagerSettings;
 use crate::domain::andon::Ticket;
 use crate::domain::page::{
     IDEMPOTENCY_HEADER, PageAction, PageEvent, PagerKind, SIGNATURE_HEADER, backoff_ms, generic_body, pagerduty_body,
-    sign, slack_body,
+    sign, slack_body, summary,
 };
 use crate::domain::plant::{PagerTarget, PlantModel};
 use crate::metrics as m;
@@ -107,6 +107,7 @@ fn request(
         }
         PagerKind::Slack => slack_body(event),
         PagerKind::Pagerduty => pagerduty_body(event, target.routing_key.as_deref().unwrap_or_default()),
+        PagerKind::Log => String::new(),
     };
     (body, headers)
 }
@@ -160,6 +161,17 @@ impl Delivery {
                 .await;
             return;
         };
+        if target.kind == PagerKind::Log {
+            let event = page_event(&row, &ticket, self.clock.now_ms());
+            tracing::warn!(target = %target.name, page = %summary(&event), "andon page");
+            metrics::counter!(m::PAGER_DELIVERIES, "target" => target.name.clone(), "outcome" => "delivered")
+                .increment(1);
+            let _ = self
+                .store
+                .update_notification(row.id, "delivered", 1, None, None, Some(self.clock.now_ms()))
+                .await;
+            return;
+        }
         let client = client(self.settings.timeout);
         let mut attempts = u32::try_from(row.attempts).unwrap_or(0);
         let label = target.name.clone();

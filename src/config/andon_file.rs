@@ -30,6 +30,7 @@ pub(super) struct AndonFile {
 struct TargetFile {
     name: String,
     kind: PagerKind,
+    #[serde(default)]
     url: String,
     #[serde(default)]
     secret: Option<String>,
@@ -141,7 +142,7 @@ impl AndonFile {
                     format!("target names must be unique and not empty (`{}`)", t.name),
                 );
             }
-            if !(t.url.starts_with("https://") || t.url.starts_with("http://")) {
+            if t.kind != PagerKind::Log && !(t.url.starts_with("https://") || t.url.starts_with("http://")) {
                 return err(format!("{key}.url"), "must be an http:// or https:// URL".into());
             }
             let secret = resolve_secret(file, &format!("{key}.secret"), t.secret, t.secret_env)?;

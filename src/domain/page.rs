@@ -28,6 +28,8 @@ pub enum PagerKind {
     Slack,
     /// PagerDuty Events API v2.
     Pagerduty,
+    /// Written to the service log (demos, and a fallback that needs no network).
+    Log,
 }
 
 /// What happened to the ticket.
@@ -69,7 +71,8 @@ fn iso(ms: EpochMs) -> String {
     super::snapshot::utc(ms).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn summary(e: &PageEvent) -> String {
+/// One line saying what the page is about.
+pub fn summary(e: &PageEvent) -> String {
     let place = match &e.machine {
         Some(m) => format!("{} / {m}", e.line),
         None => e.line.clone(),
