@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// OEE of a machine or line per window (0–1; absent while undefined). Labels: scope, id, window.
 pub const OEE: &str = "ms5_oee";
@@ -45,7 +45,7 @@ pub const STORE_BACKLOG: &str = "ms5_store_backlog_rows";
 pub const STORE_DROPPED: &str = "ms5_store_raw_samples_dropped_total";
 /// Open Andon tickets (open or acknowledged). Labels: line, priority.
 pub const ANDON_OPEN: &str = "ms5_andon_open_tickets";
-/// Escalation levels fired. Labels: level.
+/// Escalation levels fired. Labels: level, kind (response | resolve_deadline).
 pub const ANDON_ESCALATIONS: &str = "ms5_andon_escalations_total";
 /// Raise → acknowledge, seconds. Labels: priority.
 pub const ANDON_TIME_TO_ACK: &str = "ms5_andon_time_to_acknowledge_seconds";
@@ -68,6 +68,13 @@ pub fn install() -> PrometheusHandle {
                 .set_buckets(&[
                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ])
+                // People answer Andon in minutes, not milliseconds.
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Prefix("ms5_andon_time".into()),
+                        &[30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0],
+                    )
+                })
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();

@@ -542,7 +542,8 @@ async fn andon_metrics_count_raises_escalations_and_open_tickets() {
         r#"ms5_andon_open_tickets{line="line-a",priority="high"}"#,
         "ms5_andon_escalations_total",
         "ms5_andon_tickets_raised_total",
-        "ms5_andon_time_to_acknowledge_seconds_bucket",
+        // minutes-scale buckets, not the millisecond ones of HTTP timings
+        r#"ms5_andon_time_to_acknowledge_seconds_bucket{priority="high",le="300"}"#,
         r#"ms5_pager_deliveries_total{target="slack",outcome="delivered"}"#,
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle}");
@@ -592,4 +593,44 @@ async fn deliveries_pending_at_shutdown_are_sent_after_a_restart_exactly_once() 
     let rows = d["deliveries"].as_array().cloned().unwrap_or_default();
     assert_eq!(rows.len(), 2, "no new deliveries for the same level: {rows:?}");
     assert!(rows.iter().all(|r| r["attempts"] == json!(2)), "{rows:?}");
+}
+
+#[actix_web::test]
+async fn a_stop_that_began_before_a_restart_is_still_raised_once_and_resolved() {
+    let dir = temp();
+    let pager = PagerServer::start();
+    let first = andon_app(dir.path(), &pager, T0 + MIN, json!({})).await;
+    first
+        .ingest(&[
+            ("A.Filler.State", json!(1), T0),
+            ("A.Filler.State", json!(3), T0 + MIN),
+            ("A.Filler.Fault", json!(7), T0 + MIN),
+        ])
+        .await;
+    at(&first, T0 + 3 * MIN).await;
+    assert!(list_tickets(&first).await.is_empty());
+    first.stopper.stop().await;
+
+    // the stop has outlasted its 5-minute rule while MS5 was down
+    let second = andon_app(dir.path(), &pager, T0 + 7 * MIN, json!({})).await;
+    at(&second, T0 + 7 * MIN).await;
+    at(&second, T0 + 8 * MIN).await;
+    let raised = list_tickets(&second).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert!(
+        raised[0]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("over 5m: jam")),
+        "{}",
+        raised[0]
+    );
+    // running again resolves it
+    second.ingest(&[("A.Filler.State", json!(1), T0 + 9 * MIN)]).await;
+    for _ in 0..200 {
+        if list_tickets(&second).await[0]["state"] == json!("resolved") {
+            return;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the ticket was not resolved when the machine ran again");
 }

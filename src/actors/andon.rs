@@ -164,6 +164,23 @@ impl AndonDesk {
         view
     }
 
+    /// Resolves an automatic ticket when its machine runs again, if the rule says so.
+    fn auto_resolve(&self, machine: MachineIdx, id: i64, ctx: &mut Context<Self>) {
+        let line = self.plant.machines[machine].line;
+        if !self.plant.andon.rule_for(machine, line).is_some_and(|r| r.auto_resolve) {
+            return;
+        }
+        // Someone may have resolved or cancelled it already: that conflict is fine.
+        ctx.address().do_send(ActOn {
+            id,
+            act: Act {
+                action: Action::Resolve,
+                by: "system".to_owned(),
+                comment: Some("machine running again".to_owned()),
+            },
+        });
+    }
+
     /// Publishes a ticket and keeps the open-ticket gauges true.
     fn show(&mut self, view: TicketView) {
         let closed = matches!(view.state, TicketState::Resolved | TicketState::Cancelled);
@@ -237,9 +254,9 @@ impl AndonDesk {
                     category: rule.category,
                     priority: rule.priority,
                     description: format!(
-                        "{} stopped for over {} min: {}",
+                        "{} stopped for over {}: {}",
                         model.name,
-                        rule.after_ms / 60_000,
+                        humantime::format_duration(Duration::from_millis(u64::try_from(rule.after_ms).unwrap_or(0))),
                         w.reason
                     ),
                     by: "system".to_owned(),
@@ -264,12 +281,14 @@ impl AndonDesk {
                     Ok(Some(id)) => {
                         metrics::counter!(m::ANDON_RAISED, "line" => raise.line.clone(), "source" => "auto")
                             .increment(1);
-                        if let Some(w) = act.watches.get_mut(&(machine, start)) {
-                            w.raised = Some(id);
-                        }
                         let mut t = ticket_for(&raise, now);
                         t.id = id;
                         act.start_ticket(t, ctx);
+                        match act.watches.get_mut(&(machine, start)) {
+                            Some(w) => w.raised = Some(id),
+                            // The stop ended while the ticket was being stored.
+                            None => act.auto_resolve(machine, id, ctx),
+                        }
                     }
                     // Raised before (e.g. before a restart): one ticket per downtime event.
                     Ok(None) => {}
@@ -282,6 +301,48 @@ impl AndonDesk {
                 }
             }
         })
+    }
+}
+
+impl AndonDesk {
+    /// Restores tickets and the auto-raise watches of downtime still open at start, so a
+    /// stop that began before a restart is still raised (once) and resolved.
+    fn reload(
+        &mut self,
+        tickets: Result<Vec<Ticket>, StoreError>,
+        open: Result<Vec<(String, EpochMs, String)>, StoreError>,
+        ctx: &mut Context<Self>,
+    ) {
+        let tickets = tickets.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot reload open andon tickets");
+            Vec::new()
+        });
+        let mut raised_for = HashMap::new();
+        for t in tickets {
+            if let Some(key) = t.downtime.clone() {
+                raised_for.insert(key, t.id);
+            }
+            self.start_ticket(t, ctx);
+        }
+        for (machine_id, start, reason) in open.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot reload open downtime");
+            Vec::new()
+        }) {
+            let Some((machine, model)) = self.plant.machine(&machine_id) else {
+                continue;
+            };
+            let Some(rule) = self.plant.andon.rule_for(machine, model.line) else {
+                continue;
+            };
+            self.watches.insert(
+                (machine, start),
+                Watch {
+                    due: start + rule.after_ms,
+                    reason,
+                    raised: raised_for.get(&(machine_id, start)).copied(),
+                },
+            );
+        }
     }
 }
 
@@ -313,19 +374,16 @@ impl Actor for AndonDesk {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let store = self.store.clone();
-        ctx.wait(
-            async move { store.active_tickets().await }
-                .into_actor(self)
-                .map(|tickets, act, ctx| match tickets {
-                    Ok(tickets) => {
-                        for t in tickets {
-                            act.start_ticket(t, ctx);
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "cannot reload open andon tickets"),
-                }),
-        );
+        // After a panic the desk keeps its tickets and watches; reloading would start a
+        // second actor per ticket.
+        if self.tickets.is_empty() && self.watches.is_empty() {
+            let store = self.store.clone();
+            ctx.wait(
+                async move { (store.active_tickets().await, store.open_downtime_events().await) }
+                    .into_actor(self)
+                    .map(|(tickets, open), act, ctx| act.reload(tickets, open, ctx)),
+            );
+        }
         ctx.run_interval(TICK, |act, ctx| {
             let check = act.check_watches();
             ctx.spawn(check);
@@ -409,17 +467,8 @@ impl Handler<DowntimeNotice> for AndonDesk {
         };
         if msg.end.is_some() {
             let Some(w) = self.watches.remove(&key) else { return };
-            if let (Some(id), true) = (w.raised.filter(|id| *id > 0), rule.auto_resolve) {
-                let resolve = ActOn {
-                    id,
-                    act: Act {
-                        action: Action::Resolve,
-                        by: "system".to_owned(),
-                        comment: Some("machine running again".to_owned()),
-                    },
-                };
-                // Someone may have resolved or cancelled it already: that conflict is fine.
-                ctx.address().do_send(resolve);
+            if let Some(id) = w.raised.filter(|id| *id > 0) {
+                self.auto_resolve(msg.machine, id, ctx);
             }
             return;
         }

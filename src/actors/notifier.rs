@@ -3,6 +3,7 @@
 //! so an endpoint that is down or hangs never delays another delivery or an escalation.
 //! Deliveries still pending are picked up again at start.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ pub struct Notifier {
     plant: Arc<PlantModel>,
     settings: PagerSettings,
     clock: Clock,
+    /// Deliveries running now: a delivery asked for twice (resumed at start and fired
+    /// again) runs once.
+    in_flight: HashSet<i64>,
 }
 
 impl Notifier {
@@ -41,10 +45,14 @@ impl Notifier {
             plant,
             settings,
             clock,
+            in_flight: HashSet::new(),
         }
     }
 
-    fn spawn_delivery(&self, id: i64) {
+    fn spawn_delivery(&mut self, id: i64, ctx: &mut Context<Self>) {
+        if !self.in_flight.insert(id) {
+            return;
+        }
         let job = Delivery {
             id,
             store: self.store.clone(),
@@ -52,7 +60,10 @@ impl Notifier {
             settings: self.settings.clone(),
             clock: self.clock.clone(),
         };
-        actix_rt::spawn(job.run());
+        // Each delivery is its own future: one that waits or hangs delays no other.
+        ctx.spawn(job.run().into_actor(self).map(move |_, act, _| {
+            act.in_flight.remove(&id);
+        }));
     }
 }
 
@@ -62,17 +73,17 @@ impl Actor for Notifier {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let store = self.store.clone();
         ctx.spawn(
-            async move { store.pending_notifications().await }
-                .into_actor(self)
-                .map(|pending, act, _| match pending {
+            async move { store.pending_notifications().await }.into_actor(self).map(
+                |pending, act, ctx| match pending {
                     Ok(ids) => {
                         if !ids.is_empty() {
                             tracing::info!(count = ids.len(), "resuming pending pager deliveries");
                         }
-                        ids.into_iter().for_each(|id| act.spawn_delivery(id));
+                        ids.into_iter().for_each(|id| act.spawn_delivery(id, ctx));
                     }
                     Err(e) => tracing::error!(error = %e, "cannot load pending pager deliveries"),
-                }),
+                },
+            ),
         );
     }
 }
@@ -80,8 +91,8 @@ impl Actor for Notifier {
 impl Handler<Deliver> for Notifier {
     type Result = ();
 
-    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-        msg.0.into_iter().for_each(|id| self.spawn_delivery(id));
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        msg.0.into_iter().for_each(|id| self.spawn_delivery(id, ctx));
     }
 }
 
@@ -214,6 +225,9 @@ impl Delivery {
                         .store
                         .update_notification(row.id, "pending", attempts, status, Some(&error), None)
                         .await;
+                    if attempts >= self.settings.max_attempts {
+                        break;
+                    }
                     let base = i64::try_from(self.settings.backoff_base.as_millis()).unwrap_or(i64::MAX);
                     let max = i64::try_from(self.settings.backoff_max.as_millis()).unwrap_or(i64::MAX);
                     let jitter: f64 = rand::rng().random();

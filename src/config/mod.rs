@@ -304,6 +304,9 @@ impl Settings {
         if self.pager.max_attempts == 0 || self.pager.timeout.is_zero() || self.pager.backoff_base.is_zero() {
             return err("pager", "max_attempts, timeout and backoff_base must be above 0");
         }
+        if self.pager.backoff_max < self.pager.backoff_base {
+            return err("pager.backoff_max", "must not be shorter than pager.backoff_base");
+        }
         if self.http.workers == Some(0) {
             return err("http.workers", "must be at least 1");
         }

@@ -163,6 +163,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Downtime events still open: (machine id, start, reason in force).
+    pub async fn open_downtime_events(&self) -> Result<Vec<(String, EpochMs, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT machine_id, start_ms, COALESCE(classified_reason, reason) FROM downtime_events WHERE end_ms IS NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
     /// Downtime overlapping `[from, to)` of a line (or the whole plant), for Pareto.
     pub async fn downtime_spans(
         &self,
