@@ -28,6 +28,8 @@ enum Command {
     Migrate,
     /// Validate the configuration and plant model, and exit.
     CheckConfig,
+    /// Serve the simulated plant as an OPC UA server (a stand-in PLC), see `[opcua.server]`.
+    Simulate,
 }
 
 #[actix_web::main]
@@ -51,6 +53,18 @@ async fn main() -> ExitCode {
                 config.plant.tags.len()
             );
             ExitCode::SUCCESS
+        }
+        Command::Simulate => {
+            let s = &config.settings;
+            match ms5::plc::opcua_server::run_simulation(&config.plant, &s.opcua.server, &s.simulator, Clock::System)
+                .await
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ms5: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Migrate => match Store::connect(&config.settings.store.url).await {
             Ok(store) => match store.migrate().await {

@@ -55,6 +55,18 @@ pub const ANDON_TIME_TO_RESOLVE: &str = "ms5_andon_time_to_resolve_seconds";
 pub const ANDON_RAISED: &str = "ms5_andon_tickets_raised_total";
 /// Pager delivery attempts. Labels: target, outcome (delivered | retry | failed).
 pub const PAGER_DELIVERIES: &str = "ms5_pager_deliveries_total";
+/// 1 while an OPC UA endpoint is connected. Labels: endpoint.
+pub const OPCUA_CONNECTED: &str = "ms5_opcua_connected";
+/// OPC UA connection losses and retries. Labels: endpoint.
+pub const OPCUA_RECONNECTS: &str = "ms5_opcua_reconnects_total";
+/// OPC UA data-change notifications delivered. Labels: endpoint.
+pub const OPCUA_NOTIFICATIONS: &str = "ms5_opcua_notifications_total";
+/// Source timestamp → received, seconds. Labels: endpoint.
+pub const OPCUA_LATENCY: &str = "ms5_opcua_publish_latency_seconds";
+/// Share of OPC UA values with Good status (the polling success ratio; SLO > 0.99). Labels: endpoint.
+pub const OPCUA_SUCCESS_RATIO: &str = "ms5_opcua_poll_success_ratio";
+/// 1 for a tag whose node the server refused or does not know. Labels: endpoint, tag.
+pub const OPCUA_NODE_ERRORS: &str = "ms5_opcua_node_errors";
 /// Actor restarts after a panic. Labels: actor.
 pub const ACTOR_RESTARTS: &str = "ms5_actor_restarts_total";
 
@@ -98,6 +110,9 @@ fn describe() {
         (WS_CONNECTIONS, "Open WebSocket connections"),
         (STORE_BACKLOG, "Telemetry rows waiting to be written"),
         (ANDON_OPEN, "Open Andon tickets by line and priority"),
+        (OPCUA_CONNECTED, "1 while the OPC UA endpoint is connected"),
+        (OPCUA_SUCCESS_RATIO, "Share of OPC UA values with Good status"),
+        (OPCUA_NODE_ERRORS, "1 for a tag whose OPC UA node was refused"),
     ] {
         describe_gauge!(name, what);
     }
@@ -118,6 +133,8 @@ fn describe() {
         (ANDON_ESCALATIONS, "Andon escalation levels fired"),
         (ANDON_RAISED, "Andon tickets raised by line and source"),
         (PAGER_DELIVERIES, "Pager delivery attempts by target and outcome"),
+        (OPCUA_RECONNECTS, "OPC UA connection losses and retries"),
+        (OPCUA_NOTIFICATIONS, "OPC UA data changes delivered"),
     ] {
         describe_counter!(name, what);
     }
@@ -128,6 +145,7 @@ fn describe() {
     );
     describe_histogram!(HTTP_REQUEST_SECONDS, Unit::Seconds, "HTTP request duration");
     describe_histogram!(STORE_BATCH_SECONDS, Unit::Seconds, "Store batch write duration");
+    describe_histogram!(OPCUA_LATENCY, Unit::Seconds, "OPC UA source timestamp to receipt");
     describe_histogram!(ANDON_TIME_TO_ACK, Unit::Seconds, "Andon raise to acknowledge");
     describe_histogram!(ANDON_TIME_TO_RESOLVE, Unit::Seconds, "Andon raise to resolve");
 }

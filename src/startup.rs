@@ -13,6 +13,7 @@ use crate::actors::plant::{PlantHandle, PlantOptions};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{AppState, routes};
+use crate::plc::opcua::OpcUaSource;
 use crate::plc::simulator::SimulatorSource;
 use crate::plc::{TagSink, TagSource};
 use crate::store::{Store, StoreError};
@@ -72,6 +73,15 @@ impl Application {
                 clock.clone(),
             )));
             tracing::info!(seed = sim.seed, speed = sim.speed, "simulated plant running");
+        }
+        if !settings.opcua.endpoints.is_empty() {
+            let endpoints = settings.opcua.endpoints.clone();
+            tracing::info!(endpoints = endpoints.len(), "OPC UA sources starting");
+            sources.push(Box::new(OpcUaSource::new(
+                endpoints,
+                plant_model.clone(),
+                clock.clone(),
+            )));
         }
         for source in sources {
             let sink = TagSink::new(plant.clone(), source.name());

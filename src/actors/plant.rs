@@ -200,6 +200,15 @@ impl PlantHandle {
         }
     }
 
+    /// Tells these machines their source is alive at `ts`.
+    pub fn heartbeat(&self, ts: EpochMs, machines: &[MachineIdx]) {
+        for &i in machines {
+            if let Some(m) = self.inner.machines.get(i) {
+                m.do_send(Heartbeat(ts));
+            }
+        }
+    }
+
     /// The Andon desk.
     pub fn andon(&self) -> &Addr<AndonDesk> {
         &self.inner.andon

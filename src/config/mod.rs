@@ -5,7 +5,10 @@
 //! `serve` refuses to start on one.
 
 mod andon_file;
+mod opcua;
 mod plant_file;
+
+pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, SecurityModeName, SecurityPolicyName};
 
 pub use plant_file::parse as parse_plant;
 
@@ -86,6 +89,9 @@ pub struct Settings {
     /// Pager deliveries.
     #[serde(default)]
     pub pager: PagerSettings,
+    /// OPC UA endpoints and the `ms5 simulate` server.
+    #[serde(default)]
+    pub opcua: OpcUaSettings,
 }
 
 /// `[pager]`
@@ -260,6 +266,37 @@ impl Config {
             }
             None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
         };
+        let mut names = std::collections::HashSet::new();
+        for (i, ep) in settings.opcua.endpoints.iter().enumerate() {
+            let key = format!("opcua.endpoints[{i}]");
+            ep.validate(&source, &key)?;
+            if !names.insert(ep.name.clone()) {
+                return Err(ConfigError::new(
+                    &source,
+                    format!("{key}.name"),
+                    format!("`{}` is used twice", ep.name),
+                ));
+            }
+            if let Some(m) = ep.machines.iter().find(|m| plant.machine(m).is_none()) {
+                return Err(ConfigError::new(
+                    &source,
+                    format!("{key}.machines"),
+                    format!("no machine `{m}`"),
+                ));
+            }
+            if let Some(t) = ep
+                .nodes
+                .keys()
+                .chain(ep.sampling.keys())
+                .find(|t| !plant.tags.contains_key(*t))
+            {
+                return Err(ConfigError::new(
+                    &source,
+                    format!("{key}.nodes"),
+                    format!("no tag `{t}` in the plant model"),
+                ));
+            }
+        }
         Ok(Config {
             settings,
             plant,

@@ -2,6 +2,8 @@
 //! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
+pub mod opcua;
+pub mod opcua_server;
 pub mod router;
 pub mod simulator;
 
@@ -43,8 +45,13 @@ impl TagSink {
         self.plant.deliver_and_report(self.source, updates).await
     }
 
-    /// Tells every machine fed by this source that the source is alive at `ts`.
+    /// Tells every machine that the source is alive at `ts`.
     pub fn heartbeat(&self, ts: EpochMs) {
         self.plant.heartbeat_all(ts);
+    }
+
+    /// Tells these machines that their source is alive at `ts`.
+    pub fn heartbeat_machines(&self, ts: EpochMs, machines: &[crate::domain::plant::MachineIdx]) {
+        self.plant.heartbeat(ts, machines);
     }
 }

@@ -1,0 +1,434 @@
+//! OPC UA source: subscribes to PLCs and gateways (async-opcua client) and feeds the same
+//! [`TagSink`] as every other source.
+//!
+//! Per endpoint: connect (never blocking start-up; retried with backoff and jitter), create
+//! one subscription with a monitored item per tag (in batches), turn data changes into
+//! [`TagUpdate`]s with the source timestamp and status quality. The client reconnects by
+//! itself and recreates subscriptions; while connected the endpoint heartbeats its
+//! machines, so a silent PLC makes them `unknown` after `stale_after`. A node id the server
+//! does not know is reported once (tag, node, endpoint) and the other tags keep flowing.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use opcua::client::{ClientBuilder, DataChangeCallback, IdentityToken, MonitoredItem, Session, SessionPollResult};
+use opcua::crypto::SecurityPolicy;
+use opcua::types::{
+    AttributeId, DataChangeFilter, DataChangeTrigger, DataValue, DeadbandType, ExtensionObject, MessageSecurityMode,
+    MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, NodeId, ReadValueId, StatusCode,
+    TimestampsToReturn, Variant,
+};
+use rand::RngExt;
+use tokio::sync::mpsc;
+
+use super::{TagSink, TagSource};
+use crate::clock::Clock;
+use crate::config::{OpcUaEndpoint, SecurityModeName, SecurityPolicyName};
+use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::tag::{Quality, TagUpdate, TagValue};
+use crate::metrics as m;
+
+/// Monitored items created per request.
+const ITEMS_PER_REQUEST: usize = 500;
+/// Most data changes waiting between the client callback and the sink.
+const CHANGE_QUEUE: usize = 100_000;
+
+/// A tag value from OPC UA, or why it cannot be one.
+pub fn tag_value(v: &Variant) -> Option<TagValue> {
+    Some(match v {
+        Variant::Boolean(b) => TagValue::Bool(*b),
+        Variant::SByte(x) => TagValue::Int(i64::from(*x)),
+        Variant::Byte(x) => TagValue::Int(i64::from(*x)),
+        Variant::Int16(x) => TagValue::Int(i64::from(*x)),
+        Variant::UInt16(x) => TagValue::Int(i64::from(*x)),
+        Variant::Int32(x) => TagValue::Int(i64::from(*x)),
+        Variant::UInt32(x) => TagValue::Int(i64::from(*x)),
+        Variant::Int64(x) => TagValue::Int(*x),
+        Variant::UInt64(x) => TagValue::Int(i64::try_from(*x).ok()?),
+        Variant::Float(x) => TagValue::Float(f64::from(*x)),
+        Variant::Double(x) => TagValue::Float(*x),
+        _ => return None,
+    })
+}
+
+/// OPC UA status → quality.
+pub fn quality(status: StatusCode) -> Quality {
+    if status.is_good() {
+        Quality::Good
+    } else if status.is_uncertain() {
+        Quality::Uncertain
+    } else {
+        Quality::Bad
+    }
+}
+
+/// The source: one task per endpoint.
+pub struct OpcUaSource {
+    endpoints: Vec<OpcUaEndpoint>,
+    plant: Arc<PlantModel>,
+    clock: Clock,
+}
+
+impl OpcUaSource {
+    /// A source for these endpoints.
+    pub fn new(endpoints: Vec<OpcUaEndpoint>, plant: Arc<PlantModel>, clock: Clock) -> Self {
+        OpcUaSource {
+            endpoints,
+            plant,
+            clock,
+        }
+    }
+}
+
+impl TagSource for OpcUaSource {
+    fn name(&self) -> &'static str {
+        "opcua"
+    }
+
+    fn start(self: Box<Self>, sink: TagSink) {
+        for ep in self.endpoints {
+            let machines: Vec<MachineIdx> = if ep.machines.is_empty() {
+                (0..self.plant.machines.len()).collect()
+            } else {
+                ep.machines
+                    .iter()
+                    .filter_map(|id| self.plant.machine(id).map(|(i, _)| i))
+                    .collect()
+            };
+            let tags: Vec<String> = machines
+                .iter()
+                .flat_map(|&i| self.plant.machines[i].signals.iter().map(|s| s.tag.clone()))
+                .collect();
+            let endpoint = Endpoint {
+                settings: ep,
+                machines,
+                tags,
+                sink: sink.clone(),
+                clock: self.clock.clone(),
+            };
+            actix_rt::spawn(endpoint.run());
+        }
+    }
+}
+
+struct Endpoint {
+    settings: OpcUaEndpoint,
+    machines: Vec<MachineIdx>,
+    tags: Vec<String>,
+    sink: TagSink,
+    clock: Clock,
+}
+
+/// What the data-change callback hands over.
+struct Change {
+    node: NodeId,
+    value: DataValue,
+}
+
+impl Endpoint {
+    async fn run(self) {
+        let name = self.settings.name.clone();
+        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(0.0);
+        // tag by node id; node ids that do not parse are reported once and skipped
+        let mut by_node: HashMap<NodeId, String> = HashMap::new();
+        for tag in &self.tags {
+            let node = self.settings.node_of(tag);
+            match NodeId::from_str(&node) {
+                Ok(id) => {
+                    by_node.insert(id, tag.clone());
+                }
+                Err(_) => tracing::error!(endpoint = %name, %tag, %node, "not a valid OPC UA node id; tag skipped"),
+            }
+        }
+        let by_node = Arc::new(by_node);
+        let (tx, rx) = mpsc::channel::<Change>(CHANGE_QUEUE);
+        let connected = Arc::new(AtomicBool::new(false));
+        actix_rt::spawn(forward(
+            rx,
+            by_node.clone(),
+            self.sink.clone(),
+            self.clock.clone(),
+            name.clone(),
+        ));
+        actix_rt::spawn(heartbeat(
+            connected.clone(),
+            self.sink.clone(),
+            self.machines.clone(),
+            self.clock.clone(),
+        ));
+        let mut attempt = 0u32;
+        loop {
+            match self.session(tx.clone(), by_node.clone(), connected.clone()).await {
+                Ok(()) => attempt = 0,
+                Err(e) => {
+                    attempt += 1;
+                    tracing::warn!(endpoint = %name, error = %e, attempt, "OPC UA endpoint unavailable; retrying");
+                }
+            }
+            connected.store(false, Ordering::Relaxed);
+            metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(0.0);
+            metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => name.clone()).increment(1);
+            let jitter: f64 = rand::rng().random();
+            let wait = crate::domain::page::backoff_ms(attempt.max(1), 500, 30_000, jitter);
+            actix_rt::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(500))).await;
+        }
+    }
+
+    /// One client session, until its event loop ends (it reconnects by itself inside).
+    async fn session(
+        &self,
+        tx: mpsc::Sender<Change>,
+        by_node: Arc<HashMap<NodeId, String>>,
+        connected: Arc<AtomicBool>,
+    ) -> Result<(), String> {
+        let s = &self.settings;
+        let mut client = ClientBuilder::new()
+            .application_name("MS5")
+            .application_uri("urn:ms5:client")
+            .product_uri("urn:ms5:client")
+            .pki_dir(&s.pki_dir)
+            .create_sample_keypair(true)
+            .trust_server_certs(s.trust_server_certs)
+            .session_retry_initial(Duration::from_millis(500))
+            .session_retry_max(Duration::from_secs(30))
+            .session_retry_limit(-1)
+            .keep_alive_interval(Duration::from_secs(1))
+            .max_failed_keep_alive_count(3)
+            .request_timeout(Duration::from_secs(5))
+            .client()
+            .map_err(|e| e.join("; "))?;
+        let (policy, mode) = match (s.security_policy, s.security_mode) {
+            (SecurityPolicyName::None, _) => (SecurityPolicy::None, MessageSecurityMode::None),
+            (SecurityPolicyName::Basic256sha256, SecurityModeName::Sign) => {
+                (SecurityPolicy::Basic256Sha256, MessageSecurityMode::Sign)
+            }
+            (SecurityPolicyName::Basic256sha256, _) => {
+                (SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt)
+            }
+        };
+        let identity = match (&s.username, s.password()) {
+            (Some(user), Some(password)) => IdentityToken::new_user_name(user, password),
+            _ => IdentityToken::Anonymous,
+        };
+        let (session, event_loop) = client
+            .connect_to_matching_endpoint((s.url.as_str(), policy.to_str(), mode), identity)
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = s.name.clone();
+        let setup = {
+            let (session, connected, name) = (session.clone(), connected.clone(), name.clone());
+            let (items, publishing) = (self.items(&by_node), s.publishing_interval);
+            actix_rt::spawn(async move {
+                if !session.wait_for_connection().await {
+                    return;
+                }
+                connected.store(true, Ordering::Relaxed);
+                metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(1.0);
+                tracing::info!(endpoint = %name, "OPC UA connected");
+                if let Err(e) = subscribe(&session, items, publishing, tx, &name, &by_node).await {
+                    tracing::error!(endpoint = %name, error = %e, "cannot create the OPC UA subscription");
+                }
+            })
+        };
+        let stream = event_loop.enter();
+        futures_util::pin_mut!(stream);
+        let mut result = Ok(());
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(SessionPollResult::ConnectionLost(status)) => {
+                    connected.store(false, Ordering::Relaxed);
+                    metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(0.0);
+                    metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => name.clone()).increment(1);
+                    tracing::warn!(endpoint = %name, %status, "OPC UA connection lost; reconnecting");
+                }
+                Ok(SessionPollResult::Reconnected(_)) => {
+                    // The client recreates subscriptions but sends no publish request by
+                    // itself afterwards; without this no data would flow again.
+                    session.trigger_publish_now();
+                    connected.store(true, Ordering::Relaxed);
+                    metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(1.0);
+                    tracing::info!(endpoint = %name, "OPC UA reconnected");
+                }
+                Ok(_) => {}
+                Err(status) => {
+                    result = Err(status.to_string());
+                    break;
+                }
+            }
+        }
+        setup.abort();
+        result
+    }
+
+    fn items(&self, by_node: &HashMap<NodeId, String>) -> Vec<(NodeId, f64)> {
+        let mut items: Vec<(NodeId, f64)> = by_node
+            .iter()
+            .map(|(node, tag)| (node.clone(), self.settings.sampling_of(tag).as_secs_f64() * 1000.0))
+            .collect();
+        items.sort_by_key(|item| item.0.to_string());
+        items
+    }
+}
+
+/// Creates the subscription and its monitored items, reporting items the server refuses.
+async fn subscribe(
+    session: &Arc<Session>,
+    items: Vec<(NodeId, f64)>,
+    publishing: Duration,
+    tx: mpsc::Sender<Change>,
+    endpoint: &str,
+    by_node: &HashMap<NodeId, String>,
+) -> Result<(), String> {
+    let callback = DataChangeCallback::new(move |value: DataValue, item: &MonitoredItem| {
+        let node = item.item_to_monitor().node_id.clone();
+        if tx.try_send(Change { node, value }).is_err() {
+            metrics::counter!(m::TAG_REJECTED, "source" => "opcua", "reason" => "queue_full").increment(1);
+        }
+    });
+    let subscription = session
+        .create_subscription(publishing, 60, 10, 0, 0, true, callback)
+        .await
+        .map_err(|e| e.to_string())?;
+    for chunk in items.chunks(ITEMS_PER_REQUEST) {
+        let requests: Vec<MonitoredItemCreateRequest> = chunk
+            .iter()
+            .map(|(node, sampling)| MonitoredItemCreateRequest {
+                item_to_monitor: ReadValueId {
+                    node_id: node.clone(),
+                    attribute_id: AttributeId::Value as u32,
+                    ..Default::default()
+                },
+                monitoring_mode: MonitoringMode::Reporting,
+                requested_parameters: MonitoringParameters {
+                    sampling_interval: *sampling,
+                    queue_size: 10,
+                    discard_oldest: true,
+                    // Status changes too: Good → Bad with the same value must be seen.
+                    filter: ExtensionObject::from_message(DataChangeFilter {
+                        trigger: DataChangeTrigger::StatusValue,
+                        deadband_type: DeadbandType::None as u32,
+                        deadband_value: 0.0,
+                    }),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        let results = session
+            .create_monitored_items(subscription, TimestampsToReturn::Both, requests)
+            .await
+            .map_err(|e| e.to_string())?;
+        for ((node, _), result) in chunk.iter().zip(results) {
+            let status = result.result.status_code;
+            if !status.is_good() {
+                report_unknown(endpoint, by_node.get(node).map_or("?", String::as_str), node, status);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn report_unknown(endpoint: &str, tag: &str, node: &NodeId, status: StatusCode) {
+    tracing::error!(endpoint, tag, node = %node, %status, "OPC UA node refused; this tag gets no data");
+    metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => endpoint.to_owned(), "tag" => tag.to_owned()).set(1.0);
+}
+
+/// Drains data changes into the sink in batches (one delivery per burst).
+async fn forward(
+    mut rx: mpsc::Receiver<Change>,
+    by_node: Arc<HashMap<NodeId, String>>,
+    sink: TagSink,
+    clock: Clock,
+    endpoint: String,
+) {
+    let mut reported: HashSet<NodeId> = HashSet::new();
+    let (good, total) = (AtomicU64::new(0), AtomicU64::new(0));
+    let mut buf = Vec::with_capacity(256);
+    while rx.recv_many(&mut buf, 4096).await > 0 {
+        let now = clock.now_ms();
+        let mut updates = Vec::with_capacity(buf.len());
+        for change in buf.drain(..) {
+            let Some(tag) = by_node.get(&change.node) else { continue };
+            let status = change.value.status();
+            total.fetch_add(1, Ordering::Relaxed);
+            if status == StatusCode::BadNodeIdUnknown {
+                // Some servers accept the item and only then say the node is not there.
+                if reported.insert(change.node.clone()) {
+                    report_unknown(&endpoint, tag, &change.node, status);
+                }
+                continue;
+            }
+            if status.is_good() {
+                good.fetch_add(1, Ordering::Relaxed);
+            }
+            let ts = change
+                .value
+                .source_timestamp
+                .or(change.value.server_timestamp)
+                .map_or(now, |t| t.as_chrono().timestamp_millis());
+            metrics::histogram!(m::OPCUA_LATENCY, "endpoint" => endpoint.clone())
+                .record(((now - ts).max(0) as f64) / 1000.0);
+            let value = change.value.value.as_ref().and_then(tag_value);
+            match value {
+                Some(value) => updates.push(TagUpdate {
+                    tag: tag.clone(),
+                    value,
+                    ts,
+                    quality: quality(status),
+                }),
+                None if !status.is_good() => updates.push(TagUpdate {
+                    // A bad value without a usable payload is still counted as bad quality.
+                    tag: tag.clone(),
+                    value: TagValue::Int(0),
+                    ts,
+                    quality: Quality::Bad,
+                }),
+                None => metrics::counter!(m::TAG_REJECTED, "source" => "opcua", "reason" => "wrong_value").increment(1),
+            }
+        }
+        metrics::counter!(m::OPCUA_NOTIFICATIONS, "endpoint" => endpoint.clone()).increment(updates.len() as u64);
+        let (g, t) = (good.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
+        if t > 0 {
+            metrics::gauge!(m::OPCUA_SUCCESS_RATIO, "endpoint" => endpoint.clone()).set(g as f64 / t as f64);
+        }
+        if !updates.is_empty() {
+            sink.deliver(updates);
+        }
+    }
+}
+
+/// While connected, tells the endpoint's machines their source is alive.
+async fn heartbeat(connected: Arc<AtomicBool>, sink: TagSink, machines: Vec<MachineIdx>, clock: Clock) {
+    let mut every = actix_rt::time::interval(Duration::from_secs(1));
+    loop {
+        every.tick().await;
+        if connected.load(Ordering::Relaxed) {
+            sink.heartbeat_machines(clock.now_ms(), &machines);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_become_tag_values_or_nothing() {
+        assert_eq!(tag_value(&Variant::Boolean(true)), Some(TagValue::Bool(true)));
+        assert_eq!(tag_value(&Variant::UInt32(7)), Some(TagValue::Int(7)));
+        assert_eq!(tag_value(&Variant::Int16(-3)), Some(TagValue::Int(-3)));
+        assert_eq!(tag_value(&Variant::UInt64(u64::MAX)), None);
+        assert_eq!(tag_value(&Variant::Double(1.5)), Some(TagValue::Float(1.5)));
+        assert_eq!(tag_value(&Variant::String("7".into())), None);
+    }
+
+    #[test]
+    fn status_codes_become_qualities() {
+        assert_eq!(quality(StatusCode::Good), Quality::Good);
+        assert_eq!(quality(StatusCode::UncertainLastUsableValue), Quality::Uncertain);
+        assert_eq!(quality(StatusCode::BadCommunicationError), Quality::Bad);
+    }
+}
