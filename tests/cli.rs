@@ -96,3 +96,72 @@ fn environment_overrides_reach_the_settings() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("missing.toml: (file): no such file"), "{text}");
 }
+
+/// `ms5 simulate` and `ms5 serve` as two processes, with the shipped OPC UA example config:
+/// the served plant runs on data that came over OPC UA.
+#[test]
+fn serve_runs_on_the_simulated_plc_over_opcua() {
+    let dir = config_dir();
+    std::fs::write(
+        dir.path().join("config/opcua.toml"),
+        include_str!("../config/opcua.toml"),
+    )
+    .expect("write");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port")
+    };
+    let (opc, http) = (free(), free());
+    let url = format!("opc.tcp://127.0.0.1:{opc}/");
+    let spawn = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("MS5__OPCUA__SERVER__PORT", opc.to_string())
+            .env("MS5__HTTP__PORT", http.to_string())
+            .env("MS5__HTTP__HOST", "127.0.0.1")
+            .env("MS5__LOG__LEVEL", "warn")
+            .env("MS5__SIMULATOR__SPEED", "20")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    // the endpoint URL in the example names port 4855; point it at this test's port
+    let config = std::fs::read_to_string(dir.path().join("config/opcua.toml")).expect("read");
+    std::fs::write(
+        dir.path().join("config/opcua.toml"),
+        config.replace("opc.tcp://127.0.0.1:4855/", &url),
+    )
+    .expect("write");
+    let _plc = Kill(spawn(&["--config", "config/opcua.toml", "simulate"]));
+    let _ms5 = Kill(spawn(&["--config", "config/opcua.toml", "serve"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", http)) else {
+            continue;
+        };
+        use std::io::{Read, Write};
+        let _ = s.write_all(b"GET /api/v1/machines/l1-filler HTTP/1.0\r\nHost: x\r\n\r\n");
+        last.clear();
+        let _ = s.read_to_string(&mut last);
+        let body = last.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let m: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        let counted = m["windows"]["today"]["total"].as_i64().unwrap_or(0);
+        if m["state"] != serde_json::json!("unknown") && counted > 0 {
+            return;
+        }
+    }
+    panic!("no OPC UA data reached ms5 serve in 60 s; last answer: {last}");
+}
