@@ -57,6 +57,9 @@ fn default_publishing() -> Duration {
 fn default_sampling() -> Duration {
     Duration::from_millis(250)
 }
+fn default_queue() -> u32 {
+    10
+}
 fn default_template() -> String {
     "ns=2;s={tag}".to_owned()
 }
@@ -97,6 +100,10 @@ pub struct OpcUaEndpoint {
     /// Default sampling interval of monitored items.
     #[serde(default = "default_sampling", with = "humantime_serde")]
     pub sampling_interval: Duration,
+    /// Values the server keeps per item between publishes (raise it for fast counters, so
+    /// no change is dropped between two publishes).
+    #[serde(default = "default_queue")]
+    pub queue_size: u32,
     /// Node id of a tag: `{tag}` is replaced by the tag name.
     #[serde(default = "default_template")]
     pub node_id: String,
@@ -180,6 +187,9 @@ impl OpcUaEndpoint {
             if humantime::parse_duration(value).is_err() {
                 return err(&format!("sampling.{tag}"), format!("`{value}` is not a duration"));
             }
+        }
+        if self.queue_size == 0 {
+            return err("queue_size", "must be at least 1".into());
         }
         if self.publishing_interval.is_zero() {
             return err("publishing_interval", "must be longer than 0".into());

@@ -221,7 +221,7 @@ impl Endpoint {
         let name = s.name.clone();
         let setup = {
             let (session, connected, name) = (session.clone(), connected.clone(), name.clone());
-            let (items, publishing) = (self.items(&by_node), s.publishing_interval);
+            let (items, publishing, queue) = (self.items(&by_node), s.publishing_interval, s.queue_size);
             actix_rt::spawn(async move {
                 if !session.wait_for_connection().await {
                     return;
@@ -229,7 +229,7 @@ impl Endpoint {
                 connected.store(true, Ordering::Relaxed);
                 metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(1.0);
                 tracing::info!(endpoint = %name, "OPC UA connected");
-                if let Err(e) = subscribe(&session, items, publishing, tx, &name, &by_node).await {
+                if let Err(e) = subscribe(&session, items, publishing, queue, tx, &name, &by_node).await {
                     tracing::error!(endpoint = %name, error = %e, "cannot create the OPC UA subscription");
                 }
             })
@@ -279,6 +279,7 @@ async fn subscribe(
     session: &Arc<Session>,
     items: Vec<(NodeId, f64)>,
     publishing: Duration,
+    queue_size: u32,
     tx: mpsc::Sender<Change>,
     endpoint: &str,
     by_node: &HashMap<NodeId, String>,
@@ -305,7 +306,7 @@ async fn subscribe(
                 monitoring_mode: MonitoringMode::Reporting,
                 requested_parameters: MonitoringParameters {
                     sampling_interval: *sampling,
-                    queue_size: 10,
+                    queue_size,
                     discard_oldest: true,
                     // Status changes too: Good → Bad with the same value must be seen.
                     filter: ExtensionObject::from_message(DataChangeFilter {

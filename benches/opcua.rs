@@ -1,0 +1,154 @@
+//! OPC UA notifications per second through the OPC UA source into the pipeline: an
+//! in-process OPC UA server (the `ms5 simulate` one) changes every counter of the shipped
+//! plant; the clock stops when every machine actor has counted every change.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ms5::actors::plant::{PlantHandle, PlantOptions};
+use ms5::clock::Clock;
+use ms5::config::{OpcUaEndpoint, OpcUaServerSettings, PagerSettings, parse_plant};
+use ms5::domain::plant::{PlantModel, SignalKind};
+use ms5::domain::tag::{Quality, TagUpdate, TagValue};
+use ms5::plc::opcua::OpcUaSource;
+use ms5::plc::opcua_server::PlcServer;
+use ms5::plc::{TagSink, TagSource};
+use ms5::store::Store;
+
+/// Rounds of changes per iteration (each round changes every counter once).
+const ROUNDS: usize = 100;
+
+fn counters(plant: &PlantModel) -> Vec<String> {
+    plant
+        .machines
+        .iter()
+        .flat_map(|m| m.signals.iter())
+        .filter(|s| matches!(s.kind, SignalKind::Counter(_)))
+        .map(|s| s.tag.clone())
+        .collect()
+}
+
+async fn counted(handle: &PlantHandle, plant: &PlantModel) -> i64 {
+    let mut sum = 0;
+    for m in &plant.machines {
+        if let Some(s) = handle.machine(&m.id).await {
+            sum += s.windows["today"].total;
+        }
+    }
+    sum
+}
+
+fn opcua(c: &mut Criterion) {
+    let plant = match parse_plant(include_str!("../config/plant.toml"), "plant.toml") {
+        Ok(p) => Arc::new(p),
+        Err(e) => panic!("shipped plant model invalid: {e}"),
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let system = actix_rt::System::new();
+    let tags = counters(&plant);
+    let (server, handle) = system.block_on(async {
+        ms5::metrics::install();
+        let server_settings = OpcUaServerSettings {
+            port: 0,
+            pki_dir: dir.path().join("pki-server"),
+            ..OpcUaServerSettings::default()
+        };
+        let server = PlcServer::start(&plant, &server_settings)
+            .await
+            .unwrap_or_else(|e| panic!("server: {e}"));
+        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
+            .await
+            .unwrap_or_else(|e| panic!("store: {e}"));
+        store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
+        let options = PlantOptions {
+            coalesce: Duration::from_millis(100),
+            raw_samples: false,
+            batch_max: 5_000,
+            flush_interval: Duration::from_millis(500),
+            pager: PagerSettings::default(),
+        };
+        let handle = PlantHandle::start(plant.clone(), store, options, Clock::System)
+            .await
+            .unwrap_or_else(|e| panic!("plant: {e}"));
+        let endpoint: OpcUaEndpoint = serde_json::from_value(serde_json::json!({
+            "name": "bench", "url": server.url(), "pki_dir": dir.path().join("pki-client"), "trust_server_certs": true,
+            "publishing_interval": "20ms", "sampling_interval": "0ms", "queue_size": 10_000,
+        }))
+        .unwrap_or_else(|e| panic!("endpoint: {e}"));
+        Box::new(OpcUaSource::new(vec![endpoint], plant.clone(), Clock::System))
+            .start(TagSink::new(handle.clone(), "opcua"));
+        (server, handle)
+    });
+    let mut round = 0i64;
+    let mut ts = chrono::Utc::now().timestamp_millis();
+    // prime: every counter at 0 is its baseline; wait until the subscription delivers
+    system.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            ts += 1;
+            round += 1;
+            let updates: Vec<TagUpdate> = tags
+                .iter()
+                .map(|t| TagUpdate {
+                    tag: t.clone(),
+                    value: TagValue::Int(round),
+                    ts,
+                    quality: Quality::Good,
+                })
+                .collect();
+            server.write(&updates);
+            actix_rt::time::sleep(Duration::from_millis(200)).await;
+            if counted(&handle, &plant).await > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no OPC UA data within 30 s");
+        }
+    });
+    let mut g = c.benchmark_group("opcua");
+    g.throughput(Throughput::Elements((ROUNDS * tags.len()) as u64));
+    g.sample_size(10);
+    g.bench_function("notifications_into_pipeline", |b| {
+        b.iter_custom(|iters| {
+            system.block_on(async {
+                let before = counted(&handle, &plant).await;
+                let started = Instant::now();
+                let mut expected = 0i64;
+                for _ in 0..iters {
+                    for _ in 0..ROUNDS {
+                        ts += 1;
+                        round += 1;
+                        let updates: Vec<TagUpdate> = tags
+                            .iter()
+                            .map(|t| TagUpdate {
+                                tag: t.clone(),
+                                value: TagValue::Int(round),
+                                ts,
+                                quality: Quality::Good,
+                            })
+                            .collect();
+                        server.write(&updates);
+                        // Each round makes 15 parts in the shipped plant (good+reject counters
+                        // make 2 per machine, the packer's total+reject 1).
+                        expected += 15;
+                    }
+                    // let the server publish between bursts
+                    actix_rt::task::yield_now().await;
+                }
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while counted(&handle, &plant).await < before + expected {
+                    assert!(Instant::now() < deadline, "notifications lost");
+                    actix_rt::time::sleep(Duration::from_millis(2)).await;
+                }
+                started.elapsed()
+            })
+        });
+    });
+    g.finish();
+    std::mem::forget(handle);
+    std::mem::forget(server);
+    std::mem::forget(system);
+}
+
+criterion_group!(benches, opcua);
+criterion_main!(benches);
