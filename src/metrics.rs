@@ -21,7 +21,7 @@ pub const PARTS: &str = "ms5_parts_total";
 pub const DOWNTIME_SECONDS: &str = "ms5_downtime_seconds_total";
 /// Tag updates received. Labels: source.
 pub const TAG_UPDATES: &str = "ms5_tag_updates_total";
-/// Tag updates not applied. Labels: source, reason (unknown_tag | bad_quality | wrong_value | duplicate | late).
+/// Tag updates not applied. Labels: source, reason (unknown_tag | bad_quality | wrong_value | duplicate | late | queue_full).
 pub const TAG_REJECTED: &str = "ms5_tag_updates_rejected_total";
 /// Uncertain-quality tag values (applied). Labels: source.
 pub const TAG_UNCERTAIN: &str = "ms5_tag_updates_uncertain_total";
@@ -81,6 +81,12 @@ pub fn install() -> PrometheusHandle {
                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ])
                 // People answer Andon in minutes, not milliseconds.
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(OPCUA_LATENCY.into()),
+                        &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
+                    )
+                })
                 .and_then(|b| {
                     b.set_buckets_for_metric(
                         Matcher::Prefix("ms5_andon_time".into()),

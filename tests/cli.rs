@@ -165,3 +165,33 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
     }
     panic!("no OPC UA data reached ms5 serve in 60 s; last answer: {last}");
 }
+
+#[test]
+fn opcua_settings_are_validated_naming_the_key() {
+    let dir = config_dir();
+    let base = include_str!("../config/opcua.toml");
+    let cases = [
+        (
+            base.replace("opc.tcp://127.0.0.1:4855/", "http://plc:4840/"),
+            "opcua.endpoints[0].url: must be an opc.tcp:// URL",
+        ),
+        (
+            base.replace("security_mode = \"none\" ", "security_mode = \"sign\" "),
+            "opcua.endpoints[0].security_mode",
+        ),
+        (
+            format!("{base}\n[opcua.endpoints.sampling]\n\"No.Such.Tag\" = \"1s\"\n"),
+            "opcua.endpoints[0].sampling.No.Such.Tag: no such tag in the plant model",
+        ),
+        (
+            base.replace("node_id = \"ns=2;s={tag}\"", "node_id = \"ns=2;s=Fixed\""),
+            "opcua.endpoints[0].node_id: the template must contain {tag}",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(dir.path().join("config/opcua.toml"), &text).expect("write");
+        let (code, out) = run(&["--config", "config/opcua.toml", "check-config"], &[], dir.path());
+        assert_eq!(code, 2, "{want}: {out}");
+        assert!(out.contains(want), "want {want:?} in {out}");
+    }
+}

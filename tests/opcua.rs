@@ -250,3 +250,15 @@ async fn basic256sha256_sign_and_encrypt_works_with_generated_certificates() {
     );
     server.stop().await;
 }
+
+#[actix_web::test]
+async fn an_unreachable_plc_does_not_block_start_up() {
+    let dir = temp();
+    // nothing listens on port 1
+    let app = app_for(dir.path(), "opc.tcp://127.0.0.1:1/", json!({}), now_ms()).await;
+    let (status, health) = app.get("/health").await;
+    assert_eq!((status, health), (200, json!({"status": "ok"})));
+    let (status, _) = app.get("/api/v1/production/lines").await;
+    assert_eq!(status, 200);
+    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 0"#).await;
+}

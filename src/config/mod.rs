@@ -284,17 +284,17 @@ impl Config {
                     format!("no machine `{m}`"),
                 ));
             }
-            if let Some(t) = ep
-                .nodes
-                .keys()
-                .chain(ep.sampling.keys())
-                .find(|t| !plant.tags.contains_key(*t))
-            {
-                return Err(ConfigError::new(
-                    &source,
-                    format!("{key}.nodes"),
-                    format!("no tag `{t}` in the plant model"),
-                ));
+            for (what, keys) in [
+                ("nodes", ep.nodes.keys().collect::<Vec<_>>()),
+                ("sampling", ep.sampling.keys().collect()),
+            ] {
+                if let Some(t) = keys.into_iter().find(|t| !plant.tags.contains_key(*t)) {
+                    return Err(ConfigError::new(
+                        &source,
+                        format!("{key}.{what}.{t}"),
+                        "no such tag in the plant model",
+                    ));
+                }
             }
         }
         Ok(Config {

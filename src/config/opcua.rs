@@ -158,6 +158,18 @@ impl OpcUaEndpoint {
 
     pub(super) fn validate(&self, file: &str, key: &str) -> Result<(), ConfigError> {
         let err = |k: &str, reason: String| Err(ConfigError::new(file, format!("{key}.{k}"), reason));
+        if self.name.trim().is_empty() {
+            return err("name", "must not be empty".into());
+        }
+        if self.sampling_interval.is_zero() && self.queue_size < 100 {
+            return err(
+                "sampling_interval",
+                "0 (as fast as the server can) needs queue_size of at least 100".into(),
+            );
+        }
+        if self.password_env.is_some() && self.username.is_none() {
+            return err("username", "password_env is set but username is not".into());
+        }
         if !self.url.starts_with("opc.tcp://") {
             return err("url", "must be an opc.tcp:// URL".into());
         }

@@ -1,4 +1,4 @@
-//! Where tag values come from: sources (the built-in simulator, HTTP ingest, later OPC UA)
+//! Where tag values come from: sources (the built-in simulator, OPC UA, HTTP ingest)
 //! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
@@ -12,7 +12,7 @@ pub use crate::domain::tag::{Quality, TagUpdate, TagValue};
 use crate::actors::plant::{IngestReport, PlantHandle};
 use crate::domain::EpochMs;
 
-/// A source of tag values that runs on its own (the simulator; later OPC UA): started
+/// A source of tag values that runs on its own (the simulator, OPC UA): started
 /// once with the sink it delivers into. Push sources such as HTTP ingest use a
 /// [`TagSink`] directly.
 pub trait TagSource {

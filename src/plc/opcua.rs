@@ -141,7 +141,10 @@ impl Endpoint {
                 Ok(id) => {
                     by_node.insert(id, tag.clone());
                 }
-                Err(_) => tracing::error!(endpoint = %name, %tag, %node, "not a valid OPC UA node id; tag skipped"),
+                Err(_) => {
+                    tracing::error!(endpoint = %name, %tag, %node, "not a valid OPC UA node id; tag skipped");
+                    metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => name.clone(), "tag" => tag.clone()).set(1.0);
+                }
             }
         }
         let by_node = Arc::new(by_node);
@@ -226,11 +229,12 @@ impl Endpoint {
                 if !session.wait_for_connection().await {
                     return;
                 }
-                connected.store(true, Ordering::Relaxed);
                 metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(1.0);
                 tracing::info!(endpoint = %name, "OPC UA connected");
-                if let Err(e) = subscribe(&session, items, publishing, queue, tx, &name, &by_node).await {
-                    tracing::error!(endpoint = %name, error = %e, "cannot create the OPC UA subscription");
+                match subscribe(&session, items, publishing, queue, tx, &name, &by_node).await {
+                    // Only a session that delivers data vouches for its machines.
+                    Ok(()) => connected.store(true, Ordering::Relaxed),
+                    Err(e) => tracing::error!(endpoint = %name, error = %e, "cannot create the OPC UA subscription"),
                 }
             })
         };
@@ -364,6 +368,11 @@ async fn forward(
             }
             if status.is_good() {
                 good.fetch_add(1, Ordering::Relaxed);
+                if reported.remove(&change.node) {
+                    // The node exists now (added to the server later): the error clears.
+                    metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => endpoint.clone(), "tag" => tag.clone())
+                        .set(0.0);
+                }
             }
             let ts = change
                 .value
