@@ -48,6 +48,13 @@ pub enum SecurityModeName {
     SignAndEncrypt,
 }
 
+/// A password from its environment variable, else the inline value.
+fn password_from(env: &Option<String>, inline: &Option<String>) -> Option<String> {
+    env.as_ref()
+        .and_then(|v| std::env::var(v).ok())
+        .or_else(|| inline.clone())
+}
+
 fn default_pki() -> PathBuf {
     PathBuf::from("data/pki")
 }
@@ -134,10 +141,7 @@ impl std::fmt::Debug for OpcUaEndpoint {
 impl OpcUaEndpoint {
     /// The password, from the environment variable or inline.
     pub fn password(&self) -> Option<String> {
-        self.password_env
-            .as_ref()
-            .and_then(|v| std::env::var(v).ok())
-            .or_else(|| self.password.clone())
+        password_from(&self.password_env, &self.password)
     }
 
     /// The node id string of a tag.
@@ -261,9 +265,6 @@ impl std::fmt::Debug for OpcUaServerSettings {
 impl OpcUaServerSettings {
     /// The password, from the environment variable or inline.
     pub fn password(&self) -> Option<String> {
-        self.password_env
-            .as_ref()
-            .and_then(|v| std::env::var(v).ok())
-            .or_else(|| self.password.clone())
+        password_from(&self.password_env, &self.password)
     }
 }

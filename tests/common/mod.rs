@@ -196,8 +196,8 @@ priority = "high"
 }
 
 impl TestApp {
-    /// GET → (status, JSON body).
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    /// GET → (status, body bytes).
+    async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
         let mut res = self
             .client
             .get(format!("{}{path}", self.base))
@@ -206,19 +206,18 @@ impl TestApp {
             .expect("GET");
         let status = res.status().as_u16();
         let body = res.body().limit(16 << 20).await.expect("body");
+        (status, body.to_vec())
+    }
+
+    /// GET → (status, JSON body).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let (status, body) = self.get_bytes(path).await;
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     /// GET → (status, text body).
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let mut res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        let status = res.status().as_u16();
-        let body = res.body().limit(16 << 20).await.expect("body");
+        let (status, body) = self.get_bytes(path).await;
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
