@@ -244,6 +244,18 @@ impl AndonFile {
         if reasons.0.is_empty() {
             return err("andon.reasons".into(), "needs at least one reason".into());
         }
+        // Codes are written "category/sub": a name with a slash could never be chosen.
+        for (category, subs) in &reasons.0 {
+            if let Some(bad) = std::iter::once(category)
+                .chain(subs)
+                .find(|n| n.is_empty() || n.contains('/'))
+            {
+                return err(
+                    format!("andon.reasons.{category}"),
+                    format!("reason names must be non-empty and without `/` (`{bad}`)"),
+                );
+            }
+        }
         Ok(AndonModel {
             policies: PolicyBook::new(policies),
             targets,

@@ -490,6 +490,16 @@ mod tests {
                 "lines.0.machines.0.tags",
                 "flying",
             ),
+            (
+                format!("{GOOD}\n[andon.reasons]\n\"mechanical/x\" = []\n"),
+                "andon.reasons.mechanical/x",
+                "without `/`",
+            ),
+            (
+                format!("{GOOD}\n[[andon.auto_raise]]\nline = \"nope\"\nafter = \"5m\"\n"),
+                "andon.auto_raise[0].line",
+                "no line",
+            ),
         ];
         for (text, key, reason) in cases {
             let err = parse(&text, "plant.toml").expect_err(key);
