@@ -2,10 +2,10 @@
 //! through the whole machine model (dedup, time accounting, counting, windows).
 
 use std::hint::black_box;
-use std::sync::Arc;
+
+mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ms5::config::parse_plant;
 use ms5::domain::machine::{Machine, Sample};
 use ms5::domain::machine_state::MachineState;
 use ms5::domain::tag::TagValue;
@@ -24,10 +24,7 @@ fn windows(c: &mut Criterion) {
             w.add(black_box(at), black_box(t));
         });
     });
-    let plant = match parse_plant(include_str!("../config/plant.toml"), "plant.toml") {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("shipped plant model invalid: {e}"),
-    };
+    let plant = support::shipped_plant();
     let (idx, model) = plant
         .machine("l1-filler")
         .map(|(i, m)| (i, m.clone()))

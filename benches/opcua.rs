@@ -2,19 +2,19 @@
 //! in-process OPC UA server (the `ms5 simulate` one) changes every counter of the shipped
 //! plant; the clock stops when every machine actor has counted every change.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ms5::actors::plant::{PlantHandle, PlantOptions};
+use ms5::actors::plant::PlantHandle;
 use ms5::clock::Clock;
-use ms5::config::{OpcUaEndpoint, OpcUaServerSettings, PagerSettings, parse_plant};
+use ms5::config::{OpcUaEndpoint, OpcUaServerSettings};
 use ms5::domain::plant::{PlantModel, SignalKind};
 use ms5::domain::tag::{Quality, TagUpdate, TagValue};
 use ms5::plc::opcua::OpcUaSource;
 use ms5::plc::opcua_server::PlcServer;
 use ms5::plc::{TagSink, TagSource};
-use ms5::store::Store;
 
 /// Rounds of changes per iteration (each round changes every counter once).
 const ROUNDS: usize = 100;
@@ -55,15 +55,11 @@ async fn counted(handle: &PlantHandle, plant: &PlantModel) -> i64 {
 }
 
 fn opcua(c: &mut Criterion) {
-    let plant = match parse_plant(include_str!("../config/plant.toml"), "plant.toml") {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("shipped plant model invalid: {e}"),
-    };
+    let plant = support::shipped_plant();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let system = actix_rt::System::new();
     let tags = counters(&plant);
     let (server, handle) = system.block_on(async {
-        ms5::metrics::install();
         let server_settings = OpcUaServerSettings {
             port: 0,
             pki_dir: dir.path().join("pki-server"),
@@ -72,20 +68,7 @@ fn opcua(c: &mut Criterion) {
         let server = PlcServer::start(&plant, &server_settings)
             .await
             .unwrap_or_else(|e| panic!("server: {e}"));
-        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
-            .await
-            .unwrap_or_else(|e| panic!("store: {e}"));
-        store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
-        let options = PlantOptions {
-            coalesce: Duration::from_millis(100),
-            raw_samples: false,
-            batch_max: 5_000,
-            flush_interval: Duration::from_millis(500),
-            pager: PagerSettings::default(),
-        };
-        let handle = PlantHandle::start(plant.clone(), store, options, Clock::System)
-            .await
-            .unwrap_or_else(|e| panic!("plant: {e}"));
+        let handle = support::start_plant(&plant, dir.path()).await;
         let endpoint: OpcUaEndpoint = serde_json::from_value(serde_json::json!({
             "name": "bench", "url": server.url(), "pki_dir": dir.path().join("pki-client"), "trust_server_certs": true,
             "publishing_interval": "20ms", "sampling_interval": "0ms", "queue_size": 10_000,

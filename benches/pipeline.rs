@@ -4,16 +4,13 @@
 //! Each iteration delivers one batch of updates for every machine of the shipped plant
 //! (8 machines) and waits until every machine actor has applied it.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ms5::actors::plant::{PlantHandle, PlantOptions};
-use ms5::clock::Clock;
-use ms5::config::parse_plant;
 use ms5::domain::plant::{PlantModel, SignalKind};
 use ms5::domain::tag::{Quality, TagUpdate, TagValue};
-use ms5::store::Store;
 
 const UPDATES_PER_BATCH: usize = 10_000;
 
@@ -43,27 +40,11 @@ fn batch(plant: &PlantModel, ts: &mut i64, count: &mut i64) -> Vec<TagUpdate> {
 }
 
 fn pipeline(c: &mut Criterion) {
-    let plant = match parse_plant(include_str!("../config/plant.toml"), "plant.toml") {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("shipped plant model invalid: {e}"),
-    };
+    let plant = support::shipped_plant();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let system = actix_rt::System::new();
     let handle = system.block_on(async {
-        ms5::metrics::install();
-        let url = format!("sqlite://{}/bench.db", dir.path().display());
-        let store = Store::connect(&url).await.unwrap_or_else(|e| panic!("store: {e}"));
-        store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
-        let options = PlantOptions {
-            coalesce: Duration::from_millis(100),
-            raw_samples: false,
-            batch_max: 5_000,
-            flush_interval: Duration::from_millis(500),
-            pager: ms5::config::PagerSettings::default(),
-        };
-        let handle = PlantHandle::start(plant.clone(), store, options, Clock::System)
-            .await
-            .unwrap_or_else(|e| panic!("plant: {e}"));
+        let handle = support::start_plant(&plant, dir.path()).await;
         // every machine running
         let now = chrono::Utc::now().timestamp_millis();
         let states: Vec<TagUpdate> = plant

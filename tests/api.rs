@@ -235,3 +235,23 @@ async fn production_lines_list_every_line_with_its_machines() {
     assert_eq!(lines[0]["state"], json!("unknown"));
     assert_eq!(lines[0]["windows"]["shift"]["oee"], Value::Null);
 }
+
+#[actix_web::test]
+async fn raw_samples_are_kept_and_purged_past_their_retention() {
+    let dir = temp();
+    let t = DAY + 7 * 60 * MIN;
+    let app = spawn_test_plant(dir.path(), t).await;
+    // every sample received is kept raw, including one the plant model does not know
+    app.ingest(&[
+        ("A.Filler.State", json!(1), t),
+        ("A.Filler.State", json!(2), t + MIN),
+        ("No.Such.Tag", json!(5), t),
+    ])
+    .await;
+    app.plant.flush().await;
+    assert_eq!(app.store.raw_sample_count("A.Filler.State").await.ok(), Some(2));
+    assert_eq!(app.store.raw_sample_count("No.Such.Tag").await.ok(), Some(1));
+    // retention removes what is older than the cut-off, and only that
+    assert_eq!(app.store.purge_raw(t + 1).await.ok(), Some(2));
+    assert_eq!(app.store.raw_sample_count("A.Filler.State").await.ok(), Some(1));
+}

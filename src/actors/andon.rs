@@ -105,11 +105,6 @@ pub struct DowntimeNotice {
 #[rtype(result = "()")]
 pub struct CheckNow;
 
-/// Open and acknowledged tickets.
-#[derive(Message)]
-#[rtype(result = "Vec<TicketView>")]
-pub struct ActiveTickets;
-
 struct Watch {
     due: EpochMs,
     reason: String,
@@ -498,13 +493,5 @@ impl Handler<CheckNow> for AndonDesk {
             }
             .into_actor(act)
         })))
-    }
-}
-
-impl Handler<ActiveTickets> for AndonDesk {
-    type Result = MessageResult<ActiveTickets>;
-
-    fn handle(&mut self, _: ActiveTickets, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.views.values().cloned().collect())
     }
 }

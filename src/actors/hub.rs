@@ -95,11 +95,6 @@ pub struct Disconnect {
     pub session: u64,
 }
 
-/// Subscriber count of a channel (diagnostics and tests).
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct Subscribers(pub String);
-
 /// Why a channel name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
@@ -265,13 +260,5 @@ impl Handler<Disconnect> for Hub {
         for ch in self.channels.values_mut() {
             ch.subscribers.remove(&msg.session);
         }
-    }
-}
-
-impl Handler<Subscribers> for Hub {
-    type Result = usize;
-
-    fn handle(&mut self, msg: Subscribers, _: &mut Context<Self>) -> usize {
-        self.channels.get(&msg.0).map_or(0, |c| c.subscribers.len())
     }
 }

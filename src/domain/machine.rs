@@ -181,8 +181,6 @@ pub struct Machine {
     today: AnchoredWindow,
     calendar: CalendarSpan,
     open_downtime: Option<OpenDowntime>,
-    /// Parts since start (for counters in metrics and checks).
-    lifetime: Tally,
 }
 
 impl Machine {
@@ -210,7 +208,6 @@ impl Machine {
             today: AnchoredWindow::default(),
             calendar: CalendarSpan::default(),
             open_downtime: None,
-            lifetime: Tally::default(),
         }
     }
 
@@ -243,11 +240,6 @@ impl Machine {
     /// Event time accounted so far.
     pub fn head(&self) -> Option<EpochMs> {
         self.head
-    }
-
-    /// Parts counted since this process started (plus those restored).
-    pub fn lifetime(&self) -> Tally {
-        self.lifetime
     }
 
     /// The tally of a window.
@@ -361,7 +353,6 @@ impl Machine {
         }
         for p in &history.parts {
             self.add(p.at, p.tally);
-            self.lifetime += p.tally;
         }
         for &(signal, ts, value) in &history.tags {
             let Some(effect) = self.effect_of(Sample { signal, value, ts }) else {
@@ -621,7 +612,6 @@ impl Machine {
         let tally = Tally::of_parts(total, parts * def.adds_good, total * ideal_cycle);
         let product = product.map(|p| p.name.clone());
         self.add(at, tally);
-        self.lifetime += tally;
         out.push(MachineEvent::Parts { at, product, tally });
     }
 }

@@ -64,6 +64,8 @@ pub struct TestApp {
     pub clock: Clock,
     /// Stops the service.
     pub stopper: Stopper,
+    /// The store.
+    pub store: ms5::store::Store,
     /// HTTP client.
     pub client: awc::Client,
 }
@@ -105,6 +107,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let port = app.port();
     let plant = app.plant().clone();
     let stopper = app.stopper();
+    let store = app.store().clone();
     actix_rt::spawn(app.run_until_stopped(false));
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
@@ -112,6 +115,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
         plant,
         clock: opts.clock,
         stopper,
+        store,
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
