@@ -10,9 +10,11 @@
 //! 5. `store/`: the telemetry writer batches history into SQLite.
 
 pub mod actors;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod flags;
 pub mod http;
 pub mod metrics;
 pub mod plc;

@@ -69,6 +69,8 @@ pub const OPCUA_SUCCESS_RATIO: &str = "ms5_opcua_poll_success_ratio";
 pub const OPCUA_NODE_ERRORS: &str = "ms5_opcua_node_errors";
 /// Actor restarts after a panic. Labels: actor.
 pub const ACTOR_RESTARTS: &str = "ms5_actor_restarts_total";
+/// Audit entries that could not be written.
+pub const AUDIT_FAILURES: &str = "ms5_audit_write_errors_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -10,7 +10,9 @@ use actix_web::{App, HttpServer, web};
 
 use crate::actors::hub::CloseAll;
 use crate::actors::plant::{PlantHandle, PlantOptions};
+use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
+use crate::flags::FeatureFlags;
 use crate::config::Config;
 use crate::http::{AppState, routes};
 use crate::plc::opcua::OpcUaSource;
@@ -24,6 +26,9 @@ pub enum StartupError {
     /// The store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Setting up sign-in.
+    #[error("auth: {0}")]
+    Auth(#[from] AuthError),
     /// Binding the HTTP port.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -41,6 +46,7 @@ pub struct Application {
     handle: ServerHandle,
     plant: PlantHandle,
     store: Store,
+    auth: Arc<Auth>,
 }
 
 impl Application {
@@ -54,7 +60,16 @@ impl Application {
         let store = Store::connect(&settings.store.url).await?;
         store.migrate().await?;
         let plant_model = Arc::new(config.plant);
+        let flags = Arc::new(FeatureFlags::new(&settings.flags, &store.flag_changes().await?));
+        let auth = Arc::new(Auth::new(settings.auth.clone(), store.clone(), clock.clone()).await?);
+        if store.user_count().await? == 0 {
+            tracing::warn!(
+                "no accounts yet: sign-in is refused until you create the first admin with \
+                 `ms5 user add --username <name> --role admin` (the password is asked for, or read from stdin)"
+            );
+        }
         let options = PlantOptions {
+            flags: flags.clone(),
             coalesce: settings.websocket.coalesce,
             raw_samples: settings.store.raw_samples,
             batch_max: settings.store.batch_max,
@@ -106,12 +121,15 @@ impl Application {
             settings: settings.clone(),
             clock,
             ingest: TagSink::new(plant.clone(), "ingest"),
+            auth: auth.clone(),
+            flags,
         });
         let max_body = settings.http.max_body_bytes;
+        let origins = settings.http.allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .configure(|cfg| routes(cfg, max_body))
+                .configure(|cfg| routes(cfg, max_body, &origins))
         })
         .disable_signals()
         .shutdown_timeout(5);
@@ -132,7 +150,13 @@ impl Application {
             server: Some(server),
             plant,
             store,
+            auth,
         })
+    }
+
+    /// Sign-in and credentials (tests mint tokens with it).
+    pub fn auth(&self) -> &Arc<Auth> {
+        &self.auth
     }
 
     /// The bound port.

@@ -33,6 +33,7 @@ pub async fn start_plant(plant: &Arc<PlantModel>, dir: &Path) -> PlantHandle {
         batch_max: 5_000,
         flush_interval: Duration::from_millis(500),
         pager: PagerSettings::default(),
+        flags: std::sync::Arc::new(ms5::flags::FeatureFlags::defaults()),
     };
     PlantHandle::start(plant.clone(), store, options, Clock::System)
         .await

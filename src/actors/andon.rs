@@ -14,6 +14,7 @@ use super::andon_ticket::{Act, AndonTicketActor, FireDue};
 use super::hub::{ANDON, Hub, Publish};
 use super::notifier::Notifier;
 use crate::clock::Clock;
+use crate::flags::FeatureFlags;
 use crate::domain::EpochMs;
 use crate::domain::andon::{Action, Category, Priority, Ticket, TicketSource, TicketState, next_due, transition};
 use crate::domain::plant::{MachineIdx, PlantModel};
@@ -118,6 +119,7 @@ pub struct AndonDesk {
     hub: Addr<Hub>,
     notifier: Addr<Notifier>,
     clock: Clock,
+    flags: Arc<FeatureFlags>,
     tickets: HashMap<i64, Addr<AndonTicketActor>>,
     views: BTreeMap<i64, TicketView>,
     watches: HashMap<(MachineIdx, EpochMs), Watch>,
@@ -125,13 +127,21 @@ pub struct AndonDesk {
 
 impl AndonDesk {
     /// The desk; it reloads active tickets when started.
-    pub fn new(plant: Arc<PlantModel>, store: Store, hub: Addr<Hub>, notifier: Addr<Notifier>, clock: Clock) -> Self {
+    pub fn new(
+        plant: Arc<PlantModel>,
+        store: Store,
+        hub: Addr<Hub>,
+        notifier: Addr<Notifier>,
+        clock: Clock,
+        flags: Arc<FeatureFlags>,
+    ) -> Self {
         AndonDesk {
             plant,
             store,
             hub,
             notifier,
             clock,
+            flags,
             tickets: HashMap::new(),
             views: BTreeMap::new(),
             watches: HashMap::new(),
@@ -147,13 +157,15 @@ impl AndonDesk {
             .clone();
         let view = ticket_view(&ticket, next_due(&ticket, &policy));
         let id = ticket.id;
-        let (store, desk, notifier, clock) = (
+        let (store, desk, notifier, clock, flags) = (
             self.store.clone(),
             ctx.address(),
             self.notifier.clone(),
             self.clock.clone(),
+            self.flags.clone(),
         );
-        let addr = Supervisor::start(move |_| AndonTicketActor::new(ticket, policy, store, desk, notifier, clock));
+        let addr =
+            Supervisor::start(move |_| AndonTicketActor::new(ticket, policy, store, desk, notifier, clock, flags));
         self.tickets.insert(id, addr);
         self.show(view.clone());
         view
@@ -184,6 +196,7 @@ impl AndonDesk {
             Ok(json) => self.hub.do_send(Publish {
                 channels: vec![ANDON.to_owned(), format!("{ANDON}:{line}")],
                 entity: format!("{:012}", view.id),
+                line: Arc::from(line.as_str()),
                 order: 0,
                 data: ByteString::from(json),
                 retire: closed,

@@ -2,11 +2,15 @@
 //! every level that is due (each once: the level is stored with its pages in one
 //! transaction), and applies acknowledge/resolve/cancel.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
 
 use super::andon::{AndonDesk, AndonError, TicketChanged, TicketClosed};
 use super::notifier::{Deliver, Notifier};
 use crate::clock::Clock;
+use crate::domain::flags::Flag;
+use crate::flags::FeatureFlags;
 use crate::domain::andon::{
     Action, DueKind, EscalationPolicy, Ticket, TicketState, due_by, mark_fired, next_due, transition,
 };
@@ -39,6 +43,7 @@ pub struct AndonTicketActor {
     desk: Addr<AndonDesk>,
     notifier: Addr<Notifier>,
     clock: Clock,
+    flags: Arc<FeatureFlags>,
     timer: Option<SpawnHandle>,
 }
 
@@ -51,6 +56,7 @@ impl AndonTicketActor {
         desk: Addr<AndonDesk>,
         notifier: Addr<Notifier>,
         clock: Clock,
+        flags: Arc<FeatureFlags>,
     ) -> Self {
         AndonTicketActor {
             ticket,
@@ -59,6 +65,7 @@ impl AndonTicketActor {
             desk,
             notifier,
             clock,
+            flags,
             timer: None,
         }
     }
@@ -79,6 +86,10 @@ impl AndonTicketActor {
 
     /// Fires every escalation due now, in order, then re-arms.
     fn fire_due(&mut self, ctx: &mut Context<Self>) {
+        if !self.flags.get(Flag::EscalationSystem) {
+            // Held: turning the flag on sends `FireDue` to every ticket (`CheckNow`).
+            return;
+        }
         let now = self.clock.now_ms();
         let dues = due_by(&self.ticket, &self.policy, now);
         if dues.is_empty() {

@@ -4,7 +4,7 @@
 //! Publishers (machine and line actors) already coalesce per entity; each publish here is
 //! serialised into one frame shared by every subscriber.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -36,6 +36,8 @@ pub struct Publish {
     pub channels: Vec<String>,
     /// The entity (line or machine id).
     pub entity: String,
+    /// The line the entity belongs to (line-scoped subscribers see only their lines).
+    pub line: Arc<str>,
     /// Position of the entity in snapshots.
     pub order: usize,
     /// The entity as JSON.
@@ -55,6 +57,31 @@ pub struct Connect {
     pub deliver: Recipient<Deliver>,
     /// Where to tell it the server is going away.
     pub away: Recipient<GoingAway>,
+    /// The display token it signed in with, if any (closed when that token is revoked).
+    pub display: Option<i64>,
+}
+
+/// The lines a session may see; `None`: all.
+pub type LineScope = Option<Arc<[String]>>;
+
+fn in_scope(scope: &LineScope, line: &str) -> bool {
+    scope.as_ref().is_none_or(|lines| lines.iter().any(|l| l == line))
+}
+
+/// A frame for every session (the maintenance banner); a newer one replaces an unsent older one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Announce {
+    /// The JSON text frame.
+    pub frame: ByteString,
+}
+
+/// Close the sessions signed in with a revoked display token.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct CloseDisplay {
+    /// Display token id.
+    pub display: i64,
 }
 
 /// Server shutdown: the session closes with 1001 (going away).
@@ -75,6 +102,8 @@ pub struct Subscribe {
     pub session: u64,
     /// The channel.
     pub channel: String,
+    /// Lines the session may see on all-lines channels.
+    pub scope: LineScope,
 }
 
 /// Unsubscribe a session from a channel.
@@ -134,15 +163,21 @@ pub fn validate_channel(plant: &PlantModel, channel: &str) -> Result<(), Channel
 #[derive(Default)]
 struct Channel {
     seq: u64,
-    subscribers: HashSet<u64>,
-    latest: BTreeMap<(usize, String), ByteString>,
+    subscribers: HashMap<u64, LineScope>,
+    latest: BTreeMap<(usize, String), (Arc<str>, ByteString)>,
+}
+
+struct Session {
+    deliver: Recipient<Deliver>,
+    away: Recipient<GoingAway>,
+    display: Option<i64>,
 }
 
 /// The actor.
 #[derive(Default)]
 pub struct Hub {
     channels: HashMap<String, Channel>,
-    sessions: HashMap<u64, (Recipient<Deliver>, Recipient<GoingAway>)>,
+    sessions: HashMap<u64, Session>,
 }
 
 fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
@@ -153,20 +188,25 @@ fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
 }
 
 impl Hub {
-    fn snapshot_data(channel: &str, ch: &Channel) -> String {
+    fn snapshot_data(channel: &str, ch: &Channel, scope: &LineScope) -> String {
         let collection = match channel {
             PRODUCTION_UPDATES => Some("lines"),
             c if c == ANDON || c.starts_with("andon:") => Some("tickets"),
             _ => None,
         };
         if let Some(name) = collection {
-            let items: Vec<&str> = ch.latest.values().map(|d| &**d).collect();
+            let items: Vec<&str> = ch
+                .latest
+                .values()
+                .filter(|(line, _)| in_scope(scope, line))
+                .map(|(_, d)| &**d)
+                .collect();
             format!(r#"{{"{name}":[{}]}}"#, items.join(","))
         } else {
             ch.latest
                 .values()
                 .next()
-                .map_or_else(|| "null".to_owned(), |d| d.to_string())
+                .map_or_else(|| "null".to_owned(), |(_, d)| d.to_string())
         }
     }
 }
@@ -187,7 +227,8 @@ impl Handler<Publish> for Hub {
             if msg.retire {
                 ch.latest.remove(&(msg.order, msg.entity.clone()));
             } else {
-                ch.latest.insert((msg.order, msg.entity.clone()), msg.data.clone());
+                ch.latest
+                    .insert((msg.order, msg.entity.clone()), (msg.line.clone(), msg.data.clone()));
             }
             if ch.subscribers.is_empty() {
                 continue;
@@ -196,9 +237,12 @@ impl Handler<Publish> for Hub {
                 frame: frame("update", &name, ch.seq, &msg.data),
                 key: Some(Arc::from(format!("{name}|{}", msg.entity))),
             };
-            for id in &ch.subscribers {
-                if let Some((r, _)) = self.sessions.get(id) {
-                    r.do_send(deliver.clone());
+            for (id, scope) in &ch.subscribers {
+                if !in_scope(scope, &msg.line) {
+                    continue;
+                }
+                if let Some(s) = self.sessions.get(id) {
+                    s.deliver.do_send(deliver.clone());
                 }
             }
         }
@@ -209,12 +253,13 @@ impl Handler<Subscribe> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        let Some((recipient, _)) = self.sessions.get(&msg.session) else {
+        let Some(session) = self.sessions.get(&msg.session) else {
             return;
         };
+        let recipient = &session.deliver;
         let ch = self.channels.entry(msg.channel.clone()).or_default();
-        ch.subscribers.insert(msg.session);
-        let data = Hub::snapshot_data(&msg.channel, ch);
+        let data = Hub::snapshot_data(&msg.channel, ch, &msg.scope);
+        ch.subscribers.insert(msg.session, msg.scope);
         // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
         recipient.do_send(Deliver {
             frame: frame("snapshot", &msg.channel, ch.seq, &data),
@@ -227,7 +272,14 @@ impl Handler<Connect> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Context<Self>) {
-        self.sessions.insert(msg.session, (msg.deliver, msg.away));
+        self.sessions.insert(
+            msg.session,
+            Session {
+                deliver: msg.deliver,
+                away: msg.away,
+                display: msg.display,
+            },
+        );
     }
 }
 
@@ -235,10 +287,36 @@ impl Handler<CloseAll> for Hub {
     type Result = usize;
 
     fn handle(&mut self, _: CloseAll, _: &mut Context<Self>) -> usize {
-        for (_, away) in self.sessions.values() {
-            away.do_send(GoingAway);
+        for s in self.sessions.values() {
+            s.away.do_send(GoingAway);
         }
         self.sessions.len()
+    }
+}
+
+impl Handler<Announce> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Announce, _: &mut Context<Self>) {
+        let deliver = Deliver {
+            frame: msg.frame,
+            key: Some(Arc::from("#banner")),
+        };
+        for s in self.sessions.values() {
+            s.deliver.do_send(deliver.clone());
+        }
+    }
+}
+
+impl Handler<CloseDisplay> for Hub {
+    type Result = usize;
+
+    fn handle(&mut self, msg: CloseDisplay, _: &mut Context<Self>) -> usize {
+        let matching: Vec<_> = self.sessions.values().filter(|s| s.display == Some(msg.display)).collect();
+        for s in &matching {
+            s.away.do_send(GoingAway);
+        }
+        matching.len()
     }
 }
 

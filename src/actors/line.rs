@@ -74,6 +74,7 @@ impl LineActor {
         match serde_json::to_string(&snapshot) {
             Ok(json) => self.hub.do_send(Publish {
                 channels: vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()],
+                line: Arc::from(snapshot.id.as_str()),
                 entity: snapshot.id,
                 order: self.idx,
                 data: ByteString::from(json),

@@ -215,6 +215,7 @@ impl MachineActor {
         };
         self.hub.do_send(Publish {
             channels: vec![format!("machine:{id}")],
+            line: Arc::from(self.plant.lines[self.plant.machines[self.idx].line].id.as_str()),
             entity: id,
             order: self.idx,
             data,

@@ -30,7 +30,7 @@ use crate::store::{Store, StoreError};
 const RESTORE_LOOKBACK_MS: EpochMs = 8 * 3_600_000;
 
 /// What became of an ingested batch.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IngestReport {
     /// Samples received.
     pub received: usize,
@@ -63,6 +63,8 @@ pub struct PlantOptions {
     pub flush_interval: Duration,
     /// Pager delivery settings.
     pub pager: crate::config::PagerSettings,
+    /// Feature flags (escalation is gated by one).
+    pub flags: Arc<crate::flags::FeatureFlags>,
 }
 
 struct Inner {
@@ -98,7 +100,8 @@ impl PlantHandle {
         let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
         let andon = {
             let (plant, store, hub, clock) = (plant.clone(), store.clone(), hub.clone(), clock.clone());
-            Supervisor::start(move |_| AndonDesk::new(plant, store, hub, notifier, clock))
+            let flags = options.flags.clone();
+            Supervisor::start(move |_| AndonDesk::new(plant, store, hub, notifier, clock, flags.clone()))
         };
         let lines: Vec<Addr<LineActor>> = (0..plant.lines.len())
             .map(|i| {

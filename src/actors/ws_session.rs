@@ -17,7 +17,7 @@ use bytestring::ByteString;
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use super::hub::{Connect, Deliver, Disconnect, GoingAway, Hub, Subscribe, Unsubscribe, validate_channel};
+use super::hub::{Connect, Deliver, Disconnect, GoingAway, Hub, LineScope, Subscribe, Unsubscribe, validate_channel};
 use crate::domain::plant::PlantModel;
 use crate::metrics as m;
 
@@ -166,11 +166,27 @@ pub struct WsSession {
     subscriptions: HashSet<String>,
     last_heard: Instant,
     limits: SessionLimits,
+    access: SessionAccess,
+}
+
+/// What the signed-in caller of a session may see.
+#[derive(Debug, Clone, Default)]
+pub struct SessionAccess {
+    /// Lines it may see; `None`: all.
+    pub scope: LineScope,
+    /// The display token it signed in with, if any.
+    pub display: Option<i64>,
 }
 
 impl WsSession {
     /// A session for one socket.
-    pub fn new(hub: Addr<Hub>, plant: Arc<PlantModel>, outbox: Arc<Outbox>, limits: SessionLimits) -> Self {
+    pub fn new(
+        hub: Addr<Hub>,
+        plant: Arc<PlantModel>,
+        outbox: Arc<Outbox>,
+        limits: SessionLimits,
+        access: SessionAccess,
+    ) -> Self {
         WsSession {
             id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
             hub,
@@ -179,6 +195,7 @@ impl WsSession {
             subscriptions: HashSet::new(),
             last_heard: Instant::now(),
             limits,
+            access,
         }
     }
 
@@ -203,6 +220,9 @@ impl WsSession {
                 if let Err(e) = validate_channel(&self.plant, &channel) {
                     return self.error("unknown_channel", e.to_string());
                 }
+                if let Some(line) = self.line_outside_scope(&channel) {
+                    return self.error("forbidden", format!("you may not see line `{line}`"));
+                }
                 if !self.subscriptions.contains(&channel) && self.subscriptions.len() >= MAX_SUBSCRIPTIONS {
                     return self.error(
                         "too_many_subscriptions",
@@ -213,6 +233,7 @@ impl WsSession {
                 self.hub.do_send(Subscribe {
                     session: self.id,
                     channel,
+                    scope: self.access.scope.clone(),
                 });
             }
             ClientFrame::Unsubscribe { channel } => {
@@ -226,6 +247,21 @@ impl WsSession {
                 self.send_json(serde_json::json!({"type": "unsubscribed", "channel": channel}));
             }
         }
+    }
+
+    /// The line of a single-line channel the caller may not see. All-lines channels are
+    /// filtered by the hub instead.
+    fn line_outside_scope(&self, channel: &str) -> Option<String> {
+        let scope = self.access.scope.as_ref()?;
+        let line = match channel.split_once(':') {
+            Some(("line" | "andon", id)) => id.to_owned(),
+            Some(("machine", id)) => {
+                let (_, m) = self.plant.machine(id)?;
+                self.plant.lines[m.line].id.clone()
+            }
+            _ => return None,
+        };
+        (!scope.iter().any(|l| *l == line)).then_some(line)
     }
 
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
@@ -246,6 +282,7 @@ impl Actor for WsSession {
             session: self.id,
             deliver: ctx.address().recipient(),
             away: ctx.address().recipient(),
+            display: self.access.display,
         });
         ctx.run_interval(self.limits.heartbeat, |act, ctx| {
             if act.last_heard.elapsed() > act.limits.idle_timeout {

@@ -5,11 +5,13 @@
 //! `serve` refuses to start on one.
 
 mod andon_file;
+mod auth;
 mod opcua;
 mod plant_file;
 
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, SecurityModeName, SecurityPolicyName};
 
+pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use plant_file::parse as parse_plant;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +76,9 @@ impl ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `development` (default) or `production` (refuses example and missing secrets).
+    #[serde(default)]
+    pub profile: Profile,
     /// HTTP server.
     pub http: HttpSettings,
     /// Durable store.
@@ -92,6 +97,12 @@ pub struct Settings {
     /// OPC UA endpoints and the `ms5 simulate` server.
     #[serde(default)]
     pub opcua: OpcUaSettings,
+    /// Accounts and tokens.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// Feature flags at first start.
+    #[serde(default)]
+    pub flags: FlagSettings,
 }
 
 /// `[pager]`
@@ -135,6 +146,10 @@ pub struct HttpSettings {
     /// HTTP worker threads (default: one per core).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// Other origins (`https://host[:port]`) whose pages may call the API (CORS) and open
+    /// the WebSocket. The dashboard's own origin is always allowed.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// `[store]`
@@ -347,6 +362,12 @@ impl Settings {
         if self.http.workers == Some(0) {
             return err("http.workers", "must be at least 1");
         }
+        for (i, origin) in self.http.allowed_origins.iter().enumerate() {
+            if let Err(reason) = auth::validate_origin(origin) {
+                return Err(ConfigError::new(file, format!("http.allowed_origins[{i}]"), reason));
+            }
+        }
+        self.auth.validate(file, self.profile)?;
         Ok(())
     }
 }

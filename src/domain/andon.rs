@@ -19,7 +19,7 @@ use super::EpochMs;
 const MINUTE_MS: f64 = 60_000.0;
 
 /// What kind of help is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Maintenance,
@@ -57,7 +57,7 @@ impl Category {
 }
 
 /// How urgent; ordered from `Low` to `Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -87,7 +87,7 @@ impl Priority {
 }
 
 /// Who raised a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketSource {
     /// A person on the floor.
@@ -115,7 +115,7 @@ impl TicketSource {
 }
 
 /// Where a ticket is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketState {
     Open,
@@ -155,7 +155,7 @@ impl TicketState {
 }
 
 /// What someone does to a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Acknowledge,
@@ -208,7 +208,7 @@ macro_rules! display_as_str {
 display_as_str!(Category, Priority, TicketSource, TicketState, Action);
 
 /// An Andon ticket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Ticket {
     pub id: i64,
     pub line: String,
@@ -335,7 +335,7 @@ impl EscalationPolicy {
 }
 
 /// Which escalation a [`Due`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DueKind {
     Response,
@@ -343,7 +343,7 @@ pub enum DueKind {
 }
 
 /// An escalation of a ticket and when it falls due.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Due {
     pub kind: DueKind,
     /// 1-based level number; the resolve deadline is level levels.len()+1
@@ -444,7 +444,7 @@ impl PolicyBook {
 
 /// Downtime reason codes operators may choose: categories with optional sub-reasons, written "category" or
 /// "category/sub". Serde: a map category -> list of subs, e.g. { mechanical = ["bearing", "belt"], other = [] }.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ReasonTree(pub BTreeMap<String, Vec<String>>);
 
@@ -499,7 +499,7 @@ pub struct DowntimeSpan {
 }
 
 /// One reason's line in a Pareto.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ParetoRow {
     pub reason: String,
     /// Minutes within the window, rounded to 2 decimals.

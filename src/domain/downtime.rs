@@ -44,7 +44,7 @@ pub fn is_micro_stop(start: EpochMs, end: EpochMs, threshold_ms: i64) -> bool {
 }
 
 /// A downtime event as stored and reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DowntimeEvent {
     /// The machine.
     pub machine_id: String,

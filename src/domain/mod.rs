@@ -4,10 +4,13 @@
 //! instant it reasons about, so the live path (actors) and the history path (reports
 //! recomputed from the store) run the very same code.
 
+pub mod access;
 pub mod andon;
 pub mod counter;
 pub mod downtime;
+pub mod flags;
 pub mod history;
+pub mod login_throttle;
 pub mod machine;
 pub mod machine_state;
 pub mod oee;

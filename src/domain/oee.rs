@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::tally::Tally;
 
 /// Something about the figures a reader should know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OeeWarning {
     /// Performance above 100 %: the ideal cycle time is probably too long.
@@ -26,7 +26,7 @@ pub enum OeeWarning {
 }
 
 /// OEE figures of one window, with the inputs they came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OeeFigures {
     /// Operating time / planned production time.
     pub availability: Option<f64>,

@@ -36,7 +36,7 @@ const LIMIT_MS: i64 = 1_000_000_000_000_000;
 const HORIZON_DAYS: usize = 16;
 
 /// A shift as configured: local wall-clock times in the plant time zone.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShiftDef {
     /// Name shown on the dashboard; unique within a calendar.
@@ -51,12 +51,13 @@ pub struct ShiftDef {
     /// Days on which the shift starts (local date): "mon".."sun" or full
     /// names, case-insensitive. Empty means every day.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub days: Vec<Weekday>,
 }
 
 /// A planned break inside a shift, in local wall-clock time. It may lie after
 /// midnight in a night shift, or cross midnight itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakDef {
     /// Local start time.
@@ -72,7 +73,7 @@ impl fmt::Display for BreakDef {
 }
 
 /// One occurrence of a shift: `start <= t < end`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ShiftInstance {
     /// The shift's configured name.
     pub name: String,

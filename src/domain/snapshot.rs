@@ -20,7 +20,7 @@ pub fn utc(ms: EpochMs) -> DateTime<Utc> {
 }
 
 /// A shift occurrence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ShiftView {
     /// Shift name.
     pub name: String,
@@ -31,7 +31,7 @@ pub struct ShiftView {
 }
 
 /// A machine as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MachineSnapshot {
     /// Id.
     pub id: String,
@@ -59,7 +59,7 @@ pub struct MachineSnapshot {
 }
 
 /// A line as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LineSnapshot {
     /// Id.
     pub id: String,
@@ -143,7 +143,7 @@ pub fn line_snapshot(plant: &PlantModel, line: usize, machines: &[Option<Machine
 }
 
 /// The next escalation of a ticket, as shown (so people see when the next page goes out).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NextEscalation {
     /// Level number.
     pub level: u32,
@@ -154,7 +154,7 @@ pub struct NextEscalation {
 }
 
 /// An Andon ticket as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     /// Id.
     pub id: i64,

@@ -18,7 +18,7 @@ const SPAN_BUCKETS: [usize; 3] = [60, 240, 1920];
 const RING_LEN: usize = 1920;
 
 /// The windows OEE is reported over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum WindowName {
     /// Rolling 15 minutes.
     #[serde(rename = "15m")]

@@ -1,23 +1,24 @@
 //! Andon tickets: raise, list, show (with history and deliveries), acknowledge, resolve,
 //! cancel.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
+use utoipa::{IntoParams, ToSchema};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::access::Caller;
 use super::error::ApiError;
+use super::openapi::{ErrorBody, TicketDetail, TicketList};
 use crate::actors::andon::{ActOn, AndonError, Raise};
 use crate::actors::andon_ticket::Act;
 use crate::domain::andon::{Action, Category, Priority, TicketSource, TicketState};
-use crate::domain::snapshot::ticket_view;
+use crate::domain::snapshot::{TicketView, ticket_view};
 use crate::store::TicketFilter;
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 1_000;
-/// Longest name of a person.
-const MAX_NAME: usize = 64;
 
 impl From<AndonError> for ApiError {
     fn from(e: AndonError) -> Self {
@@ -34,34 +35,33 @@ impl From<AndonError> for ApiError {
     }
 }
 
-fn name(field: &str, value: &str) -> Result<String, ApiError> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > MAX_NAME {
-        return Err(ApiError::BadRequest {
-            message: format!("`{field}` must be 1-{MAX_NAME} characters"),
-            details: Some(json!({ "field": field })),
-        });
-    }
-    Ok(v.to_owned())
-}
-
-/// Body of a raise.
-#[derive(Debug, Deserialize)]
+/// Body of a raise; who raised it is the signed-in user.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RaiseBody {
+    /// Line id.
     line: String,
+    /// Machine id on that line, if it is about one machine.
     #[serde(default)]
     machine: Option<String>,
+    /// What kind of help.
     category: Category,
+    /// How urgent.
     priority: Priority,
+    /// What is wrong (1-1000 characters).
     description: String,
-    raised_by: String,
 }
 
 /// Raises a ticket.
-#[post("/andon/tickets")]
-pub async fn raise(state: web::Data<AppState>, body: web::Json<RaiseBody>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, path = "/api/v1/andon/tickets", tag = "andon", request_body = RaiseBody,
+    responses((status = 201, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "maintenance mode", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn raise(state: web::Data<AppState>, caller: Caller, body: web::Json<RaiseBody>) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
+    if state.plant.plant().line(&b.line).is_some() {
+        caller.require_line(&b.line)?;
+    }
     let description = b.description.trim().to_owned();
     if description.is_empty() || description.chars().count() > MAX_DESCRIPTION {
         return Err(ApiError::BadRequest {
@@ -75,7 +75,7 @@ pub async fn raise(state: web::Data<AppState>, body: web::Json<RaiseBody>) -> Re
         category: b.category,
         priority: b.priority,
         description,
-        by: name("raised_by", &b.raised_by)?,
+        by: caller.principal.name(),
         source: TicketSource::Operator,
         downtime: None,
     };
@@ -85,19 +85,32 @@ pub async fn raise(state: web::Data<AppState>, body: web::Json<RaiseBody>) -> Re
         .send(raise)
         .await
         .map_err(|_| AndonError::Unavailable)??;
+    state
+        .audit_by(
+            &caller,
+            "andon.raise",
+            Some(ticket.id.to_string()),
+            json!({ "line": ticket.line, "machine": ticket.machine, "category": ticket.category, "priority": ticket.priority }),
+        )
+        .await;
     Ok(HttpResponse::Created().json(ticket))
 }
 
-/// Body of acknowledge/resolve/cancel.
-#[derive(Debug, Deserialize)]
+/// Body of acknowledge/resolve/cancel; who acted is the signed-in user.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActBody {
-    by: String,
+    /// Optional comment (at most 1000 characters).
     #[serde(default)]
     comment: Option<String>,
 }
 
-async fn act(state: &AppState, id: i64, action: Action, body: ActBody) -> Result<HttpResponse, ApiError> {
+async fn act(state: &AppState, caller: &Caller, id: i64, action: Action, body: ActBody) -> Result<HttpResponse, ApiError> {
+    let stored = state.store.ticket(id).await?.ok_or(ApiError::NotFound {
+        what: "ticket",
+        id: id.to_string(),
+    })?;
+    caller.require_line(&stored.line)?;
     let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_DESCRIPTION) {
         return Err(ApiError::bad_request(format!(
@@ -108,8 +121,8 @@ async fn act(state: &AppState, id: i64, action: Action, body: ActBody) -> Result
         id,
         act: Act {
             action,
-            by: name("by", &body.by)?,
-            comment,
+            by: caller.principal.name(),
+            comment: comment.clone(),
         },
     };
     let ticket = state
@@ -118,54 +131,90 @@ async fn act(state: &AppState, id: i64, action: Action, body: ActBody) -> Result
         .send(msg)
         .await
         .map_err(|_| AndonError::Unavailable)??;
+    let what = match action {
+        Action::Acknowledge => "andon.acknowledge",
+        Action::Resolve => "andon.resolve",
+        Action::Cancel => "andon.cancel",
+    };
+    state
+        .audit_by(caller, what, Some(id.to_string()), json!({ "line": ticket.line, "comment": comment }))
+        .await;
     Ok(HttpResponse::Ok().json(ticket))
 }
 
 /// Acknowledges a ticket (stops its response escalation).
-#[post("/andon/tickets/{id}/acknowledge")]
+#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/acknowledge", tag = "andon", request_body = ActBody,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
+        (status = 503, description = "maintenance mode", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn acknowledge(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
     body: web::Json<ActBody>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, *id, Action::Acknowledge, body.into_inner()).await
+    act(&state, &caller, *id, Action::Acknowledge, body.into_inner()).await
 }
 
 /// Resolves a ticket.
-#[post("/andon/tickets/{id}/resolve")]
+#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/resolve", tag = "andon", request_body = ActBody,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
+        (status = 503, description = "maintenance mode", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn resolve(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
     body: web::Json<ActBody>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, *id, Action::Resolve, body.into_inner()).await
+    act(&state, &caller, *id, Action::Resolve, body.into_inner()).await
 }
 
-/// Cancels a ticket.
-#[post("/andon/tickets/{id}/cancel")]
+/// Cancels a ticket (supervisors and up).
+#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/cancel", tag = "andon", request_body = ActBody,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
+        (status = 503, description = "maintenance mode", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn cancel(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
     body: web::Json<ActBody>,
 ) -> Result<HttpResponse, ApiError> {
-    act(&state, *id, Action::Cancel, body.into_inner()).await
+    act(&state, &caller, *id, Action::Cancel, body.into_inner()).await
 }
 
 /// Filters of the ticket list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Line id.
     line: Option<String>,
+    /// open, acknowledged, resolved or cancelled.
     state: Option<String>,
+    /// low, medium, high or critical.
     priority: Option<String>,
+    /// Raised at or after (RFC 3339).
     from: Option<DateTime<Utc>>,
+    /// Raised before (RFC 3339).
     to: Option<DateTime<Utc>>,
+    /// Most tickets (1-1000, default 100).
     limit: Option<i64>,
 }
 
 /// Lists tickets, newest first.
-#[get("/andon/tickets")]
-pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/andon/tickets", tag = "andon", params(ListQuery),
+    responses((status = 200, body = TicketList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
+pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let parse_state = |s: &str| {
         TicketState::parse(s)
@@ -182,7 +231,11 @@ pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Resul
             id: line.clone(),
         });
     }
+    if let Some(line) = &q.line {
+        caller.require_line(line)?;
+    }
     let filter = TicketFilter {
+        lines: caller.principal.line_scope().map(<[String]>::to_vec),
         line: q.line,
         state: q.state.as_deref().map(parse_state).transpose()?,
         priority: q.priority.as_deref().map(parse_priority).transpose()?,
@@ -205,13 +258,18 @@ pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Resul
 }
 
 /// One ticket with its history and pager deliveries.
-#[get("/andon/tickets/{id}")]
-pub async fn show(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/andon/tickets/{id}", tag = "andon",
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = TicketDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
+pub async fn show(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let ticket = state.store.ticket(id).await?.ok_or(ApiError::NotFound {
         what: "ticket",
         id: id.to_string(),
     })?;
+    caller.require_line(&ticket.line)?;
     let policy = state
         .plant
         .plant()

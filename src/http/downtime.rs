@@ -1,12 +1,17 @@
 //! Downtime: list, classify by operators, Pareto of minutes and occurrences by reason.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
+use utoipa::{IntoParams, ToSchema};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::access::Caller;
 use super::error::ApiError;
+use super::openapi::{DowntimeList, ErrorBody, ParetoReport, ReasonCodes};
+use crate::domain::flags::Flag;
+use crate::store::DowntimeRecord;
 use crate::domain::andon::pareto as pareto_rows;
 use crate::domain::snapshot::utc;
 use crate::store::DowntimeFilter;
@@ -15,16 +20,34 @@ use crate::store::DowntimeFilter;
 const MAX_SPAN_MS: i64 = 93 * 24 * 3_600_000;
 
 /// Filters of the downtime list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Line id.
     line: Option<String>,
+    /// Machine id.
     machine: Option<String>,
+    /// Events overlapping from this time on (RFC 3339).
     from: Option<DateTime<Utc>>,
+    /// … and before this time.
     to: Option<DateTime<Utc>>,
+    /// Reason in force.
     reason: Option<String>,
+    /// Only micro-stops (true) or only longer stops (false).
     micro_stop: Option<bool>,
+    /// Most events (1-5000, default 200).
     limit: Option<i64>,
+}
+
+fn in_scope(caller: &Caller, state: &AppState, line: Option<&str>, machine: Option<&str>) -> Result<(), ApiError> {
+    if let Some(l) = line {
+        caller.require_line(l)?;
+    }
+    if let Some(m) = machine {
+        caller.require_line(&super::production::machine_line(state, m)?)?;
+    }
+    Ok(())
 }
 
 fn known(state: &AppState, line: Option<&str>, machine: Option<&str>) -> Result<(), ApiError> {
@@ -49,12 +72,17 @@ fn known(state: &AppState, line: Option<&str>, machine: Option<&str>) -> Result<
 }
 
 /// Downtime events, newest first (`micro_stop=true` lists only micro-stops).
-#[get("/downtime")]
-pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/downtime", tag = "downtime", params(ListQuery),
+    responses((status = 200, body = DowntimeList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
+pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     known(&state, q.line.as_deref(), q.machine.as_deref())?;
+    in_scope(&caller, &state, q.line.as_deref(), q.machine.as_deref())?;
     state.plant.flush().await;
     let filter = DowntimeFilter {
+        lines: caller.principal.line_scope().map(<[String]>::to_vec),
         line: q.line,
         machine: q.machine,
         from: q.from.map(|t| t.timestamp_millis()),
@@ -68,26 +96,34 @@ pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Resul
 }
 
 /// The reason codes operators may classify with.
-#[get("/downtime/reasons")]
+#[utoipa::path(get, path = "/api/v1/downtime/reasons", tag = "downtime",
+    responses((status = 200, body = ReasonCodes), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
 pub async fn reasons(state: web::Data<AppState>) -> HttpResponse {
     let tree = &state.plant.plant().andon.reasons;
     HttpResponse::Ok().json(json!({ "tree": tree, "codes": tree.codes() }))
 }
 
-/// Body of a classification.
-#[derive(Debug, Deserialize)]
+/// Body of a classification; who classified is the signed-in user.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyBody {
+    /// A reason code (`mechanical/belt`) from `/downtime/reasons`.
     reason: String,
+    /// Optional comment (at most 1000 characters).
     #[serde(default)]
     comment: Option<String>,
-    by: String,
 }
 
 /// Classifies (or reclassifies) a downtime event with a reason code.
-#[post("/downtime/{id}/classify")]
+#[utoipa::path(post, path = "/api/v1/downtime/{id}/classify", tag = "downtime", request_body = ClassifyBody,
+    params(("id" = i64, Path, description = "downtime event id")),
+    responses((status = 200, body = DowntimeRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "maintenance mode", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn classify(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<i64>,
     body: web::Json<ClassifyBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -99,46 +135,76 @@ pub async fn classify(
             details: Some(json!({ "field": "reason", "codes": tree.codes() })),
         });
     }
-    let by = b.by.trim();
-    if by.is_empty() || by.chars().count() > 64 {
-        return Err(ApiError::bad_request("`by` must be 1-64 characters"));
-    }
+    let by = caller.principal.name();
     let comment = b.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if comment.as_ref().is_some_and(|c| c.chars().count() > 1_000) {
         return Err(ApiError::bad_request("`comment` may have at most 1000 characters"));
     }
     state.plant.flush().await;
     let now = state.clock.now_ms();
+    let not_found = || ApiError::NotFound {
+        what: "downtime event",
+        id: id.to_string(),
+    };
+    let before = state.store.downtime_event(id, now).await?.ok_or_else(not_found)?;
+    caller.require_line(&before.line)?;
     if !state
         .store
-        .classify_downtime(id, &b.reason, comment.as_deref(), by, now)
+        .classify_downtime(id, &b.reason, comment.as_deref(), &by, now)
         .await?
     {
-        return Err(ApiError::NotFound {
-            what: "downtime event",
-            id: id.to_string(),
-        });
+        return Err(not_found());
     }
     let event = state.store.downtime_event(id, now).await?;
+    state
+        .audit_by(
+            &caller,
+            "downtime.classify",
+            Some(id.to_string()),
+            json!({ "machine": before.machine, "from": before.reason, "to": b.reason, "comment": comment }),
+        )
+        .await;
     Ok(HttpResponse::Ok().json(event))
 }
 
 /// Pareto query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ParetoQuery {
+    /// Line id (required for callers limited to some lines); absent: the whole plant.
     line: Option<String>,
+    /// Start (RFC 3339).
     from: DateTime<Utc>,
+    /// End (RFC 3339), at most 93 days after `from`.
     to: DateTime<Utc>,
+    /// Count micro-stops too.
     #[serde(default)]
     include_micro: bool,
 }
 
-/// Minutes and occurrences of downtime by reason (classified reason where given).
-#[get("/downtime/pareto")]
-pub async fn pareto(state: web::Data<AppState>, q: web::Query<ParetoQuery>) -> Result<HttpResponse, ApiError> {
+/// Minutes and occurrences of downtime by reason (classified reason where given); part
+/// of `advanced_analytics`.
+#[utoipa::path(get, path = "/api/v1/downtime/pareto", tag = "downtime", params(ParetoQuery),
+    responses((status = 200, body = ParetoReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "not the caller's line, or advanced_analytics is off", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
+pub async fn pareto(state: web::Data<AppState>, caller: Caller, q: web::Query<ParetoQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
+    if !state.flags.get(Flag::AdvancedAnalytics) {
+        return Err(ApiError::FeatureDisabled(
+            "the Pareto is part of advanced_analytics, which an admin has turned off".into(),
+        ));
+    }
     known(&state, q.line.as_deref(), None)?;
+    match q.line.as_deref() {
+        Some(l) => caller.require_line(l)?,
+        None if caller.principal.line_scope().is_some() => {
+            return Err(ApiError::Forbidden("you are limited to some lines: pass `line`".into()));
+        }
+        None => {}
+    }
     let (from, to) = (q.from.timestamp_millis(), q.to.timestamp_millis());
     if from >= to {
         return Err(ApiError::bad_request("`from` must be before `to`"));

@@ -28,6 +28,26 @@ pub enum ApiError {
     /// The request conflicts with the current state (e.g. acknowledging twice).
     #[error("{0}")]
     Conflict(String),
+    /// No valid credential.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid credential without the right.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; retry after this many seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What happened.
+        message: String,
+        /// Seconds to wait.
+        retry_after: i64,
+    },
+    /// A feature flag is off.
+    #[error("{0}")]
+    FeatureDisabled(String),
+    /// Maintenance mode: writes are blocked for non-admins.
+    #[error("{0}")]
+    Maintenance(String),
     /// The body is larger than the limit.
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge {
@@ -36,10 +56,19 @@ pub enum ApiError {
     },
     /// The store cannot be reached or failed.
     #[error("the store is unavailable")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// A part of the service does not answer.
     #[error("{0}")]
     Unavailable(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            other => ApiError::Store(other),
+        }
+    }
 }
 
 impl ApiError {
@@ -57,6 +86,11 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::FeatureDisabled(_) => "feature_disabled",
+            ApiError::Maintenance(_) => "maintenance_mode",
             ApiError::Store(_) => "store_unavailable",
             ApiError::Unavailable(_) => "unavailable",
         }
@@ -70,6 +104,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::FeatureDisabled(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Maintenance(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -81,9 +119,23 @@ impl ResponseError for ApiError {
         let details = match self {
             ApiError::BadRequest { details, .. } => details.clone(),
             ApiError::NotFound { what, id } => Some(json!({ "kind": what, "id": id })),
+            ApiError::TooManyRequests { retry_after, .. } => Some(json!({ "retry_after_s": retry_after })),
             _ => None,
         };
-        HttpResponse::build(self.status_code()).json(json!({
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::TooManyRequests { retry_after, .. } => {
+                res.insert_header(("Retry-After", retry_after.to_string()));
+            }
+            ApiError::Maintenance(_) => {
+                res.insert_header(("Retry-After", "300"));
+            }
+            ApiError::Unauthorized(_) => {
+                res.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            _ => {}
+        }
+        res.json(json!({
             "error": { "code": self.code(), "message": self.to_string(), "details": details }
         }))
     }

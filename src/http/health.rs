@@ -2,20 +2,22 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 
 /// The process is up.
-#[get("/health")]
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The store answers and every line and machine actor answers.
-#[get("/ready")]
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ErrorBody)))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let limit = Duration::from_secs(2);
     match tokio::time::timeout(limit, state.store.ping()).await {
@@ -31,8 +33,11 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     }
 }
 
-/// Prometheus text exposition.
-#[get("/metrics")]
+/// Prometheus text exposition (needs the metrics token when `auth.metrics_token` is set).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "metrics token required", body = ErrorBody)),
+    security((), ("metrics_token" = [])))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -2,7 +2,8 @@
 //! explicit timestamps. The whole batch is checked first: a malformed batch is refused
 //! with a 400 naming the sample, and nothing of it is applied.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, web};
+use utoipa::ToSchema;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,14 +16,21 @@ use crate::domain::tag::{Quality, TagUpdate, TagValue};
 pub const MAX_SAMPLES: usize = 10_000;
 
 /// One sample as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestSample {
+    /// Tag name from the plant model.
     tag: String,
+    /// Boolean or number.
+    #[schema(value_type = Object)]
     value: Value,
+    /// RFC 3339 string or epoch milliseconds; absent: now.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     ts: Option<Value>,
+    /// good (default), uncertain or bad.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     quality: Option<Quality>,
 }
 
@@ -58,8 +66,13 @@ fn timestamp(index: usize, ts: &Option<Value>, now: i64) -> Result<i64, ApiError
     }
 }
 
-/// Ingests a batch and reports what became of it.
-#[post("/ingest")]
+/// Ingests a batch of tag samples and reports what became of it.
+#[utoipa::path(post, path = "/api/v1/ingest", tag = "ingest", request_body = Vec<IngestSample>,
+    responses((status = 200, description = "what was applied, and what was not and why", body = crate::actors::plant::IngestReport),
+        (status = 400, body = super::openapi::ErrorBody), (status = 401, body = super::openapi::ErrorBody),
+        (status = 403, body = super::openapi::ErrorBody), (status = 413, body = super::openapi::ErrorBody),
+        (status = 503, description = "maintenance mode", body = super::openapi::ErrorBody)),
+    security(("bearer" = []), ("ingest_token" = [])))]
 pub async fn ingest(state: web::Data<AppState>, body: web::Json<Vec<IngestSample>>) -> Result<HttpResponse, ApiError> {
     let samples = body.into_inner();
     if samples.len() > MAX_SAMPLES {

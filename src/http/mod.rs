@@ -2,13 +2,20 @@
 //! the embedded web UI. Handlers are thin: they parse, ask the plant actors or the store,
 //! and answer in one JSON shape (see [`error::ApiError`]).
 
+pub mod access;
 pub mod andon;
+pub mod audit;
+pub mod auth;
+pub mod display_tokens;
 pub mod downtime;
 pub mod error;
+pub mod flags;
 pub mod health;
 pub mod ingest;
 pub mod oee;
+pub mod openapi;
 pub mod production;
+pub mod users;
 pub mod web;
 pub mod ws;
 
@@ -21,7 +28,12 @@ use actix_web::middleware::{DefaultHeaders, Next, from_fn};
 use actix_web::{HttpRequest, ResponseError, web as aw};
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use self::access::Caller;
 use self::error::ApiError;
+use crate::auth::Auth;
+use crate::domain::access::Access;
+use crate::flags::FeatureFlags;
+use crate::store::AuditEntry;
 use crate::actors::plant::PlantHandle;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -42,6 +54,44 @@ pub struct AppState {
     pub clock: Clock,
     /// Where ingested samples go.
     pub ingest: TagSink,
+    /// Sign-in and credentials.
+    pub auth: Arc<Auth>,
+    /// Feature flags in force.
+    pub flags: Arc<FeatureFlags>,
+}
+
+impl AppState {
+    /// Appends to the audit log. A failure is logged and counted, never shown to the
+    /// caller: the change it records has already happened.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        source: &str,
+        action: &'static str,
+        target: Option<String>,
+        outcome: &'static str,
+        details: serde_json::Value,
+    ) {
+        let entry = AuditEntry {
+            at: self.clock.now_ms(),
+            actor: actor.to_owned(),
+            action,
+            target,
+            outcome,
+            source: Some(source.to_owned()),
+            details,
+        };
+        if let Err(e) = self.store.append_audit(&entry).await {
+            metrics::counter!(crate::metrics::AUDIT_FAILURES).increment(1);
+            tracing::error!(error = %e, action, actor, "cannot append to the audit log");
+        }
+    }
+
+    /// Appends a successful write by `caller`.
+    pub async fn audit_by(&self, caller: &Caller, action: &'static str, target: Option<String>, details: serde_json::Value) {
+        self.audit(&caller.principal.name(), &caller.addr, action, target, "ok", details)
+            .await;
+    }
 }
 
 /// The security headers every response carries.
@@ -108,8 +158,97 @@ async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
     .error_response()
 }
 
+/// One row of the route table.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// The path pattern, as in the OpenAPI document.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+/// The route table: every route, its handler and who may call it, in one place. Each
+/// route is registered with its own access check; nothing else is routed.
+macro_rules! route_table {
+    ($( $method:ident $path:literal => $handler:path, $access:ident; )*) => {
+        /// Every route MS5 serves, with its access rule.
+        pub const ROUTES: &[Rule] = &[
+            $( Rule { method: route_table!(@name $method), path: $path, access: Access::$access }, )*
+        ];
+
+        fn register(cfg: &mut aw::ServiceConfig) {
+            $(
+                cfg.service(
+                    aw::resource($path)
+                        .guard(actix_web::guard::$method())
+                        .wrap(from_fn(|req, next| access::authorize(Access::$access, req, next)))
+                        .to($handler),
+                );
+            )*
+        }
+    };
+    (@name Get) => { "GET" };
+    (@name Post) => { "POST" };
+    (@name Put) => { "PUT" };
+    (@name Patch) => { "PATCH" };
+    (@name Delete) => { "DELETE" };
+}
+
+route_table! {
+    Get "/health" => health::health, Open;
+    Get "/ready" => health::ready, Open;
+    Get "/metrics" => health::metrics, Metrics;
+    Get "/ws" => ws::ws, Read;
+    Get "/api/v1/openapi.json" => openapi::document, Open;
+    Post "/api/v1/auth/login" => auth::login, Open;
+    Post "/api/v1/auth/refresh" => auth::refresh, Open;
+    Post "/api/v1/auth/logout" => auth::logout, Open;
+    Get "/api/v1/auth/me" => auth::me, Read;
+    Get "/api/v1/production/lines" => production::lines, Read;
+    Get "/api/v1/lines/{id}" => production::line, Read;
+    Get "/api/v1/lines/{id}/oee" => oee::line_oee, Read;
+    Get "/api/v1/machines/{id}" => production::machine, Read;
+    Get "/api/v1/machines/{id}/oee" => oee::machine_oee, Read;
+    Post "/api/v1/ingest" => ingest::ingest, Ingest;
+    Get "/api/v1/andon/tickets" => andon::list, Read;
+    Post "/api/v1/andon/tickets" => andon::raise, Operate;
+    Get "/api/v1/andon/tickets/{id}" => andon::show, Read;
+    Post "/api/v1/andon/tickets/{id}/acknowledge" => andon::acknowledge, Operate;
+    Post "/api/v1/andon/tickets/{id}/resolve" => andon::resolve, Operate;
+    Post "/api/v1/andon/tickets/{id}/cancel" => andon::cancel, Supervise;
+    Get "/api/v1/downtime" => downtime::list, Read;
+    Get "/api/v1/downtime/reasons" => downtime::reasons, Read;
+    Get "/api/v1/downtime/pareto" => downtime::pareto, Read;
+    Post "/api/v1/downtime/{id}/classify" => downtime::classify, Operate;
+    Get "/api/v1/flags" => flags::list, Read;
+    Put "/api/v1/flags/{name}" => flags::set, Admin;
+    Get "/api/v1/users" => users::list, Admin;
+    Post "/api/v1/users" => users::create, Admin;
+    Patch "/api/v1/users/{username}" => users::update, Admin;
+    Get "/api/v1/display-tokens" => display_tokens::list, Admin;
+    Post "/api/v1/display-tokens" => display_tokens::create, Admin;
+    Delete "/api/v1/display-tokens/{id}" => display_tokens::revoke, Admin;
+    Get "/api/v1/audit" => audit::list, Admin;
+    Get "/" => web::index, Open;
+    Get "/{file:[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}" => web::asset, Open;
+}
+
+/// CORS for the configured other origins (none: same-origin only).
+fn cors(allowed: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([actix_web::http::header::AUTHORIZATION, actix_web::http::header::CONTENT_TYPE])
+        .max_age(3600);
+    for origin in allowed {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
 /// Mounts every route on an app.
-pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize) {
+pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize, allowed_origins: &[String]) {
     cfg.app_data(
         aw::JsonConfig::default()
             .limit(max_body)
@@ -120,34 +259,10 @@ pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize) {
     .app_data(aw::PayloadConfig::default().limit(max_body))
     .service(
         aw::scope("")
+            .wrap(cors(allowed_origins))
             .wrap(from_fn(timed))
             .wrap(security_headers())
-            .service(health::health)
-            .service(health::ready)
-            .service(health::metrics)
-            .service(ws::ws)
-            .service(
-                aw::scope("/api/v1")
-                    .service(production::lines)
-                    .service(oee::line_oee)
-                    .service(production::line)
-                    .service(oee::machine_oee)
-                    .service(production::machine)
-                    .service(ingest::ingest)
-                    .service(andon::raise)
-                    .service(andon::list)
-                    .service(andon::show)
-                    .service(andon::acknowledge)
-                    .service(andon::resolve)
-                    .service(andon::cancel)
-                    .service(downtime::list)
-                    .service(downtime::reasons)
-                    .service(downtime::pareto)
-                    .service(downtime::classify)
-                    .default_service(aw::to(not_found)),
-            )
-            .service(web::index)
-            .service(web::asset)
+            .configure(register)
             .default_service(aw::to(not_found)),
     );
 }

@@ -1,12 +1,16 @@
 //! OEE of a line or machine over a live window (`?window=shift`) or any past span
 //! (`?from=&to=`), the latter recomputed from stored events by the same domain code.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
+use utoipa::{IntoParams, ToSchema};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use super::access::Caller;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
+use crate::domain::flags::Flag;
 use crate::domain::EpochMs;
 use crate::domain::history::tally_between;
 use crate::domain::oee::{OeeFigures, compute};
@@ -17,12 +21,16 @@ use crate::domain::window::WindowName;
 /// Longest span a past-window query may cover.
 const MAX_SPAN_MS: EpochMs = 31 * 24 * 3_600_000;
 
-/// Query parameters.
-#[derive(Debug, Deserialize)]
+/// Query parameters: `window`, or `from` and `to`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OeeQuery {
+    /// Live window: 15m, 1h, 8h, shift (default), today.
     window: Option<String>,
+    /// Start of a past span, RFC 3339.
     from: Option<String>,
+    /// End of a past span, RFC 3339 (at most 31 days after `from`).
     to: Option<String>,
 }
 
@@ -50,6 +58,16 @@ fn instant(name: &str, value: &str) -> Result<EpochMs, ApiError> {
 }
 
 impl OeeRequest {
+    /// Past spans are advanced analytics.
+    pub fn allowed(&self, state: &AppState) -> Result<(), ApiError> {
+        if matches!(self, OeeRequest::Past { .. }) && !state.flags.get(Flag::AdvancedAnalytics) {
+            return Err(ApiError::FeatureDisabled(
+                "past-span OEE is part of advanced_analytics, which an admin has turned off".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Parses the query: either `window`, or both `from` and `to`.
     pub fn parse(q: &OeeQuery) -> Result<OeeRequest, ApiError> {
         match (&q.window, &q.from, &q.to) {
@@ -79,7 +97,7 @@ impl OeeRequest {
 }
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OeeResponse {
     /// `line` or `machine`.
     pub scope: &'static str,
@@ -121,10 +139,16 @@ async fn machine_tally(
     Ok(tally_between(&plant.calendar, &intervals, &counts, from, to))
 }
 
-/// OEE of a line.
-#[get("/lines/{id}/oee")]
+/// OEE of a line: a live window, or any past span (`advanced_analytics`).
+#[utoipa::path(get, path = "/api/v1/lines/{id}/oee", tag = "oee",
+    params(("id" = String, Path, description = "line id"), OeeQuery),
+    responses((status = 200, body = OeeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "not one of the caller's lines, or advanced_analytics is off", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
 pub async fn line_oee(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<OeeQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -136,6 +160,8 @@ pub async fn line_oee(
             id: id.into_inner(),
         });
     };
+    caller.require_line(&id)?;
+    request.allowed(&state)?;
     let response = match request {
         OeeRequest::Live(window) => {
             let snapshot = state
@@ -169,14 +195,22 @@ pub async fn line_oee(
     Ok(HttpResponse::Ok().json(response))
 }
 
-/// OEE of a machine.
-#[get("/machines/{id}/oee")]
+/// OEE of a machine: a live window, or any past span (`advanced_analytics`).
+#[utoipa::path(get, path = "/api/v1/machines/{id}/oee", tag = "oee",
+    params(("id" = String, Path, description = "machine id"), OeeQuery),
+    responses((status = 200, body = OeeResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "not one of the caller's lines, or advanced_analytics is off", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
 pub async fn machine_oee(
     state: web::Data<AppState>,
+    caller: Caller,
     id: web::Path<String>,
     q: web::Query<OeeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
+    caller.require_line(&super::production::machine_line(&state, &id)?)?;
+    request.allowed(&state)?;
     let Some((idx, _)) = state.plant.plant().machine(&id) else {
         return Err(ApiError::NotFound {
             what: "machine",

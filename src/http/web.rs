@@ -1,6 +1,6 @@
 //! The web UI, embedded in the binary.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use rust_embed::Embed;
 
 #[derive(Embed)]
@@ -21,13 +21,15 @@ fn serve(path: &str) -> HttpResponse {
 }
 
 /// The plant board.
-#[get("/")]
+#[utoipa::path(get, path = "/", tag = "web", responses((status = 200, description = "the board (HTML)", content_type = "text/html")))]
 pub async fn index() -> HttpResponse {
     serve("index.html")
 }
 
 /// Other UI files.
-#[get("/{file:[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}")]
+#[utoipa::path(get, path = "/{file}", tag = "web",
+    params(("file" = String, Path, description = "a UI file (.js, .css, .svg, .png, .json, .webmanifest)")),
+    responses((status = 200, description = "the file"), (status = 404, body = super::openapi::ErrorBody)))]
 pub async fn asset(path: web::Path<String>) -> HttpResponse {
     serve(&path)
 }

@@ -1,27 +1,114 @@
-//! `GET /ws`: upgrades to a WebSocket served by a [`WsSession`] actor.
+//! `GET /ws`: upgrades to a WebSocket served by a [`WsSession`] actor, after the route's
+//! access check (a person's token or a display token), the `Origin` check and the
+//! `real_time_updates` flag.
 
 use actix::{Actor, AsyncContext};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytestring::ByteString;
 
 use super::AppState;
-use crate::actors::ws_session::{Outbox, SessionLimits, WsSession};
+use super::access::Caller;
+use super::error::ApiError;
+use crate::actors::ws_session::{Outbox, Outgoing, SessionAccess, SessionLimits, WsSession};
+use crate::domain::access::Principal;
+use crate::domain::flags::Flag;
+
+/// Whether a browser page from `origin` may open the socket: its own origin (the
+/// `Host` it was served from) or one listed in `http.allowed_origins`.
+pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool {
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("");
+    host.is_some_and(|h| !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(h))
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
+/// The banner frame for the maintenance flag.
+pub fn banner_frame(maintenance: bool) -> ByteString {
+    let message = if maintenance {
+        "Maintenance: changes are paused; the board keeps updating."
+    } else {
+        ""
+    };
+    ByteString::from(
+        serde_json::json!({"type": "banner", "data": {"maintenance_mode": maintenance, "message": message}})
+            .to_string(),
+    )
+}
 
 /// The WebSocket endpoint.
-#[get("/ws")]
-pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+#[utoipa::path(get, path = "/ws", tag = "websocket",
+    params(("access_token" = Option<String>, Query, description = "access or display token (browsers cannot set headers on a WebSocket)")),
+    responses((status = 101, description = "switching to the WebSocket protocol (see the README for frames)"),
+        (status = 400, description = "not a WebSocket upgrade", body = super::openapi::ErrorBody),
+        (status = 401, description = "no valid token", body = super::openapi::ErrorBody),
+        (status = 403, description = "origin not allowed or token not allowed here", body = super::openapi::ErrorBody),
+        (status = 503, description = "real_time_updates is off", body = super::openapi::ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
+pub async fn ws(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> actix_web::Result<HttpResponse> {
+    if let Some(origin) = req.headers().get("origin") {
+        let origin = origin.to_str().unwrap_or("");
+        let host = req.headers().get("host").and_then(|h| h.to_str().ok());
+        if !origin_allowed(origin, host, &state.settings.http.allowed_origins) {
+            tracing::warn!(origin, "WebSocket refused: origin not allowed");
+            return Err(ApiError::Forbidden(format!("origin `{origin}` is not allowed")).into());
+        }
+    }
+    if !state.flags.get(Flag::RealTimeUpdates) {
+        return Err(ApiError::Maintenance("live updates are turned off (real_time_updates): reload later".into()).into());
+    }
     let (response, socket, stream) = actix_ws::handle(&req, body)?;
     let settings = &state.settings.websocket;
     let stream = stream.max_frame_size(settings.max_frame_bytes);
     let outbox = Outbox::new(settings.outbound_queue);
+    if state.flags.get(Flag::MaintenanceMode) {
+        outbox.push(Some("#banner".into()), Outgoing::Text(banner_frame(true)));
+    }
     actix_rt::spawn(outbox.clone().run_writer(socket));
     let limits = SessionLimits {
         heartbeat: settings.heartbeat,
         idle_timeout: settings.idle_timeout,
     };
+    let access = SessionAccess {
+        scope: caller.principal.line_scope().map(Into::into),
+        display: match caller.principal {
+            Principal::Display { id, .. } => Some(id),
+            _ => None,
+        },
+    };
     let (hub, plant) = (state.plant.hub().clone(), state.plant.plant().clone());
     WsSession::create(move |ctx| {
         ctx.add_stream(stream);
-        WsSession::new(hub, plant, outbox, limits)
+        WsSession::new(hub, plant, outbox, limits, access)
     });
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn only_the_own_origin_and_listed_ones_may_connect() {
+        let listed = vec!["https://board.example.com".to_owned()];
+        let table = [
+            ("http://localhost:8080", Some("localhost:8080"), true),
+            ("https://LOCALHOST:8080", Some("localhost:8080"), true),
+            ("http://evil.example:8080", Some("localhost:8080"), false),
+            ("http://localhost:8081", Some("localhost:8080"), false),
+            ("https://board.example.com", Some("localhost:8080"), true),
+            ("https://board.example.com.evil", Some("localhost:8080"), false),
+            ("null", Some("localhost:8080"), false),
+            ("http://localhost:8080", None, false),
+        ];
+        for (origin, host, want) in table {
+            assert_eq!(origin_allowed(origin, host, &listed), want, "{origin} to {host:?}");
+        }
+    }
 }

@@ -42,7 +42,7 @@ fn ticket_from_row(r: &SqliteRow) -> Option<Ticket> {
 }
 
 /// One entry of a ticket's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TicketEvent {
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
@@ -68,7 +68,7 @@ pub struct NewNotification {
 }
 
 /// A pager delivery as logged.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NotificationRow {
     /// Id.
     pub id: i64,
@@ -121,6 +121,8 @@ fn notification_from_row(r: &SqliteRow) -> NotificationRow {
 pub struct TicketFilter {
     /// Line id.
     pub line: Option<String>,
+    /// Only these lines (a caller's line scope); `None`: all.
+    pub lines: Option<Vec<String>>,
     /// State.
     pub state: Option<TicketState>,
     /// Priority.
@@ -311,6 +313,7 @@ impl Store {
         if let Some(line) = &f.line {
             q.push(" AND line_id = ").push_bind(line.clone());
         }
+        super::push_line_scope(&mut q, f.lines.as_deref());
         if let Some(state) = f.state {
             q.push(" AND state = ").push_bind(state.as_str());
         }

@@ -10,7 +10,7 @@ use crate::domain::andon::DowntimeSpan;
 use crate::domain::snapshot::utc;
 
 /// A downtime event as reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DowntimeRecord {
     /// Id (for classification).
     pub id: i64,
@@ -35,7 +35,7 @@ pub struct DowntimeRecord {
 }
 
 /// Who classified a downtime event, how and when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Classification {
     /// Reason code from the reason tree.
     pub reason: String,
@@ -52,6 +52,8 @@ pub struct Classification {
 pub struct DowntimeFilter {
     /// Line id.
     pub line: Option<String>,
+    /// Only these lines (a caller's line scope); `None`: all.
+    pub lines: Option<Vec<String>>,
     /// Machine id.
     pub machine: Option<String>,
     /// Events overlapping `[from, to)`.
@@ -108,6 +110,7 @@ impl Store {
         if let Some(line) = &f.line {
             q.push(" AND line_id = ").push_bind(line.clone());
         }
+        super::push_line_scope(&mut q, f.lines.as_deref());
         if let Some(machine) = &f.machine {
             q.push(" AND machine_id = ").push_bind(machine.clone());
         }

@@ -4,15 +4,34 @@
 //! Writes come in batches from the telemetry writer, off the hot path; reads serve restart
 //! (machine windows rebuilt from recent history) and past-window OEE.
 
+mod accounts;
 mod andon;
+mod audit;
 pub mod batch;
 mod downtime;
 mod sqlite;
 
+pub use accounts::{DisplayToken, RefreshRow, User, UserChange};
 pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use downtime::{DowntimeFilter, DowntimeRecord};
 
 pub use sqlite::Store;
+
+/// Adds `AND line_id IN (…)` for a line scope (an empty scope matches nothing).
+fn push_line_scope(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, lines: Option<&[String]>) {
+    let Some(lines) = lines else { return };
+    if lines.is_empty() {
+        q.push(" AND 0 = 1");
+        return;
+    }
+    q.push(" AND line_id IN (");
+    let mut sep = q.separated(", ");
+    for l in lines {
+        sep.push_bind(l.clone());
+    }
+    q.push(")");
+}
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +42,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A unique key is taken (a username, say).
+    #[error("{0}")]
+    Conflict(String),
     /// The store URL or its directory is unusable.
     #[error("store url `{url}`: {reason}")]
     Url {

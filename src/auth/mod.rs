@@ -1,0 +1,359 @@
+//! Accounts and credentials: sign-in with rate limiting, access tokens (JWT), rotating
+//! refresh tokens with reuse detection, display tokens, and the ingest and metrics
+//! tokens. [`Auth::authenticate`] turns a bearer credential into a
+//! [`Principal`]; what a principal may do is decided in `domain::access`.
+
+pub mod jwt;
+pub mod password;
+pub mod secret;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use self::jwt::{Claims, JwtKeys};
+use self::secret::{DISPLAY_PREFIX, REFRESH_PREFIX, digest, new_token, same_secret};
+use crate::clock::Clock;
+use crate::config::AuthSettings;
+use crate::domain::EpochMs;
+use crate::domain::access::Principal;
+use crate::domain::login_throttle::{LoginThrottle, ThrottlePolicy};
+use crate::store::{DisplayToken, Store, StoreError, User};
+
+/// What a successful sign-in or refresh returns.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Tokens {
+    /// JWT for `Authorization: Bearer …`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    /// Opaque; exchange it at `/api/v1/auth/refresh` (once: it rotates).
+    pub refresh_token: String,
+    /// Seconds the refresh token lives.
+    pub refresh_expires_in: i64,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// Why a sign-in or refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user, wrong password or disabled account: one answer for all three.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// Too many failures; try again after this many seconds.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    Locked(i64),
+    /// No account exists yet.
+    #[error("no accounts exist yet: create the first admin with `ms5 user add --username <name> --role admin`")]
+    NoUsers,
+    /// The refresh token is unknown, expired, revoked or its user is disabled.
+    #[error("invalid refresh token")]
+    InvalidRefresh,
+    /// A rotated refresh token was used again: its whole family is now revoked.
+    #[error("invalid refresh token")]
+    RefreshReuse {
+        /// Whose token it was.
+        user_id: i64,
+        /// The revoked family.
+        family: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Randomness or signing failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Sign-in, tokens and credential checks.
+pub struct Auth {
+    keys: JwtKeys,
+    settings: AuthSettings,
+    store: Store,
+    clock: Clock,
+    users_throttle: Mutex<LoginThrottle>,
+    addrs_throttle: Mutex<LoginThrottle>,
+    displays: RwLock<HashMap<[u8; 32], DisplayToken>>,
+    /// Access tokens signed out before expiry: jti → exp (s).
+    revoked_jti: Mutex<HashMap<String, i64>>,
+    /// Users changed (role, lines, password, disabled): tokens issued before this second die.
+    changed_users: RwLock<HashMap<i64, i64>>,
+    /// Verified against when the user is unknown, so both cases take as long.
+    dummy_hash: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Internal(e.to_string())
+}
+
+impl Auth {
+    /// Loads live display tokens. Without a configured secret (development only: the
+    /// production profile refuses to start) a random one is made, so tokens die on restart.
+    pub async fn new(settings: AuthSettings, store: Store, clock: Clock) -> Result<Auth, AuthError> {
+        let secret = match &settings.jwt_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => {
+                tracing::warn!("auth.jwt_secret is not set: using a random secret; sign-ins end when MS5 restarts");
+                secret::random_bytes::<32>().map_err(internal)?.to_vec()
+            }
+        };
+        let leeway = i64::try_from(settings.leeway.as_secs()).unwrap_or(30);
+        let keys = JwtKeys::new(&secret, &settings.issuer, &settings.audience, leeway);
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let policy = |free| ThrottlePolicy {
+            free_failures: free,
+            base_ms: ms(settings.lockout_base),
+            max_ms: ms(settings.lockout_max),
+            forget_after_ms: ms(settings.lockout_forget),
+        };
+        let displays = store
+            .live_display_tokens()
+            .await?
+            .into_iter()
+            .filter_map(|(hash, t)| Some((<[u8; 32]>::try_from(hash.as_slice()).ok()?, t)))
+            .collect();
+        let dummy_hash = tokio::task::spawn_blocking(|| password::hash("not-a-password-of-anyone"))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        Ok(Auth {
+            keys,
+            users_throttle: Mutex::new(LoginThrottle::new(policy(settings.user_free_failures))),
+            addrs_throttle: Mutex::new(LoginThrottle::new(policy(settings.address_free_failures))),
+            settings,
+            store,
+            clock,
+            displays: RwLock::new(displays),
+            revoked_jti: Mutex::new(HashMap::new()),
+            changed_users: RwLock::new(HashMap::new()),
+            dummy_hash,
+        })
+    }
+
+    fn now(&self) -> EpochMs {
+        self.clock.now_ms()
+    }
+
+    /// Signs an access token for `user`.
+    pub fn access_token(&self, user: &User) -> Result<String, AuthError> {
+        let now_s = self.now().div_euclid(1000);
+        let ttl = i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(1800);
+        let jti = hex::encode(secret::random_bytes::<12>().map_err(internal)?);
+        self.keys
+            .sign(&Claims {
+                sub: user.username.clone(),
+                uid: user.id,
+                role: user.role,
+                lines: user.lines.clone(),
+                iss: self.settings.issuer.clone(),
+                aud: self.settings.audience.clone(),
+                exp: now_s + ttl,
+                nbf: now_s,
+                iat: now_s,
+                jti,
+            })
+            .map_err(internal)
+    }
+
+    async fn tokens(&self, user: User, family: &str) -> Result<Tokens, AuthError> {
+        let now = self.now();
+        let refresh = new_token(REFRESH_PREFIX).map_err(internal)?;
+        let refresh_ms = i64::try_from(self.settings.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
+        self.store
+            .insert_refresh(&digest(&refresh), family, user.id, now, now.saturating_add(refresh_ms))
+            .await?;
+        Ok(Tokens {
+            access_token: self.access_token(&user)?,
+            token_type: "Bearer",
+            expires_in: i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(1800),
+            refresh_token: refresh,
+            refresh_expires_in: refresh_ms / 1000,
+            user,
+        })
+    }
+
+    /// Signs a user in from `addr`.
+    pub async fn login(&self, username: &str, password: &str, addr: &str) -> Result<Tokens, AuthError> {
+        let now = self.now();
+        let (user_key, addr_key) = (username.to_lowercase(), addr.to_owned());
+        let locked = |t: &Mutex<LoginThrottle>, key: &str| t.lock().map_or(Ok(()), |t| t.check(key, now));
+        if let Err(ms) = locked(&self.users_throttle, &user_key).and(locked(&self.addrs_throttle, &addr_key)) {
+            return Err(AuthError::Locked((ms + 999) / 1000));
+        }
+        if self.store.user_count().await? == 0 {
+            return Err(AuthError::NoUsers);
+        }
+        let found = self.store.user_with_hash(username).await?;
+        let hash = match &found {
+            Some((u, h)) if !u.disabled => h.clone(),
+            _ => self.dummy_hash.clone(),
+        };
+        let given = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
+            .await
+            .map_err(internal)?;
+        match found {
+            Some((user, _)) if matches && !user.disabled => {
+                if let Ok(mut t) = self.users_throttle.lock() {
+                    t.succeeded(&user_key);
+                }
+                let family = hex::encode(secret::random_bytes::<16>().map_err(internal)?);
+                self.tokens(user, &family).await
+            }
+            _ => {
+                for (t, key) in [(&self.users_throttle, &user_key), (&self.addrs_throttle, &addr_key)] {
+                    if let Ok(mut t) = t.lock() {
+                        t.failed(key, now);
+                    }
+                }
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Exchanges a refresh token for new tokens; the old one dies. Reusing a rotated
+    /// token revokes its whole family.
+    pub async fn refresh(&self, token: &str) -> Result<Tokens, AuthError> {
+        let now = self.now();
+        let Some(row) = self.store.refresh_token(&digest(token)).await? else {
+            return Err(AuthError::InvalidRefresh);
+        };
+        let reuse = || AuthError::RefreshReuse {
+            user_id: row.user_id,
+            family: row.family.clone(),
+        };
+        if row.rotated_at.is_some() {
+            self.store.revoke_family(&row.family, now).await?;
+            return Err(reuse());
+        }
+        if row.revoked_at.is_some() || row.expires_at <= now {
+            return Err(AuthError::InvalidRefresh);
+        }
+        let user = match self.store.user_by_id(row.user_id).await? {
+            Some(u) if !u.disabled => u,
+            _ => return Err(AuthError::InvalidRefresh),
+        };
+        if !self.store.rotate_refresh(row.id, now).await? {
+            // Another request rotated it a moment ago: one of the two is a copy.
+            self.store.revoke_family(&row.family, now).await?;
+            return Err(reuse());
+        }
+        self.tokens(user, &row.family).await
+    }
+
+    /// Signs out: revokes the refresh token's family and the access token. Returns the
+    /// user id if the refresh token was known.
+    pub async fn logout(&self, refresh: Option<&str>, access: Option<&Claims>) -> Result<Option<i64>, AuthError> {
+        if let Some(c) = access
+            && let Ok(mut revoked) = self.revoked_jti.lock()
+        {
+            let now_s = self.now().div_euclid(1000);
+            revoked.retain(|_, exp| *exp > now_s);
+            revoked.insert(c.jti.clone(), c.exp);
+        }
+        let Some(token) = refresh else {
+            return Ok(access.map(|c| c.uid));
+        };
+        let Some(row) = self.store.refresh_token(&digest(token)).await? else {
+            return Ok(access.map(|c| c.uid));
+        };
+        self.store.revoke_family(&row.family, self.now()).await?;
+        Ok(Some(row.user_id))
+    }
+
+    /// Tokens of `user_id` issued before now stop working (after a role, scope,
+    /// password or disable change).
+    pub fn user_changed(&self, user_id: i64) {
+        if let Ok(mut m) = self.changed_users.write() {
+            m.insert(user_id, self.now().div_euclid(1000));
+        }
+    }
+
+    /// The claims of a valid access token.
+    pub fn access_claims(&self, token: &str) -> Option<Claims> {
+        let claims = match self.keys.verify(token, self.now()) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(error = %e, "access token refused");
+                return None;
+            }
+        };
+        let signed_out = self.revoked_jti.lock().is_ok_and(|r| r.contains_key(&claims.jti));
+        let stale = self
+            .changed_users
+            .read()
+            .is_ok_and(|m| m.get(&claims.uid).is_some_and(|changed| claims.iat < *changed));
+        (!signed_out && !stale).then_some(claims)
+    }
+
+    /// Who a bearer credential belongs to; `None` if it is not valid.
+    pub fn authenticate(&self, credential: &str) -> Option<Principal> {
+        if credential.starts_with(DISPLAY_PREFIX) {
+            let displays = self.displays.read().ok()?;
+            let t = displays.get(&digest(credential))?;
+            return Some(Principal::Display {
+                id: t.id,
+                name: t.name.clone(),
+                lines: t.lines.clone(),
+            });
+        }
+        if credential.matches('.').count() == 2 {
+            return self.access_claims(credential).map(|c| Principal::User {
+                username: c.sub,
+                role: c.role,
+                lines: c.lines,
+            });
+        }
+        if let Some(t) = &self.settings.ingest_token
+            && same_secret(credential, t)
+        {
+            return Some(Principal::Ingest);
+        }
+        if let Some(t) = &self.settings.metrics_token
+            && same_secret(credential, t)
+        {
+            return Some(Principal::Metrics);
+        }
+        None
+    }
+
+    /// Whether `/metrics` needs a credential.
+    pub fn metrics_protected(&self) -> bool {
+        self.settings.metrics_token.is_some()
+    }
+
+    /// Makes a display token; the secret is returned once and stored only as a hash.
+    pub async fn create_display_token(
+        &self,
+        name: &str,
+        lines: &Option<Vec<String>>,
+        by: &str,
+    ) -> Result<(String, DisplayToken), AuthError> {
+        let token = new_token(DISPLAY_PREFIX).map_err(internal)?;
+        let hash = digest(&token);
+        let stored = self
+            .store
+            .insert_display_token(name, &hash, lines, by, self.now())
+            .await?;
+        if let Ok(mut d) = self.displays.write() {
+            d.insert(hash, stored.clone());
+        }
+        Ok((token, stored))
+    }
+
+    /// Revokes a display token; it stops working at once (open sockets are closed by the caller).
+    pub async fn revoke_display_token(&self, id: i64, by: &str) -> Result<Option<DisplayToken>, AuthError> {
+        let revoked = self.store.revoke_display_token(id, by, self.now()).await?;
+        if revoked.is_some()
+            && let Ok(mut d) = self.displays.write()
+        {
+            d.retain(|_, t| t.id != id);
+        }
+        Ok(revoked)
+    }
+}

@@ -1,0 +1,112 @@
+//! Enforces the route table's [`Access`] on every request: finds the credential, asks
+//! `domain::access::decide`, applies maintenance mode, and hands the handler a [`Caller`].
+
+use std::future::{Ready, ready};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::access::{Access, Denial, Principal, decide};
+use crate::domain::flags::Flag;
+
+/// The authenticated caller of a request, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    /// Client address.
+    pub addr: String,
+}
+
+impl Caller {
+    /// Fails with 403 unless the caller may see `line`.
+    pub fn require_line(&self, line: &str) -> Result<(), ApiError> {
+        if self.principal.sees_line(line) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("you are not assigned to line `{line}`")))
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Caller>()
+                .cloned()
+                .ok_or_else(|| ApiError::Unauthorized("sign in first".into())),
+        )
+    }
+}
+
+/// The client address of a request (the peer; MS5 does not trust forwarded headers).
+pub fn client_addr(req: &HttpRequest) -> String {
+    req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}
+
+/// The bearer credential: `Authorization: Bearer …`, or for the WebSocket (browsers
+/// cannot set headers there) the `access_token` query parameter.
+pub fn credential(req: &HttpRequest) -> Option<String> {
+    if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        let v = h.to_str().ok()?;
+        let (scheme, token) = v.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+    }
+    if req.path() == "/ws" {
+        return web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .ok()?
+            .iter()
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.clone());
+    }
+    None
+}
+
+/// The middleware of one route: `access` comes from the route table.
+pub async fn authorize(
+    access: Access,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        let err = ApiError::Unavailable("not ready".into());
+        return Ok(req.into_response(err.error_response()));
+    };
+    let given = credential(req.request());
+    let principal = given.as_deref().and_then(|c| state.auth.authenticate(c));
+    let needed = if access == Access::Metrics && !state.auth.metrics_protected() {
+        Access::Open
+    } else {
+        access
+    };
+    if let Err(denial) = decide(needed, principal.as_ref()) {
+        let err = match denial {
+            Denial::Unauthenticated if given.is_some() => {
+                ApiError::Unauthorized("the token is invalid, expired or revoked: sign in again".into())
+            }
+            Denial::Unauthenticated => ApiError::Unauthorized("sign in: send `Authorization: Bearer <token>`".into()),
+            Denial::Forbidden(needs) => ApiError::Forbidden(format!("this needs {needs}")),
+        };
+        return Ok(req.into_response(err.error_response()));
+    }
+    if access.is_write() && state.flags.get(Flag::MaintenanceMode) && !principal.as_ref().is_some_and(Principal::is_admin)
+    {
+        let err = ApiError::Maintenance(
+            "MS5 is in maintenance mode: changes are paused until an admin ends it; reads still work".into(),
+        );
+        return Ok(req.into_response(err.error_response()));
+    }
+    if let Some(principal) = principal {
+        let addr = client_addr(req.request());
+        req.extensions_mut().insert(Caller { principal, addr });
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}

@@ -1,0 +1,178 @@
+//! Sign-in, token refresh, sign-out and "who am I".
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::access::{Caller, client_addr, credential};
+use super::error::ApiError;
+use super::openapi::ErrorBody;
+use crate::auth::{AuthError, Tokens};
+use crate::domain::access::{Principal, Role};
+
+/// Longest username accepted anywhere.
+pub const MAX_USERNAME: usize = 64;
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials | AuthError::InvalidRefresh | AuthError::RefreshReuse { .. } => {
+                ApiError::Unauthorized(e.to_string())
+            }
+            AuthError::Locked(retry_after) => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after,
+            },
+            AuthError::NoUsers => ApiError::Unavailable(e.to_string()),
+            AuthError::Store(s) => ApiError::from(s),
+            AuthError::Internal(m) => {
+                tracing::error!(error = %m, "auth failure");
+                ApiError::Unavailable("cannot issue tokens right now".into())
+            }
+        }
+    }
+}
+
+/// Sign-in request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    /// Username.
+    username: String,
+    /// Password.
+    password: String,
+}
+
+/// Signs in with a username and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, description = "signed in", body = Tokens),
+        (status = 400, description = "malformed body", body = ErrorBody),
+        (status = 401, description = "invalid username or password (one answer for both)", body = ErrorBody),
+        (status = 429, description = "too many failures: see Retry-After", body = ErrorBody),
+        (status = 503, description = "no accounts exist yet", body = ErrorBody)))]
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+    let addr = client_addr(&req);
+    // The name is recorded as typed, bounded; the password never leaves this function.
+    let name: String = body.username.chars().take(MAX_USERNAME).collect();
+    let result = state.auth.login(&body.username, &body.password, &addr).await;
+    let (outcome, details) = match &result {
+        Ok(_) => ("ok", json!({})),
+        Err(AuthError::Locked(s)) => ("denied", json!({ "reason": "locked", "retry_after_s": s })),
+        Err(AuthError::InvalidCredentials) => ("denied", json!({ "reason": "invalid_credentials" })),
+        Err(_) => ("failed", json!({})),
+    };
+    if outcome != "ok" {
+        tracing::warn!(username = %name, addr = %addr, outcome, "sign-in refused");
+    }
+    state.audit(&name, &addr, "auth.login", None, outcome, details).await;
+    Ok(HttpResponse::Ok().json(result?))
+}
+
+/// A refresh token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    /// The refresh token from sign-in or the last refresh.
+    refresh_token: String,
+}
+
+/// Exchanges a refresh token for new tokens. The old refresh token dies; using it again
+/// revokes every token of that sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, description = "new tokens", body = Tokens),
+        (status = 400, description = "malformed body", body = ErrorBody),
+        (status = 401, description = "unknown, expired, revoked or reused refresh token", body = ErrorBody)))]
+pub async fn refresh(req: HttpRequest, state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
+    let addr = client_addr(&req);
+    match state.auth.refresh(&body.refresh_token).await {
+        Ok(tokens) => {
+            state
+                .audit(&tokens.user.username, &addr, "auth.refresh", None, "ok", json!({}))
+                .await;
+            Ok(HttpResponse::Ok().json(tokens))
+        }
+        Err(AuthError::RefreshReuse { user_id, family }) => {
+            let who = state
+                .store
+                .user_by_id(user_id)
+                .await
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("user:{user_id}"), |u| u.username);
+            tracing::warn!(user = %who, addr = %addr, "a rotated refresh token was reused: every token of that sign-in is revoked");
+            state
+                .audit(&who, &addr, "auth.refresh_reuse", None, "denied", json!({ "family_revoked": family }))
+                .await;
+            Err(AuthError::InvalidRefresh.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sign-out request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutBody {
+    /// The refresh token to revoke (with every token of its sign-in).
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// Signs out: revokes the refresh token's sign-in and the access token sent with it.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutBody,
+    responses((status = 204, description = "signed out (also when the tokens were already invalid)"),
+        (status = 400, description = "malformed body", body = ErrorBody)))]
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Json<LogoutBody>) -> Result<HttpResponse, ApiError> {
+    let claims = credential(&req).and_then(|t| state.auth.access_claims(&t));
+    let user_id = state.auth.logout(body.refresh_token.as_deref(), claims.as_ref()).await?;
+    if let Some(id) = user_id {
+        let who = match &claims {
+            Some(c) => c.sub.clone(),
+            None => state
+                .store
+                .user_by_id(id)
+                .await?
+                .map_or_else(|| format!("user:{id}"), |u| u.username),
+        };
+        state
+            .audit(&who, &client_addr(&req), "auth.logout", None, "ok", json!({}))
+            .await;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who the caller is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// `user`, `display`, `ingest` or `metrics`.
+    kind: &'static str,
+    /// Username or token name.
+    name: String,
+    /// A person's role.
+    role: Option<Role>,
+    /// Lines the caller is limited to; `null`: all.
+    lines: Option<Vec<String>>,
+}
+
+/// The signed-in caller.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, description = "the caller", body = Me),
+        (status = 401, description = "no valid token", body = ErrorBody)),
+    security(("bearer" = []), ("display_token" = [])))]
+pub async fn me(caller: Caller) -> HttpResponse {
+    let p = &caller.principal;
+    let kind = match p {
+        Principal::User { .. } => "user",
+        Principal::Display { .. } => "display",
+        Principal::Ingest => "ingest",
+        Principal::Metrics => "metrics",
+    };
+    HttpResponse::Ok().json(Me {
+        kind,
+        name: p.name(),
+        role: p.role(),
+        lines: p.line_scope().map(<[String]>::to_vec),
+    })
+}

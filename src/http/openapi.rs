@@ -1,0 +1,159 @@
+//! The OpenAPI document of the whole HTTP interface, served at `/api/v1/openapi.json`.
+//! A test checks that every route of the route table is in it and nothing else.
+
+use actix_web::HttpResponse;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::{andon, audit, auth, display_tokens, downtime, flags, health, ingest, oee, production, users, web, ws};
+use crate::domain::snapshot::{LineSnapshot, TicketView};
+use crate::store::{DowntimeRecord, NotificationRow, TicketEvent};
+
+/// The one error shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: bad_request, unauthorized, forbidden, not_found, conflict,
+    /// payload_too_large, too_many_requests, feature_disabled, maintenance_mode,
+    /// store_unavailable, unavailable.
+    code: String,
+    /// For people.
+    message: String,
+    /// Field, index, id … when known.
+    #[schema(value_type = Option<Object>)]
+    details: Option<serde_json::Value>,
+}
+
+/// Every line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineList {
+    /// In plant order.
+    lines: Vec<LineSnapshot>,
+}
+
+/// Tickets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketList {
+    /// Newest first.
+    tickets: Vec<TicketView>,
+}
+
+/// A ticket with its history and pager deliveries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDetail {
+    /// The ticket.
+    ticket: TicketView,
+    /// Transitions and escalations, oldest first.
+    events: Vec<TicketEvent>,
+    /// Pages sent or pending.
+    deliveries: Vec<NotificationRow>,
+}
+
+/// Downtime events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DowntimeList {
+    /// Newest first.
+    downtime: Vec<DowntimeRecord>,
+}
+
+/// The reason tree.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReasonCodes {
+    /// Category → specific reasons.
+    #[schema(value_type = Object)]
+    tree: serde_json::Value,
+    /// Every code accepted by classify (`category` or `category/reason`).
+    codes: Vec<String>,
+}
+
+/// A Pareto of downtime by reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParetoReport {
+    /// The line, or null for the plant.
+    line: Option<String>,
+    /// Start.
+    from: chrono::DateTime<chrono::Utc>,
+    /// End.
+    to: chrono::DateTime<chrono::Utc>,
+    /// Whether micro-stops count.
+    include_micro: bool,
+    /// By minutes, descending.
+    reasons: Vec<crate::domain::andon::ParetoRow>,
+}
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(description.to_owned()))
+                    .build(),
+            )
+        };
+        let jwt = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("access token from /api/v1/auth/login (30 min)".to_owned()))
+            .build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(jwt));
+        components.add_security_scheme(
+            "display_token",
+            bearer("read-only display token (ms5d_…) made by an admin; on /ws also as ?access_token="),
+        );
+        components.add_security_scheme("ingest_token", bearer("the configured auth.ingest_token"));
+        components.add_security_scheme("metrics_token", bearer("the configured auth.metrics_token"));
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "MS5", description = "Live OEE, downtime and Andon for the factory floor."),
+    paths(
+        health::health, health::ready, health::metrics, ws::ws, document,
+        auth::login, auth::refresh, auth::logout, auth::me,
+        production::lines, production::line, oee::line_oee, production::machine, oee::machine_oee,
+        ingest::ingest,
+        andon::list, andon::raise, andon::show, andon::acknowledge, andon::resolve, andon::cancel,
+        downtime::list, downtime::reasons, downtime::pareto, downtime::classify,
+        flags::list, flags::set,
+        users::list, users::create, users::update,
+        display_tokens::list, display_tokens::create, display_tokens::revoke,
+        audit::list,
+        web::index, web::asset,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Sign-in and tokens"),
+        (name = "production", description = "Live lines and machines"),
+        (name = "oee", description = "OEE by window or span"),
+        (name = "andon", description = "Andon tickets"),
+        (name = "downtime", description = "Downtime events and reasons"),
+        (name = "flags", description = "Feature flags"),
+        (name = "users", description = "Accounts (admins)"),
+        (name = "display tokens", description = "Wall displays (admins)"),
+        (name = "audit", description = "Audit log (admins)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn document() -> HttpResponse {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    HttpResponse::Ok().json(doc)
+}
