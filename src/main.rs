@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 use ms5::clock::Clock;
 use ms5::config::Config;
 use ms5::startup::Application;
-use ms5::store::Store;
+use ms5::auth::accounts;
+use ms5::domain::access::Role;
+use ms5::store::{AuditEntry, Store};
 
 /// MS5: live OEE, downtime and Andon for the factory floor.
 #[derive(Parser)]
@@ -30,6 +32,92 @@ enum Command {
     CheckConfig,
     /// Serve the simulated plant as an OPC UA server (a stand-in PLC), see `[opcua.server]`.
     Simulate,
+    /// Manage accounts (the password is asked for, or read from stdin; never an argument).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account.
+    Add {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// operator, supervisor, engineer or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Lines the user is limited to, comma-separated (default: all lines).
+        #[arg(long, value_delimiter = ',')]
+        lines: Option<Vec<String>>,
+    },
+    /// Set an account's password (its sign-ins end).
+    Passwd {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "use operator, supervisor, engineer or admin".to_owned())
+}
+
+/// Reads a new password: twice at a terminal prompt, or one line from stdin when piped.
+fn read_password() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+async fn user_command(config: Config, command: UserCommand) -> Result<String, String> {
+    let store = Store::connect(&config.settings.store.url).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now().timestamp_millis();
+    match command {
+        UserCommand::Add { username, role, lines } => {
+            let password = read_password()?;
+            let user = accounts::add_user(&store, &config.plant, &username, role, lines, &password, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            audit(&store, &user.username, "user.create", now).await;
+            Ok(format!("created {} ({})", user.username, user.role))
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password()?;
+            let user = accounts::set_password(&store, &username, &password, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            audit(&store, &user.username, "user.update", now).await;
+            Ok(format!("password of {} changed; their sign-ins ended", user.username))
+        }
+    }
+}
+
+async fn audit(store: &Store, target: &str, action: &'static str, now: i64) {
+    let actor = std::env::var("USER").map_or_else(|_| "cli".to_owned(), |u| format!("cli:{u}"));
+    let entry = AuditEntry {
+        at: now,
+        actor,
+        action,
+        target: Some(target.to_owned()),
+        outcome: "ok",
+        source: Some("ms5 user".to_owned()),
+        details: serde_json::json!({}),
+    };
+    if let Err(e) = store.append_audit(&entry).await {
+        eprintln!("ms5: warning: cannot write the audit log: {e}");
+    }
 }
 
 #[actix_web::main]
@@ -44,6 +132,16 @@ async fn main() -> ExitCode {
     };
     ms5::init_logging(&config);
     match cli.command.unwrap_or(Command::Serve) {
+        Command::User(command) => match user_command(config, command).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ms5: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::CheckConfig => {
             let machines = config.plant.machines.len();
             println!(

@@ -41,13 +41,20 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         .post(
             "/api/v1/andon/tickets",
             &serde_json::json!({"line": "line-a", "machine": "a-filler", "category": "maintenance", "priority": "critical",
-                                "description": TICKET_TEXT, "raised_by": "anna"}),
+                                "description": TICKET_TEXT}),
         )
         .await;
     assert_eq!(status, 201, "{ticket}");
+    let (status, display) = app
+        .post("/api/v1/display-tokens", &serde_json::json!({"name": "hall wall"}))
+        .await;
+    assert_eq!(status, 201, "{display}");
+    let display_token = display["token"].as_str().expect("token").to_owned();
     let out = tokio::process::Command::new("node")
         .arg(&script)
         .env("MS5_URL", format!("{}/", app.base))
+        .env("MS5_DISPLAY_TOKEN", &display_token)
+        .env("MS5_ADMIN_TOKEN", &app.token)
         .env("MS5_INJECTION_NAME", INJECTION)
         .env("MS5_EXPECT_TICKET", ticket["id"].to_string())
         .env("MS5_EXPECT_TICKET_TEXT", TICKET_TEXT)

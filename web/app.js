@@ -41,6 +41,94 @@
   const windowKey = WINDOWS.includes(requestedWindow) ? requestedWindow : 'shift';
   const lineFilter = params.get('line') || null;
 
+  // ---------------------------------------------------------------- credentials
+  // A wall display opens the board once with ?token=<display token>; the token is kept
+  // in this browser and taken out of the address bar. People sign in instead.
+  const TOKEN_KEY = 'ms5.token';
+  const REFRESH_KEY = 'ms5.refresh';
+  const REFRESH_BEFORE_S = 120;
+
+  function stored(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function store(key, value) {
+    try {
+      if (value == null) localStorage.removeItem(key);
+      else localStorage.setItem(key, value);
+    } catch (_) {
+      /* private mode: the token lives as long as the page */
+    }
+  }
+
+  if (params.get('token')) {
+    store(TOKEN_KEY, params.get('token'));
+    store(REFRESH_KEY, null);
+    params.delete('token');
+    const q = params.toString();
+    history.replaceState(null, '', location.pathname + (q ? '?' + q : '') + location.hash);
+  }
+
+  let memoryToken = stored(TOKEN_KEY);
+
+  function token() {
+    return memoryToken;
+  }
+
+  function setTokens(access, refresh) {
+    memoryToken = access;
+    store(TOKEN_KEY, access);
+    store(REFRESH_KEY, refresh);
+  }
+
+  // Seconds until a JWT expires; Infinity for display tokens (not JWTs).
+  function secondsLeft(t) {
+    const parts = String(t || '').split('.');
+    if (parts.length !== 3) return Infinity;
+    try {
+      const claims = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/')));
+      return isNum(claims.exp) ? claims.exp - Date.now() / 1000 : 0;
+    } catch (_) {
+      return 0;
+    }
+  }
+
+  async function api(path, options) {
+    const headers = Object.assign({ 'Content-Type': 'application/json' }, (options && options.headers) || {});
+    if (token()) headers.Authorization = 'Bearer ' + token();
+    return fetch(path, Object.assign({}, options || {}, { headers }));
+  }
+
+  // Refreshes a person's access token shortly before it expires. Returns false when
+  // there is no usable credential left.
+  async function freshToken() {
+    const t = token();
+    if (!t) return false;
+    if (secondsLeft(t) > REFRESH_BEFORE_S) return true;
+    const refresh = stored(REFRESH_KEY);
+    if (!refresh) return secondsLeft(t) > 0;
+    try {
+      const res = await fetch('/api/v1/auth/refresh', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refresh_token: refresh }),
+      });
+      if (!res.ok) {
+        setTokens(null, null);
+        return false;
+      }
+      const body = await res.json();
+      setTokens(body.access_token, body.refresh_token);
+      return true;
+    } catch (_) {
+      return secondsLeft(t) > 0; // offline: keep what we have
+    }
+  }
+
   // ---------------------------------------------------------------- state
   /** @type {Map<string, object>} line id -> LineSnapshot, in server order */
   let lines = new Map();
@@ -636,6 +724,7 @@
     let text;
     if (connState === 'connected') text = 'connected';
     else if (connState === 'reconnecting') text = 'reconnecting…';
+    else if (connState === 'signed-out') text = 'signed out';
     else text = 'connecting…';
     if (connState !== 'connected' && reconnectTimer) {
       const s = Math.max(0, Math.ceil((nextRetryAt - Date.now()) / 1000));
@@ -674,12 +763,102 @@
   }
 
   function wsUrl() {
-    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    return scheme + location.host + '/ws?access_token=' + encodeURIComponent(token() || '');
   }
 
-  function connect() {
+  // ---------------------------------------------------------------- sign-in
+  function showSignIn(reason) {
+    const panel = $('signin');
+    $('signin-reason').textContent = reason || '';
+    panel.hidden = false;
+    setConn('signed-out');
+  }
+
+  async function onSignIn(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    const msg = $('signin-error');
+    msg.textContent = '';
+    try {
+      const res = await fetch('/api/v1/auth/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: form.username.value, password: form.password.value }),
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        msg.textContent = (body.error && body.error.message) || 'Sign-in failed (' + res.status + ')';
+        return;
+      }
+      form.password.value = '';
+      setTokens(body.access_token, body.refresh_token);
+      $('signin').hidden = true;
+      afterSignIn();
+    } catch (_) {
+      msg.textContent = 'The server cannot be reached.';
+    }
+  }
+
+  // Tells a revoked or expired credential from a network problem.
+  async function checkCredential() {
+    if (!token()) return showSignIn('Sign in, or open this page with the display token an admin gave you.');
+    if (!(await freshToken())) return showSignIn('Your sign-in has ended. Sign in again.');
+    try {
+      const res = await api('/api/v1/auth/me');
+      if (res.status === 401) {
+        setTokens(null, null);
+        showSignIn('This screen’s token is no longer valid. Sign in, or ask an admin for a new display token.');
+      }
+    } catch (_) {
+      /* offline: keep retrying */
+    }
+  }
+
+  // ---------------------------------------------------------------- flags
+  let realTimeOff = false;
+
+  async function loadFlags() {
+    try {
+      const res = await api('/api/v1/flags');
+      if (!res.ok) return;
+      const flags = (await res.json()).flags || {};
+      realTimeOff = flags.real_time_updates === false;
+      if (realTimeOff) showNotice('Live updates are turned off by an admin; figures are not current.');
+      if (flags.maintenance_mode) showBanner(true, '');
+      offlineSupport(flags.offline_support === true);
+    } catch (_) {
+      /* offline */
+    }
+  }
+
+  // The service worker keeps the board's shell loading when the server is unreachable.
+  function offlineSupport(on) {
+    if (!('serviceWorker' in navigator)) return;
+    if (on) {
+      navigator.serviceWorker.register('sw.js').catch(() => {});
+    } else {
+      navigator.serviceWorker
+        .getRegistrations()
+        .then((regs) => regs.forEach((r) => r.unregister()))
+        .catch(() => {});
+    }
+  }
+
+  function showBanner(on, message) {
+    const el = $('maintenance-banner');
+    el.hidden = !on;
+    $('maintenance-text').textContent = message || 'Maintenance: changes are paused; the board keeps updating.';
+    body.dataset.maintenance = on ? 'on' : 'off';
+  }
+
+  async function connect() {
     clearTimeout(reconnectTimer);
     reconnectTimer = null;
+    if (!(await freshToken())) {
+      checkCredential();
+      return;
+    }
     let s;
     try {
       s = new WebSocket(wsUrl());
@@ -732,6 +911,7 @@
   function lost() {
     gotSnapshot = false;
     setConn(haveData ? 'reconnecting' : 'connecting');
+    if (attempt >= 1) checkCredential();
     scheduleReconnect();
   }
 
@@ -808,6 +988,11 @@
       }
       case 'pong':
         break;
+      case 'banner': {
+        const d = msg.data || {};
+        showBanner(d.maintenance_mode === true, typeof d.message === 'string' ? d.message : '');
+        break;
+      }
       case 'error': {
         if (isAndonChannelError(msg)) {
           // Drop whatever an earlier (newer) server had sent.
@@ -847,6 +1032,9 @@
         send({ type: 'ping' });
       }
     }
+
+    // A person's access token lasts 30 min: renew it while the board runs.
+    if (now % 60000 < 1000 && token() && secondsLeft(token()) < REFRESH_BEFORE_S) freshToken();
 
     const clock = hhmm(serverNow());
     if (clockEl.textContent !== clock) clockEl.textContent = clock;
@@ -928,6 +1116,13 @@
       fitSingle();
     });
   });
-  connect();
+  function afterSignIn() {
+    loadFlags();
+    connect();
+  }
+
+  $('signin-form').addEventListener('submit', onSignIn);
   schedTick();
+  if (token()) afterSignIn();
+  else showSignIn('Sign in, or open this page with the display token an admin gave you.');
 })();

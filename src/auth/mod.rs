@@ -3,6 +3,7 @@
 //! tokens. [`Auth::authenticate`] turns a bearer credential into a
 //! [`Principal`]; what a principal may do is decided in `domain::access`.
 
+pub mod accounts;
 pub mod jwt;
 pub mod password;
 pub mod secret;

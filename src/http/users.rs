@@ -16,10 +16,7 @@ use crate::store::{User, UserChange};
 
 /// Checks a username: 1–64 of letters, digits and `. _ @ -`.
 pub fn check_username(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.chars().count() <= MAX_USERNAME
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
-    if ok {
+    if crate::auth::accounts::valid_username(name) {
         Ok(())
     } else {
         Err(ApiError::BadRequest {

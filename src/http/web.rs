@@ -30,6 +30,13 @@ pub async fn index() -> HttpResponse {
 #[utoipa::path(get, path = "/{file}", tag = "web",
     params(("file" = String, Path, description = "a UI file (.js, .css, .svg, .png, .json, .webmanifest)")),
     responses((status = 200, description = "the file"), (status = 404, body = super::openapi::ErrorBody)))]
-pub async fn asset(path: web::Path<String>) -> HttpResponse {
+pub async fn asset(path: web::Path<String>, state: web::Data<super::AppState>) -> HttpResponse {
+    // The service worker exists only while offline support is on; without it browsers
+    // drop an installed one at their next update check.
+    if path.as_str() == "sw.js" && !state.flags.get(crate::domain::flags::Flag::OfflineSupport) {
+        return actix_web::ResponseError::error_response(&super::error::ApiError::FeatureDisabled(
+            "offline_support is off".into(),
+        ));
+    }
     serve(&path)
 }

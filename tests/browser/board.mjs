@@ -11,6 +11,8 @@
 //   MS5_EXPECT_TICKET_TEXT  its exact description, which must render as text (optional)
 //   MS5_UPDATE_TIMEOUT_MS  how long to wait for a live update, default 30000
 //   MS5_CHROMIUM        browser binary, default /usr/bin/chromium
+//   MS5_DISPLAY_TOKEN   display token the board is opened with (?token=…)
+//   MS5_ADMIN_TOKEN     admin access token: the test turns maintenance mode on and off
 //
 // Prints "board: N passed, 0 failed" and exits 0, or lists the failures and exits 1.
 
@@ -28,6 +30,17 @@ const expectTicketText = process.env.MS5_EXPECT_TICKET_TEXT || '';
 const updateTimeout = Number(process.env.MS5_UPDATE_TIMEOUT_MS || 30000);
 const [vw, vh] = (process.env.MS5_VIEWPORT || '1920x1080').split('x').map(Number);
 const executablePath = process.env.MS5_CHROMIUM || '/usr/bin/chromium';
+const displayToken = process.env.MS5_DISPLAY_TOKEN || '';
+const adminToken = process.env.MS5_ADMIN_TOKEN || '';
+
+async function setFlag(name, enabled) {
+  const res = await fetch(new URL(`/api/v1/flags/${name}`, url), {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ enabled }),
+  });
+  return res.status;
+}
 
 let passed = 0;
 const failures = [];
@@ -101,8 +114,13 @@ try {
     d.dismiss().catch(() => {});
   });
 
-  const resp = await page.goto(url, { waitUntil: 'load', timeout: 15000 });
+  const target = displayToken ? `${url}?token=${encodeURIComponent(displayToken)}` : url;
+  const resp = await page.goto(target, { waitUntil: 'load', timeout: 15000 });
   check('page loads', resp !== null && resp.ok(), resp ? `HTTP ${resp.status()}` : 'no response');
+  if (displayToken) {
+    await page.waitForFunction(() => !location.search.includes('token='), null, { timeout: 5000 }).catch(() => {});
+    check('display token leaves the address bar', !page.url().includes('token='), page.url());
+  }
 
   // 1. The real snapshot is rendered: at least one line band with machine tiles.
   let rendered = true;
@@ -286,6 +304,45 @@ try {
   if (screenshot) {
     await page.screenshot({ path: screenshot, fullPage: true });
   }
+
+  // 6b. Maintenance mode: the banner arrives over the WebSocket and goes away again.
+  if (adminToken) {
+    check('maintenance on accepted', (await setFlag('maintenance_mode', true)) === 200);
+    const shown = await page
+      .waitForFunction(() => !document.getElementById('maintenance-banner').hidden, null, { timeout: 10000 })
+      .then(() => true, () => false);
+    check('maintenance banner shown', shown);
+    const bannerText = await page.$eval('#maintenance-text', (e) => e.textContent);
+    check('maintenance banner says so', /maintenance/i.test(bannerText), bannerText);
+    check('maintenance off accepted', (await setFlag('maintenance_mode', false)) === 200);
+    const hidden = await page
+      .waitForFunction(() => document.getElementById('maintenance-banner').hidden, null, { timeout: 10000 })
+      .then(() => true, () => false);
+    check('maintenance banner hidden again', hidden);
+  }
+
+  // 6c. Offline support (flag on by default): the service worker takes the page.
+  const sw = await page
+    .evaluate(() =>
+      Promise.race([
+        navigator.serviceWorker.ready.then((r) => Boolean(r.active)),
+        new Promise((resolve) => setTimeout(() => resolve(false), 10000)),
+      ]),
+    )
+    .catch(() => false);
+  check('offline service worker active', sw);
+
+  // 6d. A browser with no token is asked to sign in, and nothing is shown.
+  const fresh = await browser.newContext({ viewport: { width: vw, height: vh } });
+  const anon = await fresh.newPage();
+  await anon.goto(url, { waitUntil: 'load', timeout: 15000 });
+  const asked = await anon
+    .waitForFunction(() => !document.getElementById('signin').hidden, null, { timeout: 5000 })
+    .then(() => true, () => false);
+  check('sign-in shown without a token', asked);
+  const anonLines = await anon.$$eval('#board section.line', (els) => els.length);
+  check('nothing shown without a token', anonLines === 0, `${anonLines} lines`);
+  await fresh.close();
 
   // 7. Clean console.
   check('no console errors', consoleErrors.length === 0, consoleErrors.join(' | '));

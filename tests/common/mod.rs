@@ -11,6 +11,7 @@ use figment::providers::Serialized;
 use ms5::actors::plant::PlantHandle;
 use ms5::clock::Clock;
 use ms5::config::Config;
+use ms5::domain::access::Role;
 use ms5::startup::{Application, Stopper};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -53,11 +54,25 @@ pub const DAY: i64 = 1_772_409_600_000;
 pub const MIN: i64 = 60_000;
 
 /// A running service for one test.
+/// The JWT secret of test apps (tests forge tokens with it and with others).
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// Password of every user tests create.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
 pub struct TestApp {
     /// http://127.0.0.1:PORT
     pub base: String,
-    /// ws://127.0.0.1:PORT/ws
+    /// `/ws` with the admin's access token.
     pub ws_url: String,
+    /// `/ws` without a token.
+    pub ws_bare: String,
+    /// Access token of `root`, an admin, when the app started (see [`TestApp::admin`]).
+    pub token: String,
+    /// `root`.
+    pub root: ms5::store::User,
+    /// Sign-in and credentials.
+    pub auth: std::sync::Arc<ms5::auth::Auth>,
+    users: std::sync::Mutex<std::collections::HashMap<String, ms5::store::User>>,
     /// The plant actors.
     pub plant: PlantHandle,
     /// The manual clock.
@@ -97,6 +112,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
             "simulator": { "enabled": opts.simulator, "step": "100ms", "speed": 1.0 },
             "websocket": { "coalesce": "0ms", "heartbeat": "1s", "idle_timeout": "5s" },
             "log": { "level": "warn" },
+            "auth": { "jwt_secret": TEST_JWT_SECRET },
             "pager": { "timeout": "2s", "backoff_base": "10ms", "backoff_max": "50ms", "max_attempts": 5 },
         })))
         .merge(Serialized::defaults(opts.settings));
@@ -108,10 +124,18 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let plant = app.plant().clone();
     let stopper = app.stopper();
     let store = app.store().clone();
+    let auth = app.auth().clone();
     actix_rt::spawn(app.run_until_stopped(false));
+    let root = make_user(&store, "root", Role::Admin, None, opts.clock.now_ms()).await;
+    let token = auth.access_token(&root).expect("token");
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
-        ws_url: format!("ws://127.0.0.1:{port}/ws"),
+        ws_url: format!("ws://127.0.0.1:{port}/ws?access_token={token}"),
+        ws_bare: format!("ws://127.0.0.1:{port}/ws"),
+        token,
+        root,
+        auth,
+        users: Default::default(),
         plant,
         clock: opts.clock,
         stopper,
@@ -123,6 +147,29 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
 }
 
 /// A fresh temporary directory.
+/// The argon2id hash of [`TEST_PASSWORD`], made once per test binary.
+pub fn test_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| ms5::auth::password::hash(TEST_PASSWORD).expect("hash"))
+}
+
+/// Stores a user with [`TEST_PASSWORD`].
+pub async fn make_user(
+    store: &ms5::store::Store,
+    name: &str,
+    role: Role,
+    lines: Option<Vec<String>>,
+    now: i64,
+) -> ms5::store::User {
+    if let Some((user, _)) = store.user_with_hash(name).await.expect("store") {
+        return user;
+    }
+    store
+        .insert_user(name, test_hash(), role, &lines, now)
+        .await
+        .expect("user")
+}
+
 pub fn temp() -> TempDir {
     tempfile::tempdir().expect("tempdir")
 }
@@ -200,11 +247,68 @@ priority = "high"
 }
 
 impl TestApp {
-    /// GET → (status, body bytes).
+    /// A fresh access token of `root` (the manual clock may have moved past the first one).
+    pub fn admin(&self) -> String {
+        self.auth.access_token(&self.root).expect("token")
+    }
+
+    /// A fresh access token for `name`, a supervisor made on first use (tickets and
+    /// classifications then carry that name).
+    pub async fn token_for(&self, name: &str) -> String {
+        let known = self.users.lock().expect("lock").get(name).cloned();
+        let user = match known {
+            Some(u) => u,
+            None => {
+                let u = make_user(&self.store, name, Role::Supervisor, None, self.clock.now_ms()).await;
+                self.users.lock().expect("lock").insert(name.to_owned(), u.clone());
+                u
+            }
+        };
+        self.auth.access_token(&user).expect("token")
+    }
+
+    /// An access token for a new user with `role` and `lines`.
+    pub async fn token_with(&self, name: &str, role: Role, lines: Option<Vec<String>>) -> String {
+        let user = make_user(&self.store, name, role, lines, self.clock.now_ms()).await;
+        self.auth.access_token(&user).expect("token")
+    }
+
+    /// Any request, with an optional bearer token and JSON body.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        let mut res = match body {
+            Some(b) => req
+                .insert_header(("Content-Type", "application/json"))
+                .send_body(b.to_string())
+                .await
+                .expect("request"),
+            None => req.send().await.expect("request"),
+        };
+        let status = res.status().as_u16();
+        let bytes = res.body().limit(16 << 20).await.expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// GET with a token.
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    /// POST JSON with a token.
+    pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    /// GET as the admin → (status, body bytes).
     async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
         let mut res = self
             .client
             .get(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {}", self.admin())))
             .send()
             .await
             .expect("GET");
@@ -230,6 +334,7 @@ impl TestApp {
         let mut res = self
             .client
             .post(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {}", self.admin())))
             .insert_header(("Content-Type", "application/json"))
             .send_body(body.into())
             .await
