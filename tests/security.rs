@@ -270,3 +270,178 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Value) {
+    app.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&json!({"username": username, "password": password})),
+    )
+    .await
+}
+
+async fn audit_actions(app: &TestApp, query: &str) -> Vec<(String, String, String)> {
+    let (status, page) = app.get(&format!("/api/v1/audit?limit=1000{query}")).await;
+    assert_eq!(status, 200, "{page}");
+    page["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("").to_owned(),
+                e["actor"].as_str().unwrap_or("").to_owned(),
+                e["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    make_user(&app.store, "ann", Role::Operator, Some(vec!["line-a".into()]), T0).await;
+
+    // Unknown user and wrong password get the very same answer.
+    let (s1, unknown) = login(&app, "nobody", TEST_PASSWORD).await;
+    let (s2, wrong) = login(&app, "ann", "wrong password!!").await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(unknown, wrong, "no hint which of the two was wrong");
+
+    let (status, first) = login(&app, "ann", TEST_PASSWORD).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        (first["token_type"].clone(), first["expires_in"].clone(), first["refresh_expires_in"].clone()),
+        (json!("Bearer"), json!(1800), json!(7 * 24 * 3600))
+    );
+    assert_eq!(first["user"]["role"], json!("operator"));
+    assert!(first["user"].get("password_hash").is_none(), "{first}");
+    let access = first["access_token"].as_str().expect("access");
+    let (status, me) = app.get_as("/api/v1/auth/me", access).await;
+    assert_eq!(status, 200);
+    assert_eq!(me, json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"]}));
+
+    // The access token lives 30 min, give or take the 30 s leeway.
+    app.clock.advance(30 * MIN + 20_000);
+    assert_eq!(app.get_as("/api/v1/auth/me", access).await.0, 200, "inside the leeway");
+    app.clock.advance(20_000);
+    assert_eq!(app.get_as("/api/v1/auth/me", access).await.0, 401, "expired");
+
+    // Refresh rotates: the new pair works, the old refresh token is dead.
+    let r1 = first["refresh_token"].as_str().expect("refresh").to_owned();
+    let (status, second) = app
+        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r1})))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    let r2 = second["refresh_token"].as_str().expect("refresh").to_owned();
+    assert_ne!(r1, r2);
+    let access2 = second["access_token"].as_str().expect("access").to_owned();
+    assert_eq!(app.get_as("/api/v1/auth/me", &access2).await.0, 200);
+
+    // Reusing the rotated token revokes the whole family: r2 dies with it.
+    let (status, _) = app
+        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r1})))
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r2})))
+        .await;
+    assert_eq!(status, 401, "the family is revoked");
+    assert!(
+        audit_actions(&app, "&action=auth.refresh_reuse").await == vec![("auth.refresh_reuse".into(), "ann".into(), "denied".into())]
+    );
+
+    // Sign-out revokes the refresh token and the access token sent with it.
+    let (_, third) = login(&app, "ann", TEST_PASSWORD).await;
+    let (access3, r3) = (
+        third["access_token"].as_str().expect("access").to_owned(),
+        third["refresh_token"].as_str().expect("refresh").to_owned(),
+    );
+    let (status, _) = app
+        .call("POST", "/api/v1/auth/logout", Some(&access3), Some(&json!({"refresh_token": r3})))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(app.get_as("/api/v1/auth/me", &access3).await.0, 401);
+    let (status, _) = app
+        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r3})))
+        .await;
+    assert_eq!(status, 401);
+
+    // A changed account's tokens stop working at once.
+    let (_, fourth) = login(&app, "ann", TEST_PASSWORD).await;
+    let access4 = fourth["access_token"].as_str().expect("access").to_owned();
+    app.clock.advance(1_000);
+    let (status, _) = app.call("PATCH", "/api/v1/users/ann", Some(&app.admin()), Some(&json!({"disabled": true}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.get_as("/api/v1/auth/me", &access4).await.0, 401);
+    assert_eq!(login(&app, "ann", TEST_PASSWORD).await.0, 401, "disabled");
+
+    let log = audit_actions(&app, "&actor=ann").await;
+    for action in ["auth.login", "auth.refresh", "auth.refresh_reuse", "auth.logout"] {
+        assert!(log.iter().any(|(a, _, _)| a == action), "{action} missing from {log:?}");
+    }
+    assert!(log.contains(&("auth.login".into(), "ann".into(), "denied".into())));
+}
+
+#[actix_web::test]
+async fn failed_sign_ins_lock_a_user_and_an_address_and_the_lock_passes() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    make_user(&app.store, "vic", Role::Operator, None, T0).await;
+    for i in 1..=5 {
+        assert_eq!(login(&app, "vic", "not the password").await.0, 401, "failure {i} is free");
+    }
+    // The sixth failure locks the name for 1 s; even the right password waits.
+    assert_eq!(login(&app, "vic", "not the password").await.0, 401);
+    let (status, locked) = login(&app, "vic", TEST_PASSWORD).await;
+    assert_eq!(status, 429, "{locked}");
+    assert_eq!(locked["error"]["details"]["retry_after_s"], json!(1));
+    app.clock.advance(1_000);
+    assert_eq!(login(&app, "vic", TEST_PASSWORD).await.0, 200, "the lock passed");
+
+    // Per address: 20 free failures in all (6 were spent above), then a lock whatever
+    // the name.
+    let mut refused = 0;
+    let mut first_lock = None;
+    for i in 0..30 {
+        let (status, _) = login(&app, &format!("guess-{i}"), "x").await;
+        match status {
+            401 => refused += 1,
+            429 => {
+                first_lock = Some(i);
+                break;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((refused, first_lock), (15, Some(15)), "locked after the 21st failure from this address");
+}
+
+#[actix_web::test]
+async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() {
+    let dir = temp();
+    std::fs::write(dir.path().join("plant.toml"), TEST_PLANT).expect("plant");
+    let config_path = dir.path().join("ms5.toml");
+    std::fs::write(&config_path, include_str!("../config/default.toml")).expect("config");
+    let overrides = figment::Figment::new().merge(figment::providers::Serialized::defaults(json!({
+        "http": { "host": "127.0.0.1", "port": 0 },
+        "store": { "url": format!("sqlite://{}/ms5.db", dir.path().display()) },
+        "simulator": { "enabled": false },
+        "log": { "level": "warn" },
+    })));
+    let config = ms5::config::Config::load_with(Some(&config_path), overrides).expect("config");
+    let app = ms5::startup::Application::build(config, Clock::manual(T0)).await.expect("starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    actix_rt::spawn(app.run_until_stopped(false));
+    let mut res = awc::Client::default()
+        .post(format!("{base}/api/v1/auth/login"))
+        .send_json(&json!({"username": "admin", "password": "admin123"}))
+        .await
+        .expect("login");
+    assert_eq!(res.status().as_u16(), 503);
+    let body: Value = res.json().await.expect("json");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("ms5 user add --username <name> --role admin"), "{body}");
+}
