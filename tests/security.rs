@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::ws::*;
 use common::*;
 use ms5::auth::jwt::{Claims, JwtKeys};
 use ms5::clock::Clock;
@@ -444,4 +445,187 @@ async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() 
     let body: Value = res.json().await.expect("json");
     let message = body["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("ms5 user add --username <name> --role admin"), "{body}");
+}
+
+#[actix_web::test]
+async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    make_user(&app.store, "ann", Role::Operator, None, T0).await;
+    let _ = login(&app, "ann", "wrong password!!").await;
+    let (_, tokens) = login(&app, "ann", TEST_PASSWORD).await;
+    let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+    let (_, rotated) = app
+        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": refresh})))
+        .await;
+    let _ = app
+        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": refresh})))
+        .await;
+    let ann = rotated["access_token"].as_str().expect("access").to_owned();
+    let (status, _) = app
+        .post(
+            "/api/v1/users",
+            &json!({"username": "bob", "password": TEST_PASSWORD, "role": "supervisor", "lines": ["line-a"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .call("PATCH", "/api/v1/users/bob", Some(&app.admin()), Some(&json!({"role": "engineer"})))
+        .await;
+    assert_eq!(status, 200);
+    let (_, display) = display_token(&app, Some(vec!["line-b"])).await;
+    assert_eq!(app.call("DELETE", &format!("/api/v1/display-tokens/{display}"), Some(&app.admin()), None).await.0, 200);
+    let (status, t) = app
+        .post_as(
+            "/api/v1/andon/tickets",
+            &app.token_for("anna").await,
+            &json!({"line": "line-a", "category": "quality", "priority": "low", "description": "scratch"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    let id = t["id"].as_i64().expect("id");
+    for action in ["acknowledge", "resolve"] {
+        let (status, _) = app
+            .post_as(&format!("/api/v1/andon/tickets/{id}/{action}"), &app.token_for("ben").await, &json!({}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    app.ingest(&[
+        ("A.Filler.State", json!(1), T0),
+        ("A.Filler.State", json!(3), T0 + MIN),
+        ("A.Filler.State", json!(1), T0 + 11 * MIN),
+    ])
+    .await;
+    app.clock.set(T0 + 12 * MIN);
+    let (_, events) = app.get("/api/v1/downtime?line=line-a").await;
+    let event = events["downtime"][0]["id"].as_i64().expect("a downtime event");
+    let (status, c) = app
+        .post_as(&format!("/api/v1/downtime/{event}/classify"), &ann, &json!({"reason": "other"}))
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["classified"]["by"], json!("ann"), "who classified is who signed in");
+    let (status, _) = app
+        .call("PUT", "/api/v1/flags/advanced_analytics", Some(&app.admin()), Some(&json!({"enabled": false})))
+        .await;
+    assert_eq!(status, 200);
+    let _ = app.call("POST", "/api/v1/auth/logout", Some(&ann), Some(&json!({}))).await;
+
+    let log = audit_actions(&app, "").await;
+    let want: &[(&str, &str, &str)] = &[
+        ("auth.login", "ann", "denied"),
+        ("auth.login", "ann", "ok"),
+        ("auth.refresh", "ann", "ok"),
+        ("auth.refresh_reuse", "ann", "denied"),
+        ("auth.logout", "ann", "ok"),
+        ("user.create", "root", "ok"),
+        ("user.update", "root", "ok"),
+        ("display_token.create", "root", "ok"),
+        ("display_token.revoke", "root", "ok"),
+        ("andon.raise", "anna", "ok"),
+        ("andon.acknowledge", "ben", "ok"),
+        ("andon.resolve", "ben", "ok"),
+        ("downtime.classify", "ann", "ok"),
+        ("flag.set", "root", "ok"),
+    ];
+    for (action, actor, outcome) in want {
+        assert!(
+            log.contains(&((*action).into(), (*actor).into(), (*outcome).into())),
+            "{action} by {actor} ({outcome}) missing from {log:?}"
+        );
+    }
+    let (_, page) = app.get("/api/v1/audit?action=flag.set").await;
+    let entry = &page["entries"][0];
+    assert_eq!(
+        (entry["target"].clone(), entry["details"].clone(), entry["source"].clone()),
+        (json!("advanced_analytics"), json!({"from": true, "to": false}), json!("127.0.0.1"))
+    );
+    let andon_only = audit_actions(&app, "&action=andon.").await;
+    assert_eq!(andon_only.len(), 3, "{andon_only:?}");
+    assert!(!serde_json::to_string(&page).expect("json").contains(TEST_PASSWORD), "no password in the log");
+
+    // No route changes the log, and the database refuses to.
+    for method in ["PUT", "PATCH", "DELETE", "POST"] {
+        let (status, _) = app.call(method, "/api/v1/audit", Some(&app.admin()), Some(&json!({}))).await;
+        assert_eq!(status, 404, "{method} /api/v1/audit");
+    }
+    let before = audit_actions(&app, "").await.len();
+    assert!(app.store.execute_raw("UPDATE audit_log SET actor = 'mallory'").await.is_err());
+    assert!(app.store.execute_raw("DELETE FROM audit_log").await.is_err());
+    let after = audit_actions(&app, "").await;
+    assert_eq!(after.len(), before);
+    assert!(!after.iter().any(|(_, actor, _)| actor == "mallory"));
+    assert_eq!(app.get_as("/api/v1/audit", &ann).await.0, 401, "signed out");
+    assert_eq!(app.get_as("/api/v1/audit", &app.token_for("ben").await).await.0, 403);
+}
+
+#[actix_web::test]
+async fn display_tokens_are_read_only_line_scoped_and_die_when_revoked() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    let (token, id) = display_token(&app, Some(vec!["line-b"])).await;
+    let (status, lines) = app.get_as("/api/v1/production/lines", &token).await;
+    assert_eq!(status, 200);
+    let ids: Vec<_> = lines["lines"].as_array().expect("lines").iter().map(|l| l["id"].clone()).collect();
+    assert_eq!(ids, vec![json!("line-b")], "only its line");
+    assert_eq!(app.get_as("/api/v1/lines/line-a", &token).await.0, 403);
+    assert_eq!(app.get_as("/api/v1/machines/a-filler/oee", &token).await.0, 403);
+    assert_eq!(app.get_as("/api/v1/lines/line-b", &token).await.0, 200);
+    let (status, _) = app
+        .post_as(
+            "/api/v1/andon/tickets",
+            &token,
+            &json!({"line": "line-b", "category": "quality", "priority": "low", "description": "x"}),
+        )
+        .await;
+    assert_eq!(status, 403, "read-only");
+
+    // Over the WebSocket: all-lines channels carry only its line; other lines are refused.
+    let mut ws = connect_to(&app, &format!("{}?access_token={token}", app.ws_bare)).await;
+    send(&mut ws, r#"{"type":"subscribe","channel":"production_updates"}"#).await;
+    let snapshot = next_json(&mut ws).await;
+    let ids: Vec<_> = snapshot["data"]["lines"].as_array().expect("lines").iter().map(|l| l["id"].clone()).collect();
+    assert_eq!(ids, vec![json!("line-b")], "{snapshot}");
+    send(&mut ws, r#"{"type":"subscribe","channel":"machine:a-filler"}"#).await;
+    let refused = next_json(&mut ws).await;
+    assert_eq!((refused["type"].clone(), refused["code"].clone()), (json!("error"), json!("forbidden")));
+    app.ingest(&[("A.Filler.State", json!(1), T0), ("B.Press.State", json!(1), T0)]).await;
+    let update = next_json(&mut ws).await;
+    assert_eq!((update["type"].clone(), update["data"]["id"].clone()), (json!("update"), json!("line-b")));
+
+    // Revoked: REST refuses it and the open socket is closed.
+    assert_eq!(app.call("DELETE", &format!("/api/v1/display-tokens/{id}"), Some(&app.admin()), None).await.0, 200);
+    assert_eq!(app.get_as("/api/v1/production/lines", &token).await.0, 401);
+    let closed = closes_within(&mut ws, 10).await;
+    assert!(closed, "the socket of a revoked display token closes");
+    let (status, list) = app.get("/api/v1/display-tokens").await;
+    assert_eq!(status, 200);
+    assert!(list["display_tokens"][0]["revoked_at"].is_string(), "{list}");
+    assert!(!list.to_string().contains(&token), "secrets are shown once only");
+}
+
+/// Whether the socket closes within `secs`.
+async fn closes_within(ws: &mut Conn, secs: u64) -> bool {
+    use futures_util::StreamExt;
+    let deadline = std::time::Duration::from_secs(secs);
+    tokio::time::timeout(deadline, async {
+        while let Some(frame) = ws.next().await {
+            if matches!(frame, Ok(awc::ws::Frame::Close(_)) | Err(_)) {
+                return;
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[actix_web::test]
+async fn the_ingest_token_ingests_and_does_nothing_else() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    let (status, report) = app
+        .post_as("/api/v1/ingest", INGEST_TOKEN, &json!([{"tag": "A.Filler.Total", "value": 5, "ts": T0}]))
+        .await;
+    assert_eq!((status, report["applied"].clone()), (200, json!(1)));
+    assert_eq!(app.get_as("/api/v1/production/lines", INGEST_TOKEN).await.0, 403);
+    assert_eq!(app.post_as("/api/v1/ingest", "wrong-token-wrong-token-wrong", &json!([])).await.0, 401);
 }
