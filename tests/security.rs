@@ -629,3 +629,127 @@ async fn the_ingest_token_ingests_and_does_nothing_else() {
     assert_eq!(app.get_as("/api/v1/production/lines", INGEST_TOKEN).await.0, 403);
     assert_eq!(app.post_as("/api/v1/ingest", "wrong-token-wrong-token-wrong", &json!([])).await.0, 401);
 }
+
+async fn set_flag(app: &TestApp, name: &str, enabled: bool) -> Value {
+    let (status, flags) = app
+        .call("PUT", &format!("/api/v1/flags/{name}"), Some(&app.admin()), Some(&json!({ "enabled": enabled })))
+        .await;
+    assert_eq!(status, 200, "{flags}");
+    flags
+}
+
+#[actix_web::test]
+async fn each_flag_gates_its_feature_and_survives_a_restart() {
+    let dir = temp();
+    let pager = common::pager::PagerServer::start();
+    let app = spawn_app(Spawn {
+        plant: &andon_plant(&pager.base),
+        dir: dir.path(),
+        clock: Clock::manual(T0),
+        simulator: false,
+        settings: json!({}),
+    })
+    .await;
+    let (status, flags) = app.get_as("/api/v1/flags", &app.token_for("ben").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        flags["flags"],
+        json!({"advanced_analytics": true, "escalation_system": true, "maintenance_mode": false,
+               "offline_support": true, "real_time_updates": true})
+    );
+    assert_eq!(app.call("PUT", "/api/v1/flags/turbo", Some(&app.admin()), Some(&json!({"enabled": true}))).await.0, 404);
+
+    // advanced_analytics: past spans and the Pareto, not the live windows.
+    let span = "from=2026-03-02T06:00:00Z&to=2026-03-02T08:00:00Z";
+    assert_eq!(app.get(&format!("/api/v1/lines/line-a/oee?{span}")).await.0, 200);
+    set_flag(&app, "advanced_analytics", false).await;
+    let (status, err) = app.get(&format!("/api/v1/lines/line-a/oee?{span}")).await;
+    assert_eq!((status, err["error"]["code"].clone()), (403, json!("feature_disabled")), "{err}");
+    assert_eq!(app.get(&format!("/api/v1/downtime/pareto?{span}")).await.0, 403);
+    assert_eq!(app.get("/api/v1/lines/line-a/oee?window=1h").await.0, 200);
+
+    // escalation_system: a due level waits while it is off and fires once it is on.
+    set_flag(&app, "escalation_system", false).await;
+    let (status, t) = app
+        .post(
+            "/api/v1/andon/tickets",
+            &json!({"line": "line-a", "category": "maintenance", "priority": "high", "description": "held"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    app.clock.set(T0 + 6 * MIN);
+    app.plant.tick().await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(pager.on("/ok/slack").is_empty(), "no page while escalation is off");
+    set_flag(&app, "escalation_system", true).await;
+    assert_eq!(pager.wait_for("/ok/slack", 1).await.len(), 1, "the held level fires when it is on");
+
+    // offline_support: the service worker is served only while it is on.
+    assert_eq!(app.call("GET", "/sw.js", None, None).await.0, 200);
+    set_flag(&app, "offline_support", false).await;
+    assert_eq!(app.call("GET", "/sw.js", None, None).await.0, 403);
+
+    // real_time_updates: open sockets close, new ones are refused.
+    let mut ws = connect_to(&app, &app.ws_url).await;
+    send(&mut ws, r#"{"type":"ping"}"#).await;
+    assert_eq!(next_json(&mut ws).await["type"], json!("pong"));
+    set_flag(&app, "real_time_updates", false).await;
+    assert!(closes_within(&mut ws, 10).await, "open sockets close");
+    let (status, err) = app.call("GET", "/ws", Some(&app.admin()), None).await;
+    assert_eq!(status, 503, "{err}");
+    set_flag(&app, "real_time_updates", true).await;
+
+    // The changes are stored: a restart keeps them.
+    app.stopper.stop().await;
+    let again = spawn_app(Spawn {
+        plant: &andon_plant(&pager.base),
+        dir: dir.path(),
+        clock: Clock::manual(T0 + 10 * MIN),
+        simulator: false,
+        settings: json!({}),
+    })
+    .await;
+    let (_, flags) = again.get("/api/v1/flags").await;
+    assert_eq!(flags["flags"]["advanced_analytics"], json!(false));
+    assert_eq!(flags["flags"]["offline_support"], json!(false));
+    assert_eq!(flags["flags"]["real_time_updates"], json!(true));
+}
+
+#[actix_web::test]
+async fn maintenance_mode_banners_every_screen_and_pauses_writes_but_for_admins() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    let operator = app.token_with("olga", Role::Operator, None).await;
+    let mut ws = connect_to(&app, &app.ws_url).await;
+    send(&mut ws, r#"{"type":"ping"}"#).await;
+    assert_eq!(next_json(&mut ws).await["type"], json!("pong"));
+
+    set_flag(&app, "maintenance_mode", true).await;
+    let banner = next_json(&mut ws).await;
+    assert_eq!(banner["type"], json!("banner"), "{banner}");
+    assert_eq!(banner["data"]["maintenance_mode"], json!(true));
+    assert!(banner["data"]["message"].as_str().is_some_and(|m| m.contains("Maintenance")));
+
+    let raise = json!({"line": "line-a", "category": "quality", "priority": "low", "description": "x"});
+    let (status, err) = app.post_as("/api/v1/andon/tickets", &operator, &raise).await;
+    assert_eq!((status, err["error"]["code"].clone()), (503, json!("maintenance_mode")), "{err}");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("maintenance mode")));
+    let (_, list) = app.get("/api/v1/andon/tickets").await;
+    assert_eq!(list["tickets"], json!([]), "nothing was raised");
+    assert_eq!(app.post_as("/api/v1/ingest", INGEST_TOKEN, &json!([])).await.0, 503);
+    assert_eq!(app.get_as("/api/v1/production/lines", &operator).await.0, 200, "reads go on");
+    assert_eq!(login(&app, "olga", TEST_PASSWORD).await.0, 200, "sign-in goes on");
+    assert_eq!(app.post("/api/v1/andon/tickets", &raise).await.0, 201, "admins may write");
+
+    // A screen that connects during maintenance gets the banner at once.
+    let mut late = connect_to(&app, &app.ws_url).await;
+    assert_eq!(next_json(&mut late).await["type"], json!("banner"));
+
+    set_flag(&app, "maintenance_mode", false).await;
+    let mut cleared = next_json(&mut ws).await;
+    while cleared["type"] != json!("banner") {
+        cleared = next_json(&mut ws).await;
+    }
+    assert_eq!(cleared["data"]["maintenance_mode"], json!(false));
+    assert_eq!(app.post_as("/api/v1/andon/tickets", &operator, &raise).await.0, 201);
+}
