@@ -753,3 +753,99 @@ async fn maintenance_mode_banners_every_screen_and_pauses_writes_but_for_admins(
     assert_eq!(cleared["data"]["maintenance_mode"], json!(false));
     assert_eq!(app.post_as("/api/v1/andon/tickets", &operator, &raise).await.0, 201);
 }
+
+#[actix_web::test]
+async fn cors_origin_checks_headers_and_the_metrics_token() {
+    let dir = temp();
+    let app = two_line_app(
+        dir.path(),
+        json!({
+            "http": { "host": "127.0.0.1", "port": 0, "allowed_origins": ["https://wall.example.com"] },
+            "auth": { "ingest_token": INGEST_TOKEN, "metrics_token": "metrics-token-for-tests-0123456" },
+        }),
+    )
+    .await;
+    let get = |origin: &'static str| {
+        app.client
+            .get(format!("{}/api/v1/production/lines", app.base))
+            .insert_header(("Origin", origin))
+            .insert_header(("Authorization", format!("Bearer {}", app.admin())))
+            .send()
+    };
+    let res = get("https://wall.example.com").await.expect("get");
+    assert_eq!(
+        res.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        Some("https://wall.example.com")
+    );
+    let res = get("https://evil.example").await.expect("get");
+    assert!(res.headers().get("access-control-allow-origin").is_none(), "other origins get no CORS grant");
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+    ] {
+        assert_eq!(res.headers().get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
+    }
+    let csp = res.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+
+    // WebSocket Origin: its own and listed origins only.
+    let ws_with = |origin: String| {
+        app.client
+            .ws(&app.ws_url)
+            .origin(origin)
+            .connect()
+    };
+    let own = format!("http://127.0.0.1:{}", app.base.rsplit(':').next().expect("port"));
+    assert!(ws_with(own).await.is_ok(), "its own origin");
+    assert!(ws_with("https://wall.example.com".into()).await.is_ok(), "a listed origin");
+    let (status, err) = app
+        .client
+        .get(format!("{}/ws", app.base))
+        .insert_header(("Origin", "https://evil.example"))
+        .insert_header(("Authorization", format!("Bearer {}", app.admin())))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .expect("get");
+    assert_eq!((status, err), (403, ()), "a foreign page may not open the socket");
+
+    // /metrics needs its token once one is configured; health stays open.
+    assert_eq!(app.call("GET", "/metrics", None, None).await.0, 401);
+    assert_eq!(app.call("GET", "/metrics", Some("metrics-token-for-tests-0123456"), None).await.0, 200);
+    assert_eq!(app.call("GET", "/metrics", Some(&app.token_for("ben").await), None).await.0, 403);
+    assert_eq!(app.call("GET", "/health", None, None).await.0, 200);
+    assert_eq!(app.call("GET", "/ready", None, None).await.0, 200);
+}
+
+#[actix_web::test]
+async fn the_openapi_document_describes_every_route_and_nothing_else() {
+    let dir = temp();
+    let app = spawn_test_plant(dir.path(), T0).await;
+    let (status, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("operations").keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let routed: BTreeSet<String> = ms5::http::ROUTES
+        .iter()
+        .map(|r| format!("{} {}", r.method, plain_path(r.path)))
+        .collect();
+    assert_eq!(documented, routed, "the document and the router disagree");
+    let schemes = doc["components"]["securitySchemes"].as_object().expect("security schemes");
+    for name in ["bearer", "display_token", "ingest_token", "metrics_token"] {
+        assert!(schemes.contains_key(name), "{name} missing");
+    }
+    assert_eq!(schemes["bearer"]["bearerFormat"], json!("JWT"));
+    // Protected operations name their scheme; open ones do not.
+    for rule in ms5::http::ROUTES {
+        let op = &doc["paths"][plain_path(rule.path)][rule.method.to_lowercase()];
+        let secured = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())));
+        let open = matches!(rule.access, ms5::domain::access::Access::Open);
+        assert_eq!(secured, !open, "{} {}", rule.method, rule.path);
+    }
+}
