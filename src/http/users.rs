@@ -185,7 +185,13 @@ pub async fn update(
             what: "user",
             id: username.to_string(),
         })?;
-    state.auth.user_changed(user.id);
+    let changed = b.role.is_some_and(|r| r != current.role)
+        || b.lines.as_ref().is_some_and(|l| *l != current.lines)
+        || b.disabled.is_some_and(|d| d != current.disabled)
+        || password_changed;
+    if changed {
+        state.auth.user_changed(user.id);
+    }
     state
         .audit_by(
             &caller,
