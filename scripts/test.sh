@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
-# (Debian chromium and Node.js via apt-get, playwright-core via npm), then checks
-# formatting and lints, then runs `cargo test`.
+# (Debian chromium, Node.js and Python venv support via apt-get, playwright-core via npm,
+# schemathesis via pip into a virtualenv), then checks formatting and lints, then runs
+# `cargo test`.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
@@ -21,6 +22,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -qq
@@ -29,6 +32,14 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
 fi
+# schemathesis fuzzes the OpenAPI document (tests/fuzz.rs); it lives in a virtualenv
+# next to the build cache.
+VENV="${MS5_VENV:-$HOME/.cache/ms5/venv}"
+if [ ! -x "$VENV/bin/schemathesis" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
+fi
+export MS5_SCHEMATHESIS="$VENV/bin/schemathesis"
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     rustup component add "$component"
@@ -36,6 +47,7 @@ for component in rustfmt clippy; do
 done
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
 echo "node: $(node --version)"
+echo "schemathesis: $("$MS5_SCHEMATHESIS" --version 2>/dev/null || echo missing)"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -44,4 +56,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 cargo test --quiet 2>&1

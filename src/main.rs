@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ms5::auth::accounts;
 use ms5::clock::Clock;
 use ms5::config::Config;
-use ms5::startup::Application;
-use ms5::auth::accounts;
 use ms5::domain::access::Role;
+use ms5::startup::Application;
 use ms5::store::{AuditEntry, Store};
 
 /// MS5: live OEE, downtime and Andon for the factory floor.
@@ -75,13 +75,18 @@ fn read_password() -> Result<String, String> {
         Ok(first)
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }
 
 async fn user_command(config: Config, command: UserCommand) -> Result<String, String> {
-    let store = Store::connect(&config.settings.store.url).await.map_err(|e| e.to_string())?;
+    let store = Store::connect(&config.settings.store.url)
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().timestamp_millis();
     match command {

@@ -387,8 +387,7 @@ async fn bad_andon_and_downtime_requests_get_400_404_409_and_store_nothing() {
     let dir = temp();
     let pager = PagerServer::start();
     let app = andon_app(dir.path(), &pager, T0, json!({})).await;
-    let base =
-        json!({"line": "line-a", "category": "quality", "priority": "low", "description": "x"});
+    let base = json!({"line": "line-a", "category": "quality", "priority": "low", "description": "x"});
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
         b[k] = v;
@@ -413,9 +412,7 @@ async fn bad_andon_and_downtime_requests_get_400_404_409_and_store_nothing() {
     let id = raise(&app, "quality", "scratch").await["id"].as_i64().expect("id");
     assert_eq!(act(&app, 999, "acknowledge", "ben").await.0, 404);
     assert_eq!(
-        app.post("/api/v1/andon/tickets/abc/acknowledge", &json!({}))
-            .await
-            .0,
+        app.post("/api/v1/andon/tickets/abc/acknowledge", &json!({})).await.0,
         400
     );
     assert_eq!(act(&app, id, "acknowledge", "ben").await.0, 200);
@@ -436,17 +433,11 @@ async fn bad_andon_and_downtime_requests_get_400_404_409_and_store_nothing() {
     );
 
     let (status, err) = app
-        .post(
-            "/api/v1/downtime/999/classify",
-            &json!({"reason": "other"}),
-        )
+        .post("/api/v1/downtime/999/classify", &json!({"reason": "other"}))
         .await;
     assert_eq!(status, 404, "{err}");
     let (status, err) = app
-        .post(
-            "/api/v1/downtime/1/classify",
-            &json!({"reason": "gremlins"}),
-        )
+        .post("/api/v1/downtime/1/classify", &json!({"reason": "gremlins"}))
         .await;
     assert_eq!(status, 400, "{err}");
     assert!(

@@ -124,6 +124,7 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
             .env("MS5__HTTP__HOST", "127.0.0.1")
             .env("MS5__LOG__LEVEL", "warn")
             .env("MS5__SIMULATOR__SPEED", "20")
+            .env("MS5__AUTH__JWT_SECRET", SECRET)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -143,6 +144,38 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
         config.replace("opc.tcp://127.0.0.1:4855/", &url),
     )
     .expect("write");
+    // A reader's account, and an access token for it signed with the served secret.
+    const SECRET: &str = "secret-of-this-test-secret-of-this-test";
+    let (code, text) = run_with_stdin(
+        &[
+            "--config",
+            "config/opcua.toml",
+            "user",
+            "add",
+            "--username",
+            "watcher",
+            "--role",
+            "operator",
+        ],
+        "watcher's long password\n",
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{text}");
+    let now = chrono::Utc::now().timestamp();
+    let token = ms5::auth::jwt::JwtKeys::new(SECRET.as_bytes(), "ms5", "ms5", 30)
+        .sign(&ms5::auth::jwt::Claims {
+            sub: "watcher".into(),
+            uid: 1,
+            role: ms5::domain::access::Role::Operator,
+            lines: None,
+            iss: "ms5".into(),
+            aud: "ms5".into(),
+            exp: now + 1800,
+            nbf: now,
+            iat: now,
+            jti: "cli-test".into(),
+        })
+        .expect("sign");
     let _plc = Kill(spawn(&["--config", "config/opcua.toml", "simulate"]));
     let _ms5 = Kill(spawn(&["--config", "config/opcua.toml", "serve"]));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -153,7 +186,9 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
             continue;
         };
         use std::io::{Read, Write};
-        let _ = s.write_all(b"GET /api/v1/machines/l1-filler HTTP/1.0\r\nHost: x\r\n\r\n");
+        let request =
+            format!("GET /api/v1/machines/l1-filler HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n");
+        let _ = s.write_all(request.as_bytes());
         last.clear();
         let _ = s.read_to_string(&mut last);
         let body = last.split("\r\n\r\n").nth(1).unwrap_or_default();
@@ -194,4 +229,147 @@ fn opcua_settings_are_validated_naming_the_key() {
         assert_eq!(code, 2, "{want}: {out}");
         assert!(out.contains(want), "want {want:?} in {out}");
     }
+}
+
+#[test]
+fn the_production_profile_refuses_example_short_and_missing_secrets() {
+    let dir = config_dir();
+    std::fs::write(
+        dir.path().join("config/production.toml"),
+        include_str!("../config/production.toml"),
+    )
+    .expect("write");
+    let args = ["--config", "config/production.toml", "check-config"];
+    let good = "a-real-secret-of-more-than-32-bytes-0123456789";
+    type Case<'a> = (&'a [(&'a str, &'a str)], i32, &'a str);
+    let cases: [Case; 4] = [
+        (&[], 2, "auth.jwt_secret: is the example value"),
+        (
+            &[("MS5__AUTH__JWT_SECRET", "short")],
+            2,
+            "auth.jwt_secret: must be at least 32 bytes",
+        ),
+        (
+            &[
+                ("MS5__AUTH__JWT_SECRET", good),
+                ("MS5__AUTH__INGEST_TOKEN", "CHANGE-ME-ingest-token-xxxxxx"),
+            ],
+            2,
+            "auth.ingest_token: is the example value",
+        ),
+        (&[("MS5__AUTH__JWT_SECRET", good)], 0, "config/production.toml: ok"),
+    ];
+    for (env, code, want) in cases {
+        let (got, text) = run(&args, env, dir.path());
+        assert_eq!(got, code, "{env:?}: {text}");
+        assert!(text.contains(want), "{env:?}: want {want:?} in {text}");
+        assert!(!text.contains(good), "secrets are never printed: {text}");
+    }
+    // serve refuses the example secret before binding anything
+    let (code, text) = run(&["--config", "config/production.toml", "serve"], &[], dir.path());
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("auth.jwt_secret"), "{text}");
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str, dir: &std::path::Path) -> (i32, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MS5_CONFIG")
+        .env("MS5__LOG__LEVEL", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[actix_web::test]
+async fn user_add_and_passwd_take_the_password_from_stdin_and_store_only_a_hash() {
+    let dir = config_dir();
+    std::fs::create_dir(dir.path().join("data")).expect("mkdir");
+    let first = "first password of ada";
+    let (code, text) = run_with_stdin(
+        &["user", "add", "--username", "ada", "--role", "admin"],
+        &format!("{first}\n"),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("created ada (admin)"), "{text}");
+    assert!(!text.contains(first), "the password is not echoed: {text}");
+    let (code, text) = run_with_stdin(
+        &["user", "add", "--username", "ada", "--role", "operator"],
+        "another password!\n",
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("user `ada` exists"), "{text}");
+    let (code, text) = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--username",
+            "bo",
+            "--role",
+            "operator",
+            "--lines",
+            "nope",
+        ],
+        "long enough password\n",
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(text.contains("no line `nope`"), "{text}");
+    let (code, text) = run_with_stdin(
+        &["user", "add", "--username", "cy", "--role", "operator"],
+        "short\n",
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(text.contains("at least 12 characters"), "{text}");
+    let (code, text) = run_with_stdin(
+        &["user", "passwd", "--username", "nobody"],
+        "long enough password\n",
+        dir.path(),
+    );
+    assert_eq!(code, 1);
+    assert!(text.contains("no user `nobody`"), "{text}");
+    // A password is never an argument.
+    let (code, _) = run(
+        &["user", "add", "--username", "eve", "--role", "admin", "--password", "x"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "clap refuses --password");
+
+    let second = "second password of ada";
+    let (code, text) = run_with_stdin(
+        &["user", "passwd", "--username", "ada"],
+        &format!("{second}\n"),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{text}");
+    let store = ms5::store::Store::connect(&format!("sqlite://{}/data/ms5.db", dir.path().display()))
+        .await
+        .expect("store");
+    let (user, hash) = store.user_with_hash("ada").await.expect("query").expect("ada exists");
+    assert_eq!(user.role, ms5::domain::access::Role::Admin);
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(ms5::auth::password::verify(second, &hash));
+    assert!(!ms5::auth::password::verify(first, &hash));
+    assert_eq!(store.user_count().await.expect("count"), 1, "nothing else was created");
 }

@@ -40,7 +40,14 @@ async fn fuzzing_the_openapi_document_finds_no_server_error() {
     // Changing the signed-in admin's own account ends its tokens, so that one
     // operation goes in a second run after everything else. Sign-out is left out (it
     // would end the token too) and /ws needs a WebSocket client.
-    let everything_else = ["--exclude-path", "/api/v1/users/{username}", "--exclude-path", "/api/v1/auth/logout", "--exclude-path", "/ws"];
+    let everything_else = [
+        "--exclude-path",
+        "/api/v1/users/{username}",
+        "--exclude-path",
+        "/api/v1/auth/logout",
+        "--exclude-path",
+        "/ws",
+    ];
     let account_changes = ["--include-path", "/api/v1/users/{username}"];
     let (mut tested, mut total) = (0, 0);
     for selection in [&everything_else[..], &account_changes[..]] {

@@ -70,14 +70,18 @@ fn claims(sub: &str, uid: i64, role: Role, now_s: i64, ttl_s: i64) -> Claims {
 fn expired_token(app: &TestApp) -> String {
     let now_s = app.clock.now_ms() / 1000;
     let c = claims("root", app.root.id, Role::Admin, now_s - 3600, 3540);
-    JwtKeys::new(TEST_JWT_SECRET.as_bytes(), "ms5", "ms5", 30).sign(&c).expect("sign")
+    JwtKeys::new(TEST_JWT_SECRET.as_bytes(), "ms5", "ms5", 30)
+        .sign(&c)
+        .expect("sign")
 }
 
 /// A valid-looking admin token signed with another secret.
 fn forged_token(app: &TestApp) -> String {
     let now_s = app.clock.now_ms() / 1000;
     let c = claims("root", app.root.id, Role::Admin, now_s, 1800);
-    JwtKeys::new(b"not-the-secret-not-the-secret-!!", "ms5", "ms5", 30).sign(&c).expect("sign")
+    JwtKeys::new(b"not-the-secret-not-the-secret-!!", "ms5", "ms5", 30)
+        .sign(&c)
+        .expect("sign")
 }
 
 /// An admin token with `alg: none` and no signature.
@@ -91,7 +95,10 @@ fn alg_none_token(app: &TestApp) -> String {
 
 async fn display_token(app: &TestApp, lines: Option<Vec<&str>>) -> (String, i64) {
     let (status, d) = app
-        .post("/api/v1/display-tokens", &json!({ "name": "hall wall", "lines": lines }))
+        .post(
+            "/api/v1/display-tokens",
+            &json!({ "name": "hall wall", "lines": lines }),
+        )
         .await;
     assert_eq!(status, 201, "{d}");
     (
@@ -102,7 +109,16 @@ async fn display_token(app: &TestApp, lines: Option<Vec<&str>>) -> (String, i64)
 
 /// Who calls, in the matrix's column order.
 const CALLERS: [&str; 10] = [
-    "anonymous", "expired", "forged", "alg_none", "display", "ingest", "operator", "supervisor", "engineer", "admin",
+    "anonymous",
+    "expired",
+    "forged",
+    "alg_none",
+    "display",
+    "ingest",
+    "operator",
+    "supervisor",
+    "engineer",
+    "admin",
 ];
 
 /// Expected outcome per caller: `ok` (anything but 401/403/5xx), or an exact status.
@@ -211,7 +227,11 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
         .iter()
         .map(|r| format!("{} {}", r.method, plain_path(r.path)))
         .collect();
-    assert_eq!(ours.keys().cloned().collect::<BTreeSet<_>>(), theirs, "route tables differ");
+    assert_eq!(
+        ours.keys().cloned().collect::<BTreeSet<_>>(),
+        theirs,
+        "route tables differ"
+    );
 
     let window = "from=2026-03-02T06:00:00Z&to=2026-03-02T08:00:00Z";
     let mut new_user = 0;
@@ -269,7 +289,12 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Value) {
@@ -314,7 +339,11 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     let (status, first) = login(&app, "ann", TEST_PASSWORD).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(
-        (first["token_type"].clone(), first["expires_in"].clone(), first["refresh_expires_in"].clone()),
+        (
+            first["token_type"].clone(),
+            first["expires_in"].clone(),
+            first["refresh_expires_in"].clone()
+        ),
         (json!("Bearer"), json!(1800), json!(7 * 24 * 3600))
     );
     assert_eq!(first["user"]["role"], json!("operator"));
@@ -322,7 +351,10 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     let access = first["access_token"].as_str().expect("access");
     let (status, me) = app.get_as("/api/v1/auth/me", access).await;
     assert_eq!(status, 200);
-    assert_eq!(me, json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"]}));
+    assert_eq!(
+        me,
+        json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"]})
+    );
 
     // The access token lives 30 min, give or take the 30 s leeway.
     app.clock.advance(30 * MIN + 20_000);
@@ -333,7 +365,12 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     // Refresh rotates: the new pair works, the old refresh token is dead.
     let r1 = first["refresh_token"].as_str().expect("refresh").to_owned();
     let (status, second) = app
-        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r1})))
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": r1})),
+        )
         .await;
     assert_eq!(status, 200, "{second}");
     let r2 = second["refresh_token"].as_str().expect("refresh").to_owned();
@@ -343,15 +380,26 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
 
     // Reusing the rotated token revokes the whole family: r2 dies with it.
     let (status, _) = app
-        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r1})))
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": r1})),
+        )
         .await;
     assert_eq!(status, 401);
     let (status, _) = app
-        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r2})))
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": r2})),
+        )
         .await;
     assert_eq!(status, 401, "the family is revoked");
     assert!(
-        audit_actions(&app, "&action=auth.refresh_reuse").await == vec![("auth.refresh_reuse".into(), "ann".into(), "denied".into())]
+        audit_actions(&app, "&action=auth.refresh_reuse").await
+            == vec![("auth.refresh_reuse".into(), "ann".into(), "denied".into())]
     );
 
     // Sign-out revokes the refresh token and the access token sent with it.
@@ -361,12 +409,22 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
         third["refresh_token"].as_str().expect("refresh").to_owned(),
     );
     let (status, _) = app
-        .call("POST", "/api/v1/auth/logout", Some(&access3), Some(&json!({"refresh_token": r3})))
+        .call(
+            "POST",
+            "/api/v1/auth/logout",
+            Some(&access3),
+            Some(&json!({"refresh_token": r3})),
+        )
         .await;
     assert_eq!(status, 204);
     assert_eq!(app.get_as("/api/v1/auth/me", &access3).await.0, 401);
     let (status, _) = app
-        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": r3})))
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": r3})),
+        )
         .await;
     assert_eq!(status, 401);
 
@@ -374,7 +432,14 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     let (_, fourth) = login(&app, "ann", TEST_PASSWORD).await;
     let access4 = fourth["access_token"].as_str().expect("access").to_owned();
     app.clock.advance(1_000);
-    let (status, _) = app.call("PATCH", "/api/v1/users/ann", Some(&app.admin()), Some(&json!({"disabled": true}))).await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            "/api/v1/users/ann",
+            Some(&app.admin()),
+            Some(&json!({"disabled": true})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(app.get_as("/api/v1/auth/me", &access4).await.0, 401);
     assert_eq!(login(&app, "ann", TEST_PASSWORD).await.0, 401, "disabled");
@@ -392,7 +457,11 @@ async fn failed_sign_ins_lock_a_user_and_an_address_and_the_lock_passes() {
     let app = two_line_app(dir.path(), json!({})).await;
     make_user(&app.store, "vic", Role::Operator, None, T0).await;
     for i in 1..=5 {
-        assert_eq!(login(&app, "vic", "not the password").await.0, 401, "failure {i} is free");
+        assert_eq!(
+            login(&app, "vic", "not the password").await.0,
+            401,
+            "failure {i} is free"
+        );
     }
     // The sixth failure locks the name for 1 s; even the right password waits.
     assert_eq!(login(&app, "vic", "not the password").await.0, 401);
@@ -417,7 +486,11 @@ async fn failed_sign_ins_lock_a_user_and_an_address_and_the_lock_passes() {
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!((refused, first_lock), (15, Some(15)), "locked after the 21st failure from this address");
+    assert_eq!(
+        (refused, first_lock),
+        (15, Some(15)),
+        "locked after the 21st failure from this address"
+    );
 }
 
 #[actix_web::test]
@@ -433,7 +506,9 @@ async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() 
         "log": { "level": "warn" },
     })));
     let config = ms5::config::Config::load_with(Some(&config_path), overrides).expect("config");
-    let app = ms5::startup::Application::build(config, Clock::manual(T0)).await.expect("starts");
+    let app = ms5::startup::Application::build(config, Clock::manual(T0))
+        .await
+        .expect("starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     actix_rt::spawn(app.run_until_stopped(false));
     let mut res = awc::Client::default()
@@ -444,7 +519,10 @@ async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() 
     assert_eq!(res.status().as_u16(), 503);
     let body: Value = res.json().await.expect("json");
     let message = body["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("ms5 user add --username <name> --role admin"), "{body}");
+    assert!(
+        message.contains("ms5 user add --username <name> --role admin"),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
@@ -456,10 +534,20 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
     let (_, tokens) = login(&app, "ann", TEST_PASSWORD).await;
     let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
     let (_, rotated) = app
-        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": refresh})))
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": refresh})),
+        )
         .await;
     let _ = app
-        .call("POST", "/api/v1/auth/refresh", None, Some(&json!({"refresh_token": refresh})))
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": refresh})),
+        )
         .await;
     let ann = rotated["access_token"].as_str().expect("access").to_owned();
     let (status, _) = app
@@ -470,11 +558,26 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
         .await;
     assert_eq!(status, 201);
     let (status, _) = app
-        .call("PATCH", "/api/v1/users/bob", Some(&app.admin()), Some(&json!({"role": "engineer"})))
+        .call(
+            "PATCH",
+            "/api/v1/users/bob",
+            Some(&app.admin()),
+            Some(&json!({"role": "engineer"})),
+        )
         .await;
     assert_eq!(status, 200);
     let (_, display) = display_token(&app, Some(vec!["line-b"])).await;
-    assert_eq!(app.call("DELETE", &format!("/api/v1/display-tokens/{display}"), Some(&app.admin()), None).await.0, 200);
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/display-tokens/{display}"),
+            Some(&app.admin()),
+            None
+        )
+        .await
+        .0,
+        200
+    );
     let (status, t) = app
         .post_as(
             "/api/v1/andon/tickets",
@@ -486,7 +589,11 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
     let id = t["id"].as_i64().expect("id");
     for action in ["acknowledge", "resolve"] {
         let (status, _) = app
-            .post_as(&format!("/api/v1/andon/tickets/{id}/{action}"), &app.token_for("ben").await, &json!({}))
+            .post_as(
+                &format!("/api/v1/andon/tickets/{id}/{action}"),
+                &app.token_for("ben").await,
+                &json!({}),
+            )
             .await;
         assert_eq!(status, 200);
     }
@@ -500,15 +607,26 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
     let (_, events) = app.get("/api/v1/downtime?line=line-a").await;
     let event = events["downtime"][0]["id"].as_i64().expect("a downtime event");
     let (status, c) = app
-        .post_as(&format!("/api/v1/downtime/{event}/classify"), &ann, &json!({"reason": "other"}))
+        .post_as(
+            &format!("/api/v1/downtime/{event}/classify"),
+            &ann,
+            &json!({"reason": "other"}),
+        )
         .await;
     assert_eq!(status, 200, "{c}");
     assert_eq!(c["classified"]["by"], json!("ann"), "who classified is who signed in");
     let (status, _) = app
-        .call("PUT", "/api/v1/flags/advanced_analytics", Some(&app.admin()), Some(&json!({"enabled": false})))
+        .call(
+            "PUT",
+            "/api/v1/flags/advanced_analytics",
+            Some(&app.admin()),
+            Some(&json!({"enabled": false})),
+        )
         .await;
     assert_eq!(status, 200);
-    let _ = app.call("POST", "/api/v1/auth/logout", Some(&ann), Some(&json!({}))).await;
+    let _ = app
+        .call("POST", "/api/v1/auth/logout", Some(&ann), Some(&json!({})))
+        .await;
 
     let log = audit_actions(&app, "").await;
     let want: &[(&str, &str, &str)] = &[
@@ -536,20 +654,38 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
     let (_, page) = app.get("/api/v1/audit?action=flag.set").await;
     let entry = &page["entries"][0];
     assert_eq!(
-        (entry["target"].clone(), entry["details"].clone(), entry["source"].clone()),
-        (json!("advanced_analytics"), json!({"from": true, "to": false}), json!("127.0.0.1"))
+        (
+            entry["target"].clone(),
+            entry["details"].clone(),
+            entry["source"].clone()
+        ),
+        (
+            json!("advanced_analytics"),
+            json!({"from": true, "to": false}),
+            json!("127.0.0.1")
+        )
     );
     let andon_only = audit_actions(&app, "&action=andon.").await;
     assert_eq!(andon_only.len(), 3, "{andon_only:?}");
-    assert!(!serde_json::to_string(&page).expect("json").contains(TEST_PASSWORD), "no password in the log");
+    assert!(
+        !serde_json::to_string(&page).expect("json").contains(TEST_PASSWORD),
+        "no password in the log"
+    );
 
     // No route changes the log, and the database refuses to.
     for method in ["PUT", "PATCH", "DELETE", "POST"] {
-        let (status, _) = app.call(method, "/api/v1/audit", Some(&app.admin()), Some(&json!({}))).await;
+        let (status, _) = app
+            .call(method, "/api/v1/audit", Some(&app.admin()), Some(&json!({})))
+            .await;
         assert_eq!(status, 404, "{method} /api/v1/audit");
     }
     let before = audit_actions(&app, "").await.len();
-    assert!(app.store.execute_raw("UPDATE audit_log SET actor = 'mallory'").await.is_err());
+    assert!(
+        app.store
+            .execute_raw("UPDATE audit_log SET actor = 'mallory'")
+            .await
+            .is_err()
+    );
     assert!(app.store.execute_raw("DELETE FROM audit_log").await.is_err());
     let after = audit_actions(&app, "").await;
     assert_eq!(after.len(), before);
@@ -565,7 +701,12 @@ async fn display_tokens_are_read_only_line_scoped_and_die_when_revoked() {
     let (token, id) = display_token(&app, Some(vec!["line-b"])).await;
     let (status, lines) = app.get_as("/api/v1/production/lines", &token).await;
     assert_eq!(status, 200);
-    let ids: Vec<_> = lines["lines"].as_array().expect("lines").iter().map(|l| l["id"].clone()).collect();
+    let ids: Vec<_> = lines["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!("line-b")], "only its line");
     assert_eq!(app.get_as("/api/v1/lines/line-a", &token).await.0, 403);
     assert_eq!(app.get_as("/api/v1/machines/a-filler/oee", &token).await.0, 403);
@@ -583,17 +724,39 @@ async fn display_tokens_are_read_only_line_scoped_and_die_when_revoked() {
     let mut ws = connect_to(&app, &format!("{}?access_token={token}", app.ws_bare)).await;
     send(&mut ws, r#"{"type":"subscribe","channel":"production_updates"}"#).await;
     let snapshot = next_json(&mut ws).await;
-    let ids: Vec<_> = snapshot["data"]["lines"].as_array().expect("lines").iter().map(|l| l["id"].clone()).collect();
+    let ids: Vec<_> = snapshot["data"]["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!("line-b")], "{snapshot}");
     send(&mut ws, r#"{"type":"subscribe","channel":"machine:a-filler"}"#).await;
     let refused = next_json(&mut ws).await;
-    assert_eq!((refused["type"].clone(), refused["code"].clone()), (json!("error"), json!("forbidden")));
-    app.ingest(&[("A.Filler.State", json!(1), T0), ("B.Press.State", json!(1), T0)]).await;
+    assert_eq!(
+        (refused["type"].clone(), refused["code"].clone()),
+        (json!("error"), json!("forbidden"))
+    );
+    app.ingest(&[("A.Filler.State", json!(1), T0), ("B.Press.State", json!(1), T0)])
+        .await;
     let update = next_json(&mut ws).await;
-    assert_eq!((update["type"].clone(), update["data"]["id"].clone()), (json!("update"), json!("line-b")));
+    assert_eq!(
+        (update["type"].clone(), update["data"]["id"].clone()),
+        (json!("update"), json!("line-b"))
+    );
 
     // Revoked: REST refuses it and the open socket is closed.
-    assert_eq!(app.call("DELETE", &format!("/api/v1/display-tokens/{id}"), Some(&app.admin()), None).await.0, 200);
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/display-tokens/{id}"),
+            Some(&app.admin()),
+            None
+        )
+        .await
+        .0,
+        200
+    );
     assert_eq!(app.get_as("/api/v1/production/lines", &token).await.0, 401);
     let closed = closes_within(&mut ws, 10).await;
     assert!(closed, "the socket of a revoked display token closes");
@@ -623,16 +786,30 @@ async fn the_ingest_token_ingests_and_does_nothing_else() {
     let dir = temp();
     let app = two_line_app(dir.path(), json!({})).await;
     let (status, report) = app
-        .post_as("/api/v1/ingest", INGEST_TOKEN, &json!([{"tag": "A.Filler.Total", "value": 5, "ts": T0}]))
+        .post_as(
+            "/api/v1/ingest",
+            INGEST_TOKEN,
+            &json!([{"tag": "A.Filler.Total", "value": 5, "ts": T0}]),
+        )
         .await;
     assert_eq!((status, report["applied"].clone()), (200, json!(1)));
     assert_eq!(app.get_as("/api/v1/production/lines", INGEST_TOKEN).await.0, 403);
-    assert_eq!(app.post_as("/api/v1/ingest", "wrong-token-wrong-token-wrong", &json!([])).await.0, 401);
+    assert_eq!(
+        app.post_as("/api/v1/ingest", "wrong-token-wrong-token-wrong", &json!([]))
+            .await
+            .0,
+        401
+    );
 }
 
 async fn set_flag(app: &TestApp, name: &str, enabled: bool) -> Value {
     let (status, flags) = app
-        .call("PUT", &format!("/api/v1/flags/{name}"), Some(&app.admin()), Some(&json!({ "enabled": enabled })))
+        .call(
+            "PUT",
+            &format!("/api/v1/flags/{name}"),
+            Some(&app.admin()),
+            Some(&json!({ "enabled": enabled })),
+        )
         .await;
     assert_eq!(status, 200, "{flags}");
     flags
@@ -657,14 +834,28 @@ async fn each_flag_gates_its_feature_and_survives_a_restart() {
         json!({"advanced_analytics": true, "escalation_system": true, "maintenance_mode": false,
                "offline_support": true, "real_time_updates": true})
     );
-    assert_eq!(app.call("PUT", "/api/v1/flags/turbo", Some(&app.admin()), Some(&json!({"enabled": true}))).await.0, 404);
+    assert_eq!(
+        app.call(
+            "PUT",
+            "/api/v1/flags/turbo",
+            Some(&app.admin()),
+            Some(&json!({"enabled": true}))
+        )
+        .await
+        .0,
+        404
+    );
 
     // advanced_analytics: past spans and the Pareto, not the live windows.
     let span = "from=2026-03-02T06:00:00Z&to=2026-03-02T08:00:00Z";
     assert_eq!(app.get(&format!("/api/v1/lines/line-a/oee?{span}")).await.0, 200);
     set_flag(&app, "advanced_analytics", false).await;
     let (status, err) = app.get(&format!("/api/v1/lines/line-a/oee?{span}")).await;
-    assert_eq!((status, err["error"]["code"].clone()), (403, json!("feature_disabled")), "{err}");
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (403, json!("feature_disabled")),
+        "{err}"
+    );
     assert_eq!(app.get(&format!("/api/v1/downtime/pareto?{span}")).await.0, 403);
     assert_eq!(app.get("/api/v1/lines/line-a/oee?window=1h").await.0, 200);
 
@@ -682,7 +873,11 @@ async fn each_flag_gates_its_feature_and_survives_a_restart() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(pager.on("/ok/slack").is_empty(), "no page while escalation is off");
     set_flag(&app, "escalation_system", true).await;
-    assert_eq!(pager.wait_for("/ok/slack", 1).await.len(), 1, "the held level fires when it is on");
+    assert_eq!(
+        pager.wait_for("/ok/slack", 1).await.len(),
+        1,
+        "the held level fires when it is on"
+    );
 
     // offline_support: the service worker is served only while it is on.
     assert_eq!(app.call("GET", "/sw.js", None, None).await.0, 200);
@@ -728,18 +923,38 @@ async fn maintenance_mode_banners_every_screen_and_pauses_writes_but_for_admins(
     let banner = next_json(&mut ws).await;
     assert_eq!(banner["type"], json!("banner"), "{banner}");
     assert_eq!(banner["data"]["maintenance_mode"], json!(true));
-    assert!(banner["data"]["message"].as_str().is_some_and(|m| m.contains("Maintenance")));
+    assert!(
+        banner["data"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Maintenance"))
+    );
 
     let raise = json!({"line": "line-a", "category": "quality", "priority": "low", "description": "x"});
     let (status, err) = app.post_as("/api/v1/andon/tickets", &operator, &raise).await;
-    assert_eq!((status, err["error"]["code"].clone()), (503, json!("maintenance_mode")), "{err}");
-    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains("maintenance mode")));
+    assert_eq!(
+        (status, err["error"]["code"].clone()),
+        (503, json!("maintenance_mode")),
+        "{err}"
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("maintenance mode"))
+    );
     let (_, list) = app.get("/api/v1/andon/tickets").await;
     assert_eq!(list["tickets"], json!([]), "nothing was raised");
     assert_eq!(app.post_as("/api/v1/ingest", INGEST_TOKEN, &json!([])).await.0, 503);
-    assert_eq!(app.get_as("/api/v1/production/lines", &operator).await.0, 200, "reads go on");
+    assert_eq!(
+        app.get_as("/api/v1/production/lines", &operator).await.0,
+        200,
+        "reads go on"
+    );
     assert_eq!(login(&app, "olga", TEST_PASSWORD).await.0, 200, "sign-in goes on");
-    assert_eq!(app.post("/api/v1/andon/tickets", &raise).await.0, 201, "admins may write");
+    assert_eq!(
+        app.post("/api/v1/andon/tickets", &raise).await.0,
+        201,
+        "admins may write"
+    );
 
     // A screen that connects during maintenance gets the banner at once.
     let mut late = connect_to(&app, &app.ws_url).await;
@@ -774,31 +989,45 @@ async fn cors_origin_checks_headers_and_the_metrics_token() {
     };
     let res = get("https://wall.example.com").await.expect("get");
     assert_eq!(
-        res.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        res.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
         Some("https://wall.example.com")
     );
     let res = get("https://evil.example").await.expect("get");
-    assert!(res.headers().get("access-control-allow-origin").is_none(), "other origins get no CORS grant");
+    assert!(
+        res.headers().get("access-control-allow-origin").is_none(),
+        "other origins get no CORS grant"
+    );
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
         ("x-frame-options", "DENY"),
     ] {
-        assert_eq!(res.headers().get(name).and_then(|v| v.to_str().ok()), Some(value), "{name}");
+        assert_eq!(
+            res.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
     }
-    let csp = res.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
 
     // WebSocket Origin: its own and listed origins only.
-    let ws_with = |origin: String| {
-        app.client
-            .ws(&app.ws_url)
-            .origin(origin)
-            .connect()
-    };
+    let ws_with = |origin: String| app.client.ws(&app.ws_url).origin(origin).connect();
     let own = format!("http://127.0.0.1:{}", app.base.rsplit(':').next().expect("port"));
     assert!(ws_with(own).await.is_ok(), "its own origin");
-    assert!(ws_with("https://wall.example.com".into()).await.is_ok(), "a listed origin");
+    assert!(
+        ws_with("https://wall.example.com".into()).await.is_ok(),
+        "a listed origin"
+    );
     let (status, err) = app
         .client
         .get(format!("{}/ws", app.base))
@@ -812,8 +1041,18 @@ async fn cors_origin_checks_headers_and_the_metrics_token() {
 
     // /metrics needs its token once one is configured; health stays open.
     assert_eq!(app.call("GET", "/metrics", None, None).await.0, 401);
-    assert_eq!(app.call("GET", "/metrics", Some("metrics-token-for-tests-0123456"), None).await.0, 200);
-    assert_eq!(app.call("GET", "/metrics", Some(&app.token_for("ben").await), None).await.0, 403);
+    assert_eq!(
+        app.call("GET", "/metrics", Some("metrics-token-for-tests-0123456"), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.call("GET", "/metrics", Some(&app.token_for("ben").await), None)
+            .await
+            .0,
+        403
+    );
     assert_eq!(app.call("GET", "/health", None, None).await.0, 200);
     assert_eq!(app.call("GET", "/ready", None, None).await.0, 200);
 }
@@ -824,7 +1063,11 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
     let app = spawn_test_plant(dir.path(), T0).await;
     let (status, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(status, 200);
-    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        doc["openapi"]
+    );
     let mut documented = BTreeSet::new();
     for (path, ops) in doc["paths"].as_object().expect("paths") {
         for method in ops.as_object().expect("operations").keys() {
@@ -836,7 +1079,9 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
         .map(|r| format!("{} {}", r.method, plain_path(r.path)))
         .collect();
     assert_eq!(documented, routed, "the document and the router disagree");
-    let schemes = doc["components"]["securitySchemes"].as_object().expect("security schemes");
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("security schemes");
     for name in ["bearer", "display_token", "ingest_token", "metrics_token"] {
         assert!(schemes.contains_key(name), "{name} missing");
     }
@@ -844,7 +1089,9 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
     // Protected operations name their scheme; open ones do not.
     for rule in ms5::http::ROUTES {
         let op = &doc["paths"][plain_path(rule.path)][rule.method.to_lowercase()];
-        let secured = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())));
+        let secured = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())));
         let open = matches!(rule.access, ms5::domain::access::Access::Open);
         assert_eq!(secured, !open, "{} {}", rule.method, rule.path);
     }

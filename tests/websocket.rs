@@ -9,7 +9,7 @@ use bytes::Bytes;
 use common::ws::*;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn connect(app: &TestApp) -> Conn {
     connect_to(app, &app.ws_url).await

@@ -14,11 +14,11 @@ use super::andon_ticket::{Act, AndonTicketActor, FireDue};
 use super::hub::{ANDON, Hub, Publish};
 use super::notifier::Notifier;
 use crate::clock::Clock;
-use crate::flags::FeatureFlags;
 use crate::domain::EpochMs;
 use crate::domain::andon::{Action, Category, Priority, Ticket, TicketSource, TicketState, next_due, transition};
 use crate::domain::plant::{MachineIdx, PlantModel};
 use crate::domain::snapshot::{TicketView, ticket_view};
+use crate::flags::FeatureFlags;
 use crate::metrics as m;
 use crate::store::{Store, StoreError};
 

@@ -9,12 +9,12 @@ use actix::prelude::*;
 use super::andon::{AndonDesk, AndonError, TicketChanged, TicketClosed};
 use super::notifier::{Deliver, Notifier};
 use crate::clock::Clock;
-use crate::domain::flags::Flag;
-use crate::flags::FeatureFlags;
 use crate::domain::andon::{
     Action, DueKind, EscalationPolicy, Ticket, TicketState, due_by, mark_fired, next_due, transition,
 };
+use crate::domain::flags::Flag;
 use crate::domain::snapshot::{TicketView, ticket_view};
+use crate::flags::FeatureFlags;
 use crate::metrics as m;
 use crate::store::{NewNotification, Store};
 

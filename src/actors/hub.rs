@@ -312,7 +312,11 @@ impl Handler<CloseDisplay> for Hub {
     type Result = usize;
 
     fn handle(&mut self, msg: CloseDisplay, _: &mut Context<Self>) -> usize {
-        let matching: Vec<_> = self.sessions.values().filter(|s| s.display == Some(msg.display)).collect();
+        let matching: Vec<_> = self
+            .sessions
+            .values()
+            .filter(|s| s.display == Some(msg.display))
+            .collect();
         for s in &matching {
             s.away.do_send(GoingAway);
         }

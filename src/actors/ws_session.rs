@@ -261,7 +261,7 @@ impl WsSession {
             }
             _ => return None,
         };
-        (!scope.iter().any(|l| *l == line)).then_some(line)
+        (!scope.contains(&line)).then_some(line)
     }
 
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {

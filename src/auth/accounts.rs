@@ -31,7 +31,9 @@ pub enum AccountError {
 pub fn valid_username(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
 }
 
 /// Adds a user.

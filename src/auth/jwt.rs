@@ -145,21 +145,35 @@ mod tests {
     fn other_secrets_algorithms_issuers_and_alg_none_are_refused() {
         let k = keys();
         let other = JwtKeys::new(b"another-secret-another-secret-xx", "ms5", "ms5", 30);
-        assert!(matches!(k.verify(&other.sign(&claims()).unwrap(), NOW), Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            k.verify(&other.sign(&claims()).unwrap(), NOW),
+            Err(TokenError::Invalid(_))
+        ));
         let mut c = claims();
         c.iss = "someone-else".into();
-        assert!(matches!(k.verify(&k.sign(&c).unwrap(), NOW), Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            k.verify(&k.sign(&c).unwrap(), NOW),
+            Err(TokenError::Invalid(_))
+        ));
         let wrong_aud = JwtKeys::new(SECRET, "ms5", "other-app", 30);
         c = claims();
         c.aud = "other-app".into();
         assert!(wrong_aud.verify(&wrong_aud.sign(&c).unwrap(), NOW).is_ok());
-        assert!(matches!(k.verify(&wrong_aud.sign(&c).unwrap(), NOW), Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            k.verify(&wrong_aud.sign(&c).unwrap(), NOW),
+            Err(TokenError::Invalid(_))
+        ));
         // alg none: the claims of a valid token with a `none` header and no signature.
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).unwrap());
         let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#));
         assert!(matches!(k.verify(&none, NOW), Err(TokenError::Invalid(_))));
         // HS384 with the right secret is still refused: the algorithm is pinned.
-        let hs384 = encode(&Header::new(Algorithm::HS384), &claims(), &EncodingKey::from_secret(SECRET)).unwrap();
+        let hs384 = encode(
+            &Header::new(Algorithm::HS384),
+            &claims(),
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert!(matches!(k.verify(&hs384, NOW), Err(TokenError::Invalid(_))));
         assert!(matches!(k.verify("not.a.token", NOW), Err(TokenError::Invalid(_))));
     }

@@ -1,8 +1,8 @@
 //! Password hashing: argon2id with the crate's default parameters (19 MiB, 2 passes),
 //! stored as PHC strings so parameters can be raised later without breaking old hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;

@@ -134,10 +134,16 @@ impl AuthSettings {
         for (key, value, min) in secrets {
             let Some(v) = value else { continue };
             if v.len() < min {
-                return err(key, format!("must be at least {min} bytes (e.g. `openssl rand -base64 48`)"));
+                return err(
+                    key,
+                    format!("must be at least {min} bytes (e.g. `openssl rand -base64 48`)"),
+                );
             }
             if profile == Profile::Production && v.starts_with(EXAMPLE_SECRET_PREFIX) {
-                return err(key, "is the example value: the production profile needs a secret of your own".into());
+                return err(
+                    key,
+                    "is the example value: the production profile needs a secret of your own".into(),
+                );
             }
         }
         if profile == Profile::Production && self.jwt_secret.is_none() {

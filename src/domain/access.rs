@@ -67,7 +67,10 @@ pub enum Access {
 impl Access {
     /// Whether the route changes something (maintenance mode blocks these for non-admins).
     pub fn is_write(self) -> bool {
-        matches!(self, Access::Operate | Access::Supervise | Access::Ingest | Access::Admin)
+        matches!(
+            self,
+            Access::Operate | Access::Supervise | Access::Ingest | Access::Admin
+        )
     }
 }
 

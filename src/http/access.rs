@@ -49,7 +49,8 @@ impl FromRequest for Caller {
 
 /// The client address of a request (the peer; MS5 does not trust forwarded headers).
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }
 
 /// The bearer credential: `Authorization: Bearer …`, or for the WebSocket (browsers
@@ -97,7 +98,9 @@ pub async fn authorize(
         };
         return Ok(req.into_response(err.error_response()));
     }
-    if access.is_write() && state.flags.get(Flag::MaintenanceMode) && !principal.as_ref().is_some_and(Principal::is_admin)
+    if access.is_write()
+        && state.flags.get(Flag::MaintenanceMode)
+        && !principal.as_ref().is_some_and(Principal::is_admin)
     {
         let err = ApiError::Maintenance(
             "MS5 is in maintenance mode: changes are paused until an admin ends it; reads still work".into(),

@@ -2,10 +2,10 @@
 //! cancel.
 
 use actix_web::{HttpResponse, web};
-use utoipa::{IntoParams, ToSchema};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::access::Caller;
@@ -57,7 +57,11 @@ pub struct RaiseBody {
     responses((status = 201, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "maintenance mode", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn raise(state: web::Data<AppState>, caller: Caller, body: web::Json<RaiseBody>) -> Result<HttpResponse, ApiError> {
+pub async fn raise(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<RaiseBody>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     if state.plant.plant().line(&b.line).is_some() {
         caller.require_line(&b.line)?;
@@ -105,7 +109,13 @@ pub struct ActBody {
     comment: Option<String>,
 }
 
-async fn act(state: &AppState, caller: &Caller, id: i64, action: Action, body: ActBody) -> Result<HttpResponse, ApiError> {
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: Action,
+    body: ActBody,
+) -> Result<HttpResponse, ApiError> {
     let stored = state.store.ticket(id).await?.ok_or(ApiError::NotFound {
         what: "ticket",
         id: id.to_string(),
@@ -137,7 +147,12 @@ async fn act(state: &AppState, caller: &Caller, id: i64, action: Action, body: A
         Action::Cancel => "andon.cancel",
     };
     state
-        .audit_by(caller, what, Some(id.to_string()), json!({ "line": ticket.line, "comment": comment }))
+        .audit_by(
+            caller,
+            what,
+            Some(id.to_string()),
+            json!({ "line": ticket.line, "comment": comment }),
+        )
         .await;
     Ok(HttpResponse::Ok().json(ticket))
 }
@@ -214,7 +229,11 @@ pub struct ListQuery {
     responses((status = 200, body = TicketList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("display_token" = [])))]
-pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let parse_state = |s: &str| {
         TicketState::parse(s)

@@ -52,7 +52,11 @@ pub struct LoginBody {
         (status = 401, description = "invalid username or password (one answer for both)", body = ErrorBody),
         (status = 429, description = "too many failures: see Retry-After", body = ErrorBody),
         (status = 503, description = "no accounts exist yet", body = ErrorBody)))]
-pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Json<LoginBody>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let addr = client_addr(&req);
     // The name is recorded as typed, bounded; the password never leaves this function.
     let name: String = body.username.chars().take(MAX_USERNAME).collect();
@@ -84,7 +88,11 @@ pub struct RefreshBody {
     responses((status = 200, description = "new tokens", body = Tokens),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "unknown, expired, revoked or reused refresh token", body = ErrorBody)))]
-pub async fn refresh(req: HttpRequest, state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
     let addr = client_addr(&req);
     match state.auth.refresh(&body.refresh_token).await {
         Ok(tokens) => {
@@ -103,7 +111,14 @@ pub async fn refresh(req: HttpRequest, state: web::Data<AppState>, body: web::Js
                 .map_or_else(|| format!("user:{user_id}"), |u| u.username);
             tracing::warn!(user = %who, addr = %addr, "a rotated refresh token was reused: every token of that sign-in is revoked");
             state
-                .audit(&who, &addr, "auth.refresh_reuse", None, "denied", json!({ "family_revoked": family }))
+                .audit(
+                    &who,
+                    &addr,
+                    "auth.refresh_reuse",
+                    None,
+                    "denied",
+                    json!({ "family_revoked": family }),
+                )
                 .await;
             Err(AuthError::InvalidRefresh.into())
         }
@@ -124,9 +139,16 @@ pub struct LogoutBody {
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutBody,
     responses((status = 204, description = "signed out (also when the tokens were already invalid)"),
         (status = 400, description = "malformed body", body = ErrorBody)))]
-pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Json<LogoutBody>) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LogoutBody>,
+) -> Result<HttpResponse, ApiError> {
     let claims = credential(&req).and_then(|t| state.auth.access_claims(&t));
-    let user_id = state.auth.logout(body.refresh_token.as_deref(), claims.as_ref()).await?;
+    let user_id = state
+        .auth
+        .logout(body.refresh_token.as_deref(), claims.as_ref())
+        .await?;
     if let Some(id) = user_id {
         let who = match &claims {
             Some(c) => c.sub.clone(),

@@ -106,7 +106,12 @@ pub async fn revoke(state: web::Data<AppState>, caller: Caller, id: web::Path<i6
         })?;
     state.plant.hub().do_send(CloseDisplay { display: id });
     state
-        .audit_by(&caller, "display_token.revoke", Some(id.to_string()), json!({ "name": revoked.name }))
+        .audit_by(
+            &caller,
+            "display_token.revoke",
+            Some(id.to_string()),
+            json!({ "name": revoked.name }),
+        )
         .await;
     Ok(HttpResponse::Ok().json(revoked))
 }

@@ -1,20 +1,20 @@
 //! Downtime: list, classify by operators, Pareto of minutes and occurrences by reason.
 
 use actix_web::{HttpResponse, web};
-use utoipa::{IntoParams, ToSchema};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::{DowntimeList, ErrorBody, ParetoReport, ReasonCodes};
-use crate::domain::flags::Flag;
-use crate::store::DowntimeRecord;
 use crate::domain::andon::pareto as pareto_rows;
+use crate::domain::flags::Flag;
 use crate::domain::snapshot::utc;
 use crate::store::DowntimeFilter;
+use crate::store::DowntimeRecord;
 
 /// Longest span a Pareto may cover.
 const MAX_SPAN_MS: i64 = 93 * 24 * 3_600_000;
@@ -76,7 +76,11 @@ fn known(state: &AppState, line: Option<&str>, machine: Option<&str>) -> Result<
     responses((status = 200, body = DowntimeList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("display_token" = [])))]
-pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     known(&state, q.line.as_deref(), q.machine.as_deref())?;
     in_scope(&caller, &state, q.line.as_deref(), q.machine.as_deref())?;
@@ -190,7 +194,11 @@ pub struct ParetoQuery {
         (status = 403, description = "not the caller's line, or advanced_analytics is off", body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("display_token" = [])))]
-pub async fn pareto(state: web::Data<AppState>, caller: Caller, q: web::Query<ParetoQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn pareto(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ParetoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     if !state.flags.get(Flag::AdvancedAnalytics) {
         return Err(ApiError::FeatureDisabled(

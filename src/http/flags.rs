@@ -80,7 +80,12 @@ pub async fn set(
         tracing::warn!(flag = flag.name(), enabled = on, by = %caller.principal.name(), "feature flag changed");
     }
     state
-        .audit_by(&caller, "flag.set", Some(flag.name().to_owned()), json!({ "from": was, "to": on }))
+        .audit_by(
+            &caller,
+            "flag.set",
+            Some(flag.name().to_owned()),
+            json!({ "from": was, "to": on }),
+        )
         .await;
     Ok(HttpResponse::Ok().json(flag_list(&state)))
 }

@@ -3,10 +3,10 @@
 //! with a 400 naming the sample, and nothing of it is applied.
 
 use actix_web::{HttpResponse, web};
-use utoipa::ToSchema;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::ApiError;

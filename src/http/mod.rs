@@ -30,14 +30,14 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use self::access::Caller;
 use self::error::ApiError;
-use crate::auth::Auth;
-use crate::domain::access::Access;
-use crate::flags::FeatureFlags;
-use crate::store::AuditEntry;
 use crate::actors::plant::PlantHandle;
+use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::access::Access;
+use crate::flags::FeatureFlags;
 use crate::plc::TagSink;
+use crate::store::AuditEntry;
 use crate::store::Store;
 
 /// What handlers share.
@@ -88,7 +88,13 @@ impl AppState {
     }
 
     /// Appends a successful write by `caller`.
-    pub async fn audit_by(&self, caller: &Caller, action: &'static str, target: Option<String>, details: serde_json::Value) {
+    pub async fn audit_by(
+        &self,
+        caller: &Caller,
+        action: &'static str,
+        target: Option<String>,
+        details: serde_json::Value,
+    ) {
         self.audit(&caller.principal.name(), &caller.addr, action, target, "ok", details)
             .await;
     }
@@ -239,7 +245,10 @@ route_table! {
 fn cors(allowed: &[String]) -> actix_cors::Cors {
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
-        .allowed_headers([actix_web::http::header::AUTHORIZATION, actix_web::http::header::CONTENT_TYPE])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+        ])
         .max_age(3600);
     for origin in allowed {
         cors = cors.allowed_origin(origin);

@@ -2,16 +2,16 @@
 //! (`?from=&to=`), the latter recomputed from stored events by the same domain code.
 
 use actix_web::{HttpResponse, web};
-use utoipa::{IntoParams, ToSchema};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
-use crate::domain::flags::Flag;
 use crate::domain::EpochMs;
+use crate::domain::flags::Flag;
 use crate::domain::history::tally_between;
 use crate::domain::oee::{OeeFigures, compute};
 use crate::domain::snapshot::utc;

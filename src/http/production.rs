@@ -61,7 +61,11 @@ pub async fn line(state: web::Data<AppState>, caller: Caller, id: web::Path<Stri
     responses((status = 200, body = MachineSnapshot), (status = 401, body = ErrorBody),
         (status = 403, description = "not one of the caller's lines", body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("display_token" = [])))]
-pub async fn machine(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn machine(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require_line(&machine_line(&state, &id)?)?;
     match state.plant.machine(&id).await {
         Some(machine) => Ok(HttpResponse::Ok().json(&*machine)),

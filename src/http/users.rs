@@ -30,7 +30,9 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
 pub fn check_lines(state: &AppState, lines: &Option<Vec<String>>) -> Result<(), ApiError> {
     let Some(lines) = lines else { return Ok(()) };
     if lines.is_empty() {
-        return Err(ApiError::bad_request("`lines` must name at least one line, or be null for all lines"));
+        return Err(ApiError::bad_request(
+            "`lines` must name at least one line, or be null for all lines",
+        ));
     }
     match lines.iter().find(|l| state.plant.plant().line(l).is_none()) {
         Some(l) => Err(ApiError::NotFound {
@@ -91,7 +93,11 @@ pub struct NewUser {
         (status = 404, description = "unknown line", body = ErrorBody),
         (status = 409, description = "username taken", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<NewUser>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewUser>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     check_username(&b.username)?;
     check_lines(&state, &b.lines)?;
@@ -165,7 +171,9 @@ pub async fn update(
         .filter(|u| u.id != current.id && u.role == Role::Admin && !u.disabled)
         .count();
     if current.role == Role::Admin && !current.disabled && !stays_admin && other_admins == 0 {
-        return Err(ApiError::Conflict("this is the last active admin: make another admin first".into()));
+        return Err(ApiError::Conflict(
+            "this is the last active admin: make another admin first".into(),
+        ));
     }
     let password_changed = b.password.is_some();
     let change = UserChange {

@@ -61,7 +61,9 @@ pub async fn ws(
         }
     }
     if !state.flags.get(Flag::RealTimeUpdates) {
-        return Err(ApiError::Maintenance("live updates are turned off (real_time_updates): reload later".into()).into());
+        return Err(
+            ApiError::Maintenance("live updates are turned off (real_time_updates): reload later".into()).into(),
+        );
     }
     let (response, socket, stream) = actix_ws::handle(&req, body)?;
     let settings = &state.settings.websocket;

@@ -157,10 +157,12 @@ impl Store {
 
     /// A user and their password hash, by name.
     pub async fn user_with_hash(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?")))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
             Some(r) => Some((user_from(&r)?, r.try_get("password_hash")?)),
             None => None,
@@ -169,24 +171,33 @@ impl Store {
 
     /// A user by id.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(user_from).transpose()?)
     }
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(user_from).collect::<Result<_, _>>()?)
     }
 
     /// Applies `change` to a user; `None` if there is no such user. A change of role,
     /// lines, password or a disable also revokes the user's refresh tokens.
-    pub async fn update_user(&self, username: &str, change: &UserChange, now: EpochMs) -> Result<Option<User>, StoreError> {
+    pub async fn update_user(
+        &self,
+        username: &str,
+        change: &UserChange,
+        now: EpochMs,
+    ) -> Result<Option<User>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE users SET
@@ -276,11 +287,12 @@ impl Store {
 
     /// Revokes every token of a login family; returns how many were live.
     pub async fn revoke_family(&self, family: &str, now: EpochMs) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE family = ? AND revoked_at_ms IS NULL")
-            .bind(now)
-            .bind(family)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE family = ? AND revoked_at_ms IS NULL")
+                .bind(now)
+                .bind(family)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected())
     }
 
@@ -327,7 +339,12 @@ impl Store {
     }
 
     /// Revokes a display token; `None` if there is no such token.
-    pub async fn revoke_display_token(&self, id: i64, by: &str, now: EpochMs) -> Result<Option<DisplayToken>, StoreError> {
+    pub async fn revoke_display_token(
+        &self,
+        id: i64,
+        by: &str,
+        now: EpochMs,
+    ) -> Result<Option<DisplayToken>, StoreError> {
         let row = sqlx::query(
             "UPDATE display_tokens SET revoked_at_ms = COALESCE(revoked_at_ms, ?), revoked_by = COALESCE(revoked_by, ?)
              WHERE id = ? RETURNING *",

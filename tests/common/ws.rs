@@ -41,4 +41,3 @@ pub async fn next_json(conn: &mut Conn) -> Value {
         }
     }
 }
-
