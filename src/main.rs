@@ -187,6 +187,16 @@ async fn main() -> ExitCode {
         },
         Command::Serve => match Application::build(config, Clock::System).await {
             Ok(app) => {
+                if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                    match app.local_board_link().await {
+                        Ok(Some(link)) => println!(
+                            "\nNo accounts yet. This machine's board, read-only:\n  {link}\n\
+                             To sign in and act: ms5 user add --username <name> --role admin\n"
+                        ),
+                        Ok(None) => {}
+                        Err(e) => eprintln!("ms5: cannot make a board link: {e}"),
+                    }
+                }
                 let code = match app.run_until_stopped(true).await {
                     Ok(()) => 0,
                     Err(e) => {

@@ -12,7 +12,7 @@ use crate::actors::hub::CloseAll;
 use crate::actors::plant::{PlantHandle, PlantOptions};
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Profile};
 use crate::flags::FeatureFlags;
 use crate::http::{AppState, routes};
 use crate::plc::opcua::OpcUaSource;
@@ -47,7 +47,11 @@ pub struct Application {
     plant: PlantHandle,
     store: Store,
     auth: Arc<Auth>,
+    profile: Profile,
 }
+
+/// Name of the display token `serve` makes for a development machine's own board.
+pub const LOCAL_BOARD: &str = "local board (development, until the first account)";
 
 impl Application {
     /// Builds and starts everything but does not wait; call [`Application::run_until_stopped`].
@@ -151,7 +155,24 @@ impl Application {
             plant,
             store,
             auth,
+            profile: settings.profile,
         })
+    }
+
+    /// In the development profile, while no account exists: a fresh read-only display
+    /// token for this machine's board (earlier ones of the kind are revoked), as a link.
+    /// `serve` prints it on an interactive terminal only, never to the log.
+    pub async fn local_board_link(&self) -> Result<Option<String>, AuthError> {
+        if self.profile != Profile::Development || self.store.user_count().await? > 0 {
+            return Ok(None);
+        }
+        for old in self.store.display_tokens().await? {
+            if old.name == LOCAL_BOARD && old.revoked_at.is_none() {
+                self.auth.revoke_display_token(old.id, "ms5 serve").await?;
+            }
+        }
+        let (token, _) = self.auth.create_display_token(LOCAL_BOARD, &None, "ms5 serve").await?;
+        Ok(Some(format!("http://localhost:{}/?token={token}", self.port)))
     }
 
     /// Sign-in and credentials (tests mint tokens with it).

@@ -510,7 +510,44 @@ async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() 
         .await
         .expect("starts");
     let base = format!("http://127.0.0.1:{}", app.port());
+    // Until an account exists, a development machine's own board opens read-only by link;
+    // each start makes a new link and ends the old one.
+    let first = app
+        .local_board_link()
+        .await
+        .expect("link")
+        .expect("a link in development");
+    let second = app
+        .local_board_link()
+        .await
+        .expect("link")
+        .expect("a link in development");
+    let token = |link: &str| link.split("?token=").nth(1).expect("token in link").to_owned();
+    assert!(
+        first.starts_with(&format!("http://localhost:{}/?token=ms5d_", app.port())),
+        "{first}"
+    );
     actix_rt::spawn(app.run_until_stopped(false));
+    let client = awc::Client::default();
+    let lines = |t: String| {
+        client
+            .get(format!("{base}/api/v1/production/lines"))
+            .insert_header(("Authorization", format!("Bearer {t}")))
+            .send()
+    };
+    assert_eq!(lines(token(&second)).await.expect("get").status().as_u16(), 200);
+    assert_eq!(
+        lines(token(&first)).await.expect("get").status().as_u16(),
+        401,
+        "the older link ended"
+    );
+    let raise = client
+        .post(format!("{base}/api/v1/andon/tickets"))
+        .insert_header(("Authorization", format!("Bearer {}", token(&second))))
+        .send_json(&json!({"line": "line-a", "category": "quality", "priority": "low", "description": "x"}))
+        .await
+        .expect("post");
+    assert_eq!(raise.status().as_u16(), 403, "read-only");
     let mut res = awc::Client::default()
         .post(format!("{base}/api/v1/auth/login"))
         .send_json(&json!({"username": "admin", "password": "admin123"}))
