@@ -66,6 +66,21 @@ impl Application {
         let plant_model = Arc::new(config.plant);
         let flags = Arc::new(FeatureFlags::new(&settings.flags, &store.flag_changes().await?));
         let auth = Arc::new(Auth::new(settings.auth.clone(), store.clone(), clock.clone()).await?);
+        {
+            // Sign-outs and account changes made elsewhere (another replica, `ms5 user
+            // passwd`) reach this process's token checks within 30 s.
+            let auth = auth.clone();
+            actix_rt::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(30));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(e) = auth.reload().await {
+                        tracing::warn!(error = %e, "cannot reload token revocations");
+                    }
+                }
+            });
+        }
         if store.user_count().await? == 0 {
             tracing::warn!(
                 "no accounts yet: sign-in is refused until you create the first admin with \
@@ -172,7 +187,7 @@ impl Application {
             }
         }
         let (token, _) = self.auth.create_display_token(LOCAL_BOARD, &None, "ms5 serve").await?;
-        Ok(Some(format!("http://localhost:{}/?token={token}", self.port)))
+        Ok(Some(format!("http://localhost:{}/#token={token}", self.port)))
     }
 
     /// Sign-in and credentials (tests mint tokens with it).

@@ -464,7 +464,13 @@ async fn the_andon_channel_pushes_a_snapshot_then_ticket_changes() {
     let pager = PagerServer::start();
     let app = andon_app(dir.path(), &pager, T0, json!({})).await;
     let first = raise(&app, "material", "out of caps").await["id"].as_i64().expect("id");
-    let (_, mut ws) = app.client.ws(&app.ws_url).connect().await.expect("ws");
+    let (_, mut ws) = app
+        .client
+        .ws(&app.ws_url)
+        .bearer_auth(&app.token)
+        .connect()
+        .await
+        .expect("ws");
     ws.send(Message::Text(r#"{"type":"subscribe","channel":"andon:line-a"}"#.into()))
         .await
         .expect("send");
@@ -484,7 +490,13 @@ async fn the_andon_channel_pushes_a_snapshot_then_ticket_changes() {
         (json!(first), json!("resolved"))
     );
     // a new subscriber's snapshot has only the open ticket
-    let (_, mut late) = app.client.ws(&app.ws_url).connect().await.expect("ws");
+    let (_, mut late) = app
+        .client
+        .ws(&app.ws_url)
+        .bearer_auth(&app.token)
+        .connect()
+        .await
+        .expect("ws");
     late.send(Message::Text(r#"{"type":"subscribe","channel":"andon"}"#.into()))
         .await
         .expect("send");

@@ -55,6 +55,8 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         .env("MS5_URL", format!("{}/", app.base))
         .env("MS5_DISPLAY_TOKEN", &display_token)
         .env("MS5_ADMIN_TOKEN", &app.token)
+        .env("MS5_USER", "root")
+        .env("MS5_PASSWORD", TEST_PASSWORD)
         .env("MS5_INJECTION_NAME", INJECTION)
         .env("MS5_EXPECT_TICKET", ticket["id"].to_string())
         .env("MS5_EXPECT_TICKET_TEXT", TICKET_TEXT)

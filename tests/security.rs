@@ -522,9 +522,9 @@ async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() 
         .await
         .expect("link")
         .expect("a link in development");
-    let token = |link: &str| link.split("?token=").nth(1).expect("token in link").to_owned();
+    let token = |link: &str| link.split("#token=").nth(1).expect("token in link").to_owned();
     assert!(
-        first.starts_with(&format!("http://localhost:{}/?token=ms5d_", app.port())),
+        first.starts_with(&format!("http://localhost:{}/#token=ms5d_", app.port())),
         "{first}"
     );
     actix_rt::spawn(app.run_until_stopped(false));
@@ -758,7 +758,7 @@ async fn display_tokens_are_read_only_line_scoped_and_die_when_revoked() {
     assert_eq!(status, 403, "read-only");
 
     // Over the WebSocket: all-lines channels carry only its line; other lines are refused.
-    let mut ws = connect_to(&app, &format!("{}?access_token={token}", app.ws_bare)).await;
+    let mut ws = connect_to(&app, &token).await;
     send(&mut ws, r#"{"type":"subscribe","channel":"production_updates"}"#).await;
     let snapshot = next_json(&mut ws).await;
     let ids: Vec<_> = snapshot["data"]["lines"]
@@ -922,7 +922,7 @@ async fn each_flag_gates_its_feature_and_survives_a_restart() {
     assert_eq!(app.call("GET", "/sw.js", None, None).await.0, 403);
 
     // real_time_updates: open sockets close, new ones are refused.
-    let mut ws = connect_to(&app, &app.ws_url).await;
+    let mut ws = connect_to(&app, &app.token).await;
     send(&mut ws, r#"{"type":"ping"}"#).await;
     assert_eq!(next_json(&mut ws).await["type"], json!("pong"));
     set_flag(&app, "real_time_updates", false).await;
@@ -952,7 +952,7 @@ async fn maintenance_mode_banners_every_screen_and_pauses_writes_but_for_admins(
     let dir = temp();
     let app = two_line_app(dir.path(), json!({})).await;
     let operator = app.token_with("olga", Role::Operator, None).await;
-    let mut ws = connect_to(&app, &app.ws_url).await;
+    let mut ws = connect_to(&app, &app.token).await;
     send(&mut ws, r#"{"type":"ping"}"#).await;
     assert_eq!(next_json(&mut ws).await["type"], json!("pong"));
 
@@ -980,7 +980,11 @@ async fn maintenance_mode_banners_every_screen_and_pauses_writes_but_for_admins(
     );
     let (_, list) = app.get("/api/v1/andon/tickets").await;
     assert_eq!(list["tickets"], json!([]), "nothing was raised");
-    assert_eq!(app.post_as("/api/v1/ingest", INGEST_TOKEN, &json!([])).await.0, 503);
+    assert_eq!(
+        app.post_as("/api/v1/ingest", INGEST_TOKEN, &json!([])).await.0,
+        200,
+        "telemetry keeps flowing"
+    );
     assert_eq!(
         app.get_as("/api/v1/production/lines", &operator).await.0,
         200,
@@ -994,7 +998,7 @@ async fn maintenance_mode_banners_every_screen_and_pauses_writes_but_for_admins(
     );
 
     // A screen that connects during maintenance gets the banner at once.
-    let mut late = connect_to(&app, &app.ws_url).await;
+    let mut late = connect_to(&app, &app.token).await;
     assert_eq!(next_json(&mut late).await["type"], json!("banner"));
 
     set_flag(&app, "maintenance_mode", false).await;
@@ -1058,7 +1062,13 @@ async fn cors_origin_checks_headers_and_the_metrics_token() {
     );
 
     // WebSocket Origin: its own and listed origins only.
-    let ws_with = |origin: String| app.client.ws(&app.ws_url).origin(origin).connect();
+    let ws_with = |origin: String| {
+        app.client
+            .ws(&app.ws_url)
+            .bearer_auth(&app.token)
+            .origin(origin)
+            .connect()
+    };
     let own = format!("http://127.0.0.1:{}", app.base.rsplit(':').next().expect("port"));
     assert!(ws_with(own).await.is_ok(), "its own origin");
     assert!(
@@ -1132,4 +1142,127 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
         let open = matches!(rule.access, ms5::domain::access::Access::Open);
         assert_eq!(secured, !open, "{} {}", rule.method, rule.path);
     }
+}
+
+#[actix_web::test]
+async fn websocket_credentials_come_by_header_or_subprotocol_and_sockets_end_with_their_credential() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    // Browsers offer the token as a subprotocol; MS5 answers with `ms5.bearer`.
+    let (res, mut ws) = app
+        .client
+        .ws(&app.ws_url)
+        .protocols(["ms5.bearer", app.token.as_str()])
+        .connect()
+        .await
+        .expect("subprotocol credential");
+    assert_eq!(
+        res.headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("ms5.bearer")
+    );
+    send(&mut ws, r#"{"type":"ping"}"#).await;
+    assert_eq!(next_json(&mut ws).await["type"], json!("pong"));
+    // A token in the URL is not accepted (it would end up in proxy logs).
+    let (status, _) = app
+        .call("GET", &format!("/ws?access_token={}", app.token), None, None)
+        .await;
+    assert_eq!(status, 401);
+
+    // Signing out closes the sockets of that access token.
+    let (_, tokens) = {
+        make_user(&app.store, "olga", Role::Operator, None, T0).await;
+        login(&app, "olga", TEST_PASSWORD).await
+    };
+    let olga = tokens["access_token"].as_str().expect("access").to_owned();
+    let mut signed_out = connect_to(&app, &olga).await;
+    send(&mut signed_out, r#"{"type":"ping"}"#).await;
+    assert_eq!(next_json(&mut signed_out).await["type"], json!("pong"));
+    let (status, _) = app
+        .call("POST", "/api/v1/auth/logout", Some(&olga), Some(&json!({})))
+        .await;
+    assert_eq!(status, 204);
+    assert!(closes_within(&mut signed_out, 10).await, "signed out: socket closed");
+
+    // An account change closes the user's sockets; a no-op change does not end sessions.
+    let (_, tokens) = login(&app, "olga", TEST_PASSWORD).await;
+    let olga = tokens["access_token"].as_str().expect("access").to_owned();
+    let (status, _) = app
+        .call(
+            "PATCH",
+            "/api/v1/users/olga",
+            Some(&app.admin()),
+            Some(&json!({"role": "operator"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &olga).await.0,
+        200,
+        "nothing changed: still signed in"
+    );
+    let mut changed = connect_to(&app, &olga).await;
+    send(&mut changed, r#"{"type":"ping"}"#).await;
+    assert_eq!(next_json(&mut changed).await["type"], json!("pong"));
+    let (status, _) = app
+        .call(
+            "PATCH",
+            "/api/v1/users/olga",
+            Some(&app.admin()),
+            Some(&json!({"lines": ["line-b"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(closes_within(&mut changed, 10).await, "account changed: socket closed");
+    assert_eq!(app.get_as("/api/v1/auth/me", &olga).await.0, 401);
+}
+
+#[actix_web::test]
+async fn scoped_ingest_unknown_names_and_the_last_admin_are_guarded() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    // An engineer limited to line-a cannot feed line-b, and nothing of that batch applies.
+    let eng = app
+        .token_with("erin", Role::Engineer, Some(vec!["line-a".into()]))
+        .await;
+    let batch =
+        json!([{"tag": "A.Filler.Total", "value": 5, "ts": T0}, {"tag": "B.Press.Total", "value": 9, "ts": T0}]);
+    let (status, err) = app.post_as("/api/v1/ingest", &eng, &batch).await;
+    assert_eq!(status, 403, "{err}");
+    assert!(
+        err["error"]["message"].as_str().is_some_and(|m| m.contains("sample 1")),
+        "{err}"
+    );
+    let (_, m) = app.get("/api/v1/machines/a-filler").await;
+    assert_eq!(m["windows"]["today"]["total"], json!(0), "nothing applied: {m}");
+    let (status, report) = app
+        .post_as(
+            "/api/v1/ingest",
+            &eng,
+            &json!([{"tag": "A.Filler.Total", "value": 5, "ts": T0}]),
+        )
+        .await;
+    assert_eq!((status, report["applied"].clone()), (200, json!(1)));
+
+    // A failed sign-in under a name no account has is audited without that name.
+    let secret_typed_as_name = "hunter2-typed-into-the-name-field";
+    assert_eq!(login(&app, secret_typed_as_name, "x").await.0, 401);
+    let (_, page) = app.get("/api/v1/audit?action=auth.login").await;
+    assert_eq!(page["entries"][0]["actor"], json!("(unknown user)"));
+    assert!(!page.to_string().contains(secret_typed_as_name));
+
+    // The last active admin can be neither demoted nor disabled.
+    for change in [json!({"role": "engineer"}), json!({"disabled": true})] {
+        let (status, err) = app
+            .call("PATCH", "/api/v1/users/root", Some(&app.admin()), Some(&change))
+            .await;
+        assert_eq!(
+            (status, err["error"]["code"].clone()),
+            (409, json!("conflict")),
+            "{change}"
+        );
+    }
+    let (_, me) = app.get("/api/v1/auth/me").await;
+    assert_eq!(me["role"], json!("admin"), "refused changes change nothing");
 }

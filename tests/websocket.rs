@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 
 async fn connect(app: &TestApp) -> Conn {
-    connect_to(app, &app.ws_url).await
+    connect_to(app, &app.token).await
 }
 
 #[actix_web::test]

@@ -42,8 +42,9 @@
   const lineFilter = params.get('line') || null;
 
   // ---------------------------------------------------------------- credentials
-  // A wall display opens the board once with ?token=<display token>; the token is kept
-  // in this browser and taken out of the address bar. People sign in instead.
+  // A wall display opens the board once with #token=<display token> (a fragment never
+  // reaches a server or its logs); the token is kept in this browser and taken out of the
+  // address bar. People sign in instead.
   const TOKEN_KEY = 'ms5.token';
   const REFRESH_KEY = 'ms5.refresh';
   const REFRESH_BEFORE_S = 120;
@@ -65,12 +66,11 @@
     }
   }
 
-  if (params.get('token')) {
-    store(TOKEN_KEY, params.get('token'));
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+  if (fragment.get('token')) {
+    store(TOKEN_KEY, fragment.get('token'));
     store(REFRESH_KEY, null);
-    params.delete('token');
-    const q = params.toString();
-    history.replaceState(null, '', location.pathname + (q ? '?' + q : '') + location.hash);
+    history.replaceState(null, '', location.pathname + location.search);
   }
 
   let memoryToken = stored(TOKEN_KEY);
@@ -104,8 +104,23 @@
   }
 
   // Refreshes a person's access token shortly before it expires. Returns false when
-  // there is no usable credential left.
-  async function freshToken() {
+  // there is no usable credential left. A refresh token works once, so one refresh runs
+  // at a time in this tab and, through a Web Lock, across this browser's tabs; a tab that
+  // waited picks up the tokens the other one stored.
+  let refreshing = null;
+
+  function freshToken() {
+    if (!refreshing) {
+      const run = navigator.locks ? navigator.locks.request('ms5-refresh', refreshOnce) : refreshOnce();
+      refreshing = run.finally(() => {
+        refreshing = null;
+      });
+    }
+    return refreshing;
+  }
+
+  async function refreshOnce() {
+    memoryToken = stored(TOKEN_KEY) || memoryToken;
     const t = token();
     if (!t) return false;
     if (secondsLeft(t) > REFRESH_BEFORE_S) return true;
@@ -117,16 +132,29 @@
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ refresh_token: refresh }),
       });
-      if (!res.ok) {
+      if (res.status === 401) {
         setTokens(null, null);
         return false;
       }
+      if (!res.ok) return secondsLeft(t) > 0; // the server is busy: try again later
       const body = await res.json();
       setTokens(body.access_token, body.refresh_token);
       return true;
     } catch (_) {
       return secondsLeft(t) > 0; // offline: keep what we have
     }
+  }
+
+  async function signOut() {
+    const refresh = stored(REFRESH_KEY);
+    try {
+      await api('/api/v1/auth/logout', { method: 'POST', body: JSON.stringify({ refresh_token: refresh }) });
+    } catch (_) {
+      /* signed out here anyway */
+    }
+    setTokens(null, null);
+    if (sock) dropSocket('signed out');
+    showSignIn('Signed out.');
   }
 
   // ---------------------------------------------------------------- state
@@ -763,12 +791,12 @@
   }
 
   function wsUrl() {
-    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    return scheme + location.host + '/ws?access_token=' + encodeURIComponent(token() || '');
+    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
   }
 
   // ---------------------------------------------------------------- sign-in
   function showSignIn(reason) {
+    $('signout').hidden = true;
     const panel = $('signin');
     $('signin-reason').textContent = reason || '';
     panel.hidden = false;
@@ -861,7 +889,8 @@
     }
     let s;
     try {
-      s = new WebSocket(wsUrl());
+      // The token travels as a subprotocol: never in the URL, where proxies log it.
+      s = new WebSocket(wsUrl(), ['ms5.bearer', token()]);
     } catch (_) {
       lost();
       return;
@@ -1117,11 +1146,14 @@
     });
   });
   function afterSignIn() {
+    // People get a sign-out button; display tokens are for screens nobody signs out of.
+    $('signout').hidden = secondsLeft(token()) === Infinity;
     loadFlags();
     connect();
   }
 
   $('signin-form').addEventListener('submit', onSignIn);
+  $('signout').addEventListener('click', signOut);
   schedTick();
   if (token()) afterSignIn();
   else showSignIn('Sign in, or open this page with the display token an admin gave you.');

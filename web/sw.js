@@ -33,8 +33,9 @@ self.addEventListener('fetch', (event) => {
     fetch(event.request)
       .then((res) => {
         if (res.ok) {
+          // Keyed by path alone: nothing after `?` (or `#`) is kept.
           const copy = res.clone();
-          caches.open(CACHE).then((cache) => cache.put(event.request, copy));
+          caches.open(CACHE).then((cache) => cache.put(url.origin + url.pathname, copy));
         }
         return res;
       })

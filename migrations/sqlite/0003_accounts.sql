@@ -7,6 +7,8 @@ CREATE TABLE users (
     role            TEXT NOT NULL,
     lines           TEXT,                     -- JSON array of line ids; NULL: all lines
     disabled        INTEGER NOT NULL DEFAULT 0,
+    -- access tokens issued before this second are refused (set by account changes)
+    tokens_valid_after_s INTEGER NOT NULL DEFAULT 0,
     created_at_ms   INTEGER NOT NULL,
     updated_at_ms   INTEGER NOT NULL
 );
@@ -25,6 +27,12 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+
+-- Access tokens signed out before they expire (by JWT id).
+CREATE TABLE revoked_access_tokens (
+    jti             TEXT PRIMARY KEY,
+    expires_at_s    INTEGER NOT NULL
+);
 
 CREATE TABLE display_tokens (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

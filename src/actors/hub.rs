@@ -57,8 +57,30 @@ pub struct Connect {
     pub deliver: Recipient<Deliver>,
     /// Where to tell it the server is going away.
     pub away: Recipient<GoingAway>,
-    /// The display token it signed in with, if any (closed when that token is revoked).
+    /// The credential it opened with (its sessions close when that is revoked).
+    pub opened_by: OpenedBy,
+}
+
+/// The credential a session opened with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenedBy {
+    /// A display token's id.
     pub display: Option<i64>,
+    /// A person's user id.
+    pub user: Option<i64>,
+    /// The access token's id (`jti`).
+    pub token: Option<String>,
+}
+
+/// Which sessions to close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Those of a revoked display token.
+    Display(i64),
+    /// Those of a user whose account changed.
+    User(i64),
+    /// Those of a signed-out access token.
+    Token(String),
 }
 
 /// The lines a session may see; `None`: all.
@@ -76,13 +98,10 @@ pub struct Announce {
     pub frame: ByteString,
 }
 
-/// Close the sessions signed in with a revoked display token.
+/// Close the sessions opened with a credential that is no longer valid.
 #[derive(Message)]
 #[rtype(result = "usize")]
-pub struct CloseDisplay {
-    /// Display token id.
-    pub display: i64,
-}
+pub struct CloseRevoked(pub Revoked);
 
 /// Server shutdown: the session closes with 1001 (going away).
 #[derive(Message, Clone, Copy)]
@@ -170,7 +189,7 @@ struct Channel {
 struct Session {
     deliver: Recipient<Deliver>,
     away: Recipient<GoingAway>,
-    display: Option<i64>,
+    opened_by: OpenedBy,
 }
 
 /// The actor.
@@ -277,7 +296,7 @@ impl Handler<Connect> for Hub {
             Session {
                 deliver: msg.deliver,
                 away: msg.away,
-                display: msg.display,
+                opened_by: msg.opened_by,
             },
         );
     }
@@ -308,15 +327,16 @@ impl Handler<Announce> for Hub {
     }
 }
 
-impl Handler<CloseDisplay> for Hub {
+impl Handler<CloseRevoked> for Hub {
     type Result = usize;
 
-    fn handle(&mut self, msg: CloseDisplay, _: &mut Context<Self>) -> usize {
-        let matching: Vec<_> = self
-            .sessions
-            .values()
-            .filter(|s| s.display == Some(msg.display))
-            .collect();
+    fn handle(&mut self, msg: CloseRevoked, _: &mut Context<Self>) -> usize {
+        let hit = |o: &OpenedBy| match &msg.0 {
+            Revoked::Display(id) => o.display == Some(*id),
+            Revoked::User(id) => o.user == Some(*id),
+            Revoked::Token(jti) => o.token.as_deref() == Some(jti.as_str()),
+        };
+        let matching: Vec<_> = self.sessions.values().filter(|s| hit(&s.opened_by)).collect();
         for s in &matching {
             s.away.do_send(GoingAway);
         }

@@ -17,7 +17,9 @@ use bytestring::ByteString;
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use super::hub::{Connect, Deliver, Disconnect, GoingAway, Hub, LineScope, Subscribe, Unsubscribe, validate_channel};
+use super::hub::{
+    Connect, Deliver, Disconnect, GoingAway, Hub, LineScope, OpenedBy, Subscribe, Unsubscribe, validate_channel,
+};
 use crate::domain::plant::PlantModel;
 use crate::metrics as m;
 
@@ -174,8 +176,10 @@ pub struct WsSession {
 pub struct SessionAccess {
     /// Lines it may see; `None`: all.
     pub scope: LineScope,
-    /// The display token it signed in with, if any.
-    pub display: Option<i64>,
+    /// The credential it opened with.
+    pub opened_by: OpenedBy,
+    /// When that credential expires (a person's access token); the socket closes then.
+    pub expires_in: Option<Duration>,
 }
 
 impl WsSession {
@@ -282,8 +286,11 @@ impl Actor for WsSession {
             session: self.id,
             deliver: ctx.address().recipient(),
             away: ctx.address().recipient(),
-            display: self.access.display,
+            opened_by: self.access.opened_by.clone(),
         });
+        if let Some(left) = self.access.expires_in {
+            ctx.run_later(left, |act, ctx| act.close(CloseCode::Policy, "token expired", ctx));
+        }
         ctx.run_interval(self.limits.heartbeat, |act, ctx| {
             if act.last_heard.elapsed() > act.limits.idle_timeout {
                 return act.close(CloseCode::Policy, "idle timeout", ctx);

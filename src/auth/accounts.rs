@@ -27,10 +27,13 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
+/// Longest username.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
 /// Whether `name` is an acceptable username.
 pub fn valid_username(name: &str) -> bool {
     !name.is_empty()
-        && name.chars().count() <= 64
+        && name.chars().count() <= MAX_USERNAME_CHARS
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
@@ -63,7 +66,7 @@ pub async fn set_password(store: &Store, username: &str, password: &str, now: Ep
         ..UserChange::default()
     };
     store
-        .update_user(username, &change, now)
+        .update_user(username, &change, true, now)
         .await?
         .ok_or_else(|| AccountError::NoSuchUser(username.to_owned()))
 }

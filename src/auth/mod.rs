@@ -21,7 +21,10 @@ use crate::config::AuthSettings;
 use crate::domain::EpochMs;
 use crate::domain::access::Principal;
 use crate::domain::login_throttle::{LoginThrottle, ThrottlePolicy};
-use crate::store::{DisplayToken, Store, StoreError, User};
+use crate::store::{DisplayToken, NewRefresh, Store, StoreError, User, valid_after_s};
+
+/// Password checks that may run at once.
+const HASHING_AT_ONCE: usize = 4;
 
 /// What a successful sign-in or refresh returns.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -66,6 +69,9 @@ pub enum AuthError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many password checks at once.
+    #[error("too many sign-ins at once; try again shortly")]
+    Busy,
     /// Randomness or signing failed.
     #[error("{0}")]
     Internal(String),
@@ -80,10 +86,13 @@ pub struct Auth {
     users_throttle: Mutex<LoginThrottle>,
     addrs_throttle: Mutex<LoginThrottle>,
     displays: RwLock<HashMap<[u8; 32], DisplayToken>>,
-    /// Access tokens signed out before expiry: jti → exp (s).
-    revoked_jti: Mutex<HashMap<String, i64>>,
-    /// Users changed (role, lines, password, disabled): tokens issued before this second die.
+    /// Access tokens signed out before expiry: jti → exp (s). Mirrors the store.
+    revoked_jti: RwLock<HashMap<String, i64>>,
+    /// Users changed (role, lines, password, disabled): tokens issued before this second
+    /// die. Mirrors the store.
     changed_users: RwLock<HashMap<i64, i64>>,
+    /// Bounds concurrent argon2 work (19 MiB and a core each).
+    hashing: tokio::sync::Semaphore,
     /// Verified against when the user is unknown, so both cases take as long.
     dummy_hash: String,
 }
@@ -122,7 +131,7 @@ impl Auth {
             .await
             .map_err(internal)?
             .map_err(internal)?;
-        Ok(Auth {
+        Auth {
             keys,
             users_throttle: Mutex::new(LoginThrottle::new(policy(settings.user_free_failures))),
             addrs_throttle: Mutex::new(LoginThrottle::new(policy(settings.address_free_failures))),
@@ -130,10 +139,31 @@ impl Auth {
             store,
             clock,
             displays: RwLock::new(displays),
-            revoked_jti: Mutex::new(HashMap::new()),
+            revoked_jti: RwLock::new(HashMap::new()),
             changed_users: RwLock::new(HashMap::new()),
+            hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
             dummy_hash,
-        })
+        }
+        .loaded()
+        .await
+    }
+
+    async fn loaded(self) -> Result<Auth, AuthError> {
+        self.reload().await?;
+        Ok(self)
+    }
+
+    /// Reloads signed-out access tokens and account changes from the store (so a
+    /// `ms5 user passwd` run beside the service takes effect; `serve` calls this every 30 s).
+    pub async fn reload(&self) -> Result<(), AuthError> {
+        let r = self.store.token_revocations(self.now().div_euclid(1000)).await?;
+        if let Ok(mut m) = self.revoked_jti.write() {
+            *m = r.jtis.into_iter().collect();
+        }
+        if let Ok(mut m) = self.changed_users.write() {
+            *m = r.users.into_iter().collect();
+        }
+        Ok(())
     }
 
     fn now(&self) -> EpochMs {
@@ -161,59 +191,86 @@ impl Auth {
             .map_err(internal)
     }
 
-    async fn tokens(&self, user: User, family: &str) -> Result<Tokens, AuthError> {
-        let now = self.now();
-        let refresh = new_token(REFRESH_PREFIX).map_err(internal)?;
-        let refresh_ms = i64::try_from(self.settings.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
-        self.store
-            .insert_refresh(&digest(&refresh), family, user.id, now, now.saturating_add(refresh_ms))
-            .await?;
+    fn tokens(&self, user: User, refresh: String, expires_at: EpochMs) -> Result<Tokens, AuthError> {
         Ok(Tokens {
             access_token: self.access_token(&user)?,
             token_type: "Bearer",
             expires_in: i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(1800),
             refresh_token: refresh,
-            refresh_expires_in: refresh_ms / 1000,
+            refresh_expires_in: (expires_at - self.now()).max(0) / 1000,
             user,
         })
+    }
+
+    /// Runs an argon2 verification with bounded concurrency.
+    async fn verify(&self, password: &str, hash: String) -> Result<bool, AuthError> {
+        let _permit = tokio::time::timeout(std::time::Duration::from_secs(10), self.hashing.acquire())
+            .await
+            .map_err(|_| AuthError::Busy)?
+            .map_err(internal)?;
+        let given = password.to_owned();
+        tokio::task::spawn_blocking(move || password::verify(&given, &hash))
+            .await
+            .map_err(internal)
     }
 
     /// Signs a user in from `addr`.
     pub async fn login(&self, username: &str, password: &str, addr: &str) -> Result<Tokens, AuthError> {
         let now = self.now();
-        let (user_key, addr_key) = (username.to_lowercase(), addr.to_owned());
-        let locked = |t: &Mutex<LoginThrottle>, key: &str| t.lock().map_or(Ok(()), |t| t.check(key, now));
-        if let Err(ms) = locked(&self.users_throttle, &user_key).and(locked(&self.addrs_throttle, &addr_key)) {
-            return Err(AuthError::Locked((ms + 999) / 1000));
+        // Keys are bounded: a megabyte of username is one failure, not a megabyte kept.
+        let user_key: String = username
+            .to_lowercase()
+            .chars()
+            .take(accounts::MAX_USERNAME_CHARS)
+            .collect();
+        let addr_key = addr.to_owned();
+        {
+            let (Ok(mut users), Ok(mut addrs)) = (self.users_throttle.lock(), self.addrs_throttle.lock()) else {
+                return Err(AuthError::Internal("throttle lock poisoned".into()));
+            };
+            if let Err(ms) = users.check(&user_key, now).and(addrs.check(&addr_key, now)) {
+                return Err(AuthError::Locked((ms + 999) / 1000));
+            }
+            // Counted before the password is checked, so parallel guesses cannot all slip
+            // through the check; a success takes it back.
+            users.failed(&user_key, now);
+            addrs.failed(&addr_key, now);
         }
         if self.store.user_count().await? == 0 {
             return Err(AuthError::NoUsers);
         }
-        let found = self.store.user_with_hash(username).await?;
+        let found = if accounts::valid_username(username) {
+            self.store.user_with_hash(username).await?
+        } else {
+            None
+        };
         let hash = match &found {
             Some((u, h)) if !u.disabled => h.clone(),
             _ => self.dummy_hash.clone(),
         };
-        let given = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || password::verify(&given, &hash))
-            .await
-            .map_err(internal)?;
+        let matches = self.verify(password, hash).await?;
         match found {
             Some((user, _)) if matches && !user.disabled => {
-                if let Ok(mut t) = self.users_throttle.lock() {
-                    t.succeeded(&user_key);
+                if let (Ok(mut users), Ok(mut addrs)) = (self.users_throttle.lock(), self.addrs_throttle.lock()) {
+                    users.succeeded(&user_key);
+                    addrs.forgive(&addr_key);
                 }
                 let family = hex::encode(secret::random_bytes::<16>().map_err(internal)?);
-                self.tokens(user, &family).await
+                let refresh = new_token(REFRESH_PREFIX).map_err(internal)?;
+                let refresh_ms = i64::try_from(self.settings.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
+                let expires_at = now.saturating_add(refresh_ms);
+                self.store
+                    .insert_refresh(&NewRefresh {
+                        hash: &digest(&refresh),
+                        family: &family,
+                        user_id: user.id,
+                        now,
+                        expires_at,
+                    })
+                    .await?;
+                self.tokens(user, refresh, expires_at)
             }
-            _ => {
-                for (t, key) in [(&self.users_throttle, &user_key), (&self.addrs_throttle, &addr_key)] {
-                    if let Ok(mut t) = t.lock() {
-                        t.failed(key, now);
-                    }
-                }
-                Err(AuthError::InvalidCredentials)
-            }
+            _ => Err(AuthError::InvalidCredentials),
         }
     }
 
@@ -239,23 +296,34 @@ impl Auth {
             Some(u) if !u.disabled => u,
             _ => return Err(AuthError::InvalidRefresh),
         };
-        if !self.store.rotate_refresh(row.id, now).await? {
+        // The successor expires with the sign-in's first token: a sign-in lasts at most
+        // `refresh_ttl`, however often it refreshes.
+        let refresh = new_token(REFRESH_PREFIX).map_err(internal)?;
+        let next = NewRefresh {
+            hash: &digest(&refresh),
+            family: &row.family,
+            user_id: user.id,
+            now,
+            expires_at: row.expires_at,
+        };
+        if !self.store.rotate_refresh(row.id, &next).await? {
             // Another request rotated it a moment ago: one of the two is a copy.
             self.store.revoke_family(&row.family, now).await?;
             return Err(reuse());
         }
-        self.tokens(user, &row.family).await
+        self.tokens(user, refresh, row.expires_at)
     }
 
     /// Signs out: revokes the refresh token's family and the access token. Returns the
     /// user id if the refresh token was known.
     pub async fn logout(&self, refresh: Option<&str>, access: Option<&Claims>) -> Result<Option<i64>, AuthError> {
-        if let Some(c) = access
-            && let Ok(mut revoked) = self.revoked_jti.lock()
-        {
-            let now_s = self.now().div_euclid(1000);
-            revoked.retain(|_, exp| *exp > now_s);
-            revoked.insert(c.jti.clone(), c.exp);
+        if let Some(c) = access {
+            self.store.revoke_access_token(&c.jti, c.exp).await?;
+            if let Ok(mut revoked) = self.revoked_jti.write() {
+                let now_s = self.now().div_euclid(1000);
+                revoked.retain(|_, exp| *exp >= now_s);
+                revoked.insert(c.jti.clone(), c.exp);
+            }
         }
         let Some(token) = refresh else {
             return Ok(access.map(|c| c.uid));
@@ -267,11 +335,11 @@ impl Auth {
         Ok(Some(row.user_id))
     }
 
-    /// Tokens of `user_id` issued before now stop working (after a role, scope,
-    /// password or disable change).
+    /// Access tokens of `user_id` issued before now stop working (after a role, scope,
+    /// password or disable change, which the store records too).
     pub fn user_changed(&self, user_id: i64) {
         if let Ok(mut m) = self.changed_users.write() {
-            m.insert(user_id, self.now().div_euclid(1000));
+            m.insert(user_id, valid_after_s(self.now()));
         }
     }
 
@@ -284,7 +352,7 @@ impl Auth {
                 return None;
             }
         };
-        let signed_out = self.revoked_jti.lock().is_ok_and(|r| r.contains_key(&claims.jti));
+        let signed_out = self.revoked_jti.read().is_ok_and(|r| r.contains_key(&claims.jti));
         let stale = self
             .changed_users
             .read()

@@ -43,9 +43,13 @@ impl LoginThrottle {
     }
 
     fn live(&self, key: &str, now: EpochMs) -> Option<&Entry> {
-        self.entries
-            .get(key)
-            .filter(|e| now - e.last_failure < self.policy.forget_after_ms || now < e.locked_until)
+        self.entries.get(key).filter(|e| self.remembered(e, now))
+    }
+
+    /// A key is forgotten `forget_after_ms` after its last failure or the end of its lock,
+    /// whichever is later (so a long lock does not end with a clean slate).
+    fn remembered(&self, e: &Entry, now: EpochMs) -> bool {
+        now - e.last_failure.max(e.locked_until) < self.policy.forget_after_ms
     }
 
     /// `Err(ms)` while `key` is locked: how long until it may try again.
@@ -85,11 +89,17 @@ impl LoginThrottle {
         self.entries.remove(key);
     }
 
+    /// Takes back one failure of `key` (one counted before a check that then succeeded).
+    pub fn forgive(&mut self, key: &str) {
+        if let Some(e) = self.entries.get_mut(key) {
+            e.failures = e.failures.saturating_sub(1);
+        }
+    }
+
     /// Drops keys that have been quiet long enough to be forgotten.
     pub fn prune(&mut self, now: EpochMs) {
-        let forget = self.policy.forget_after_ms;
-        self.entries
-            .retain(|_, e| now - e.last_failure < forget || now < e.locked_until);
+        let policy = LoginThrottle::new(self.policy);
+        self.entries.retain(|_, e| policy.remembered(e, now));
     }
 }
 
@@ -137,5 +147,34 @@ mod tests {
         assert_eq!(t.failed("v", 60_000), 0);
         t.prune(200_000);
         assert!(t.entries.is_empty());
+    }
+
+    #[test]
+    fn a_long_lock_is_remembered_past_its_end_and_forgiving_takes_one_back() {
+        let mut t = LoginThrottle::new(POLICY);
+        for _ in 0..7 {
+            t.failed("u", 0);
+        }
+        // 7 failures: locked 5 s (the cap); remembered until 60 s after the lock ends,
+        // not 60 s after the last failure.
+        assert_eq!(t.check("u", 4_999), Err(1));
+        assert_eq!(t.failed("u", 64_999), 5_000, "the 8th failure counts on from 7");
+        assert_eq!(t.failed("v", 0), 0);
+        assert_eq!(
+            t.failed("v", 60_000),
+            0,
+            "without a lock, 60 s after the last failure it starts afresh"
+        );
+        let mut f = LoginThrottle::new(POLICY);
+        for _ in 0..4 {
+            f.failed("a", 0);
+        }
+        f.forgive("a");
+        f.forgive("nobody");
+        assert_eq!(
+            f.failed("a", 2_000),
+            1_000,
+            "3 left after forgiving one, so the 4th locks 1 s"
+        );
     }
 }

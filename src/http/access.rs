@@ -53,8 +53,12 @@ pub fn client_addr(req: &HttpRequest) -> String {
         .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }
 
-/// The bearer credential: `Authorization: Bearer …`, or for the WebSocket (browsers
-/// cannot set headers there) the `access_token` query parameter.
+/// The WebSocket subprotocol that carries a token next to it (browsers cannot set
+/// headers on a WebSocket, and a token in the URL would end up in proxy logs).
+pub const BEARER_PROTOCOL: &str = "ms5.bearer";
+
+/// The bearer credential: `Authorization: Bearer …`, or on `/ws` the token offered as a
+/// subprotocol beside [`BEARER_PROTOCOL`].
 pub fn credential(req: &HttpRequest) -> Option<String> {
     if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         let v = h.to_str().ok()?;
@@ -62,11 +66,11 @@ pub fn credential(req: &HttpRequest) -> Option<String> {
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
     }
     if req.path() == "/ws" {
-        return web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-            .ok()?
-            .iter()
-            .find(|(k, _)| k == "access_token")
-            .map(|(_, v)| v.clone());
+        let offered = req.headers().get("sec-websocket-protocol")?.to_str().ok()?;
+        let protocols: Vec<&str> = offered.split(',').map(str::trim).collect();
+        if protocols.contains(&BEARER_PROTOCOL) {
+            return protocols.into_iter().find(|p| *p != BEARER_PROTOCOL).map(str::to_owned);
+        }
     }
     None
 }
@@ -98,10 +102,10 @@ pub async fn authorize(
         };
         return Ok(req.into_response(err.error_response()));
     }
-    if access.is_write()
-        && state.flags.get(Flag::MaintenanceMode)
-        && !principal.as_ref().is_some_and(Principal::is_admin)
-    {
+    // Telemetry keeps flowing during maintenance, as it does from OPC UA: a gateway's
+    // samples are not a person's change.
+    let paused = access.is_write() && access != Access::Ingest;
+    if paused && state.flags.get(Flag::MaintenanceMode) && !principal.as_ref().is_some_and(Principal::is_admin) {
         let err = ApiError::Maintenance(
             "MS5 is in maintenance mode: changes are paused until an admin ends it; reads still work".into(),
         );

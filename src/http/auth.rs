@@ -9,6 +9,7 @@ use super::AppState;
 use super::access::{Caller, client_addr, credential};
 use super::error::ApiError;
 use super::openapi::ErrorBody;
+use crate::actors::hub::{CloseRevoked, Revoked};
 use crate::auth::{AuthError, Tokens};
 use crate::domain::access::{Principal, Role};
 
@@ -26,6 +27,10 @@ impl From<AuthError> for ApiError {
                 retry_after,
             },
             AuthError::NoUsers => ApiError::Unavailable(e.to_string()),
+            AuthError::Busy => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: 1,
+            },
             AuthError::Store(s) => ApiError::from(s),
             AuthError::Internal(m) => {
                 tracing::error!(error = %m, "auth failure");
@@ -58,9 +63,27 @@ pub async fn login(
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let addr = client_addr(&req);
-    // The name is recorded as typed, bounded; the password never leaves this function.
-    let name: String = body.username.chars().take(MAX_USERNAME).collect();
     let result = state.auth.login(&body.username, &body.password, &addr).await;
+    // A failed sign-in records the name only if an account has it: people type passwords
+    // into the name field, and the audit log cannot be cleaned.
+    let known = match &result {
+        Ok(_) => true,
+        Err(_) => {
+            crate::auth::accounts::valid_username(&body.username)
+                && state
+                    .store
+                    .user_with_hash(&body.username)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some()
+        }
+    };
+    let name = if known {
+        body.username.clone()
+    } else {
+        "(unknown user)".to_owned()
+    };
     let (outcome, details) = match &result {
         Ok(_) => ("ok", json!({})),
         Err(AuthError::Locked(s)) => ("denied", json!({ "reason": "locked", "retry_after_s": s })),
@@ -149,6 +172,9 @@ pub async fn logout(
         .auth
         .logout(body.refresh_token.as_deref(), claims.as_ref())
         .await?;
+    if let Some(c) = &claims {
+        state.plant.hub().do_send(CloseRevoked(Revoked::Token(c.jti.clone())));
+    }
     if let Some(id) = user_id {
         let who = match &claims {
             Some(c) => c.sub.clone(),

@@ -11,7 +11,7 @@ use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
 use super::users::check_lines;
-use crate::actors::hub::CloseDisplay;
+use crate::actors::hub::{CloseRevoked, Revoked};
 use crate::store::DisplayToken;
 
 /// Longest display name.
@@ -48,7 +48,7 @@ pub struct NewDisplayToken {
 /// A display token with its secret, shown once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedDisplayToken {
-    /// The secret: open the board at `/?token=<this>`. It is not shown again.
+    /// The secret: open the board at `/#token=<this>`. It is not shown again.
     token: String,
     /// The token's record.
     display_token: DisplayToken,
@@ -104,7 +104,7 @@ pub async fn revoke(state: web::Data<AppState>, caller: Caller, id: web::Path<i6
             what: "display token",
             id: id.to_string(),
         })?;
-    state.plant.hub().do_send(CloseDisplay { display: id });
+    state.plant.hub().do_send(CloseRevoked(Revoked::Display(id)));
     state
         .audit_by(
             &caller,

@@ -73,12 +73,32 @@ fn timestamp(index: usize, ts: &Option<Value>, now: i64) -> Result<i64, ApiError
         (status = 403, body = super::openapi::ErrorBody), (status = 413, body = super::openapi::ErrorBody),
         (status = 503, description = "maintenance mode", body = super::openapi::ErrorBody)),
     security(("bearer" = []), ("ingest_token" = [])))]
-pub async fn ingest(state: web::Data<AppState>, body: web::Json<Vec<IngestSample>>) -> Result<HttpResponse, ApiError> {
+pub async fn ingest(
+    state: web::Data<AppState>,
+    caller: super::access::Caller,
+    body: web::Json<Vec<IngestSample>>,
+) -> Result<HttpResponse, ApiError> {
     let samples = body.into_inner();
     if samples.len() > MAX_SAMPLES {
         return Err(ApiError::bad_request(format!(
             "at most {MAX_SAMPLES} samples per request"
         )));
+    }
+    // An engineer limited to some lines feeds only their machines; nothing of a batch
+    // with another line's tag is applied.
+    if caller.principal.line_scope().is_some() {
+        let plant = state.plant.plant();
+        for (i, s) in samples.iter().enumerate() {
+            if let Some((machine, _)) = plant.tags.get(&s.tag) {
+                let line = &plant.lines[plant.machines[*machine].line].id;
+                if !caller.principal.sees_line(line) {
+                    return Err(ApiError::Forbidden(format!(
+                        "sample {i}: tag `{}` belongs to line `{line}`, which you are not assigned to",
+                        s.tag
+                    )));
+                }
+            }
+        }
     }
     let now = state.clock.now_ms();
     let mut updates = Vec::with_capacity(samples.len());

@@ -10,6 +10,7 @@ use super::access::Caller;
 use super::auth::MAX_USERNAME;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
+use crate::actors::hub::{CloseRevoked, Revoked};
 use crate::auth::password;
 use crate::domain::access::Role;
 use crate::store::{User, UserChange};
@@ -158,24 +159,18 @@ pub async fn update(
     if let Some(lines) = &b.lines {
         check_lines(&state, lines)?;
     }
-    let users = state.store.users().await?;
-    let Some(current) = users.iter().find(|u| u.username == *username) else {
+    let Some((current, _)) = state.store.user_with_hash(&username).await? else {
         return Err(ApiError::NotFound {
             what: "user",
             id: username.into_inner(),
         });
     };
-    let stays_admin = b.role.unwrap_or(current.role) == Role::Admin && !b.disabled.unwrap_or(current.disabled);
-    let other_admins = users
-        .iter()
-        .filter(|u| u.id != current.id && u.role == Role::Admin && !u.disabled)
-        .count();
-    if current.role == Role::Admin && !current.disabled && !stays_admin && other_admins == 0 {
-        return Err(ApiError::Conflict(
-            "this is the last active admin: make another admin first".into(),
-        ));
-    }
     let password_changed = b.password.is_some();
+    // Only a real change ends the user's sessions (an empty or repeated change does not).
+    let changed = b.role.is_some_and(|r| r != current.role)
+        || b.lines.as_ref().is_some_and(|l| *l != current.lines)
+        || b.disabled.is_some_and(|d| d != current.disabled)
+        || password_changed;
     let change = UserChange {
         role: b.role,
         lines: b.lines.clone(),
@@ -185,20 +180,18 @@ pub async fn update(
             None => None,
         },
     };
+    // The store refuses, in the same transaction, a change that leaves no active admin.
     let user = state
         .store
-        .update_user(&username, &change, state.clock.now_ms())
+        .update_user(&username, &change, changed, state.clock.now_ms())
         .await?
         .ok_or_else(|| ApiError::NotFound {
             what: "user",
             id: username.to_string(),
         })?;
-    let changed = b.role.is_some_and(|r| r != current.role)
-        || b.lines.as_ref().is_some_and(|l| *l != current.lines)
-        || b.disabled.is_some_and(|d| d != current.disabled)
-        || password_changed;
     if changed {
         state.auth.user_changed(user.id);
+        state.plant.hub().do_send(CloseRevoked(Revoked::User(user.id)));
     }
     state
         .audit_by(

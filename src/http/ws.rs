@@ -7,8 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytestring::ByteString;
 
 use super::AppState;
-use super::access::Caller;
+use super::access::{BEARER_PROTOCOL, Caller, credential};
 use super::error::ApiError;
+use crate::actors::hub::OpenedBy;
 use crate::actors::ws_session::{Outbox, Outgoing, SessionAccess, SessionLimits, WsSession};
 use crate::domain::access::Principal;
 use crate::domain::flags::Flag;
@@ -39,7 +40,7 @@ pub fn banner_frame(maintenance: bool) -> ByteString {
 
 /// The WebSocket endpoint.
 #[utoipa::path(get, path = "/ws", tag = "websocket",
-    params(("access_token" = Option<String>, Query, description = "access or display token (browsers cannot set headers on a WebSocket)")),
+    params(("Sec-WebSocket-Protocol" = Option<String>, Header, description = "browsers: `ms5.bearer, <access or display token>`")),
     responses((status = 101, description = "switching to the WebSocket protocol (see the README for frames)"),
         (status = 400, description = "not a WebSocket upgrade", body = super::openapi::ErrorBody),
         (status = 401, description = "no valid token", body = super::openapi::ErrorBody),
@@ -65,7 +66,18 @@ pub async fn ws(
             ApiError::Maintenance("live updates are turned off (real_time_updates): reload later".into()).into(),
         );
     }
-    let (response, socket, stream) = actix_ws::handle(&req, body)?;
+    let (mut response, socket, stream) = actix_ws::handle(&req, body)?;
+    let by_protocol = req
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == BEARER_PROTOCOL));
+    if by_protocol {
+        response.headers_mut().insert(
+            actix_web::http::header::SEC_WEBSOCKET_PROTOCOL,
+            actix_web::http::header::HeaderValue::from_static(BEARER_PROTOCOL),
+        );
+    }
     let settings = &state.settings.websocket;
     let stream = stream.max_frame_size(settings.max_frame_bytes);
     let outbox = Outbox::new(settings.outbound_queue);
@@ -77,12 +89,22 @@ pub async fn ws(
         heartbeat: settings.heartbeat,
         idle_timeout: settings.idle_timeout,
     };
+    let claims = credential(&req).and_then(|t| state.auth.access_claims(&t));
+    let leeway_s = i64::try_from(state.settings.auth.leeway.as_secs()).unwrap_or(0);
     let access = SessionAccess {
         scope: caller.principal.line_scope().map(Into::into),
-        display: match caller.principal {
-            Principal::Display { id, .. } => Some(id),
-            _ => None,
+        opened_by: OpenedBy {
+            display: match caller.principal {
+                Principal::Display { id, .. } => Some(id),
+                _ => None,
+            },
+            user: claims.as_ref().map(|c| c.uid),
+            token: claims.as_ref().map(|c| c.jti.clone()),
         },
+        expires_in: claims.as_ref().map(|c| {
+            let left_ms = (c.exp + leeway_s) * 1000 - state.clock.now_ms();
+            std::time::Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
+        }),
     };
     let (hub, plant) = (state.plant.hub().clone(), state.plant.plant().clone());
     WsSession::create(move |ctx| {

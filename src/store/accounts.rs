@@ -120,6 +120,51 @@ fn conflict(e: sqlx::Error, what: String) -> StoreError {
     }
 }
 
+/// Revoked access tokens and account changes, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRevocations {
+    /// Signed-out access tokens: (jti, exp in s).
+    pub jtis: Vec<(String, i64)>,
+    /// Users whose tokens issued before a second are refused: (id, second).
+    pub users: Vec<(i64, i64)>,
+}
+
+/// A refresh token to store.
+#[derive(Debug, Clone)]
+pub struct NewRefresh<'a> {
+    /// SHA-256 of the token.
+    pub hash: &'a [u8],
+    /// Its sign-in.
+    pub family: &'a str,
+    /// Owner.
+    pub user_id: i64,
+    /// Issued.
+    pub now: EpochMs,
+    /// Expiry (a sign-in's tokens all expire when its first one does).
+    pub expires_at: EpochMs,
+}
+
+async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefresh<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, family, user_id, issued_at_ms, expires_at_ms)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(t.hash)
+    .bind(t.family)
+    .bind(t.user_id)
+    .bind(t.now)
+    .bind(t.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The first whole second after `now`: tokens issued within the second of a change are
+/// refused too (the safe side of the one-second resolution of `iat`).
+pub fn valid_after_s(now: EpochMs) -> i64 {
+    now.div_euclid(1000) + 1
+}
+
 const USER_COLUMNS: &str = "id, username, role, lines, disabled, created_at_ms, updated_at_ms";
 
 impl Store {
@@ -190,12 +235,15 @@ impl Store {
         Ok(rows.iter().map(user_from).collect::<Result<_, _>>()?)
     }
 
-    /// Applies `change` to a user; `None` if there is no such user. A change of role,
-    /// lines, password or a disable also revokes the user's refresh tokens.
+    /// Applies `change` to a user; `None` if there is no such user. With `end_sessions`
+    /// the user's refresh tokens are revoked and access tokens issued before now refused.
+    /// [`StoreError::Conflict`] if the change would leave no active admin (checked in the
+    /// same transaction, so two concurrent changes cannot both pass).
     pub async fn update_user(
         &self,
         username: &str,
         change: &UserChange,
+        end_sessions: bool,
         now: EpochMs,
     ) -> Result<Option<User>, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -205,6 +253,7 @@ impl Store {
                 lines = CASE WHEN ? THEN ? ELSE lines END,
                 disabled = COALESCE(?, disabled),
                 password_hash = COALESCE(?, password_hash),
+                tokens_valid_after_s = CASE WHEN ? THEN ? ELSE tokens_valid_after_s END,
                 updated_at_ms = ?
              WHERE username = ? RETURNING {USER_COLUMNS}"
         )))
@@ -213,41 +262,38 @@ impl Store {
         .bind(change.lines.as_ref().and_then(lines_json))
         .bind(change.disabled.map(i64::from))
         .bind(change.password_hash.as_deref())
+        .bind(end_sessions)
+        .bind(valid_after_s(now))
         .bind(now)
         .bind(username)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user = user_from(&row)?;
-        sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL")
-            .bind(now)
-            .bind(user.id)
-            .execute(&mut *tx)
+        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
+            .fetch_one(&mut *tx)
             .await?;
+        if admins == 0 {
+            return Err(StoreError::Conflict(
+                "this is the last active admin: make another admin first".into(),
+            ));
+        }
+        if end_sessions {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL")
+                .bind(now)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Some(user))
     }
 
-    /// Stores a new refresh token.
-    pub async fn insert_refresh(
-        &self,
-        hash: &[u8],
-        family: &str,
-        user_id: i64,
-        now: EpochMs,
-        expires_at: EpochMs,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family, user_id, issued_at_ms, expires_at_ms)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(hash)
-        .bind(family)
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
+    /// Stores the first refresh token of a sign-in.
+    pub async fn insert_refresh(&self, token: &NewRefresh<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_refresh(&mut tx, token).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -271,18 +317,51 @@ impl Store {
         }))
     }
 
-    /// Marks a live refresh token rotated; `false` if it was not live (a concurrent use
-    /// got there first).
-    pub async fn rotate_refresh(&self, id: i64, now: EpochMs) -> Result<bool, StoreError> {
+    /// Marks a live refresh token rotated and stores its successor in one transaction,
+    /// so a revocation of the family or user lands either before (nothing is issued) or
+    /// after (the successor is revoked too). `false` if the token was not live.
+    pub async fn rotate_refresh(&self, id: i64, next: &NewRefresh<'_>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at_ms = ?
              WHERE id = ? AND rotated_at_ms IS NULL AND revoked_at_ms IS NULL",
         )
-        .bind(now)
+        .bind(next.now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_refresh(&mut tx, next).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Access tokens signed out before expiry (jti, exp), and each changed user's
+    /// `tokens_valid_after_s` (id, second).
+    pub async fn token_revocations(&self, now_s: i64) -> Result<TokenRevocations, StoreError> {
+        sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at_s < ?")
+            .bind(now_s)
+            .execute(&self.pool)
+            .await?;
+        let jtis = sqlx::query_as("SELECT jti, expires_at_s FROM revoked_access_tokens")
+            .fetch_all(&self.pool)
+            .await?;
+        let users = sqlx::query_as("SELECT id, tokens_valid_after_s FROM users WHERE tokens_valid_after_s > 0")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(TokenRevocations { jtis, users })
+    }
+
+    /// Refuses an access token from now on (sign-out).
+    pub async fn revoke_access_token(&self, jti: &str, expires_at_s: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at_s) VALUES (?, ?)")
+            .bind(jti)
+            .bind(expires_at_s)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Revokes every token of a login family; returns how many were live.

@@ -11,8 +11,9 @@
 //   MS5_EXPECT_TICKET_TEXT  its exact description, which must render as text (optional)
 //   MS5_UPDATE_TIMEOUT_MS  how long to wait for a live update, default 30000
 //   MS5_CHROMIUM        browser binary, default /usr/bin/chromium
-//   MS5_DISPLAY_TOKEN   display token the board is opened with (?token=…)
+//   MS5_DISPLAY_TOKEN   display token the board is opened with (#token=…)
 //   MS5_ADMIN_TOKEN     admin access token: the test turns maintenance mode on and off
+//   MS5_USER, MS5_PASSWORD  an account the test signs in with on the form (optional)
 //
 // Prints "board: N passed, 0 failed" and exits 0, or lists the failures and exits 1.
 
@@ -114,12 +115,13 @@ try {
     d.dismiss().catch(() => {});
   });
 
-  const target = displayToken ? `${url}?token=${encodeURIComponent(displayToken)}` : url;
+  const target = displayToken ? `${url}#token=${encodeURIComponent(displayToken)}` : url;
   const resp = await page.goto(target, { waitUntil: 'load', timeout: 15000 });
   check('page loads', resp !== null && resp.ok(), resp ? `HTTP ${resp.status()}` : 'no response');
   if (displayToken) {
-    await page.waitForFunction(() => !location.search.includes('token='), null, { timeout: 5000 }).catch(() => {});
+    await page.waitForFunction(() => !location.href.includes('token='), null, { timeout: 5000 }).catch(() => {});
     check('display token leaves the address bar', !page.url().includes('token='), page.url());
+    check('display boards have no sign-out button', await page.$eval('#signout', (e) => e.hidden));
   }
 
   // 1. The real snapshot is rendered: at least one line band with machine tiles.
@@ -332,7 +334,37 @@ try {
     .catch(() => false);
   check('offline service worker active', sw);
 
-  // 6d. A browser with no token is asked to sign in, and nothing is shown.
+  // 6d. A person signs in on the form, sees the board, and signs out again.
+  if (process.env.MS5_USER && process.env.MS5_PASSWORD) {
+    const ctx = await browser.newContext({ viewport: { width: vw, height: vh } });
+    const p = await ctx.newPage();
+    p.on('pageerror', (e) => pageErrors.push(String(e)));
+    await p.goto(url, { waitUntil: 'load', timeout: 15000 });
+    await p.fill('#signin-form input[name=username]', process.env.MS5_USER);
+    await p.fill('#signin-form input[name=password]', 'not the password');
+    await p.click('#signin-form button[type=submit]');
+    const refused = await p
+      .waitForFunction(() => document.getElementById('signin-error').textContent.length > 0, null, { timeout: 5000 })
+      .then(() => true, () => false);
+    check('a wrong password is refused on the form', refused);
+    await p.fill('#signin-form input[name=password]', process.env.MS5_PASSWORD);
+    await p.click('#signin-form button[type=submit]');
+    const board = await p
+      .waitForFunction(() => document.querySelectorAll('#board section.line').length > 0, null, { timeout: 15000 })
+      .then(() => true, () => false);
+    check('signed in, the board shows', board);
+    check('a person gets a sign-out button', !(await p.$eval('#signout', (e) => e.hidden)));
+    await p.click('#signout');
+    const out = await p
+      .waitForFunction(() => !document.getElementById('signin').hidden, null, { timeout: 5000 })
+      .then(() => true, () => false);
+    check('signing out shows the sign-in form', out);
+    const kept = await p.evaluate(() => localStorage.getItem('ms5.token'));
+    check('signing out forgets the token', kept === null, String(kept));
+    await ctx.close();
+  }
+
+  // 6e. A browser with no token is asked to sign in, and nothing is shown.
   const fresh = await browser.newContext({ viewport: { width: vw, height: vh } });
   const anon = await fresh.newPage();
   await anon.goto(url, { waitUntil: 'load', timeout: 15000 });

@@ -63,10 +63,8 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     /// http://127.0.0.1:PORT
     pub base: String,
-    /// `/ws` with the admin's access token.
+    /// ws://127.0.0.1:PORT/ws
     pub ws_url: String,
-    /// `/ws` without a token.
-    pub ws_bare: String,
     /// Access token of `root`, an admin, when the app started (see [`TestApp::admin`]).
     pub token: String,
     /// `root`.
@@ -131,8 +129,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let token = auth.access_token(&root).expect("token");
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
-        ws_url: format!("ws://127.0.0.1:{port}/ws?access_token={token}"),
-        ws_bare: format!("ws://127.0.0.1:{port}/ws"),
+        ws_url: format!("ws://127.0.0.1:{port}/ws"),
         token,
         root,
         auth,

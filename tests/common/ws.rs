@@ -11,9 +11,15 @@ use super::TestApp;
 
 pub type Conn = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
 
-/// Opens a WebSocket at `url`.
-pub async fn connect_to(app: &TestApp, url: &str) -> Conn {
-    let (_, conn) = app.client.ws(url).connect().await.expect("ws connect");
+/// Opens `/ws` with `token` in the `Authorization` header.
+pub async fn connect_to(app: &TestApp, token: &str) -> Conn {
+    let (_, conn) = app
+        .client
+        .ws(&app.ws_url)
+        .bearer_auth(token)
+        .connect()
+        .await
+        .expect("ws connect");
     conn
 }
 
