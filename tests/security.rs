@@ -307,6 +307,16 @@ async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Value) {
     .await
 }
 
+async fn refresh(app: &TestApp, token: &str) -> (u16, Value) {
+    app.call(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(&json!({ "refresh_token": token })),
+    )
+    .await
+}
+
 async fn audit_actions(app: &TestApp, query: &str) -> Vec<(String, String, String)> {
     let (status, page) = app.get(&format!("/api/v1/audit?limit=1000{query}")).await;
     assert_eq!(status, 200, "{page}");
@@ -364,14 +374,7 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
 
     // Refresh rotates: the new pair works, the old refresh token is dead.
     let r1 = first["refresh_token"].as_str().expect("refresh").to_owned();
-    let (status, second) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": r1})),
-        )
-        .await;
+    let (status, second) = refresh(&app, &r1).await;
     assert_eq!(status, 200, "{second}");
     let r2 = second["refresh_token"].as_str().expect("refresh").to_owned();
     assert_ne!(r1, r2);
@@ -379,23 +382,9 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     assert_eq!(app.get_as("/api/v1/auth/me", &access2).await.0, 200);
 
     // Reusing the rotated token revokes the whole family: r2 dies with it.
-    let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": r1})),
-        )
-        .await;
+    let (status, _) = refresh(&app, &r1).await;
     assert_eq!(status, 401);
-    let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": r2})),
-        )
-        .await;
+    let (status, _) = refresh(&app, &r2).await;
     assert_eq!(status, 401, "the family is revoked");
     assert!(
         audit_actions(&app, "&action=auth.refresh_reuse").await
@@ -418,14 +407,7 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
         .await;
     assert_eq!(status, 204);
     assert_eq!(app.get_as("/api/v1/auth/me", &access3).await.0, 401);
-    let (status, _) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": r3})),
-        )
-        .await;
+    let (status, _) = refresh(&app, &r3).await;
     assert_eq!(status, 401);
 
     // A changed account's tokens stop working at once.
@@ -570,22 +552,8 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
     let _ = login(&app, "ann", "wrong password!!").await;
     let (_, tokens) = login(&app, "ann", TEST_PASSWORD).await;
     let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
-    let (_, rotated) = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": refresh})),
-        )
-        .await;
-    let _ = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": refresh})),
-        )
-        .await;
+    let (_, rotated) = refresh(&app, &refresh).await;
+    let _ = refresh(&app, &refresh).await;
     let ann = rotated["access_token"].as_str().expect("access").to_owned();
     let (status, _) = app
         .post(
