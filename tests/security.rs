@@ -551,9 +551,9 @@ async fn every_kind_of_write_is_audited_and_the_log_cannot_be_changed() {
     make_user(&app.store, "ann", Role::Operator, None, T0).await;
     let _ = login(&app, "ann", "wrong password!!").await;
     let (_, tokens) = login(&app, "ann", TEST_PASSWORD).await;
-    let refresh = tokens["refresh_token"].as_str().expect("refresh").to_owned();
-    let (_, rotated) = refresh(&app, &refresh).await;
-    let _ = refresh(&app, &refresh).await;
+    let first = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+    let (_, rotated) = refresh(&app, &first).await;
+    let _ = refresh(&app, &first).await;
     let ann = rotated["access_token"].as_str().expect("access").to_owned();
     let (status, _) = app
         .post(
