@@ -142,6 +142,7 @@ impl Application {
             ingest: TagSink::new(plant.clone(), "ingest"),
             auth: auth.clone(),
             flags,
+            trusted_proxies: settings.http.trusted_proxies.clone(),
         });
         let max_body = settings.http.max_body_bytes;
         let origins = settings.http.allowed_origins.clone();

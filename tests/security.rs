@@ -1234,3 +1234,43 @@ async fn scoped_ingest_unknown_names_and_the_last_admin_are_guarded() {
     let (_, me) = app.get("/api/v1/auth/me").await;
     assert_eq!(me["role"], json!("admin"), "refused changes change nothing");
 }
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_address() {
+    let dir = temp();
+    let app = two_line_app(
+        dir.path(),
+        json!({ "http": { "host": "127.0.0.1", "port": 0, "trusted_proxies": ["127.0.0.1"] } }),
+    )
+    .await;
+    let attempt = |client: &'static str, name: String| {
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .insert_header(("X-Forwarded-For", format!("198.51.100.99, {client}")))
+            .send_json(&json!({"username": name, "password": "not it"}))
+    };
+    let mut statuses = Vec::new();
+    for i in 0..22 {
+        statuses.push(
+            attempt("203.0.113.1", format!("guess-{i}"))
+                .await
+                .expect("post")
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses[..21], [401; 21], "20 free failures, the 21st locks");
+    assert_eq!(statuses[21], 429);
+    let other = attempt("203.0.113.2", "guess-x".into())
+        .await
+        .expect("post")
+        .status()
+        .as_u16();
+    assert_eq!(other, 401, "another client behind the same proxy is not locked");
+    let (_, page) = app.get("/api/v1/audit?action=auth.login&limit=1").await;
+    assert_eq!(
+        page["entries"][0]["source"],
+        json!("203.0.113.2"),
+        "the forwarded client, not the proxy"
+    );
+}

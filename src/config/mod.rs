@@ -150,6 +150,10 @@ pub struct HttpSettings {
     /// the WebSocket. The dashboard's own origin is always allowed.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Addresses of reverse proxies in front of MS5: from these, the client address is
+    /// taken from `X-Forwarded-For` (for sign-in limits and the audit log).
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// `[store]`

@@ -2,6 +2,7 @@
 //! `domain::access::decide`, applies maintenance mode, and hands the handler a [`Caller`].
 
 use std::future::{Ready, ready};
+use std::net::IpAddr;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -47,10 +48,42 @@ impl FromRequest for Caller {
     }
 }
 
-/// The client address of a request (the peer; MS5 does not trust forwarded headers).
+/// The client address of a request: the TCP peer, or, when the peer is one of
+/// `http.trusted_proxies`, the nearest address in `X-Forwarded-For` that is not a trusted
+/// proxy (read from the right: entries further left are whatever the client claimed).
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".to_owned();
+    };
+    let trusted: &[IpAddr] = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(&[], |s| s.trusted_proxies.as_slice());
+    forwarded_client(
+        peer,
+        trusted,
+        req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+    )
+    .to_string()
+}
+
+/// See [`client_addr`].
+pub fn forwarded_client(peer: IpAddr, trusted: &[IpAddr], forwarded_for: Option<&str>) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.unwrap_or("").rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// The WebSocket subprotocol that carries a token next to it (browsers cannot set
@@ -116,4 +149,27 @@ pub async fn authorize(
         req.extensions_mut().insert(Caller { principal, addr });
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // (peer, X-Forwarded-For, client)
+        let table = [
+            ("10.0.0.1", Some("203.0.113.7"), "203.0.113.7"),
+            ("10.0.0.1", Some("198.51.100.1, 203.0.113.7"), "203.0.113.7"),
+            ("10.0.0.1", Some("203.0.113.7, 10.0.0.2"), "203.0.113.7"),
+            ("10.0.0.1", None, "10.0.0.1"),
+            ("10.0.0.1", Some("garbage"), "10.0.0.1"),
+            ("192.0.2.9", Some("203.0.113.7"), "192.0.2.9"),
+        ];
+        for (peer, xff, want) in table {
+            assert_eq!(forwarded_client(ip(peer), &proxy, xff), ip(want), "{peer} {xff:?}");
+        }
+    }
 }

@@ -58,6 +58,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Feature flags in force.
     pub flags: Arc<FeatureFlags>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl AppState {
