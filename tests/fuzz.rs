@@ -97,6 +97,11 @@ async fn fuzzing_the_openapi_document_finds_no_server_error() {
         tested += selected;
         total = of;
     }
-    assert!(total >= 30, "schemathesis saw {total} operations");
+    // Schemathesis leaves out the operation that serves the document it reads.
+    assert_eq!(
+        total,
+        ms5::http::ROUTES.len() - 1,
+        "schemathesis loaded every other operation"
+    );
     assert_eq!(tested, total - 2, "every operation but sign-out and /ws was fuzzed");
 }
