@@ -29,6 +29,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# playwright-core needs Node.js 20 or later; Debian 12's is 18. Take one from the npm
+# registry (the `node` package) when the system's is older.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  NODE_DIR="$HOME/.cache/ms5/node"
+  if [ ! -x "$NODE_DIR/node_modules/.bin/node" ]; then
+    mkdir -p "$NODE_DIR"
+    npm install --prefix "$NODE_DIR" --no-package-lock --no-audit --no-fund --loglevel=error node@20
+  fi
+  export PATH="$NODE_DIR/node_modules/.bin:$PATH"
+fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
 fi
