@@ -23,6 +23,7 @@ fn auth(c: &mut Criterion) {
             nbf: now_s,
             iat: now_s,
             jti: "0123456789abcdef01234567".into(),
+            ver: 0,
         })
         .unwrap_or_default();
     let mut g = c.benchmark_group("auth");

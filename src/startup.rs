@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
-use crate::actors::hub::CloseAll;
+use crate::actors::hub::{CloseAll, CloseRevoked};
 use crate::actors::plant::{PlantHandle, PlantOptions};
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
@@ -66,21 +66,6 @@ impl Application {
         let plant_model = Arc::new(config.plant);
         let flags = Arc::new(FeatureFlags::new(&settings.flags, &store.flag_changes().await?));
         let auth = Arc::new(Auth::new(settings.auth.clone(), store.clone(), clock.clone()).await?);
-        {
-            // Sign-outs and account changes made elsewhere (another replica, `ms5 user
-            // passwd`) reach this process's token checks within 30 s.
-            let auth = auth.clone();
-            actix_rt::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(30));
-                every.tick().await;
-                loop {
-                    every.tick().await;
-                    if let Err(e) = auth.reload().await {
-                        tracing::warn!(error = %e, "cannot reload token revocations");
-                    }
-                }
-            });
-        }
         if store.user_count().await? == 0 {
             tracing::warn!(
                 "no accounts yet: sign-in is refused until you create the first admin with \
@@ -96,6 +81,23 @@ impl Application {
             pager: settings.pager.clone(),
         };
         let plant = PlantHandle::start(plant_model.clone(), store.clone(), options, clock.clone()).await?;
+        {
+            // Sign-outs, account changes and display-token revocations made elsewhere
+            // (another replica, `ms5 user passwd`) reach this process within 30 s, and
+            // close the WebSockets they concern.
+            let (auth, hub) = (auth.clone(), plant.hub().clone());
+            actix_rt::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(30));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    match auth.reload().await {
+                        Ok(news) => news.into_iter().for_each(|r| hub.do_send(CloseRevoked(r))),
+                        Err(e) => tracing::warn!(error = %e, "cannot reload token revocations"),
+                    }
+                }
+            });
+        }
         let mut sources: Vec<Box<dyn TagSource>> = Vec::new();
         if settings.simulator.enabled {
             let sim = &settings.simulator;

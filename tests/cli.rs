@@ -174,6 +174,7 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
             nbf: now,
             iat: now,
             jti: "cli-test".into(),
+            ver: 0,
         })
         .expect("sign");
     let _plc = Kill(spawn(&["--config", "config/opcua.toml", "simulate"]));

@@ -63,6 +63,7 @@ fn claims(sub: &str, uid: i64, role: Role, now_s: i64, ttl_s: i64) -> Claims {
         nbf: now_s,
         iat: now_s,
         jti: "forged".into(),
+        ver: 0,
     }
 }
 
@@ -1273,4 +1274,101 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_address() {
         json!("203.0.113.2"),
         "the forwarded client, not the proxy"
     );
+    // A proxy that appends its own header line: the last line counts, not what the client sent.
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .insert_header(("X-Forwarded-For", "203.0.113.1"))
+        .append_header(("X-Forwarded-For", "203.0.113.3"))
+        .send_json(&json!({"username": "guess-y", "password": "not it"}))
+        .await
+        .expect("post");
+    assert_eq!(
+        res.status().as_u16(),
+        401,
+        "203.0.113.3 is not locked, whatever the client wrote"
+    );
+    let (_, page) = app.get("/api/v1/audit?action=auth.login&limit=1").await;
+    assert_eq!(page["entries"][0]["source"], json!("203.0.113.3"));
+}
+
+#[actix_web::test]
+async fn changes_made_elsewhere_reach_the_service_and_racing_sign_ins_get_nothing() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    let user = make_user(&app.store, "pat", Role::Operator, None, T0).await;
+    let pat = app.auth.access_token(&user).expect("token");
+    let (display, display_id) = display_token(&app, None).await;
+    assert_eq!(app.get_as("/api/v1/auth/me", &pat).await.0, 200);
+
+    // What `ms5 user passwd` or another replica does: straight to the store.
+    let change = ms5::store::UserChange {
+        password_hash: Some(test_hash().to_owned()),
+        ..Default::default()
+    };
+    let changed = app
+        .store
+        .update_user("pat", &change, true, T0)
+        .await
+        .expect("update")
+        .expect("pat");
+    assert_eq!(changed.token_version, user.token_version + 1);
+    app.store
+        .revoke_display_token(display_id, "elsewhere", T0)
+        .await
+        .expect("revoke");
+    // A sign-in that read the account before the change stores nothing.
+    let stale = ms5::store::NewRefresh {
+        hash: &[7; 32],
+        family: "f",
+        user_id: user.id,
+        now: T0,
+        expires_at: T0 + DAY,
+        token_version: user.token_version,
+    };
+    assert!(
+        !app.store.insert_refresh(&stale).await.expect("insert"),
+        "stale version refused"
+    );
+    let fresh = ms5::store::NewRefresh {
+        token_version: changed.token_version,
+        ..stale.clone()
+    };
+    assert!(app.store.insert_refresh(&fresh).await.expect("insert"));
+
+    // Until the reload the service does not know; after it, both credentials are refused.
+    assert_eq!(app.get_as("/api/v1/auth/me", &pat).await.0, 200);
+    let news = app.auth.reload().await.expect("reload");
+    assert!(news.contains(&ms5::actors::hub::Revoked::User(user.id)), "{news:?}");
+    assert!(
+        news.contains(&ms5::actors::hub::Revoked::Display(display_id)),
+        "{news:?}"
+    );
+    assert_eq!(app.get_as("/api/v1/auth/me", &pat).await.0, 401);
+    assert_eq!(app.get_as("/api/v1/auth/me", &display).await.0, 401);
+    assert!(
+        app.auth.reload().await.expect("reload").is_empty(),
+        "nothing new the second time"
+    );
+}
+
+#[actix_web::test]
+async fn a_successful_sign_in_leaves_the_address_count_as_it_was() {
+    let dir = temp();
+    let app = two_line_app(dir.path(), json!({})).await;
+    make_user(&app.store, "sam", Role::Operator, None, T0).await;
+    for i in 0..20 {
+        assert_eq!(login(&app, &format!("typo-{i}"), "x").await.0, 401);
+    }
+    assert_eq!(
+        login(&app, "sam", TEST_PASSWORD).await.0,
+        200,
+        "the 20 free failures are spent, not exceeded"
+    );
+    assert_eq!(
+        login(&app, "typo-20", "x").await.0,
+        401,
+        "the sign-in did not count as a 21st failure"
+    );
+    assert_eq!(login(&app, "typo-21", "x").await.0, 429, "the 21st failure did");
 }

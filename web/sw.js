@@ -4,7 +4,7 @@
 // API calls and the WebSocket always go to the network.
 'use strict';
 
-const CACHE = 'ms5-shell-v1';
+const CACHE = 'ms5-shell-v2';
 const SHELL = ['./', 'app.js', 'style.css'];
 
 self.addEventListener('install', (event) => {

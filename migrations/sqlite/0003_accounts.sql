@@ -7,8 +7,8 @@ CREATE TABLE users (
     role            TEXT NOT NULL,
     lines           TEXT,                     -- JSON array of line ids; NULL: all lines
     disabled        INTEGER NOT NULL DEFAULT 0,
-    -- access tokens issued before this second are refused (set by account changes)
-    tokens_valid_after_s INTEGER NOT NULL DEFAULT 0,
+    -- raised by every account change; tokens carry the version they were issued at
+    token_version   INTEGER NOT NULL DEFAULT 0,
     created_at_ms   INTEGER NOT NULL,
     updated_at_ms   INTEGER NOT NULL
 );

@@ -31,6 +31,9 @@ pub struct Claims {
     pub iat: i64,
     /// Token id.
     pub jti: String,
+    /// The user's `token_version` at issue (account changes raise it).
+    #[serde(default)]
+    pub ver: i64,
 }
 
 /// Why a token was refused (logged; the client only hears 401).
@@ -116,6 +119,7 @@ mod tests {
             nbf: NOW / 1000,
             iat: NOW / 1000,
             jti: "j1".into(),
+            ver: 0,
         }
     }
 

@@ -21,7 +21,7 @@ use crate::config::AuthSettings;
 use crate::domain::EpochMs;
 use crate::domain::access::Principal;
 use crate::domain::login_throttle::{LoginThrottle, ThrottlePolicy};
-use crate::store::{DisplayToken, NewRefresh, Store, StoreError, User, valid_after_s};
+use crate::store::{DisplayToken, NewRefresh, Store, StoreError, User};
 
 /// Password checks that may run at once.
 const HASHING_AT_ONCE: usize = 4;
@@ -88,11 +88,11 @@ pub struct Auth {
     displays: RwLock<HashMap<[u8; 32], DisplayToken>>,
     /// Access tokens signed out before expiry: jti → exp (s). Mirrors the store.
     revoked_jti: RwLock<HashMap<String, i64>>,
-    /// Users changed (role, lines, password, disabled): tokens issued before this second
-    /// die. Mirrors the store.
+    /// Users changed (role, lines, password, disabled): user id → `token_version`; tokens
+    /// of an older version die. Mirrors the store.
     changed_users: RwLock<HashMap<i64, i64>>,
     /// Bounds concurrent argon2 work (19 MiB and a core each).
-    hashing: tokio::sync::Semaphore,
+    hashing: std::sync::Arc<tokio::sync::Semaphore>,
     /// Verified against when the user is unknown, so both cases take as long.
     dummy_hash: String,
 }
@@ -141,7 +141,7 @@ impl Auth {
             displays: RwLock::new(displays),
             revoked_jti: RwLock::new(HashMap::new()),
             changed_users: RwLock::new(HashMap::new()),
-            hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+            hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
             dummy_hash,
         }
         .loaded()
@@ -149,21 +149,52 @@ impl Auth {
     }
 
     async fn loaded(self) -> Result<Auth, AuthError> {
-        self.reload().await?;
+        let _ = self.reload().await?;
         Ok(self)
     }
 
-    /// Reloads signed-out access tokens and account changes from the store (so a
-    /// `ms5 user passwd` run beside the service takes effect; `serve` calls this every 30 s).
-    pub async fn reload(&self) -> Result<(), AuthError> {
-        let r = self.store.token_revocations(self.now().div_euclid(1000)).await?;
+    /// Merges sign-outs, account changes and display-token revocations made elsewhere
+    /// (another process, `ms5 user passwd`) from the store, and says which are new here so
+    /// their WebSockets can be closed. `serve` calls this every 30 s.
+    pub async fn reload(&self) -> Result<Vec<crate::actors::hub::Revoked>, AuthError> {
+        use crate::actors::hub::Revoked;
+        let now_s = self.now().div_euclid(1000);
+        let r = self.store.token_revocations(now_s, self.leeway_s()).await?;
+        let mut news = Vec::new();
         if let Ok(mut m) = self.revoked_jti.write() {
-            *m = r.jtis.into_iter().collect();
+            for (jti, exp) in r.jtis {
+                if m.insert(jti.clone(), exp).is_none() {
+                    news.push(Revoked::Token(jti));
+                }
+            }
         }
         if let Ok(mut m) = self.changed_users.write() {
-            *m = r.users.into_iter().collect();
+            for (uid, version) in r.users {
+                let known = m.entry(uid).or_insert(0);
+                if version > *known {
+                    *known = version;
+                    news.push(Revoked::User(uid));
+                }
+            }
         }
-        Ok(())
+        let live: HashMap<[u8; 32], DisplayToken> = self
+            .store
+            .live_display_tokens()
+            .await?
+            .into_iter()
+            .filter_map(|(hash, t)| Some((<[u8; 32]>::try_from(hash.as_slice()).ok()?, t)))
+            .collect();
+        if let Ok(mut d) = self.displays.write() {
+            for t in d.values().filter(|t| !live.values().any(|l| l.id == t.id)) {
+                news.push(Revoked::Display(t.id));
+            }
+            *d = live;
+        }
+        Ok(news)
+    }
+
+    fn leeway_s(&self) -> i64 {
+        i64::try_from(self.settings.leeway.as_secs()).unwrap_or(30)
     }
 
     fn now(&self) -> EpochMs {
@@ -187,6 +218,7 @@ impl Auth {
                 nbf: now_s,
                 iat: now_s,
                 jti,
+                ver: user.token_version,
             })
             .map_err(internal)
     }
@@ -202,16 +234,21 @@ impl Auth {
         })
     }
 
-    /// Runs an argon2 verification with bounded concurrency.
+    /// Runs an argon2 verification with bounded concurrency. The permit goes with the
+    /// blocking job, so a cancelled request does not free it while the hash still runs.
     async fn verify(&self, password: &str, hash: String) -> Result<bool, AuthError> {
-        let _permit = tokio::time::timeout(std::time::Duration::from_secs(10), self.hashing.acquire())
+        let permit = tokio::time::timeout(std::time::Duration::from_secs(10), self.hashing.clone().acquire_owned())
             .await
             .map_err(|_| AuthError::Busy)?
             .map_err(internal)?;
         let given = password.to_owned();
-        tokio::task::spawn_blocking(move || password::verify(&given, &hash))
-            .await
-            .map_err(internal)
+        tokio::task::spawn_blocking(move || {
+            let matches = password::verify(&given, &hash);
+            drop(permit);
+            matches
+        })
+        .await
+        .map_err(internal)
     }
 
     /// Signs a user in from `addr`.
@@ -224,7 +261,7 @@ impl Auth {
             .take(accounts::MAX_USERNAME_CHARS)
             .collect();
         let addr_key = addr.to_owned();
-        {
+        let before = {
             let (Ok(mut users), Ok(mut addrs)) = (self.users_throttle.lock(), self.addrs_throttle.lock()) else {
                 return Err(AuthError::Internal("throttle lock poisoned".into()));
             };
@@ -232,10 +269,30 @@ impl Auth {
                 return Err(AuthError::Locked((ms + 999) / 1000));
             }
             // Counted before the password is checked, so parallel guesses cannot all slip
-            // through the check; a success takes it back.
+            // through the check; an attempt that did not fail is put back as it was.
+            let before = (users.entry(&user_key), addrs.entry(&addr_key));
             users.failed(&user_key, now);
             addrs.failed(&addr_key, now);
+            before
+        };
+        let outcome = self.check_password(username, password, now).await;
+        if let (Ok(mut users), Ok(mut addrs)) = (self.users_throttle.lock(), self.addrs_throttle.lock()) {
+            match &outcome {
+                Err(AuthError::InvalidCredentials) => {}
+                Ok(_) => {
+                    users.succeeded(&user_key);
+                    addrs.restore(&addr_key, before.1);
+                }
+                Err(_) => {
+                    users.restore(&user_key, before.0);
+                    addrs.restore(&addr_key, before.1);
+                }
+            }
         }
+        outcome
+    }
+
+    async fn check_password(&self, username: &str, password: &str, now: EpochMs) -> Result<Tokens, AuthError> {
         if self.store.user_count().await? == 0 {
             return Err(AuthError::NoUsers);
         }
@@ -249,29 +306,29 @@ impl Auth {
             _ => self.dummy_hash.clone(),
         };
         let matches = self.verify(password, hash).await?;
-        match found {
-            Some((user, _)) if matches && !user.disabled => {
-                if let (Ok(mut users), Ok(mut addrs)) = (self.users_throttle.lock(), self.addrs_throttle.lock()) {
-                    users.succeeded(&user_key);
-                    addrs.forgive(&addr_key);
-                }
-                let family = hex::encode(secret::random_bytes::<16>().map_err(internal)?);
-                let refresh = new_token(REFRESH_PREFIX).map_err(internal)?;
-                let refresh_ms = i64::try_from(self.settings.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
-                let expires_at = now.saturating_add(refresh_ms);
-                self.store
-                    .insert_refresh(&NewRefresh {
-                        hash: &digest(&refresh),
-                        family: &family,
-                        user_id: user.id,
-                        now,
-                        expires_at,
-                    })
-                    .await?;
-                self.tokens(user, refresh, expires_at)
-            }
-            _ => Err(AuthError::InvalidCredentials),
+        let Some((user, _)) = found.filter(|(u, _)| matches && !u.disabled) else {
+            return Err(AuthError::InvalidCredentials);
+        };
+        let family = hex::encode(secret::random_bytes::<16>().map_err(internal)?);
+        let refresh = new_token(REFRESH_PREFIX).map_err(internal)?;
+        let refresh_ms = i64::try_from(self.settings.refresh_ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = now.saturating_add(refresh_ms);
+        let stored = self
+            .store
+            .insert_refresh(&NewRefresh {
+                hash: &digest(&refresh),
+                family: &family,
+                user_id: user.id,
+                now,
+                expires_at,
+                token_version: user.token_version,
+            })
+            .await?;
+        if !stored {
+            // The account changed (password, disable …) while the password was checked.
+            return Err(AuthError::InvalidCredentials);
         }
+        self.tokens(user, refresh, expires_at)
     }
 
     /// Exchanges a refresh token for new tokens; the old one dies. Reusing a rotated
@@ -305,11 +362,17 @@ impl Auth {
             user_id: user.id,
             now,
             expires_at: row.expires_at,
+            token_version: user.token_version,
         };
         if !self.store.rotate_refresh(row.id, &next).await? {
-            // Another request rotated it a moment ago: one of the two is a copy.
-            self.store.revoke_family(&row.family, now).await?;
-            return Err(reuse());
+            let again = self.store.refresh_token(&digest(token)).await?;
+            if again.is_some_and(|r| r.rotated_at.is_some()) {
+                // Another request rotated it a moment ago: one of the two is a copy.
+                self.store.revoke_family(&row.family, now).await?;
+                return Err(reuse());
+            }
+            // Revoked, or the account changed, while this refresh ran.
+            return Err(AuthError::InvalidRefresh);
         }
         self.tokens(user, refresh, row.expires_at)
     }
@@ -320,8 +383,9 @@ impl Auth {
         if let Some(c) = access {
             self.store.revoke_access_token(&c.jti, c.exp).await?;
             if let Ok(mut revoked) = self.revoked_jti.write() {
-                let now_s = self.now().div_euclid(1000);
-                revoked.retain(|_, exp| *exp >= now_s);
+                // Kept while the token could still pass: until `exp` + leeway.
+                let (now_s, leeway) = (self.now().div_euclid(1000), self.leeway_s());
+                revoked.retain(|_, exp| *exp + leeway >= now_s);
                 revoked.insert(c.jti.clone(), c.exp);
             }
         }
@@ -335,11 +399,12 @@ impl Auth {
         Ok(Some(row.user_id))
     }
 
-    /// Access tokens of `user_id` issued before now stop working (after a role, scope,
-    /// password or disable change, which the store records too).
-    pub fn user_changed(&self, user_id: i64) {
+    /// Access tokens of `user` from before its current `token_version` stop working (after
+    /// a role, scope, password or disable change, which the store recorded).
+    pub fn user_changed(&self, user: &User) {
         if let Ok(mut m) = self.changed_users.write() {
-            m.insert(user_id, valid_after_s(self.now()));
+            let known = m.entry(user.id).or_insert(0);
+            *known = (*known).max(user.token_version);
         }
     }
 
@@ -356,7 +421,7 @@ impl Auth {
         let stale = self
             .changed_users
             .read()
-            .is_ok_and(|m| m.get(&claims.uid).is_some_and(|changed| claims.iat < *changed));
+            .is_ok_and(|m| m.get(&claims.uid).is_some_and(|version| claims.ver < *version));
         (!signed_out && !stale).then_some(claims)
     }
 

@@ -19,8 +19,9 @@ pub struct ThrottlePolicy {
     pub forget_after_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
+/// What is known of one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
     failures: u32,
     last_failure: EpochMs,
     locked_until: EpochMs,
@@ -89,10 +90,21 @@ impl LoginThrottle {
         self.entries.remove(key);
     }
 
-    /// Takes back one failure of `key` (one counted before a check that then succeeded).
-    pub fn forgive(&mut self, key: &str) {
-        if let Some(e) = self.entries.get_mut(key) {
-            e.failures = e.failures.saturating_sub(1);
+    /// What is known of `key` now (to [`LoginThrottle::restore`] it after an attempt that
+    /// was counted in advance and did not fail).
+    pub fn entry(&self, key: &str) -> Option<Entry> {
+        self.entries.get(key).copied()
+    }
+
+    /// Puts `key` back as it was before an attempt counted in advance.
+    pub fn restore(&mut self, key: &str, before: Option<Entry>) {
+        match before {
+            Some(e) => {
+                self.entries.insert(key.to_owned(), e);
+            }
+            None => {
+                self.entries.remove(key);
+            }
         }
     }
 
@@ -166,15 +178,15 @@ mod tests {
             "without a lock, 60 s after the last failure it starts afresh"
         );
         let mut f = LoginThrottle::new(POLICY);
-        for _ in 0..4 {
+        for _ in 0..3 {
             f.failed("a", 0);
         }
-        f.forgive("a");
-        f.forgive("nobody");
-        assert_eq!(
-            f.failed("a", 2_000),
-            1_000,
-            "3 left after forgiving one, so the 4th locks 1 s"
-        );
+        let before = f.entry("a");
+        assert_eq!(f.failed("a", 1_000), 1_000, "the 4th, counted in advance, locks");
+        f.restore("a", before);
+        assert_eq!(f.check("a", 1_000), Ok(()), "restored: no lock");
+        assert_eq!(f.failed("a", 2_000), 1_000, "and the count is 3 again");
+        f.restore("b", None);
+        assert_eq!(f.entry("b"), None);
     }
 }

@@ -52,18 +52,20 @@ impl FromRequest for Caller {
 /// `http.trusted_proxies`, the nearest address in `X-Forwarded-For` that is not a trusted
 /// proxy (read from the right: entries further left are whatever the client claimed).
 pub fn client_addr(req: &HttpRequest) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+    let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
         return "unknown".to_owned();
     };
     let trusted: &[IpAddr] = req
         .app_data::<web::Data<AppState>>()
         .map_or(&[], |s| s.trusted_proxies.as_slice());
-    forwarded_client(
-        peer,
-        trusted,
-        req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
-    )
-    .to_string()
+    // Several header lines (a proxy may append its own) read as one list, in order.
+    let lines: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+    forwarded_client(peer, trusted, forwarded.as_deref()).to_string()
 }
 
 /// See [`client_addr`].
@@ -73,7 +75,7 @@ pub fn forwarded_client(peer: IpAddr, trusted: &[IpAddr], forwarded_for: Option<
     }
     let mut client = peer;
     for hop in forwarded_for.unwrap_or("").rsplit(',') {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) => {
                 client = ip;
                 if !trusted.contains(&ip) {

@@ -109,7 +109,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme("bearer", SecurityScheme::Http(jwt));
         components.add_security_scheme(
             "display_token",
-            bearer("read-only display token (ms5d_…) made by an admin; on /ws also as ?access_token="),
+            bearer("read-only display token (ms5d_…) made by an admin; browsers pass tokens to /ws as the subprotocols `ms5.bearer, <token>`"),
         );
         components.add_security_scheme("ingest_token", bearer("the configured auth.ingest_token"));
         components.add_security_scheme("metrics_token", bearer("the configured auth.metrics_token"));

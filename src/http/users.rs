@@ -190,7 +190,7 @@ pub async fn update(
             id: username.to_string(),
         })?;
     if changed {
-        state.auth.user_changed(user.id);
+        state.auth.user_changed(&user);
         state.plant.hub().do_send(CloseRevoked(Revoked::User(user.id)));
     }
     state

@@ -27,6 +27,10 @@ pub struct User {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed.
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Raised by every change that ends the user's sessions; tokens carry it.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub token_version: i64,
 }
 
 /// What may change on a user.
@@ -98,6 +102,7 @@ fn user_from(row: &SqliteRow) -> Result<User, sqlx::Error> {
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: utc(row.try_get("created_at_ms")?),
         updated_at: utc(row.try_get("updated_at_ms")?),
+        token_version: row.try_get("token_version")?,
     })
 }
 
@@ -125,7 +130,7 @@ fn conflict(e: sqlx::Error, what: String) -> StoreError {
 pub struct TokenRevocations {
     /// Signed-out access tokens: (jti, exp in s).
     pub jtis: Vec<(String, i64)>,
-    /// Users whose tokens issued before a second are refused: (id, second).
+    /// Users whose tokens from an older version are refused: (id, token_version).
     pub users: Vec<(i64, i64)>,
 }
 
@@ -142,30 +147,29 @@ pub struct NewRefresh<'a> {
     pub now: EpochMs,
     /// Expiry (a sign-in's tokens all expire when its first one does).
     pub expires_at: EpochMs,
+    /// The user's `token_version` when the user was read: if the account changed since,
+    /// nothing is stored.
+    pub token_version: i64,
 }
 
-async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefresh<'_>) -> Result<(), StoreError> {
-    sqlx::query(
+/// Stores a refresh token unless its user changed or was disabled since it was read.
+async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefresh<'_>) -> Result<bool, StoreError> {
+    let done = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, family, user_id, issued_at_ms, expires_at_ms)
-         VALUES (?, ?, ?, ?, ?)",
+         SELECT ?, ?, id, ?, ? FROM users WHERE id = ? AND token_version = ? AND disabled = 0",
     )
     .bind(t.hash)
     .bind(t.family)
-    .bind(t.user_id)
     .bind(t.now)
     .bind(t.expires_at)
+    .bind(t.user_id)
+    .bind(t.token_version)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// The first whole second after `now`: tokens issued within the second of a change are
-/// refused too (the safe side of the one-second resolution of `iat`).
-pub fn valid_after_s(now: EpochMs) -> i64 {
-    now.div_euclid(1000) + 1
-}
-
-const USER_COLUMNS: &str = "id, username, role, lines, disabled, created_at_ms, updated_at_ms";
+const USER_COLUMNS: &str = "id, username, role, lines, disabled, token_version, created_at_ms, updated_at_ms";
 
 impl Store {
     /// How many users exist (disabled ones too).
@@ -247,13 +251,18 @@ impl Store {
         now: EpochMs,
     ) -> Result<Option<User>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let was_admin: Option<bool> =
+            sqlx::query_scalar("SELECT role = 'admin' AND disabled = 0 FROM users WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&mut *tx)
+                .await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE users SET
                 role = COALESCE(?, role),
                 lines = CASE WHEN ? THEN ? ELSE lines END,
                 disabled = COALESCE(?, disabled),
                 password_hash = COALESCE(?, password_hash),
-                tokens_valid_after_s = CASE WHEN ? THEN ? ELSE tokens_valid_after_s END,
+                token_version = token_version + CASE WHEN ? THEN 1 ELSE 0 END,
                 updated_at_ms = ?
              WHERE username = ? RETURNING {USER_COLUMNS}"
         )))
@@ -263,7 +272,6 @@ impl Store {
         .bind(change.disabled.map(i64::from))
         .bind(change.password_hash.as_deref())
         .bind(end_sessions)
-        .bind(valid_after_s(now))
         .bind(now)
         .bind(username)
         .fetch_optional(&mut *tx)
@@ -273,7 +281,7 @@ impl Store {
         let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
             .fetch_one(&mut *tx)
             .await?;
-        if admins == 0 {
+        if admins == 0 && was_admin == Some(true) {
             return Err(StoreError::Conflict(
                 "this is the last active admin: make another admin first".into(),
             ));
@@ -289,12 +297,13 @@ impl Store {
         Ok(Some(user))
     }
 
-    /// Stores the first refresh token of a sign-in.
-    pub async fn insert_refresh(&self, token: &NewRefresh<'_>) -> Result<(), StoreError> {
+    /// Stores the first refresh token of a sign-in; `false` if the account changed since
+    /// it was read (nothing is stored).
+    pub async fn insert_refresh(&self, token: &NewRefresh<'_>) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert_refresh(&mut tx, token).await?;
+        let stored = insert_refresh(&mut tx, token).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(stored)
     }
 
     /// A refresh token by its hash.
@@ -319,7 +328,8 @@ impl Store {
 
     /// Marks a live refresh token rotated and stores its successor in one transaction,
     /// so a revocation of the family or user lands either before (nothing is issued) or
-    /// after (the successor is revoked too). `false` if the token was not live.
+    /// after (the successor is revoked too). `false` if the token was not live or the
+    /// account changed since it was read (then nothing changes).
     pub async fn rotate_refresh(&self, id: i64, next: &NewRefresh<'_>) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -330,25 +340,26 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() != 1 {
+        if done.rows_affected() != 1 || !insert_refresh(&mut tx, next).await? {
             return Ok(false);
         }
-        insert_refresh(&mut tx, next).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Access tokens signed out before expiry (jti, exp), and each changed user's
-    /// `tokens_valid_after_s` (id, second).
-    pub async fn token_revocations(&self, now_s: i64) -> Result<TokenRevocations, StoreError> {
-        sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at_s < ?")
+    /// Access tokens signed out before they can no longer pass (jti, exp), and each
+    /// changed user's `token_version`. Entries whose `exp` is more than `keep_s` past
+    /// are dropped.
+    pub async fn token_revocations(&self, now_s: i64, keep_s: i64) -> Result<TokenRevocations, StoreError> {
+        sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at_s + ? < ?")
+            .bind(keep_s)
             .bind(now_s)
             .execute(&self.pool)
             .await?;
         let jtis = sqlx::query_as("SELECT jti, expires_at_s FROM revoked_access_tokens")
             .fetch_all(&self.pool)
             .await?;
-        let users = sqlx::query_as("SELECT id, tokens_valid_after_s FROM users WHERE tokens_valid_after_s > 0")
+        let users = sqlx::query_as("SELECT id, token_version FROM users WHERE token_version > 0")
             .fetch_all(&self.pool)
             .await?;
         Ok(TokenRevocations { jtis, users })

@@ -11,7 +11,7 @@ pub mod batch;
 mod downtime;
 mod sqlite;
 
-pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange, valid_after_s};
+pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange};
 pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use downtime::{DowntimeFilter, DowntimeRecord};
