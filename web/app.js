@@ -48,6 +48,7 @@
   const TOKEN_KEY = 'ms5.token';
   const REFRESH_KEY = 'ms5.refresh';
   const REFRESH_BEFORE_S = 120;
+  const refreshOffsetMs = Math.floor(Math.random() * 59) * 1000;
 
   function stored(key) {
     try {
@@ -108,18 +109,40 @@
   // at a time in this tab and, through a Web Lock, across this browser's tabs; a tab that
   // waited picks up the tokens the other one stored.
   let refreshing = null;
+  let signInGeneration = 0; // bumped by sign-out: a refresh that ends after it is dropped
 
   function freshToken() {
     if (!refreshing) {
-      const run = navigator.locks ? navigator.locks.request('ms5-refresh', refreshOnce) : refreshOnce();
-      refreshing = run.finally(() => {
+      refreshing = withRefreshLock(refreshOnce).finally(() => {
         refreshing = null;
       });
     }
     return refreshing;
   }
 
+  // Web Locks exist only on secure origins (https, localhost); elsewhere a short lease in
+  // local storage keeps two tabs from refreshing the same token at once.
+  const LEASE_KEY = 'ms5.refresh.lease';
+  const LEASE_MS = 10000;
+  const tabId = Math.random().toString(36).slice(2);
+
+  async function withRefreshLock(job) {
+    if (navigator.locks) return navigator.locks.request('ms5-refresh', job);
+    for (let i = 0; i < 20; i += 1) {
+      const lease = (stored(LEASE_KEY) || '').split(' ');
+      if (lease.length !== 2 || Number(lease[1]) < Date.now() || lease[0] === tabId) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    store(LEASE_KEY, tabId + ' ' + (Date.now() + LEASE_MS));
+    try {
+      return await job();
+    } finally {
+      if ((stored(LEASE_KEY) || '').startsWith(tabId + ' ')) store(LEASE_KEY, null);
+    }
+  }
+
   async function refreshOnce() {
+    const generation = signInGeneration;
     memoryToken = stored(TOKEN_KEY) || memoryToken;
     const t = token();
     if (!t) return false;
@@ -138,6 +161,7 @@
       }
       if (!res.ok) return secondsLeft(t) > 0; // the server is busy: try again later
       const body = await res.json();
+      if (generation !== signInGeneration) return false; // signed out meanwhile
       setTokens(body.access_token, body.refresh_token);
       return true;
     } catch (_) {
@@ -146,6 +170,7 @@
   }
 
   async function signOut() {
+    signInGeneration += 1;
     const refresh = stored(REFRESH_KEY);
     try {
       await api('/api/v1/auth/logout', { method: 'POST', body: JSON.stringify({ refresh_token: refresh }) });
@@ -1062,8 +1087,9 @@
       }
     }
 
-    // A person's access token lasts 30 min: renew it while the board runs.
-    if (now % 60000 < 1000 && token() && secondsLeft(token()) < REFRESH_BEFORE_S) freshToken();
+    // A person's access token lasts 30 min: renew it while the board runs (each tab at
+    // its own second of the minute).
+    if ((now + refreshOffsetMs) % 60000 < 1000 && token() && secondsLeft(token()) < REFRESH_BEFORE_S) freshToken();
 
     const clock = hhmm(serverNow());
     if (clockEl.textContent !== clock) clockEl.textContent = clock;
