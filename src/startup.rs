@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
-use crate::actors::hub::{CloseAll, CloseRevoked};
+use crate::actors::hub::{CloseAll, CloseRevoked, GoingAway};
 use crate::actors::plant::{PlantHandle, PlantOptions};
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
@@ -249,7 +249,7 @@ pub struct Stopper {
 impl Stopper {
     /// Closes WebSockets with 1001, flushes telemetry, stops the HTTP server.
     pub async fn stop(&self) {
-        let _ = self.plant.hub().send(CloseAll).await;
+        let _ = self.plant.hub().send(CloseAll(GoingAway::Shutdown)).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.plant.flush()).await;
         self.handle.stop(true).await;
     }

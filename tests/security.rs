@@ -765,26 +765,33 @@ async fn display_tokens_are_read_only_line_scoped_and_die_when_revoked() {
     );
     assert_eq!(app.get_as("/api/v1/production/lines", &token).await.0, 401);
     let closed = closes_within(&mut ws, 10).await;
-    assert!(closed, "the socket of a revoked display token closes");
+    assert_eq!(
+        closed,
+        Some(1008),
+        "the socket of a revoked display token closes (policy)"
+    );
     let (status, list) = app.get("/api/v1/display-tokens").await;
     assert_eq!(status, 200);
     assert!(list["display_tokens"][0]["revoked_at"].is_string(), "{list}");
     assert!(!list.to_string().contains(&token), "secrets are shown once only");
 }
 
-/// Whether the socket closes within `secs`.
-async fn closes_within(ws: &mut Conn, secs: u64) -> bool {
+/// The close code the server sends within `secs`, if the socket closes (0: no code).
+async fn closes_within(ws: &mut Conn, secs: u64) -> Option<u16> {
     use futures_util::StreamExt;
     let deadline = std::time::Duration::from_secs(secs);
     tokio::time::timeout(deadline, async {
         while let Some(frame) = ws.next().await {
-            if matches!(frame, Ok(awc::ws::Frame::Close(_)) | Err(_)) {
-                return;
+            match frame {
+                Ok(awc::ws::Frame::Close(reason)) => return reason.map_or(0, |r| u16::from(r.code)),
+                Err(_) => return 0,
+                _ => {}
             }
         }
+        0
     })
     .await
-    .is_ok()
+    .ok()
 }
 
 #[actix_web::test]
@@ -895,7 +902,11 @@ async fn each_flag_gates_its_feature_and_survives_a_restart() {
     send(&mut ws, r#"{"type":"ping"}"#).await;
     assert_eq!(next_json(&mut ws).await["type"], json!("pong"));
     set_flag(&app, "real_time_updates", false).await;
-    assert!(closes_within(&mut ws, 10).await, "open sockets close");
+    assert_eq!(
+        closes_within(&mut ws, 10).await,
+        Some(1001),
+        "open sockets close, going away"
+    );
     let (status, err) = app.call("GET", "/ws", Some(&app.admin()), None).await;
     assert_eq!(status, 503, "{err}");
     set_flag(&app, "real_time_updates", true).await;
@@ -1152,7 +1163,11 @@ async fn websocket_credentials_come_by_header_or_subprotocol_and_sockets_end_wit
         .call("POST", "/api/v1/auth/logout", Some(&olga), Some(&json!({})))
         .await;
     assert_eq!(status, 204);
-    assert!(closes_within(&mut signed_out, 10).await, "signed out: socket closed");
+    assert_eq!(
+        closes_within(&mut signed_out, 10).await,
+        Some(1008),
+        "signed out: socket closed"
+    );
 
     // An account change closes the user's sockets; a no-op change does not end sessions.
     let (_, tokens) = login(&app, "olga", TEST_PASSWORD).await;
@@ -1183,7 +1198,11 @@ async fn websocket_credentials_come_by_header_or_subprotocol_and_sockets_end_wit
         )
         .await;
     assert_eq!(status, 200);
-    assert!(closes_within(&mut changed, 10).await, "account changed: socket closed");
+    assert_eq!(
+        closes_within(&mut changed, 10).await,
+        Some(1008),
+        "account changed: socket closed"
+    );
     assert_eq!(app.get_as("/api/v1/auth/me", &olga).await.0, 401);
 }
 

@@ -103,15 +103,22 @@ pub struct Announce {
 #[rtype(result = "usize")]
 pub struct CloseRevoked(pub Revoked);
 
-/// Server shutdown: the session closes with 1001 (going away).
-#[derive(Message, Clone, Copy)]
+/// Why a session is closed from the server side.
+#[derive(Message, Clone, Copy, Debug, PartialEq, Eq)]
 #[rtype(result = "()")]
-pub struct GoingAway;
+pub enum GoingAway {
+    /// Server shutdown: 1001.
+    Shutdown,
+    /// `real_time_updates` was turned off: 1001.
+    LiveUpdatesOff,
+    /// Its credential was signed out or revoked, or the account changed: 1008.
+    CredentialRevoked,
+}
 
 /// Tell every session the server is going away.
 #[derive(Message)]
 #[rtype(result = "usize")]
-pub struct CloseAll;
+pub struct CloseAll(pub GoingAway);
 
 /// Subscribe a session to a (validated) channel; it receives the snapshot first.
 #[derive(Message)]
@@ -305,9 +312,9 @@ impl Handler<Connect> for Hub {
 impl Handler<CloseAll> for Hub {
     type Result = usize;
 
-    fn handle(&mut self, _: CloseAll, _: &mut Context<Self>) -> usize {
+    fn handle(&mut self, msg: CloseAll, _: &mut Context<Self>) -> usize {
         for s in self.sessions.values() {
-            s.away.do_send(GoingAway);
+            s.away.do_send(msg.0);
         }
         self.sessions.len()
     }
@@ -338,7 +345,7 @@ impl Handler<CloseRevoked> for Hub {
         };
         let matching: Vec<_> = self.sessions.values().filter(|s| hit(&s.opened_by)).collect();
         for s in &matching {
-            s.away.do_send(GoingAway);
+            s.away.do_send(GoingAway::CredentialRevoked);
         }
         matching.len()
     }

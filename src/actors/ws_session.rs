@@ -322,8 +322,12 @@ impl Handler<Deliver> for WsSession {
 impl Handler<GoingAway> for WsSession {
     type Result = ();
 
-    fn handle(&mut self, _: GoingAway, ctx: &mut Context<Self>) {
-        self.close(CloseCode::Away, "server shutting down", ctx);
+    fn handle(&mut self, why: GoingAway, ctx: &mut Context<Self>) {
+        match why {
+            GoingAway::Shutdown => self.close(CloseCode::Away, "server shutting down", ctx),
+            GoingAway::LiveUpdatesOff => self.close(CloseCode::Away, "live updates turned off", ctx),
+            GoingAway::CredentialRevoked => self.close(CloseCode::Policy, "credential revoked", ctx),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::openapi::ErrorBody;
 use super::ws::banner_frame;
 use crate::actors::andon::CheckNow;
-use crate::actors::hub::{Announce, CloseAll};
+use crate::actors::hub::{Announce, CloseAll, GoingAway};
 use crate::domain::flags::Flag;
 
 /// Every flag and whether it is on.
@@ -73,7 +73,7 @@ pub async fn set(
             (Flag::MaintenanceMode, _) => state.plant.hub().do_send(Announce {
                 frame: banner_frame(on),
             }),
-            (Flag::RealTimeUpdates, false) => state.plant.hub().do_send(CloseAll),
+            (Flag::RealTimeUpdates, false) => state.plant.hub().do_send(CloseAll(GoingAway::LiveUpdatesOff)),
             (Flag::EscalationSystem, true) => state.plant.andon().do_send(CheckNow),
             _ => {}
         }
