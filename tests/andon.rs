@@ -301,6 +301,23 @@ async fn downtime_past_the_rule_raises_exactly_one_ticket_per_event_and_resolves
     at(&app, T0 + 16 * MIN).await;
     at(&app, T0 + 17 * MIN).await;
     assert_eq!(list_tickets(&app).await.len(), 2);
+    // MS5's own transitions are audited as `system`
+    let mut actions = Vec::new();
+    for _ in 0..200 {
+        let (_, page) = app.get("/api/v1/audit?actor=system").await;
+        actions = page["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+            .collect::<Vec<_>>();
+        if actions.len() >= 3 {
+            break;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    actions.sort();
+    assert_eq!(actions, ["andon.raise", "andon.raise", "andon.resolve"]);
 }
 
 #[actix_web::test]

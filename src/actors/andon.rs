@@ -178,13 +178,23 @@ impl AndonDesk {
             return;
         }
         // Someone may have resolved or cancelled it already: that conflict is fine.
-        ctx.address().do_send(ActOn {
-            id,
-            act: Act {
+        let (desk, store, now) = (ctx.address(), self.store.clone(), self.clock.now_ms());
+        actix_rt::spawn(async move {
+            let act = Act {
                 action: Action::Resolve,
                 by: "system".to_owned(),
                 comment: Some("machine running again".to_owned()),
-            },
+            };
+            if let Ok(Ok(view)) = desk.send(ActOn { id, act }).await {
+                audit_system(
+                    &store,
+                    now,
+                    "andon.resolve",
+                    id,
+                    serde_json::json!({ "line": view.line, "auto": true }),
+                )
+                .await;
+            }
         });
     }
 
@@ -289,6 +299,11 @@ impl AndonDesk {
                     Ok(Some(id)) => {
                         metrics::counter!(m::ANDON_RAISED, "line" => raise.line.clone(), "source" => "auto")
                             .increment(1);
+                        let (store, details) = (
+                            act.store.clone(),
+                            serde_json::json!({ "line": raise.line, "machine": raise.machine, "auto": true }),
+                        );
+                        actix_rt::spawn(async move { audit_system(&store, now, "andon.raise", id, details).await });
                         let mut t = ticket_for(&raise, now);
                         t.id = id;
                         act.start_ticket(t, ctx);
@@ -506,5 +521,22 @@ impl Handler<CheckNow> for AndonDesk {
             }
             .into_actor(act)
         })))
+    }
+}
+
+/// Audits a ticket transition MS5 made by itself (automatic raise and resolve).
+async fn audit_system(store: &Store, at: EpochMs, action: &'static str, ticket: i64, details: serde_json::Value) {
+    let entry = crate::store::AuditEntry {
+        at,
+        actor: "system".to_owned(),
+        action,
+        target: Some(ticket.to_string()),
+        outcome: "ok",
+        source: Some("ms5".to_owned()),
+        details,
+    };
+    if let Err(e) = store.append_audit(&entry).await {
+        metrics::counter!(m::AUDIT_FAILURES).increment(1);
+        tracing::error!(error = %e, action, ticket, "cannot append to the audit log");
     }
 }
