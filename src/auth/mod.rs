@@ -121,12 +121,6 @@ impl Auth {
             max_ms: ms(settings.lockout_max),
             forget_after_ms: ms(settings.lockout_forget),
         };
-        let displays = store
-            .live_display_tokens()
-            .await?
-            .into_iter()
-            .filter_map(|(hash, t)| Some((<[u8; 32]>::try_from(hash.as_slice()).ok()?, t)))
-            .collect();
         let dummy_hash = tokio::task::spawn_blocking(|| password::hash("not-a-password-of-anyone"))
             .await
             .map_err(internal)?
@@ -138,7 +132,8 @@ impl Auth {
             settings,
             store,
             clock,
-            displays: RwLock::new(displays),
+            // Filled with the live display tokens by the first reload, below.
+            displays: RwLock::new(HashMap::new()),
             revoked_jti: RwLock::new(HashMap::new()),
             changed_users: RwLock::new(HashMap::new()),
             hashing: std::sync::Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
@@ -425,33 +420,38 @@ impl Auth {
         (!signed_out && !stale).then_some(claims)
     }
 
-    /// Who a bearer credential belongs to; `None` if it is not valid.
-    pub fn authenticate(&self, credential: &str) -> Option<Principal> {
+    /// Who a bearer credential belongs to, with the claims of an access token; `None` if
+    /// it is not valid.
+    pub fn authenticate(&self, credential: &str) -> Option<(Principal, Option<Claims>)> {
         if credential.starts_with(DISPLAY_PREFIX) {
             let displays = self.displays.read().ok()?;
             let t = displays.get(&digest(credential))?;
-            return Some(Principal::Display {
+            let display = Principal::Display {
                 id: t.id,
                 name: t.name.clone(),
                 lines: t.lines.clone(),
-            });
+            };
+            return Some((display, None));
         }
         if credential.matches('.').count() == 2 {
-            return self.access_claims(credential).map(|c| Principal::User {
-                username: c.sub,
-                role: c.role,
-                lines: c.lines,
+            return self.access_claims(credential).map(|c| {
+                let user = Principal::User {
+                    username: c.sub.clone(),
+                    role: c.role,
+                    lines: c.lines.clone(),
+                };
+                (user, Some(c))
             });
         }
         if let Some(t) = &self.settings.ingest_token
             && same_secret(credential, t)
         {
-            return Some(Principal::Ingest);
+            return Some((Principal::Ingest, None));
         }
         if let Some(t) = &self.settings.metrics_token
             && same_secret(credential, t)
         {
-            return Some(Principal::Metrics);
+            return Some((Principal::Metrics, None));
         }
         None
     }

@@ -65,12 +65,18 @@ pub enum Access {
 }
 
 impl Access {
-    /// Whether the route changes something (maintenance mode blocks these for non-admins).
+    /// Whether the route changes something.
     pub fn is_write(self) -> bool {
         matches!(
             self,
             Access::Operate | Access::Supervise | Access::Ingest | Access::Admin
         )
+    }
+
+    /// Whether maintenance mode pauses the route for non-admins: every write but tag
+    /// ingest (telemetry keeps flowing, as it does over OPC UA).
+    pub fn paused_in_maintenance(self) -> bool {
+        self.is_write() && self != Access::Ingest
     }
 }
 

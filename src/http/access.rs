@@ -11,6 +11,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::auth::jwt::Claims;
 use crate::domain::access::{Access, Denial, Principal, decide};
 use crate::domain::flags::Flag;
 
@@ -21,6 +22,9 @@ pub struct Caller {
     pub principal: Principal,
     /// Client address.
     pub addr: String,
+    /// The claims of the access token it came with (a person's), for WebSocket expiry
+    /// and revocation.
+    pub claims: Option<Claims>,
 }
 
 impl Caller {
@@ -121,7 +125,10 @@ pub async fn authorize(
         return Ok(req.into_response(err.error_response()));
     };
     let given = credential(req.request());
-    let principal = given.as_deref().and_then(|c| state.auth.authenticate(c));
+    let (principal, claims) = given
+        .as_deref()
+        .and_then(|c| state.auth.authenticate(c))
+        .map_or((None, None), |(p, c)| (Some(p), c));
     let needed = if access == Access::Metrics && !state.auth.metrics_protected() {
         Access::Open
     } else {
@@ -137,10 +144,10 @@ pub async fn authorize(
         };
         return Ok(req.into_response(err.error_response()));
     }
-    // Telemetry keeps flowing during maintenance, as it does from OPC UA: a gateway's
-    // samples are not a person's change.
-    let paused = access.is_write() && access != Access::Ingest;
-    if paused && state.flags.get(Flag::MaintenanceMode) && !principal.as_ref().is_some_and(Principal::is_admin) {
+    if access.paused_in_maintenance()
+        && state.flags.get(Flag::MaintenanceMode)
+        && !principal.as_ref().is_some_and(Principal::is_admin)
+    {
         let err = ApiError::Maintenance(
             "MS5 is in maintenance mode: changes are paused until an admin ends it; reads still work".into(),
         );
@@ -148,7 +155,11 @@ pub async fn authorize(
     }
     if let Some(principal) = principal {
         let addr = client_addr(req.request());
-        req.extensions_mut().insert(Caller { principal, addr });
+        req.extensions_mut().insert(Caller {
+            principal,
+            addr,
+            claims,
+        });
     }
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
 }

@@ -83,10 +83,7 @@ impl AppState {
             source: Some(source.to_owned()),
             details,
         };
-        if let Err(e) = self.store.append_audit(&entry).await {
-            metrics::counter!(crate::metrics::AUDIT_FAILURES).increment(1);
-            tracing::error!(error = %e, action, actor, "cannot append to the audit log");
-        }
+        self.store.record_audit(&entry).await;
     }
 
     /// Appends a successful write by `caller`.

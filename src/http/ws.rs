@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytestring::ByteString;
 
 use super::AppState;
-use super::access::{BEARER_PROTOCOL, Caller, credential};
+use super::access::{BEARER_PROTOCOL, Caller};
 use super::error::ApiError;
 use crate::actors::hub::OpenedBy;
 use crate::actors::ws_session::{Outbox, Outgoing, SessionAccess, SessionLimits, WsSession};
@@ -89,7 +89,7 @@ pub async fn ws(
         heartbeat: settings.heartbeat,
         idle_timeout: settings.idle_timeout,
     };
-    let claims = credential(&req).and_then(|t| state.auth.access_claims(&t));
+    let claims = caller.claims.as_ref();
     let leeway_s = i64::try_from(state.settings.auth.leeway.as_secs()).unwrap_or(0);
     let access = SessionAccess {
         scope: caller.principal.line_scope().map(Into::into),
@@ -98,10 +98,10 @@ pub async fn ws(
                 Principal::Display { id, .. } => Some(id),
                 _ => None,
             },
-            user: claims.as_ref().map(|c| c.uid),
-            token: claims.as_ref().map(|c| c.jti.clone()),
+            user: claims.map(|c| c.uid),
+            token: claims.map(|c| c.jti.clone()),
         },
-        expires_in: claims.as_ref().map(|c| {
+        expires_in: claims.map(|c| {
             let left_ms = (c.exp + leeway_s) * 1000 - state.clock.now_ms();
             std::time::Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
         }),

@@ -88,6 +88,15 @@ impl Store {
         Ok(())
     }
 
+    /// Appends an entry for a change that has already happened: a failure is logged and
+    /// counted (`ms5_audit_write_errors_total`), not returned.
+    pub async fn record_audit(&self, e: &AuditEntry) {
+        if let Err(err) = self.append_audit(e).await {
+            metrics::counter!(crate::metrics::AUDIT_FAILURES).increment(1);
+            tracing::error!(error = %err, action = e.action, actor = %e.actor, "cannot append to the audit log");
+        }
+    }
+
     /// Entries matching `f`, newest first.
     pub async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM audit_log WHERE 1 = 1");
