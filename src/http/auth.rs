@@ -6,15 +6,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::access::{Caller, client_addr, credential};
+use super::access::{Caller, client_addr};
 use super::error::ApiError;
 use super::openapi::ErrorBody;
 use crate::actors::hub::{CloseRevoked, Revoked};
 use crate::auth::{AuthError, Tokens};
 use crate::domain::access::{Principal, Role};
-
-/// Longest username accepted anywhere.
-pub const MAX_USERNAME: usize = 64;
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
@@ -165,9 +162,11 @@ pub struct LogoutBody {
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
+    caller: Option<Caller>,
     body: web::Json<LogoutBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let claims = credential(&req).and_then(|t| state.auth.access_claims(&t));
+    // The route check already verified an access token sent along.
+    let claims = caller.and_then(|c| c.claims);
     let user_id = state
         .auth
         .logout(body.refresh_token.as_deref(), claims.as_ref())

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::Caller;
-use super::auth::MAX_USERNAME;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
 use crate::actors::hub::{CloseRevoked, Revoked};
+use crate::auth::accounts::MAX_USERNAME_CHARS;
 use crate::auth::password;
 use crate::domain::access::Role;
 use crate::store::{User, UserChange};
@@ -21,7 +21,7 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::BadRequest {
-            message: format!("`username` must be 1-{MAX_USERNAME} letters, digits or . _ @ -"),
+            message: format!("`username` must be 1-{MAX_USERNAME_CHARS} letters, digits or . _ @ -"),
             details: Some(json!({ "field": "username" })),
         })
     }
