@@ -8,7 +8,7 @@ use ms5::auth::accounts;
 use ms5::clock::Clock;
 use ms5::config::Config;
 use ms5::domain::access::Role;
-use ms5::startup::Application;
+use ms5::startup::{Application, StartupError};
 use ms5::store::{AuditEntry, Store};
 
 /// MS5: live OEE, downtime and Andon for the factory floor.
@@ -84,6 +84,16 @@ fn read_password() -> Result<String, String> {
 }
 
 async fn user_command(config: Config, command: UserCommand) -> Result<String, String> {
+    // Say which database this is before touching it: a command run from another folder
+    // reaches another configuration, and a new database file is created silently.
+    let is_new = ms5::store::database_file(&config.settings.store.url).is_some_and(|f| !f.exists());
+    println!("ms5: {}", config.describe());
+    if is_new {
+        println!(
+            "ms5: note: that database did not exist and is created now; if a server is running \
+             elsewhere, run this with the --config it uses (its start-up log names its database)"
+        );
+    }
     let store = Store::connect(&config.settings.store.url)
         .await
         .map_err(|e| e.to_string())?;
@@ -95,7 +105,8 @@ async fn user_command(config: Config, command: UserCommand) -> Result<String, St
             let user = accounts::add_user(&store, &config.plant, &username, role, lines, &password, now)
                 .await
                 .map_err(|e| e.to_string())?;
-            audit(&store, &user.username, "user.create", now).await;
+            let details = serde_json::json!({ "role": user.role, "lines": user.lines });
+            audit(&store, &user.username, "user.create", details, now).await;
             Ok(format!("created {} ({})", user.username, user.role))
         }
         UserCommand::Passwd { username } => {
@@ -103,13 +114,16 @@ async fn user_command(config: Config, command: UserCommand) -> Result<String, St
             let user = accounts::set_password(&store, &username, &password, now)
                 .await
                 .map_err(|e| e.to_string())?;
-            audit(&store, &user.username, "user.update", now).await;
+            // The same shape as `PATCH /api/v1/users/{id}` records.
+            let details =
+                serde_json::json!({ "role": null, "lines": null, "disabled": null, "password_changed": true });
+            audit(&store, &user.username, "user.update", details, now).await;
             Ok(format!("password of {} changed; their sign-ins ended", user.username))
         }
     }
 }
 
-async fn audit(store: &Store, target: &str, action: &'static str, now: i64) {
+async fn audit(store: &Store, target: &str, action: &'static str, details: serde_json::Value, now: i64) {
     let actor = std::env::var("USER").map_or_else(|_| "cli".to_owned(), |u| format!("cli:{u}"));
     let entry = AuditEntry {
         at: now,
@@ -118,7 +132,7 @@ async fn audit(store: &Store, target: &str, action: &'static str, now: i64) {
         target: Some(target.to_owned()),
         outcome: "ok",
         source: Some("ms5 user".to_owned()),
-        details: serde_json::json!({}),
+        details,
     };
     if let Err(e) = store.append_audit(&entry).await {
         eprintln!("ms5: warning: cannot write the audit log: {e}");
@@ -172,7 +186,8 @@ async fn main() -> ExitCode {
         Command::Migrate => match Store::connect(&config.settings.store.url).await {
             Ok(store) => match store.migrate().await {
                 Ok(()) => {
-                    println!("migrations applied to {}", config.settings.store.url);
+                    println!("ms5: {}", config.describe());
+                    println!("migrations applied");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -191,7 +206,8 @@ async fn main() -> ExitCode {
                     match app.local_board_link().await {
                         Ok(Some(link)) => println!(
                             "\nNo accounts yet. This machine's board, read-only:\n  {link}\n\
-                             To sign in and act: ms5 user add --username <name> --role admin\n"
+                             To sign in and act: {}\n",
+                            app.first_admin_command()
                         ),
                         Ok(None) => {}
                         Err(e) => eprintln!("ms5: cannot make a board link: {e}"),
@@ -211,7 +227,11 @@ async fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("ms5: cannot start: {e}");
-                ExitCode::FAILURE
+                // A busy port is a setting to change, like a configuration error.
+                match e {
+                    StartupError::Bind { .. } => ExitCode::from(2),
+                    _ => ExitCode::FAILURE,
+                }
             }
         },
     }

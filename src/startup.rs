@@ -48,6 +48,7 @@ pub struct Application {
     store: Store,
     auth: Arc<Auth>,
     profile: Profile,
+    first_admin: String,
 }
 
 /// Name of the display token `serve` makes for a development machine's own board.
@@ -56,6 +57,20 @@ pub const LOCAL_BOARD: &str = "local board (development, until the first account
 impl Application {
     /// Builds and starts everything but does not wait; call [`Application::run_until_stopped`].
     pub async fn build(config: Config, clock: Clock) -> Result<Application, StartupError> {
+        // The port first: a busy one must stop the start before anything else runs
+        // (the plant simulator on someone else's database, say).
+        let addr = format!("{}:{}", config.settings.http.host, config.settings.http.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let local = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = local.port();
+        let first_admin = config.command_line("user add --username <name> --role admin");
+        tracing::info!(config = config.describe(), "starting");
         let metrics = crate::metrics::install();
         // Pages go out over HTTPS with rustls; ring is its crypto. Fails only if a provider
         // is installed already, which is as good.
@@ -69,7 +84,7 @@ impl Application {
         if store.user_count().await? == 0 {
             tracing::warn!(
                 "no accounts yet: sign-in is refused until you create the first admin with \
-                 `ms5 user add --username <name> --role admin` (the password is asked for, or read from stdin)"
+                 `{first_admin}` (the password is asked for, or read from stdin)"
             );
         }
         let options = PlantOptions {
@@ -126,15 +141,6 @@ impl Application {
         if settings.store.raw_samples {
             spawn_retention(store.clone(), settings.store.raw_retention, clock.clone());
         }
-        let addr = format!("{}:{}", settings.http.host, settings.http.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr, source })?
-            .port();
         let state = web::Data::new(AppState {
             plant: plant.clone(),
             store: store.clone(),
@@ -145,6 +151,7 @@ impl Application {
             auth: auth.clone(),
             flags,
             trusted_proxies: settings.http.trusted_proxies.clone(),
+            first_admin: first_admin.clone(),
         });
         let max_body = settings.http.max_body_bytes;
         let origins = settings.http.allowed_origins.clone();
@@ -165,7 +172,7 @@ impl Application {
                 source,
             })?
             .run();
-        tracing::info!(port, "listening");
+        tracing::info!(addr = %local, "listening");
         Ok(Application {
             port,
             handle: server.handle(),
@@ -174,7 +181,14 @@ impl Application {
             store,
             auth,
             profile: settings.profile,
+            first_admin,
         })
+    }
+
+    /// The command that creates the first admin for this configuration and database
+    /// (`ms5 --config /abs/file.toml user add …`), as hints print it.
+    pub fn first_admin_command(&self) -> &str {
+        &self.first_admin
     }
 
     /// In the development profile, while no account exists: a fresh read-only display

@@ -245,6 +245,8 @@ pub struct Config {
     pub plant: PlantModel,
     /// Where the settings came from (for messages).
     pub source: String,
+    /// The configuration file read, as an absolute path (`None`: the built-in one).
+    pub file: Option<PathBuf>,
 }
 
 impl Config {
@@ -316,11 +318,51 @@ impl Config {
                 }
             }
         }
+        let file = match path {
+            Some(p) => Some(p),
+            None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),
+        }
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
         Ok(Config {
             settings,
             plant,
             source,
+            file,
         })
+    }
+
+    /// A command line for `ms5 ARGS` that reaches this same configuration and database
+    /// from any folder: `ms5 --config /abs/file.toml ARGS`, or, on the built-in
+    /// configuration (whose database path is relative), `cd /this/folder && ms5 ARGS`.
+    pub fn command_line(&self, args: &str) -> String {
+        match &self.file {
+            Some(file) => format!("ms5 --config {} {args}", shell_word(&file.display().to_string())),
+            None => match std::env::current_dir() {
+                Ok(dir) => format!("cd {} && ms5 {args}", shell_word(&dir.display().to_string())),
+                Err(_) => format!("ms5 {args}"),
+            },
+        }
+    }
+
+    /// Which configuration and database this is, for commands that touch the store:
+    /// `config /etc/ms5/default.toml, database /var/lib/ms5/ms5.db`.
+    pub fn describe(&self) -> String {
+        let config = match &self.file {
+            Some(file) => file.display().to_string(),
+            None => "built-in (no config/default.toml here)".to_owned(),
+        };
+        let database = crate::store::database_file(&self.settings.store.url)
+            .map_or_else(|| self.settings.store.url.clone(), |p| p.display().to_string());
+        format!("config {config}, database {database}")
+    }
+}
+
+/// `s` quoted for a POSIX shell when it holds anything but plain path characters.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 

@@ -9,8 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::access::Caller;
+use super::body::OptionalJson;
 use super::error::ApiError;
 use super::openapi::{ErrorBody, TicketDetail, TicketList};
+use super::query::ApiQuery;
 use crate::actors::andon::{ActOn, AndonError, Raise};
 use crate::actors::andon_ticket::Act;
 use crate::domain::andon::{Action, Category, Priority, TicketSource, TicketState};
@@ -100,7 +102,8 @@ pub async fn raise(
     Ok(HttpResponse::Created().json(ticket))
 }
 
-/// Body of acknowledge/resolve/cancel; who acted is the signed-in user.
+/// Body of acknowledge/resolve/cancel, which may be left out (no comment); who acted is
+/// the signed-in user.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActBody {
@@ -158,7 +161,7 @@ async fn act(
 }
 
 /// Acknowledges a ticket (stops its response escalation).
-#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/acknowledge", tag = "andon", request_body = ActBody,
+#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/acknowledge", tag = "andon", request_body = Option<ActBody>,
     params(("id" = i64, Path, description = "ticket id")),
     responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
@@ -168,13 +171,13 @@ pub async fn acknowledge(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: web::Json<ActBody>,
+    body: OptionalJson<ActBody>,
 ) -> Result<HttpResponse, ApiError> {
     act(&state, &caller, *id, Action::Acknowledge, body.into_inner()).await
 }
 
 /// Resolves a ticket.
-#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/resolve", tag = "andon", request_body = ActBody,
+#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/resolve", tag = "andon", request_body = Option<ActBody>,
     params(("id" = i64, Path, description = "ticket id")),
     responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
@@ -184,13 +187,13 @@ pub async fn resolve(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: web::Json<ActBody>,
+    body: OptionalJson<ActBody>,
 ) -> Result<HttpResponse, ApiError> {
     act(&state, &caller, *id, Action::Resolve, body.into_inner()).await
 }
 
 /// Cancels a ticket (supervisors and up).
-#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/cancel", tag = "andon", request_body = ActBody,
+#[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/cancel", tag = "andon", request_body = Option<ActBody>,
     params(("id" = i64, Path, description = "ticket id")),
     responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
@@ -200,7 +203,7 @@ pub async fn cancel(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: web::Json<ActBody>,
+    body: OptionalJson<ActBody>,
 ) -> Result<HttpResponse, ApiError> {
     act(&state, &caller, *id, Action::Cancel, body.into_inner()).await
 }
@@ -232,7 +235,7 @@ pub struct ListQuery {
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ListQuery>,
+    q: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let parse_state = |s: &str| {

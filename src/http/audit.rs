@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
+use super::query::ApiQuery;
 use crate::store::{AuditFilter, AuditRecord};
 
 /// Filters of the audit log.
@@ -43,7 +44,7 @@ pub struct AuditPage {
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list(state: web::Data<AppState>, q: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, q: ApiQuery<AuditQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let filter = AuditFilter {
         actor: q.actor,

@@ -85,13 +85,30 @@ pub async fn login(
         Ok(_) => ("ok", json!({})),
         Err(AuthError::Locked(s)) => ("denied", json!({ "reason": "locked", "retry_after_s": s })),
         Err(AuthError::InvalidCredentials) => ("denied", json!({ "reason": "invalid_credentials" })),
-        Err(_) => ("failed", json!({})),
+        Err(e) => ("failed", json!({ "reason": failure_reason(e) })),
     };
     if outcome != "ok" {
         tracing::warn!(username = %name, addr = %addr, outcome, "sign-in refused");
     }
     state.audit(&name, &addr, "auth.login", None, outcome, details).await;
-    Ok(HttpResponse::Ok().json(result?))
+    let tokens = result.map_err(|e| match e {
+        AuthError::NoUsers => ApiError::Unavailable(format!(
+            "no accounts exist yet: create the first admin with `{}`",
+            state.first_admin
+        )),
+        e => e.into(),
+    })?;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// The audit log's `reason` for a sign-in that could not be decided (outcome `failed`).
+fn failure_reason(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::NoUsers => "no_accounts",
+        AuthError::Busy => "busy",
+        AuthError::Store(_) => "unavailable",
+        _ => "internal",
+    }
 }
 
 /// A refresh token.

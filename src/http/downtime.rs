@@ -10,6 +10,7 @@ use super::AppState;
 use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::{DowntimeList, ErrorBody, ParetoReport, ReasonCodes};
+use super::query::ApiQuery;
 use crate::domain::andon::pareto as pareto_rows;
 use crate::domain::flags::Flag;
 use crate::domain::snapshot::utc;
@@ -79,7 +80,7 @@ fn known(state: &AppState, line: Option<&str>, machine: Option<&str>) -> Result<
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ListQuery>,
+    q: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     known(&state, q.line.as_deref(), q.machine.as_deref())?;
@@ -197,7 +198,7 @@ pub struct ParetoQuery {
 pub async fn pareto(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ParetoQuery>,
+    q: ApiQuery<ParetoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     if !state.flags.get(Flag::AdvancedAnalytics) {

@@ -6,6 +6,7 @@ pub mod access;
 pub mod andon;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod display_tokens;
 pub mod downtime;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod ingest;
 pub mod oee;
 pub mod openapi;
 pub mod production;
+pub mod query;
 pub mod users;
 pub mod web;
 pub mod ws;
@@ -60,6 +62,9 @@ pub struct AppState {
     pub flags: Arc<FeatureFlags>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The command that creates the first admin for this configuration (for the
+    /// answer to a sign-in while no account exists).
+    pub first_admin: String,
 }
 
 impl AppState {
@@ -147,11 +152,6 @@ fn json_error(err: actix_web::error::JsonPayloadError, _: &HttpRequest, limit: u
 
 fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     let api = ApiError::bad_request(format!("invalid path parameter: {err}"));
-    actix_web::error::InternalError::from_response(err, api.error_response()).into()
-}
-
-fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    let api = ApiError::bad_request(format!("invalid query: {err}"));
     actix_web::error::InternalError::from_response(err, api.error_response()).into()
 }
 
@@ -262,7 +262,6 @@ pub fn routes(cfg: &mut aw::ServiceConfig, max_body: usize, allowed_origins: &[S
             .limit(max_body)
             .error_handler(move |e, r| json_error(e, r, max_body)),
     )
-    .app_data(aw::QueryConfig::default().error_handler(query_error))
     .app_data(aw::PathConfig::default().error_handler(path_error))
     .app_data(aw::PayloadConfig::default().limit(max_body))
     .service(

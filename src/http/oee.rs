@@ -10,6 +10,7 @@ use super::AppState;
 use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
+use super::query::ApiQuery;
 use crate::domain::EpochMs;
 use crate::domain::flags::Flag;
 use crate::domain::history::tally_between;
@@ -51,9 +52,20 @@ pub enum OeeRequest {
 fn instant(name: &str, value: &str) -> Result<EpochMs, ApiError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc).timestamp_millis())
-        .map_err(|e| ApiError::BadRequest {
-            message: format!("`{name}` must be an RFC 3339 time such as 2026-11-23T06:00:00Z ({e})"),
-            details: Some(serde_json::json!({ "parameter": name, "value": value })),
+        .map_err(|e| {
+            let hint = if value.contains(' ') {
+                super::query::TIME_PLUS_HINT
+            } else {
+                ""
+            };
+            ApiError::BadRequest {
+                message: format!(
+                    "`{name}` must be an RFC 3339 time, got `{value}` ({e}); e.g. `{name}=2026-11-23T06:00:00Z`{hint}"
+                ),
+                details: Some(
+                    serde_json::json!({ "parameter": name, "value": value, "example": "2026-11-23T06:00:00Z" }),
+                ),
+            }
         })
 }
 
@@ -150,7 +162,7 @@ pub async fn line_oee(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    q: web::Query<OeeQuery>,
+    q: ApiQuery<OeeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
     let plant = state.plant.plant().clone();
@@ -206,7 +218,7 @@ pub async fn machine_oee(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    q: web::Query<OeeQuery>,
+    q: ApiQuery<OeeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
     caller.require_line(&super::production::machine_line(&state, &id)?)?;

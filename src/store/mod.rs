@@ -16,7 +16,7 @@ pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use downtime::{DowntimeFilter, DowntimeRecord};
 
-pub use sqlite::Store;
+pub use sqlite::{Store, database_file};
 
 /// Adds `AND line_id IN (…)` for a line scope (an empty scope matches nothing).
 fn push_line_scope(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, lines: Option<&[String]>) {

@@ -18,6 +18,17 @@ use crate::domain::tally::Tally;
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters).
 const ROWS_PER_INSERT: usize = 2_000;
 
+/// The database file a `sqlite:` URL names, as an absolute path (`None` for an
+/// in-memory database or a URL that does not parse).
+pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    if file.as_os_str().is_empty() || file.to_str().is_some_and(|f| f.starts_with(":memory:")) {
+        return None;
+    }
+    std::path::absolute(file).ok()
+}
+
 /// The durable store.
 #[derive(Debug, Clone)]
 pub struct Store {
