@@ -540,7 +540,7 @@ async fn with_no_accounts_sign_in_is_refused_with_how_to_make_the_first_admin() 
     let body: Value = res.json().await.expect("json");
     let message = body["error"]["message"].as_str().unwrap_or("");
     assert!(
-        message.contains("ms5 user add --username <name> --role admin"),
+        message.contains("ms5 --config ") && message.contains(" user add --username <name> --role admin"),
         "{body}"
     );
 }
