@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
-# (Debian chromium, Node.js and Python venv support via apt-get, playwright-core via npm,
-# schemathesis via pip into a virtualenv), then checks formatting and lints, then runs
-# `cargo test`.
+# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get, playwright-core
+# via npm, schemathesis via pip into a virtualenv), then checks formatting and lints, then
+# runs `cargo test`.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
@@ -24,6 +24,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -qq

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Runs a line: reads, raises and acknowledges Andon, classifies downtime.
+    /// Runs a line: reads, raises, acknowledges and resolves Andon tickets, classifies downtime.
     Operator,
     /// Leads a shift: also cancels tickets.
     Supervisor,

@@ -41,7 +41,7 @@ pub fn banner_frame(maintenance: bool) -> ByteString {
 /// The WebSocket endpoint.
 #[utoipa::path(get, path = "/ws", tag = "websocket",
     params(("Sec-WebSocket-Protocol" = Option<String>, Header, description = "browsers: `ms5.bearer, <access or display token>`")),
-    responses((status = 101, description = "switching to the WebSocket protocol (see the README for frames)"),
+    responses((status = 101, description = "switching to the WebSocket protocol (see docs/websocket.md for frames)"),
         (status = 400, description = "not a WebSocket upgrade", body = super::openapi::ErrorBody),
         (status = 401, description = "no valid token", body = super::openapi::ErrorBody),
         (status = 403, description = "origin not allowed or token not allowed here", body = super::openapi::ErrorBody),
