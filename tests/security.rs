@@ -129,6 +129,7 @@ fn expected(class: &str) -> [&'static str; 10] {
         "read" => ["401", "401", "401", "401", "ok", "403", "ok", "ok", "ok", "ok"],
         "operate" => ["401", "401", "401", "401", "403", "403", "ok", "ok", "ok", "ok"],
         "supervise" => ["401", "401", "401", "401", "403", "403", "403", "ok", "ok", "ok"],
+        "engineer" => ["401", "401", "401", "401", "403", "403", "403", "403", "ok", "ok"],
         "ingest" => ["401", "401", "401", "401", "403", "ok", "403", "403", "ok", "ok"],
         "admin" => ["401", "401", "401", "401", "403", "403", "403", "403", "403", "ok"],
         // an open route whose body carries a bad credential: refused whoever calls

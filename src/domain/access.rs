@@ -56,8 +56,10 @@ pub enum Access {
     Read,
     /// Shop-floor writes: every signed-in role.
     Operate,
-    /// Supervisor writes (cancelling a ticket).
+    /// Supervisor writes (cancelling a ticket, running jobs, voiding entries).
     Supervise,
+    /// Engineer writes (products, maintenance orders): engineers and admins.
+    Engineer,
     /// Tag ingest: engineers, admins and the ingest token.
     Ingest,
     /// Accounts, display tokens, flags, audit.
@@ -69,7 +71,7 @@ impl Access {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Access::Operate | Access::Supervise | Access::Ingest | Access::Admin
+            Access::Operate | Access::Supervise | Access::Engineer | Access::Ingest | Access::Admin
         )
     }
 
@@ -170,6 +172,7 @@ pub fn decide(access: Access, caller: Option<&Principal>) -> Result<(), Denial> 
         (Access::Read, P::User { .. } | P::Display { .. }) => true,
         (Access::Operate, P::User { .. }) => true,
         (Access::Supervise, P::User { role, .. }) => *role >= Role::Supervisor,
+        (Access::Engineer, P::User { role, .. }) => *role >= Role::Engineer,
         (Access::Ingest, P::Ingest) => true,
         (Access::Ingest, P::User { role, .. }) => *role >= Role::Engineer,
         (Access::Admin, P::User { role, .. }) => *role == Role::Admin,
@@ -183,6 +186,7 @@ pub fn decide(access: Access, caller: Option<&Principal>) -> Result<(), Denial> 
         Access::Metrics => "the metrics token or an engineer",
         Access::Operate => "a signed-in person (display and ingest tokens are read-only or ingest-only)",
         Access::Supervise => "a supervisor, engineer or admin",
+        Access::Engineer => "an engineer or admin",
         Access::Ingest => "the ingest token, an engineer or an admin",
         Access::Admin => "an admin",
     }))
@@ -223,6 +227,9 @@ mod tests {
             (Access::Operate, Some(&Principal::Ingest), false),
             (Access::Supervise, Some(&op), false),
             (Access::Supervise, Some(&sup), true),
+            (Access::Engineer, Some(&sup), false),
+            (Access::Engineer, Some(&eng), true),
+            (Access::Engineer, Some(&adm), true),
             (Access::Ingest, Some(&sup), false),
             (Access::Ingest, Some(&eng), true),
             (Access::Ingest, Some(&Principal::Ingest), true),

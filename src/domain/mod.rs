@@ -16,6 +16,7 @@ pub mod machine_state;
 pub mod oee;
 pub mod page;
 pub mod plant;
+pub mod production;
 pub mod shift;
 pub mod snapshot;
 pub mod tag;

@@ -46,7 +46,7 @@ fn in_scope(caller: &Caller, state: &AppState, line: Option<&str>, machine: Opti
         caller.require_line(l)?;
     }
     if let Some(m) = machine {
-        caller.require_line(&super::production::machine_line(state, m)?)?;
+        caller.require_line(&super::production::lines::machine_line(state, m)?)?;
     }
     Ok(())
 }

@@ -211,10 +211,10 @@ route_table! {
     Post "/api/v1/auth/refresh" => auth::refresh, Open;
     Post "/api/v1/auth/logout" => auth::logout, Open;
     Get "/api/v1/auth/me" => auth::me, Read;
-    Get "/api/v1/production/lines" => production::lines, Read;
-    Get "/api/v1/lines/{id}" => production::line, Read;
+    Get "/api/v1/production/lines" => production::lines::lines, Read;
+    Get "/api/v1/lines/{id}" => production::lines::line, Read;
     Get "/api/v1/lines/{id}/oee" => oee::line_oee, Read;
-    Get "/api/v1/machines/{id}" => production::machine, Read;
+    Get "/api/v1/machines/{id}" => production::lines::machine, Read;
     Get "/api/v1/machines/{id}/oee" => oee::machine_oee, Read;
     Post "/api/v1/ingest" => ingest::ingest, Ingest;
     Get "/api/v1/andon/tickets" => andon::list, Read;

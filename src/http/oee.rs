@@ -221,7 +221,7 @@ pub async fn machine_oee(
     q: ApiQuery<OeeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
-    caller.require_line(&super::production::machine_line(&state, &id)?)?;
+    caller.require_line(&super::production::lines::machine_line(&state, &id)?)?;
     request.allowed(&state)?;
     let Some((idx, _)) = state.plant.plant().machine(&id) else {
         return Err(ApiError::NotFound {

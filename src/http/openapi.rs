@@ -123,7 +123,7 @@ impl Modify for SecuritySchemes {
     paths(
         health::health, health::ready, health::metrics, ws::ws, document,
         auth::login, auth::refresh, auth::logout, auth::me,
-        production::lines, production::line, oee::line_oee, production::machine, oee::machine_oee,
+        production::lines::lines, production::lines::line, oee::line_oee, production::lines::machine, oee::machine_oee,
         ingest::ingest,
         andon::list, andon::raise, andon::show, andon::acknowledge, andon::resolve, andon::cancel,
         downtime::list, downtime::reasons, downtime::pareto, downtime::classify,

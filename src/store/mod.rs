@@ -9,6 +9,7 @@ mod andon;
 mod audit;
 pub mod batch;
 mod downtime;
+mod production;
 mod sqlite;
 
 pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange};

@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::AppState;
-use super::access::Caller;
-use super::error::ApiError;
-use super::openapi::{ErrorBody, LineList};
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot};
+use crate::http::AppState;
+use crate::http::access::Caller;
+use crate::http::error::ApiError;
+use crate::http::openapi::{ErrorBody, LineList};
 
 /// The line of a machine, or 404.
 pub fn machine_line(state: &AppState, machine: &str) -> Result<String, ApiError> {

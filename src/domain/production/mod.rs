@@ -1,0 +1,2 @@
+//! Production management, pure: products and jobs, manual rejects and the defect tree,
+//! shift checklists and handover, maintenance orders, reports and loss analytics.

@@ -1,0 +1,4 @@
+//! Production: the live line and machine reads, and production management (products,
+//! jobs, rejects, checklists and handover, maintenance orders, reports, loss analytics).
+
+pub mod lines;
