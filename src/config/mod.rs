@@ -1,13 +1,16 @@
 //! Service configuration: `config/default.toml` (or `--config FILE`), overridden by
 //! `MS5__SECTION__KEY` environment variables, plus the plant model file it names.
 //!
-//! Everything is validated at load; an error names the file, the key and the reason, and
-//! `serve` refuses to start on one.
+//! Everything is validated at load; an error names the file, the key (one syntax:
+//! `lines[0].machines[2].ideal_cycle_time`), the reason and, where known, the line and the
+//! machine, and `serve` refuses to start on one.
 
 mod andon_file;
 mod auth;
 mod opcua;
 mod plant_file;
+mod reason;
+mod source;
 
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, SecurityModeName, SecurityPolicyName};
 
@@ -22,6 +25,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 use crate::domain::plant::PlantModel;
+use source::{KeyPath, Segment, SourceMap, SyntaxError, resolve_without_source};
 
 /// The configuration shipped in the binary, used when `config/default.toml` is absent so
 /// the binary runs the simulated plant from any directory.
@@ -30,16 +34,26 @@ const EMBEDDED_PLANT: &str = include_str!("../../config/plant.toml");
 /// Where `serve` looks when no `--config` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
 
-/// A configuration error: which file, which key, why.
+/// A configuration error: which file, which key, why, and where known the line and the
+/// machine or line it concerns.
+///
+/// Shown as `file: key: reason (machine l1-capper, file:line)`.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {key}: {reason}")]
+#[error("{file}: {key}: {reason}{}", self.whereabouts())]
 pub struct ConfigError {
-    /// The file (or `environment` for `MS5__…` variables).
+    /// The file (or `environment (MS5__…)` for `MS5__…` variables).
     pub file: String,
-    /// The key, dotted (`lines[0].machines[2].ideal_cycle_time`).
+    /// The key: keys as written joined by dots, `[n]` for an array element from 0
+    /// (`lines[0].machines[2].ideal_cycle_time`); `(file)`, `(toml syntax)` or
+    /// `(top level)` when the error is about no one key.
     pub key: String,
     /// What is wrong.
     pub reason: String,
+    /// The line of the file the key is on (from 1), where known.
+    pub line: Option<usize>,
+    /// The machine or line the key belongs to, by id (`machine l1-capper`), where it
+    /// belongs to one.
+    pub subject: Option<String>,
 }
 
 impl ConfigError {
@@ -48,29 +62,64 @@ impl ConfigError {
             file: file.into(),
             key: key.into(),
             reason: reason.into(),
+            line: None,
+            subject: None,
         }
     }
 
-    fn from_figment(file: &str, err: figment::Error) -> Self {
-        let source = err
-            .metadata
-            .as_ref()
-            .and_then(|m| m.source.as_ref())
-            .map(|s| s.to_string())
-            .filter(|s| !s.is_empty());
-        let key = if err.path.is_empty() {
+    /// ` (machine l1-capper, plant.toml:58)`, as much of it as is known.
+    fn whereabouts(&self) -> String {
+        let line = self.line.map(|l| format!("{}:{l}", self.file));
+        match (self.subject.clone(), line) {
+            (Some(s), Some(l)) => format!(" ({s}, {l})"),
+            (Some(x), None) | (None, Some(x)) => format!(" ({x})"),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Adds the line the key is on in `source`, and the machine or line it belongs to.
+    pub(crate) fn located(mut self, source: &SourceMap) -> Self {
+        if let Some(path) = KeyPath::parse(&self.key) {
+            self.line = self.line.or_else(|| source.line_of(&path));
+            self.subject = self.subject.or_else(|| source.subject_of(&path));
+        }
+        self
+    }
+
+    /// A file that is not TOML.
+    fn syntax(file: &str, e: SyntaxError) -> Self {
+        let mut err = ConfigError::new(file, "(toml syntax)", e.message);
+        err.line = e.line;
+        err
+    }
+
+    /// A figment error about `file`, whose text is `source` (when at hand). Values from
+    /// `MS5__…` variables are blamed on the environment, without a line.
+    fn from_figment(file: &str, err: figment::Error, source: Option<&SourceMap>) -> Self {
+        let from_env = err.metadata.as_ref().is_some_and(|m| m.name.contains("environment"));
+        let from_file = !from_env && err.metadata.as_ref().is_none_or(|m| m.name.starts_with("TOML"));
+        let source = source.filter(|_| from_file);
+        let path = match source {
+            Some(s) => s.resolve(&err.path),
+            None => resolve_without_source(&err.path),
+        };
+        let (path, reason) = reason::describe(&err.kind, path);
+        let key = if path.0.is_empty() {
             "(top level)".to_owned()
         } else {
-            err.path.join(".")
+            path.to_string()
         };
-        let file = match (&err.metadata, source) {
-            (Some(m), _) if m.name.contains("environment") => "environment (MS5__…)".to_owned(),
-            (_, Some(s)) => s,
-            _ => file.to_owned(),
-        };
-        ConfigError::new(file, key, err.kind.to_string())
+        let file = if from_env { ENV_SOURCE } else { file };
+        let err = ConfigError::new(file, key, reason);
+        match source {
+            Some(s) => err.located(s),
+            None => err,
+        }
     }
 }
+
+/// What errors name as the file for a value from an `MS5__…` variable.
+const ENV_SOURCE: &str = "environment (MS5__…)";
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone, Deserialize)]
@@ -258,26 +307,49 @@ impl Config {
 
     /// As [`Config::load`], with extra overrides merged last (used by tests).
     pub fn load_with(path: Option<&Path>, overrides: Figment) -> Result<Config, ConfigError> {
-        let (base, dir, source) = match path {
+        let (base, dir, source, file) = match path {
             Some(p) => {
                 if !p.is_file() {
                     return Err(ConfigError::new(p.display().to_string(), "(file)", "no such file"));
                 }
                 let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
-                (Toml::file(p), Some(dir), p.display().to_string())
+                (Toml::file(p), Some(dir), p.display().to_string(), Some(p.to_path_buf()))
             }
             None if Path::new(DEFAULT_CONFIG_PATH).is_file() => (
                 Toml::file(DEFAULT_CONFIG_PATH),
                 Some(PathBuf::from("config")),
                 DEFAULT_CONFIG_PATH.to_owned(),
+                Some(PathBuf::from(DEFAULT_CONFIG_PATH)),
             ),
-            None => (Toml::string(EMBEDDED_DEFAULT), None, "embedded default.toml".to_owned()),
+            None => (
+                Toml::string(EMBEDDED_DEFAULT),
+                None,
+                "embedded default.toml".to_owned(),
+                None,
+            ),
+        };
+        // The settings file's layout, read again only when an error needs its lines.
+        let layout = || -> Result<Option<SourceMap>, ConfigError> {
+            let text = match &file {
+                Some(f) => match std::fs::read_to_string(f) {
+                    Ok(text) => text,
+                    Err(_) => return Ok(None),
+                },
+                None => EMBEDDED_DEFAULT.to_owned(),
+            };
+            SourceMap::parse(&text)
+                .map(Some)
+                .map_err(|e| ConfigError::syntax(&source, e))
         };
         let figment = Figment::from(base)
             .merge(Env::prefixed("MS5__").split("__"))
             .merge(overrides);
-        let settings: Settings = figment.extract().map_err(|e| ConfigError::from_figment(&source, e))?;
-        settings.validate(&source)?;
+        let settings: Settings = match figment.extract() {
+            Ok(settings) => settings,
+            Err(e) => return Err(ConfigError::from_figment(&source, e, layout()?.as_ref())),
+        };
+        let blame = |e: ConfigError| blame_setting(e, &figment, layout().ok().flatten());
+        settings.validate(&source).map_err(&blame)?;
         let plant = match &dir {
             Some(dir) => {
                 let file = dir.join(&settings.plant.model);
@@ -287,37 +359,7 @@ impl Config {
             }
             None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
         };
-        let mut names = std::collections::HashSet::new();
-        for (i, ep) in settings.opcua.endpoints.iter().enumerate() {
-            let key = format!("opcua.endpoints[{i}]");
-            ep.validate(&source, &key)?;
-            if !names.insert(ep.name.clone()) {
-                return Err(ConfigError::new(
-                    &source,
-                    format!("{key}.name"),
-                    format!("`{}` is used twice", ep.name),
-                ));
-            }
-            if let Some(m) = ep.machines.iter().find(|m| plant.machine(m).is_none()) {
-                return Err(ConfigError::new(
-                    &source,
-                    format!("{key}.machines"),
-                    format!("no machine `{m}`"),
-                ));
-            }
-            for (what, keys) in [
-                ("nodes", ep.nodes.keys().collect::<Vec<_>>()),
-                ("sampling", ep.sampling.keys().collect()),
-            ] {
-                if let Some(t) = keys.into_iter().find(|t| !plant.tags.contains_key(*t)) {
-                    return Err(ConfigError::new(
-                        &source,
-                        format!("{key}.{what}.{t}"),
-                        "no such tag in the plant model",
-                    ));
-                }
-            }
-        }
+        check_endpoints(&settings, &plant, &source).map_err(&blame)?;
         let file = match path {
             Some(p) => Some(p),
             None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),
@@ -364,6 +406,69 @@ fn shell_word(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// Places an error about a setting: a value from an `MS5__…` variable is blamed on the
+/// environment; one from the settings file gets its line there.
+fn blame_setting(err: ConfigError, figment: &Figment, layout: Option<SourceMap>) -> ConfigError {
+    let Some(path) = KeyPath::parse(&err.key) else {
+        return err;
+    };
+    let dotted: Vec<&str> = path
+        .0
+        .iter()
+        .map_while(|s| match s {
+            Segment::Key(k) => Some(k.as_str()),
+            Segment::Index(_) => None,
+        })
+        .collect();
+    match figment.find_metadata(&dotted.join(".")) {
+        Some(m) if m.name.contains("environment") => ConfigError {
+            file: ENV_SOURCE.to_owned(),
+            ..err
+        },
+        Some(m) if !m.name.starts_with("TOML") => err,
+        _ => match layout {
+            Some(layout) => err.located(&layout),
+            None => err,
+        },
+    }
+}
+
+/// OPC UA endpoints: valid, uniquely named, naming machines and tags the plant has.
+fn check_endpoints(settings: &Settings, plant: &PlantModel, file: &str) -> Result<(), ConfigError> {
+    let mut names = std::collections::HashSet::new();
+    for (i, ep) in settings.opcua.endpoints.iter().enumerate() {
+        let key = format!("opcua.endpoints[{i}]");
+        ep.validate(file, &key)?;
+        if !names.insert(ep.name.clone()) {
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.name"),
+                format!("`{}` is used twice", ep.name),
+            ));
+        }
+        if let Some(m) = ep.machines.iter().find(|m| plant.machine(m).is_none()) {
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.machines"),
+                format!("no machine `{m}`"),
+            ));
+        }
+        for (what, keys) in [
+            ("nodes", ep.nodes.keys().collect::<Vec<_>>()),
+            ("sampling", ep.sampling.keys().collect()),
+        ] {
+            if let Some(t) = keys.into_iter().find(|t| !plant.tags.contains_key(*t)) {
+                return Err(ConfigError::new(
+                    file,
+                    format!("{key}.{what}.{t}"),
+                    "no such tag in the plant model",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Settings {

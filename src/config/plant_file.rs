@@ -3,7 +3,7 @@
 //! Parsed into plain serde structs, then validated into the domain's [`PlantModel`]; every
 //! rule that fails names its key.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,12 +13,14 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use super::andon_file::AndonFile;
+use super::reason::closest;
+use super::source::SourceMap;
 use crate::domain::counter::{CounterMode, CounterWidth};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{
     CounterDef, CounterRole, LineModel, MachineModel, PlantModel, Product, SignalDef, SignalKind,
 };
-use crate::domain::shift::{ShiftCalendar, ShiftDef};
+use crate::domain::shift::{DEFAULT_MAX_SHIFT_MS, ShiftCalendar, ShiftDef};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +30,9 @@ struct PlantFile {
     microstop_threshold: Duration,
     #[serde(with = "humantime_serde", default = "default_stale_after")]
     stale_after: Duration,
+    /// The longest shift accepted (wall clock); longer ones are taken for typos.
+    #[serde(with = "humantime_serde", default = "default_max_shift_length")]
+    max_shift_length: Duration,
     /// Default state code map for `state` tags without their own.
     #[serde(default)]
     state_codes: Option<BTreeMap<String, MachineState>>,
@@ -44,6 +49,10 @@ fn default_micro_stop() -> Duration {
 
 fn default_stale_after() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_max_shift_length() -> Duration {
+    Duration::from_millis(DEFAULT_MAX_SHIFT_MS.unsigned_abs())
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +140,22 @@ fn standard_state_codes() -> HashMap<i64, MachineState> {
     ])
 }
 
+/// The key under `tags` a signal is configured with.
+fn tag_key(kind: &SignalKind) -> &'static str {
+    match kind {
+        SignalKind::StateCode(_) => "state",
+        SignalKind::RunningBit => "running",
+        SignalKind::FaultBit => "fault",
+        SignalKind::Counter(c) => match c.role {
+            CounterRole::Good => "good",
+            CounterRole::Reject => "reject",
+            CounterRole::Total => "total",
+        },
+        SignalKind::FaultCode => "fault_code",
+        SignalKind::ProductCode => "product",
+    }
+}
+
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -139,17 +164,16 @@ fn is_valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// Parses and validates a plant model; `file` names it in errors.
+/// Parses and validates a plant model; `file` names it in errors, which give the line
+/// and machine of the key where they can.
 pub fn parse(text: &str, file: &str) -> Result<PlantModel, ConfigError> {
-    let raw: PlantFile = Figment::from(Toml::string(text)).extract().map_err(|e| {
-        let key = if e.path.is_empty() {
-            "(top level)".to_owned()
-        } else {
-            e.path.join(".")
-        };
-        ConfigError::new(file, key, e.kind.to_string())
-    })?;
-    Validator { file }.plant(raw)
+    let source = SourceMap::parse(text).map_err(|e| ConfigError::syntax(file, e))?;
+    let raw: PlantFile = Figment::from(Toml::string(text))
+        .extract()
+        .map_err(|e| ConfigError::from_figment(file, e, Some(&source)))?;
+    Validator { file, source: &source }
+        .plant(raw)
+        .map_err(|e| e.located(&source))
 }
 
 /// Plant-wide timing every machine gets.
@@ -161,11 +185,34 @@ struct Timing {
 
 struct Validator<'a> {
     file: &'a str,
+    /// The file's layout, for the second place a message names.
+    source: &'a SourceMap,
 }
 
 impl Validator<'_> {
     fn err<T>(&self, key: impl Into<String>, reason: impl Into<String>) -> Result<T, ConfigError> {
         Err(ConfigError::new(self.file, key, reason))
+    }
+
+    /// `key (machine l1-capper, plant.toml:58)`: a key and where it is.
+    fn place(&self, key: &str) -> String {
+        let at = ConfigError::new(self.file, key, "").located(self.source);
+        format!("{key}{}", at.whereabouts())
+    }
+
+    /// Checks an id's form and that no line or machine has it already.
+    fn unique_id(&self, ids: &mut HashMap<String, String>, id: &str, key: String) -> Result<(), ConfigError> {
+        if !is_valid_id(id) {
+            return self.err(key, "ids are 1-64 characters of A-Z a-z 0-9 - _ .");
+        }
+        if let Some(first) = ids.get(id) {
+            return self.err(
+                key,
+                format!("id {id:?} is used twice: at {}, and here", self.place(first)),
+            );
+        }
+        ids.insert(id.to_owned(), key);
+        Ok(())
     }
 
     fn code_map(
@@ -188,9 +235,20 @@ impl Validator<'_> {
                 format!("`{}` is not an IANA time zone (e.g. Europe/Berlin)", raw.timezone),
             );
         };
-        let calendar = match ShiftCalendar::new(tz, raw.shifts) {
+        let max_shift = raw.max_shift_length;
+        if max_shift.is_zero() || max_shift > Duration::from_secs(24 * 3600) {
+            return self.err(
+                "max_shift_length",
+                format!(
+                    "must be longer than 0 and at most 24h (a shift is shorter than a day), not {}",
+                    humantime::format_duration(max_shift)
+                ),
+            );
+        }
+        let max_shift_ms = i64::try_from(max_shift.as_millis()).unwrap_or(i64::MAX);
+        let calendar = match ShiftCalendar::new(tz, std::mem::take(&mut raw.shifts), max_shift_ms) {
             Ok(c) => c,
-            Err(e) => return self.err("shifts", e.to_string()),
+            Err(e) => return self.err(e.key(), e.to_string()),
         };
         if raw.stale_after.is_zero() {
             return self.err("stale_after", "must be longer than 0");
@@ -207,39 +265,34 @@ impl Validator<'_> {
             micro_stop_threshold_ms: ms(raw.microstop_threshold),
             stale_after_ms: ms(raw.stale_after),
         };
-        let mut ids = HashSet::new();
+        // Where each id and tag was first given, to name both places of a duplicate.
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let mut tag_keys: HashMap<String, String> = HashMap::new();
         let mut tags = HashMap::new();
         let mut lines = Vec::new();
         let mut machines: Vec<MachineModel> = Vec::new();
         for (li, line) in std::mem::take(&mut raw.lines).into_iter().enumerate() {
             let lkey = format!("lines[{li}]");
-            if !is_valid_id(&line.id) {
-                return self.err(format!("{lkey}.id"), "ids are 1-64 characters of A-Z a-z 0-9 - _ .");
-            }
-            if !ids.insert(line.id.clone()) {
-                return self.err(format!("{lkey}.id"), format!("`{}` is used twice", line.id));
-            }
+            self.unique_id(&mut ids, &line.id, format!("{lkey}.id"))?;
             if line.machines.is_empty() {
                 return self.err(format!("{lkey}.machines"), "a line needs at least one machine");
             }
             let mut members = Vec::new();
             for (mi, m) in line.machines.into_iter().enumerate() {
                 let mkey = format!("{lkey}.machines[{mi}]");
-                if !is_valid_id(&m.id) {
-                    return self.err(format!("{mkey}.id"), "ids are 1-64 characters of A-Z a-z 0-9 - _ .");
-                }
-                if !ids.insert(m.id.clone()) {
-                    return self.err(format!("{mkey}.id"), format!("`{}` is used twice", m.id));
-                }
+                self.unique_id(&mut ids, &m.id, format!("{mkey}.id"))?;
                 let idx = machines.len();
                 let model = self.machine(&mkey, m, li, &line.id, &default_codes, timing)?;
                 for (si, s) in model.signals.iter().enumerate() {
-                    if tags.insert(s.tag.clone(), (idx, si)).is_some() {
+                    let here = format!("{mkey}.tags.{}", tag_key(&s.kind));
+                    if let Some(first) = tag_keys.get(&s.tag) {
                         return self.err(
-                            format!("{mkey}.tags"),
-                            format!("tag `{}` is used twice in the plant", s.tag),
+                            here,
+                            format!("tag {:?} is used twice: at {}, and here", s.tag, self.place(first)),
                         );
                     }
+                    tag_keys.insert(s.tag.clone(), here);
+                    tags.insert(s.tag.clone(), (idx, si));
                 }
                 machines.push(model);
                 members.push(idx);
@@ -248,10 +301,15 @@ impl Validator<'_> {
                 match wanted {
                     None => Ok(*members.last().unwrap_or(&0)),
                     Some(id) => members.iter().copied().find(|&i| machines[i].id == *id).ok_or_else(|| {
+                        let known: Vec<&str> = members.iter().map(|&i| machines[i].id.as_str()).collect();
+                        let hint = match closest(id, &known) {
+                            Some(close) => format!(", did you mean `{close}`?"),
+                            None => format!(", which has {}", known.join(", ")),
+                        };
                         ConfigError::new(
                             self.file,
                             format!("{lkey}.{key}"),
-                            format!("`{id}` is not a machine of this line"),
+                            format!("{id:?} is not a machine of this line{hint}"),
                         )
                     }),
                 }
@@ -384,7 +442,7 @@ impl Validator<'_> {
             });
         }
         if let Some(empty) = signals.iter().find(|s| s.tag.trim().is_empty()) {
-            return self.err(format!("{key}.tags"), format!("a tag name is empty ({:?})", empty.kind));
+            return self.err(format!("{key}.tags.{}", tag_key(&empty.kind)), "the tag name is empty");
         }
         Ok(MachineModel {
             id: m.id,
@@ -441,71 +499,161 @@ mod tests {
         assert_eq!(plant.machines[0].stale_after_ms, 30_000);
     }
 
+    /// GOOD with `from` replaced by `to` (which must be there).
+    fn with(from: &str, to: &str) -> String {
+        assert!(GOOD.contains(from), "{from}");
+        GOOD.replacen(from, to, 1)
+    }
+
     #[test]
-    fn errors_name_the_file_the_key_and_the_reason() {
+    fn errors_name_the_file_the_key_the_reason_the_machine_and_the_line() {
+        // Lines count from the empty first line of GOOD: timezone is on 2, the shift's
+        // end on 6, [[lines]] on 7, m1 from 10 (tags on 15), m2 from 16 (tags on 20).
         let cases = [
-            (GOOD.replace("\"UTC\"", "\"Mars/Olympus\""), "timezone", "IANA"),
             (
-                GOOD.replace("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"0s\""),
-                "lines[0].machines[0].ideal_cycle_time",
-                "longer than 0",
+                with("\"UTC\"", "\"Mars/Olympus\""),
+                "plant.toml: timezone: `Mars/Olympus` is not an IANA time zone (e.g. Europe/Berlin) (plant.toml:2)",
             ),
             (
-                GOOD.replace("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"fast\""),
-                "lines.0.machines.0.ideal_cycle_time",
-                "",
+                with("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"0s\""),
+                "plant.toml: lines[0].machines[0].ideal_cycle_time: must be longer than 0 (machine m1, plant.toml:13)",
             ),
             (
-                GOOD.replace("id = \"m2\"", "id = \"m1\""),
-                "lines[0].machines[1].id",
-                "used twice",
+                with("ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"fast\""),
+                "plant.toml: lines[0].machines[0].ideal_cycle_time: expected a duration, found \"fast\" \
+                 (machine m1, plant.toml:13)",
+            ),
+            // An unknown key suggests the closest the table takes.
+            (
+                with("ideal_cycle_time = \"500ms\"", "ideal_cycle_tme = \"500ms\""),
+                "plant.toml: lines[0].machines[1].ideal_cycle_tme: unknown key, did you mean \
+                 `ideal_cycle_time`? (machine m2, plant.toml:19)",
+            ),
+            // A missing key: the line of the table it belongs in.
+            (
+                with("name = \"Packer\"", ""),
+                "plant.toml: lines[0].machines[1].name: required key is missing (machine m2, plant.toml:16)",
             ),
             (
-                GOOD.replace("\"M2.Total\"", "\"M1.Good\""),
-                "lines[0].machines[1].tags",
-                "M1.Good",
+                with("id = \"m2\"", "id = \"m1\""),
+                "plant.toml: lines[0].machines[1].id: id \"m1\" is used twice: at lines[0].machines[0].id \
+                 (plant.toml:11), and here (plant.toml:17)",
+            ),
+            // A duplicated tag names both places.
+            (
+                with("\"M2.Total\"", "\"M1.Good\""),
+                "plant.toml: lines[0].machines[1].tags.total: tag \"M1.Good\" is used twice: at \
+                 lines[0].machines[0].tags.good (machine m1, plant.toml:15), and here (machine m2, plant.toml:20)",
             ),
             (
-                GOOD.replace("name = \"Line 1\"", "name = \"Line 1\"\noutput_machine = \"nope\""),
-                "lines[0].output_machine",
-                "not a machine",
-            ),
-            (GOOD.replace("end = \"14:00\"", "end = \"06:00\""), "shifts", "day"),
-            (
-                GOOD.replace("good = { tag = \"M1.Good\", width = 32 }, ", ""),
-                "lines[0].machines[0].tags",
-                "counter",
+                with("running = \"M2.Run\"", "running = \" \""),
+                "plant.toml: lines[0].machines[1].tags.running: the tag name is empty (machine m2, plant.toml:20)",
             ),
             (
-                GOOD.replace("width = 32", "width = 12"),
-                "lines.0.machines.0.tags",
-                "16 or 32",
+                with("name = \"Line 1\"", "name = \"Line 1\"\noutput_machine = \"nope\""),
+                "plant.toml: lines[0].output_machine: \"nope\" is not a machine of this line, which has m1, m2 \
+                 (line l1, plant.toml:10)",
             ),
-            (GOOD.replace("id = \"l1\"", "id = \"l 1\""), "lines[0].id", "characters"),
             (
-                GOOD.replace(
+                with("name = \"Line 1\"", "name = \"Line 1\"\nconstraint_machine = \"m3\""),
+                "plant.toml: lines[0].constraint_machine: \"m3\" is not a machine of this line, did you mean \
+                 `m1`? (line l1, plant.toml:10)",
+            ),
+            (
+                with("good = { tag = \"M1.Good\", width = 32 }, ", ""),
+                "plant.toml: lines[0].machines[0].tags: needs a `good` or a `total` counter (machine m1, plant.toml:15)",
+            ),
+            (
+                with("width = 32", "width = 12"),
+                "plant.toml: lines[0].machines[0].tags.good.width: counter width must be 16 or 32, not 12 \
+                 (machine m1, plant.toml:15)",
+            ),
+            (
+                with("id = \"l1\"", "id = \"l 1\""),
+                "plant.toml: lines[0].id: ids are 1-64 characters of A-Z a-z 0-9 - _ . (plant.toml:8)",
+            ),
+            (
+                with(
                     "{ tag = \"M1.State\" }",
-                    "{ tag = \"M1.State\", map = { 1 = \"flying\" } }",
+                    "{ tag = \"M1.State\", map = { 1 = \"runing\" } }",
                 ),
-                "lines.0.machines.0.tags",
-                "flying",
+                "plant.toml: lines[0].machines[0].tags.state.map.1: unknown value \"runing\", did you mean \
+                 `running`? (machine m1, plant.toml:15)",
+            ),
+            // Shifts: the end as written and as read; the maximum.
+            (
+                with("end = \"14:00\"", "end = \"06:00\""),
+                "plant.toml: shifts[0].end: shift \"day\" starts and ends at 06:00, so it has no length (plant.toml:6)",
+            ),
+            (
+                with("end = \"14:00\"", "end = \"03:30\""),
+                "plant.toml: shifts[0].end: shift \"day\" runs 06:00 → 03:30, read as 21 h 30 min crossing \
+                 midnight; longest allowed is 12 h (max_shift_length): check the times, or if it really ends \
+                 the next day set crosses_midnight = true and raise max_shift_length (plant.toml:6)",
+            ),
+            (
+                with("timezone = \"UTC\"", "timezone = \"UTC\"\nmax_shift_length = \"4h\""),
+                "plant.toml: shifts[0].end: shift \"day\" runs 06:00 → 14:00, read as 8 h; longest allowed is \
+                 4 h (max_shift_length) (plant.toml:7)",
+            ),
+            (
+                with("timezone = \"UTC\"", "timezone = \"UTC\"\nmax_shift_length = \"25h\""),
+                "plant.toml: max_shift_length: must be longer than 0 and at most 24h (a shift is shorter than a \
+                 day), not 1day 1h (plant.toml:3)",
+            ),
+            (
+                with(
+                    "end = \"14:00\"",
+                    "end = \"14:00\"\n[[shifts]]\nname = \"late\"\nstart = \"13:00\"\nend = \"21:00\"",
+                ),
+                "plant.toml: shifts[1]: shift \"day\" (shifts[0], 06:00 → 14:00) and shift \"late\" (shifts[1], \
+                 13:00 → 21:00) overlap on Monday from 13:00 to 14:00 (plant.toml:7)",
+            ),
+            (
+                with("start = \"06:00\"", "start = \"6am\""),
+                "plant.toml: shifts[0].start: expected a time of day like 06:00 or 06:00:30, found \"6am\" \
+                 (plant.toml:5)",
             ),
             (
                 format!("{GOOD}\n[andon.reasons]\n\"mechanical/x\" = []\n"),
-                "andon.reasons.mechanical/x",
-                "without `/`",
+                "plant.toml: andon.reasons.mechanical/x: reason names must be non-empty and without `/` \
+                 (`mechanical/x`) (plant.toml:23)",
             ),
             (
                 format!("{GOOD}\n[[andon.auto_raise]]\nline = \"nope\"\nafter = \"5m\"\n"),
-                "andon.auto_raise[0].line",
-                "no line",
+                "plant.toml: andon.auto_raise[0].line: no line `nope` (plant.toml:23)",
             ),
         ];
-        for (text, key, reason) in cases {
-            let err = parse(&text, "plant.toml").expect_err(key);
-            assert_eq!(err.file, "plant.toml", "{err}");
-            assert!(err.key.starts_with(key), "want key {key}, got {err}");
-            assert!(err.reason.contains(reason), "want reason with {reason:?}, got {err}");
+        for (text, want) in cases {
+            let err = parse(&text, "plant.toml").expect_err(want);
+            assert_eq!(err.to_string(), want);
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_is_refused_at_its_line() {
+        let err = parse(&with("[[lines]]", "[[lines]"), "plant.toml").expect_err("syntax");
+        assert_eq!((err.key.as_str(), err.line), ("(toml syntax)", Some(7)), "{err}");
+    }
+
+    #[test]
+    fn a_night_shift_that_says_so_is_accepted() {
+        let night = "[[shifts]]\nname = \"night\"\nstart = \"22:00\"\nend = \"06:00\"\ncrosses_midnight = true\n";
+        let text = with("[[lines]]", &format!("{night}[[lines]]"));
+        let plant = parse(&text, "plant.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert!(plant.calendar.shift_at(0).is_some_and(|s| s.name == "night"));
+        let unsaid = text.replace("crosses_midnight = true\n", "");
+        let err = parse(&unsaid, "plant.toml").expect_err("unsaid");
+        assert_eq!(
+            err.to_string(),
+            "plant.toml: shifts[1].end: shift \"night\" runs 22:00 → 06:00, read as 8 h crossing midnight; \
+             if it really ends the next day set crosses_midnight = true (plant.toml:10)"
+        );
+    }
+
+    #[test]
+    fn the_shipped_plant_loads() {
+        let plant = parse(include_str!("../../config/plant.toml"), "plant.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((plant.lines.len(), plant.machines.len()), (2, 8));
     }
 }

@@ -7,7 +7,9 @@
 //! DST-correctly: a local time inside a spring-forward gap is the first instant
 //! after the gap, an ambiguous fall-back time the earlier instant. So a 22:00 to
 //! 06:00 night shift lasts 7 h over a spring-forward night and 9 h over a
-//! fall-back night. A shift crossing midnight belongs to the day it starts on.
+//! fall-back night. A shift crossing midnight belongs to the day it starts on,
+//! and must say it crosses midnight: an end before the start is more often a
+//! typo than a night shift. No shift may be longer than a set maximum.
 //!
 //! The calendar is pure (no clock, no IO): every query takes the instant it is
 //! about, in milliseconds since the Unix epoch. Instants further than 10^15 ms
@@ -21,7 +23,7 @@ use chrono::{
     DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Weekday,
 };
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 
 use super::EpochMs;
 
@@ -34,6 +36,8 @@ const LIMIT_MS: i64 = 1_000_000_000_000_000;
 /// weekly pattern has a change within 8 days; the rest is slack for
 /// occurrences that vanish in a DST gap.
 const HORIZON_DAYS: usize = 16;
+/// The longest shift allowed unless the plant configures another: 12 h.
+pub const DEFAULT_MAX_SHIFT_MS: i64 = 12 * 3_600_000;
 
 /// A shift as configured: local wall-clock times in the plant time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -42,9 +46,16 @@ pub struct ShiftDef {
     /// Name shown on the dashboard; unique within a calendar.
     pub name: String,
     /// Local start time, from "06:00" or "06:00:00".
+    #[serde(deserialize_with = "wall_time")]
     pub start: NaiveTime,
-    /// Local end time; `end <= start` means the shift ends the next day.
+    /// Local end time; `end <= start` means the shift ends the next day, which
+    /// `crosses_midnight` must then say (unless it ends at 00:00).
+    #[serde(deserialize_with = "wall_time")]
     pub end: NaiveTime,
+    /// The shift ends the next day on purpose (a night shift). Without it, an end at or
+    /// before the start is refused: it is far more often a typo (03:30 for 15:30).
+    #[serde(default)]
+    pub crosses_midnight: bool,
     /// Planned breaks, each inside the shift.
     #[serde(default)]
     pub breaks: Vec<BreakDef>,
@@ -61,14 +72,24 @@ pub struct ShiftDef {
 #[serde(deny_unknown_fields)]
 pub struct BreakDef {
     /// Local start time.
+    #[serde(deserialize_with = "wall_time")]
     pub start: NaiveTime,
     /// Local end time; `end < start` means the break crosses midnight.
+    #[serde(deserialize_with = "wall_time")]
     pub end: NaiveTime,
+}
+
+/// A wall-clock time written "06:00" or "06:00:30"; anything else is refused naming what
+/// was written.
+fn wall_time<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse()
+        .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &"a time of day like 06:00 or 06:00:30"))
 }
 
 impl fmt::Display for BreakDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", hm(self.start), hm(self.end))
+        write!(f, "{} → {}", hm(self.start), hm(self.end))
     }
 }
 
@@ -83,44 +104,158 @@ pub struct ShiftInstance {
     pub end: EpochMs,
 }
 
-/// Why a set of shift definitions was rejected.
+/// Why a set of shift definitions was rejected. Each mistake has its own message, naming
+/// the shift (by name and by its place in the configured list, `shifts[i]`), the times as
+/// written and how they were read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShiftError {
     /// Start and end are the same wall-clock time.
-    #[error("shift `{shift}`: start equals end")]
-    StartEqualsEnd { shift: String },
+    #[error("shift {shift:?} starts and ends at {at}, so it has no length")]
+    StartEqualsEnd { index: usize, shift: String, at: String },
+    /// Ends at or before its start, so the next day, without saying so; not too long.
+    #[error(
+        "shift {shift:?} runs {times}, read as {len} crossing midnight; \
+         if it really ends the next day set crosses_midnight = true"
+    )]
+    UnmarkedMidnight {
+        index: usize,
+        shift: String,
+        times: String,
+        len: String,
+    },
+    /// Ends at or before its start without saying so, and would be longer than allowed:
+    /// most likely a typo in a time.
+    #[error(
+        "shift {shift:?} runs {times}, read as {len} crossing midnight; longest allowed is {max} \
+         (max_shift_length): check the times, or if it really ends the next day set \
+         crosses_midnight = true and raise max_shift_length"
+    )]
+    UnmarkedTooLong {
+        index: usize,
+        shift: String,
+        times: String,
+        len: String,
+        max: String,
+    },
+    /// Longer than allowed, as written (`reading` says whether it crosses midnight).
+    #[error("shift {shift:?} runs {times}, read as {reading}; longest allowed is {max} (max_shift_length)")]
+    TooLong {
+        index: usize,
+        shift: String,
+        times: String,
+        reading: String,
+        max: String,
+    },
+    /// Says it crosses midnight, but ends after its start on the same day.
+    #[error(
+        "shift {shift:?} runs {times}, read as {len} within one day, but it says \
+         crosses_midnight = true: check the times, or remove crosses_midnight"
+    )]
+    MarkedButSameDay {
+        index: usize,
+        shift: String,
+        times: String,
+        len: String,
+    },
     /// A break of zero length.
-    #[error("shift `{shift}`: break {brk} is empty")]
-    EmptyBreak { shift: String, brk: String },
+    #[error("shift {shift:?}: break {brk} is empty")]
+    EmptyBreak {
+        index: usize,
+        brk_index: usize,
+        shift: String,
+        brk: String,
+    },
     /// A break not contained in its shift.
-    #[error("shift `{shift}`: break {brk} is outside the shift {span}")]
-    BreakOutsideShift { shift: String, brk: String, span: String },
+    #[error("shift {shift:?}: break {brk} is outside the shift's {times}")]
+    BreakOutsideShift {
+        index: usize,
+        brk_index: usize,
+        shift: String,
+        brk: String,
+        times: String,
+    },
     /// Two breaks of one shift overlap.
-    #[error("shift `{shift}`: breaks {first} and {second} overlap")]
+    #[error("shift {shift:?}: breaks {first} and {second} overlap")]
     BreaksOverlap {
+        index: usize,
         shift: String,
         first: String,
         second: String,
     },
     /// The breaks leave no production time in the shift.
-    #[error("shift `{shift}`: breaks cover the whole shift")]
-    BreaksCoverShift { shift: String },
+    #[error("shift {shift:?}: breaks cover the whole shift {times}")]
+    BreaksCoverShift { index: usize, shift: String, times: String },
     /// Two shifts share a name, so occurrences could not be told apart.
-    #[error("shift `{shift}` is defined twice")]
-    DuplicateName { shift: String },
-    /// Two shifts overlap; `day` is the first weekday on which an overlap begins.
-    #[error("shifts `{first}` and `{second}` overlap on {}", .day.to_string().to_lowercase())]
-    ShiftsOverlap {
-        first: String,
-        second: String,
-        day: Weekday,
+    #[error("shift {shift:?} is defined twice, as shifts[{first_index}] and shifts[{index}]")]
+    DuplicateName {
+        index: usize,
+        first_index: usize,
+        shift: String,
     },
+    /// Two shifts overlap.
+    #[error("{0}")]
+    ShiftsOverlap(Box<ShiftOverlap>),
+}
+
+/// Two shifts that overlap: `day` is the first weekday on which an overlap begins,
+/// `from` and `to` the wall-clock times it begins and ends.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "shift {:?} (shifts[{}], {}) and shift {:?} (shifts[{}], {}) overlap on {} from {} to {}",
+    .first.name, .first.index, .first.times, .second.name, .second.index, .second.times,
+    weekday_name(.day), .from, .to
+)]
+pub struct ShiftOverlap {
+    /// The shift given first.
+    pub first: ShiftRef,
+    /// The shift given later.
+    pub second: ShiftRef,
+    /// The first weekday an overlap begins on.
+    pub day: Weekday,
+    /// When it begins, wall clock.
+    pub from: String,
+    /// When it ends, wall clock.
+    pub to: String,
+}
+
+/// A shift named in an error: its name, place in the list and times as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftRef {
+    /// The shift's name.
+    pub name: String,
+    /// Its place in the configured list.
+    pub index: usize,
+    /// Its times, `start → end`.
+    pub times: String,
+}
+
+impl ShiftError {
+    /// The configuration key the mistake is at, e.g. `shifts[2].end`.
+    pub fn key(&self) -> String {
+        use ShiftError::*;
+        match self {
+            StartEqualsEnd { index, .. }
+            | UnmarkedMidnight { index, .. }
+            | UnmarkedTooLong { index, .. }
+            | TooLong { index, .. } => format!("shifts[{index}].end"),
+            MarkedButSameDay { index, .. } => format!("shifts[{index}].crosses_midnight"),
+            EmptyBreak { index, brk_index, .. } | BreakOutsideShift { index, brk_index, .. } => {
+                format!("shifts[{index}].breaks[{brk_index}]")
+            }
+            BreaksOverlap { index, .. } | BreaksCoverShift { index, .. } => format!("shifts[{index}].breaks"),
+            DuplicateName { index, .. } => format!("shifts[{index}].name"),
+            ShiftsOverlap(overlap) => format!("shifts[{}]", overlap.second.index),
+        }
+    }
 }
 
 /// A validated shift, as offsets in ms from local midnight of its start day.
 #[derive(Debug, Clone)]
 struct Shift {
     name: String,
+    /// Place in the configured list, and times as written (for messages).
+    index: usize,
+    times: String,
     /// `start < end < start + DAY_MS`; `end` beyond a day means next day.
     start: i64,
     end: i64,
@@ -131,31 +266,92 @@ struct Shift {
 }
 
 impl Shift {
-    fn from_def(def: ShiftDef) -> Result<Self, ShiftError> {
+    /// Validates one definition, the `index`th of the list; `max_len` is the longest
+    /// shift allowed, ms.
+    fn from_def(index: usize, def: ShiftDef, max_len: i64) -> Result<Self, ShiftError> {
         let start = time_ms(def.start);
         let len = (time_ms(def.end) - start).rem_euclid(DAY_MS);
+        let times = format!("{} → {}", hm(def.start), hm(def.end));
+        // Ending at 00:00 is ending at midnight, not crossing it: either way is fine.
+        let at_midnight = def.end == NaiveTime::MIN;
+        let crosses = def.end < def.start && !at_midnight;
         if len == 0 {
-            return Err(ShiftError::StartEqualsEnd { shift: def.name });
+            let at = hm(def.start).to_string();
+            return Err(ShiftError::StartEqualsEnd {
+                index,
+                shift: def.name,
+                at,
+            });
+        }
+        let shift = def.name.clone();
+        if crosses && !def.crosses_midnight {
+            let too_long = len > max_len;
+            let len = length(len);
+            return Err(if too_long {
+                ShiftError::UnmarkedTooLong {
+                    index,
+                    shift,
+                    times,
+                    len,
+                    max: length(max_len),
+                }
+            } else {
+                ShiftError::UnmarkedMidnight {
+                    index,
+                    shift,
+                    times,
+                    len,
+                }
+            });
+        }
+        if !crosses && !at_midnight && def.crosses_midnight {
+            let len = length(len);
+            return Err(ShiftError::MarkedButSameDay {
+                index,
+                shift,
+                times,
+                len,
+            });
+        }
+        if len > max_len {
+            let reading = if crosses {
+                format!("{} crossing midnight", length(len))
+            } else {
+                length(len)
+            };
+            let max = length(max_len);
+            return Err(ShiftError::TooLong {
+                index,
+                shift,
+                times,
+                reading,
+                max,
+            });
         }
         let end = start + len;
         let mut breaks = Vec::with_capacity(def.breaks.len());
-        for b in &def.breaks {
+        for (brk_index, b) in def.breaks.iter().enumerate() {
             // Measured forwards from the shift start, a break that lies after
             // midnight in a night shift gets an offset beyond one day.
             let bs = start + (time_ms(b.start) - start).rem_euclid(DAY_MS);
             let be = bs + (time_ms(b.end) - time_ms(b.start)).rem_euclid(DAY_MS);
             if be == bs {
+                let brk = b.to_string();
                 return Err(ShiftError::EmptyBreak {
-                    shift: def.name,
-                    brk: b.to_string(),
+                    index,
+                    brk_index,
+                    shift,
+                    brk,
                 });
             }
             if be > end {
-                let span = format!("{}-{}", hm(def.start), hm(def.end));
+                let brk = b.to_string();
                 return Err(ShiftError::BreakOutsideShift {
-                    shift: def.name,
-                    brk: b.to_string(),
-                    span,
+                    index,
+                    brk_index,
+                    shift,
+                    brk,
+                    times,
                 });
             }
             breaks.push((bs, be, *b));
@@ -163,19 +359,22 @@ impl Shift {
         breaks.sort_by_key(|b| b.0);
         if let Some(w) = breaks.windows(2).find(|w| w[0].1 > w[1].0) {
             return Err(ShiftError::BreaksOverlap {
-                shift: def.name,
+                index,
+                shift,
                 first: w[0].2.to_string(),
                 second: w[1].2.to_string(),
             });
         }
         if breaks.iter().map(|b| b.1 - b.0).sum::<i64>() == len {
-            return Err(ShiftError::BreaksCoverShift { shift: def.name });
+            return Err(ShiftError::BreaksCoverShift { index, shift, times });
         }
         let days = def.days.iter().fold(0, |m, d| m | day_bit(*d));
         let days = if days == 0 { 0x7f } else { days };
         let breaks = breaks.into_iter().map(|(s, e, _)| (s, e)).collect();
         Ok(Shift {
             name: def.name,
+            index,
+            times,
             start,
             end,
             breaks,
@@ -200,19 +399,27 @@ pub struct ShiftCalendar {
 }
 
 impl ShiftCalendar {
-    /// Validates the shifts and builds the calendar for time zone `tz`.
+    /// Validates the shifts and builds the calendar for time zone `tz`;
+    /// `max_shift_ms` is the longest shift allowed, as written on the wall clock
+    /// (a DST night may make the real occurrence an hour longer or shorter).
     ///
-    /// Rejected: a shift whose start equals its end, an empty break, a break
-    /// outside its shift, overlapping breaks, breaks covering a whole shift,
-    /// duplicate names, and shifts overlapping on any weekday (including the
-    /// part of a shift after midnight).
-    pub fn new(tz: Tz, shifts: Vec<ShiftDef>) -> Result<Self, ShiftError> {
+    /// Rejected: a shift whose start equals its end, one ending at or before
+    /// its start without `crosses_midnight`, one with `crosses_midnight` that
+    /// ends the same day, one longer than `max_shift_ms`, an empty break, a
+    /// break outside its shift, overlapping breaks, breaks covering a whole
+    /// shift, duplicate names, and shifts overlapping on any weekday
+    /// (including the part of a shift after midnight).
+    pub fn new(tz: Tz, shifts: Vec<ShiftDef>, max_shift_ms: i64) -> Result<Self, ShiftError> {
         let mut parsed: Vec<Shift> = Vec::with_capacity(shifts.len());
-        for def in shifts {
-            if parsed.iter().any(|s| s.name == def.name) {
-                return Err(ShiftError::DuplicateName { shift: def.name });
+        for (index, def) in shifts.into_iter().enumerate() {
+            if let Some(first) = parsed.iter().find(|s| s.name == def.name) {
+                return Err(ShiftError::DuplicateName {
+                    index,
+                    first_index: first.index,
+                    shift: def.name,
+                });
             }
-            parsed.push(Shift::from_def(def)?);
+            parsed.push(Shift::from_def(index, def, max_shift_ms)?);
         }
         check_overlaps(&parsed)?;
         parsed.sort_by_key(|s| s.start);
@@ -486,25 +693,38 @@ impl ShiftCalendar {
 /// Rejects shifts overlapping on any weekday, comparing occurrences as
 /// intervals on the wall-clock week, which wraps from Sunday to Monday.
 fn check_overlaps(shifts: &[Shift]) -> Result<(), ShiftError> {
-    // The weekday on which occurrence (a, da) and (b, db) begin to overlap:
-    // at whichever start lies inside the other occurrence.
+    // Where occurrences (a, da) and (b, db) overlap: the weekday and
+    // wall-clock time the overlap begins (whichever start lies inside the
+    // other occurrence) and its length.
     let overlap = |a: &Shift, da: Weekday, b: &Shift, db: Weekday| {
         let sa = i64::from(da.num_days_from_monday()) * DAY_MS + a.start;
         let sb = i64::from(db.num_days_from_monday()) * DAY_MS + b.start;
-        if (sb - sa).rem_euclid(WEEK_MS) < a.end - a.start {
-            Some(db)
+        let (la, lb) = (a.end - a.start, b.end - b.start);
+        let (b_after_a, a_after_b) = ((sb - sa).rem_euclid(WEEK_MS), (sa - sb).rem_euclid(WEEK_MS));
+        if b_after_a < la {
+            Some((db, b.start, (la - b_after_a).min(lb)))
         } else {
-            ((sa - sb).rem_euclid(WEEK_MS) < b.end - b.start).then_some(da)
+            (a_after_b < lb).then_some((da, a.start, (lb - a_after_b).min(la)))
         }
     };
     for (i, a) in shifts.iter().enumerate() {
         for b in &shifts[i + 1..] {
             let first = weekdays(a.days)
                 .flat_map(|da| weekdays(b.days).filter_map(move |db| overlap(a, da, b, db)))
-                .min_by_key(Weekday::num_days_from_monday);
-            if let Some(day) = first {
-                let (first, second) = (a.name.clone(), b.name.clone());
-                return Err(ShiftError::ShiftsOverlap { first, second, day });
+                .min_by_key(|&(day, from, _)| (day.num_days_from_monday(), from));
+            if let Some((day, from, len)) = first {
+                let place = |s: &Shift| ShiftRef {
+                    name: s.name.clone(),
+                    index: s.index,
+                    times: s.times.clone(),
+                };
+                return Err(ShiftError::ShiftsOverlap(Box::new(ShiftOverlap {
+                    first: place(a),
+                    second: place(b),
+                    day,
+                    from: clock(from),
+                    to: clock(from + len),
+                })));
             }
         }
     }
@@ -537,6 +757,43 @@ fn hm(t: NaiveTime) -> impl fmt::Display {
     t.format(if exact_minute { "%H:%M" } else { "%H:%M:%S%.f" })
 }
 
+/// A wall-clock time of day from ms after midnight (wrapping past midnight).
+fn clock(ms: i64) -> String {
+    let ms = ms.rem_euclid(DAY_MS);
+    let secs = u32::try_from(ms / 1000).unwrap_or(0);
+    let nanos = u32::try_from(ms % 1000).unwrap_or(0) * 1_000_000;
+    NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos).map_or_else(String::new, |t| hm(t).to_string())
+}
+
+/// A length of time as people say it: "20 h 30 min", "8 h", "45 min", "30 s".
+fn length(ms: i64) -> String {
+    let secs = ms / 1000;
+    let parts = [(secs / 3600, "h"), (secs / 60 % 60, "min"), (secs % 60, "s")];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n != 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    if text.is_empty() {
+        format!("{ms} ms")
+    } else {
+        text.join(" ")
+    }
+}
+
+/// The English name of a weekday, for messages.
+fn weekday_name(day: &Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,11 +813,14 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A shift as configured; one ending at or before its start says it
+    /// crosses midnight (the rule tests set the flag themselves).
     fn def(name: &str, start: &str, end: &str, breaks: &[(&str, &str)]) -> ShiftDef {
         ShiftDef {
             name: name.into(),
             start: time(start),
             end: time(end),
+            crosses_midnight: time(end) <= time(start),
             breaks: breaks
                 .iter()
                 .map(|&(s, e)| BreakDef {
@@ -587,7 +847,7 @@ mod tests {
     }
 
     fn cal(tz: Tz, shifts: Vec<ShiftDef>) -> ShiftCalendar {
-        ShiftCalendar::new(tz, shifts).unwrap()
+        ShiftCalendar::new(tz, shifts, DEFAULT_MAX_SHIFT_MS).unwrap()
     }
 
     fn berlin() -> ShiftCalendar {
@@ -918,27 +1178,35 @@ mod tests {
     }
 
     #[test]
-    fn invalid_definitions_are_rejected_naming_the_shift() {
+    fn invalid_definitions_are_rejected_naming_the_shift_and_the_key() {
         let mut early_weekdays = def("early", "05:00", "13:00", &[]);
         early_weekdays.days = vec![Mon];
-        let cases: [(Vec<ShiftDef>, &str); 11] = [
-            (vec![def("x", "06:00", "06:00", &[])], "shift `x`: start equals end"),
+        let cases: [(Vec<ShiftDef>, &str, &str); 11] = [
             (
-                vec![def("late", "16:00", "22:00", &[("15:00", "15:15")])],
-                "shift `late`: break 15:00-15:15 is outside the shift 16:00-22:00",
+                vec![def("x", "06:00", "06:00", &[])],
+                "shifts[0].end",
+                "shift \"x\" starts and ends at 06:00, so it has no length",
             ),
             (
-                vec![def("late", "16:00", "22:00", &[("21:45", "22:15")])],
-                "shift `late`: break 21:45-22:15 is outside the shift 16:00-22:00",
+                vec![def("late", "16:00", "22:00", &[("15:00", "15:15")])],
+                "shifts[0].breaks[0]",
+                "shift \"late\": break 15:00 → 15:15 is outside the shift's 16:00 → 22:00",
+            ),
+            (
+                vec![def("late", "16:00", "22:00", &[("18:00", "18:30"), ("21:45", "22:15")])],
+                "shifts[0].breaks[1]",
+                "shift \"late\": break 21:45 → 22:15 is outside the shift's 16:00 → 22:00",
             ),
             // After midnight, but past the night shift's end.
             (
                 vec![def("night", "22:00", "06:00", &[("05:45", "06:15")])],
-                "shift `night`: break 05:45-06:15 is outside the shift 22:00-06:00",
+                "shifts[0].breaks[0]",
+                "shift \"night\": break 05:45 → 06:15 is outside the shift's 22:00 → 06:00",
             ),
             (
                 vec![def("x", "06:00", "14:00", &[("09:00", "09:00")])],
-                "shift `x`: break 09:00-09:00 is empty",
+                "shifts[0].breaks[0]",
+                "shift \"x\": break 09:00 → 09:00 is empty",
             ),
             (
                 vec![def(
@@ -947,25 +1215,34 @@ mod tests {
                     "14:00",
                     &[("09:15", "09:45"), ("09:00", "09:30")],
                 )],
-                "shift `early`: breaks 09:00-09:30 and 09:15-09:45 overlap",
+                "shifts[0].breaks",
+                "shift \"early\": breaks 09:00 → 09:30 and 09:15 → 09:45 overlap",
             ),
             (
                 vec![def("x", "06:00", "08:00", &[("06:00", "07:00"), ("07:00", "08:00")])],
-                "shift `x`: breaks cover the whole shift",
+                "shifts[0].breaks",
+                "shift \"x\": breaks cover the whole shift 06:00 → 08:00",
             ),
             (
                 vec![def("early", "06:00", "14:00", &[]), def("early", "14:00", "22:00", &[])],
-                "shift `early` is defined twice",
+                "shifts[1].name",
+                "shift \"early\" is defined twice, as shifts[0] and shifts[1]",
             ),
+            // Every day: late starts at 13:00, an hour before early ends.
             (
                 vec![def("early", "06:00", "14:00", &[]), def("late", "13:00", "21:00", &[])],
-                "shifts `early` and `late` overlap on mon",
+                "shifts[1]",
+                "shift \"early\" (shifts[0], 06:00 → 14:00) and shift \"late\" (shifts[1], \
+                 13:00 → 21:00) overlap on Monday from 13:00 to 14:00",
             ),
-            // Sunday's night runs into Monday 05:00.
+            // Sunday's night runs into Monday until 06:00; Monday's early starts at 05:00.
             (
                 vec![def("night", "22:00", "06:00", &[]), early_weekdays],
-                "shifts `night` and `early` overlap on mon",
+                "shifts[1]",
+                "shift \"night\" (shifts[0], 22:00 → 06:00) and shift \"early\" (shifts[1], \
+                 05:00 → 13:00) overlap on Monday from 05:00 to 06:00",
             ),
+            // Friday's night runs to Saturday 06:00; Saturday's shift starts at 05:30.
             (
                 {
                     let mut fri_night = def("night", "22:00", "06:00", &[]);
@@ -974,12 +1251,180 @@ mod tests {
                     sat.days = vec![Weekday::Sat];
                     vec![sat, fri_night]
                 },
-                "shifts `sat` and `night` overlap on sat",
+                "shifts[1]",
+                "shift \"sat\" (shifts[0], 05:30 → 12:00) and shift \"night\" (shifts[1], \
+                 22:00 → 06:00) overlap on Saturday from 05:30 to 06:00",
             ),
         ];
-        for (defs, want) in cases {
-            let err = ShiftCalendar::new(chrono_tz::Europe::Berlin, defs).unwrap_err();
-            assert_eq!(err.to_string(), want);
+        for (defs, key, want) in cases {
+            let err = ShiftCalendar::new(chrono_tz::Europe::Berlin, defs, DEFAULT_MAX_SHIFT_MS).unwrap_err();
+            assert_eq!((err.key().as_str(), err.to_string().as_str()), (key, want));
+        }
+    }
+
+    #[test]
+    fn shift_length_is_capped_and_crossing_midnight_must_be_said() {
+        const TOO_LONG: &str = "longest allowed is 12 h (max_shift_length)";
+        // (start, end, crosses_midnight, max hours, Err((key, message)) or Ok);
+        // lengths are end - start on the wall clock, plus 24 h when the end is earlier.
+        type Want = Result<(), (&'static str, String)>;
+        let cases: [(&str, &str, bool, i64, Want); 15] = [
+            // The typo: 15:30 written 03:30 reads as 07:00 to 03:30 the next day,
+            // 17 h + 3 h 30 min = 20 h 30 min.
+            (
+                "07:00",
+                "03:30",
+                false,
+                12,
+                Err((
+                    "shifts[0].end",
+                    "shift \"day\" runs 07:00 → 03:30, read as 20 h 30 min crossing midnight; \
+                     longest allowed is 12 h (max_shift_length): check the times, or if it really \
+                     ends the next day set crosses_midnight = true and raise max_shift_length"
+                        .into(),
+                )),
+            ),
+            // Saying so does not make 20 h 30 min allowed.
+            (
+                "07:00",
+                "03:30",
+                true,
+                12,
+                Err((
+                    "shifts[0].end",
+                    format!("shift \"day\" runs 07:00 → 03:30, read as 20 h 30 min crossing midnight; {TOO_LONG}"),
+                )),
+            ),
+            // A night shift 22:00 to 06:00 is 2 h + 6 h = 8 h: fine if it says so.
+            (
+                "22:00",
+                "06:00",
+                false,
+                12,
+                Err((
+                    "shifts[0].end",
+                    "shift \"day\" runs 22:00 → 06:00, read as 8 h crossing midnight; if it really \
+                     ends the next day set crosses_midnight = true"
+                        .into(),
+                )),
+            ),
+            ("22:00", "06:00", true, 12, Ok(())),
+            // 18:00 to 06:00 is 6 h + 6 h = 12 h exactly: the maximum is allowed.
+            ("18:00", "06:00", true, 12, Ok(())),
+            // 06:00 to 20:00 is 14 h, same day.
+            (
+                "06:00",
+                "20:00",
+                false,
+                12,
+                Err((
+                    "shifts[0].end",
+                    format!("shift \"day\" runs 06:00 → 20:00, read as 14 h; {TOO_LONG}"),
+                )),
+            ),
+            ("06:00", "20:00", false, 14, Ok(())),
+            // One second over: 12 h 1 s.
+            (
+                "06:00",
+                "18:00:01",
+                false,
+                12,
+                Err((
+                    "shifts[0].end",
+                    format!("shift \"day\" runs 06:00 → 18:00:01, read as 12 h 1 s; {TOO_LONG}"),
+                )),
+            ),
+            // 18:00 to 08:30 is 6 h + 8 h 30 min = 14 h 30 min, over a 14 h maximum.
+            (
+                "18:00",
+                "08:30",
+                true,
+                14,
+                Err((
+                    "shifts[0].end",
+                    "shift \"day\" runs 18:00 → 08:30, read as 14 h 30 min crossing midnight; \
+                     longest allowed is 14 h (max_shift_length)"
+                        .into(),
+                )),
+            ),
+            // Says it crosses midnight, but 06:00 to 14:00 is 8 h on one day.
+            (
+                "06:00",
+                "14:00",
+                true,
+                12,
+                Err((
+                    "shifts[0].crosses_midnight",
+                    "shift \"day\" runs 06:00 → 14:00, read as 8 h within one day, but it says \
+                     crosses_midnight = true: check the times, or remove crosses_midnight"
+                        .into(),
+                )),
+            ),
+            // Ending at midnight is not crossing it, said or not: 16:00 to 00:00 is 8 h.
+            ("16:00", "00:00", false, 12, Ok(())),
+            ("16:00", "00:00", true, 12, Ok(())),
+            // 11:00 to 00:00 is 13 h.
+            (
+                "11:00",
+                "00:00",
+                false,
+                12,
+                Err((
+                    "shifts[0].end",
+                    format!("shift \"day\" runs 11:00 → 00:00, read as 13 h; {TOO_LONG}"),
+                )),
+            ),
+            // 23:59 to 00:01 is 2 min across midnight.
+            (
+                "23:59",
+                "00:01",
+                false,
+                12,
+                Err((
+                    "shifts[0].end",
+                    "shift \"day\" runs 23:59 → 00:01, read as 2 min crossing midnight; if it \
+                     really ends the next day set crosses_midnight = true"
+                        .into(),
+                )),
+            ),
+            (
+                "06:00",
+                "06:00",
+                true,
+                12,
+                Err((
+                    "shifts[0].end",
+                    "shift \"day\" starts and ends at 06:00, so it has no length".into(),
+                )),
+            ),
+        ];
+        for (start, end, crosses_midnight, max_h, want) in cases {
+            let shift = ShiftDef {
+                crosses_midnight,
+                ..def("day", start, end, &[])
+            };
+            let got = ShiftCalendar::new(chrono_tz::Europe::Berlin, vec![shift], max_h * H)
+                .map(|_| ())
+                .map_err(|e| (e.key(), e.to_string()));
+            let want = want.map_err(|(k, m)| (k.to_owned(), m));
+            assert_eq!(
+                got, want,
+                "{start} → {end} crosses_midnight={crosses_midnight} max {max_h} h"
+            );
+        }
+    }
+
+    #[test]
+    fn lengths_read_as_people_say_them() {
+        let cases = [
+            (20 * H + 30 * M, "20 h 30 min"),
+            (8 * H, "8 h"),
+            (45 * M, "45 min"),
+            (H + 30_000, "1 h 30 s"),
+            (500, "500 ms"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(length(ms), want);
         }
     }
 
@@ -1085,7 +1530,7 @@ mod tests {
     #[test]
     fn deserialises_config() {
         let json = r#"[
-            {"name": "night", "start": "22:00", "end": "06:00:00",
+            {"name": "night", "start": "22:00", "end": "06:00:00", "crosses_midnight": true,
              "breaks": [{"start": "02:00", "end": "02:30"}], "days": ["mon", "TUE", "Friday"]},
             {"name": "early", "start": "06:00", "end": "14:00"}
         ]"#;

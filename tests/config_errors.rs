@@ -1,0 +1,220 @@
+//! `ms5 check-config` on configurations with one mistake each: exit code 2 and one line
+//! on stderr naming the file, the key, the reason, and where known the machine and the
+//! line of the file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ms5");
+const SETTINGS: &str = include_str!("../config/default.toml");
+
+/// A small valid plant; the line numbers in the expectations below count in this text.
+const PLANT: &str = r#"timezone = "UTC"
+max_shift_length = "12h"
+
+[[shifts]]
+name = "early"
+start = "06:00"
+end = "14:00"
+
+[[shifts]]
+name = "late"
+start = "14:00"
+end = "22:00"
+
+[[shifts]]
+name = "night"
+start = "22:00"
+end = "06:00"
+crosses_midnight = true
+
+[[lines]]
+id = "line-1"
+name = "Bottling"
+
+[[lines.machines]]
+id = "l1-filler"
+name = "Filler"
+ideal_cycle_time = "1s"
+tags = { state = { tag = "L1.Filler.State" }, good = { tag = "L1.Filler.Good" } }
+
+[[lines.machines]]
+id = "l1-capper"
+name = "Capper"
+ideal_cycle_time = "0.9s"
+tags = { state = { tag = "L1.Capper.State" }, good = { tag = "L1.Capper.Good" } }
+"#;
+
+/// A directory with `ms5.toml` (the shipped settings) and `plant.toml`.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(settings: &str, plant: &str) -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ms5.toml"), settings).expect("write settings");
+        std::fs::write(dir.path().join("plant.toml"), plant).expect("write plant");
+        Setup { dir }
+    }
+
+    fn settings(&self) -> PathBuf {
+        self.dir.path().join("ms5.toml")
+    }
+
+    fn plant(&self) -> String {
+        self.dir.path().join("plant.toml").display().to_string()
+    }
+
+    /// `ms5 --config <dir>/ms5.toml check-config`: exit code, stdout, stderr.
+    fn check(&self, env: &[(&str, &str)]) -> (i32, String, String) {
+        run(&self.settings(), self.dir.path(), env)
+    }
+}
+
+fn run(config: &Path, dir: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--config")
+        .arg(config)
+        .arg("check-config")
+        .current_dir(dir)
+        .env_remove("MS5_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("ms5 runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `text` with `from` (which must be there) replaced once by `to`.
+fn with(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} is in the text");
+    text.replacen(from, to, 1)
+}
+
+/// The line (from 1) `needle` first appears on in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text.find(needle).expect("needle is in the text");
+    text[..at].matches('\n').count() + 1
+}
+
+/// Runs each plant and wants exit code 2 and exactly `message` (with `{p}` the plant
+/// file) on stderr.
+fn refused(cases: &[(String, &str)]) {
+    for (plant, message) in cases {
+        let setup = Setup::new(SETTINGS, plant);
+        let (code, _, stderr) = setup.check(&[]);
+        let want = format!("ms5: configuration error: {}\n", message.replace("{p}", &setup.plant()));
+        assert_eq!((code, stderr.as_str()), (2, want.as_str()));
+    }
+}
+
+#[test]
+fn check_config_accepts_the_fixture_plant() {
+    let setup = Setup::new(SETTINGS, PLANT);
+    let (code, stdout, stderr) = setup.check(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("ok (1 lines, 2 machines, 4 tags)"), "{stdout}");
+}
+
+#[test]
+fn shift_mistakes_are_refused_with_the_times_as_read() {
+    let cases = [
+        // The typo of the issue: 15:30 written 03:30, read as 17 h + 3 h 30 min.
+        (
+            with(
+                PLANT,
+                "start = \"06:00\"\nend = \"14:00\"",
+                "start = \"07:00\"\nend = \"03:30\"",
+            ),
+            "{p}: shifts[0].end: shift \"early\" runs 07:00 → 03:30, read as 20 h 30 min crossing midnight; \
+             longest allowed is 12 h (max_shift_length): check the times, or if it really ends the next day \
+             set crosses_midnight = true and raise max_shift_length ({p}:7)",
+        ),
+        // The night shift without saying it crosses midnight: 2 h + 6 h.
+        (
+            with(PLANT, "crosses_midnight = true\n", ""),
+            "{p}: shifts[2].end: shift \"night\" runs 22:00 → 06:00, read as 8 h crossing midnight; \
+             if it really ends the next day set crosses_midnight = true ({p}:17)",
+        ),
+        // A lower maximum: early is 8 h.
+        (
+            with(PLANT, "max_shift_length = \"12h\"", "max_shift_length = \"6h\""),
+            "{p}: shifts[0].end: shift \"early\" runs 06:00 → 14:00, read as 8 h; longest allowed is 6 h \
+             (max_shift_length) ({p}:7)",
+        ),
+        // late from 13:00 overlaps early's last hour, every day; Monday is the first.
+        (
+            with(PLANT, "start = \"14:00\"", "start = \"13:00\""),
+            "{p}: shifts[1]: shift \"early\" (shifts[0], 06:00 → 14:00) and shift \"late\" (shifts[1], \
+             13:00 → 22:00) overlap on Monday from 13:00 to 14:00 ({p}:9)",
+        ),
+    ];
+    refused(&cases);
+}
+
+#[test]
+fn plant_errors_name_the_machine_the_line_and_the_closest_key() {
+    let cases = [
+        (
+            with(PLANT, "ideal_cycle_time = \"0.9s\"", "ideal_cycle_tme = \"0.9s\""),
+            "{p}: lines[0].machines[1].ideal_cycle_tme: unknown key, did you mean `ideal_cycle_time`? \
+             (machine l1-capper, {p}:33)",
+        ),
+        (
+            with(PLANT, "\"L1.Capper.Good\"", "\"L1.Filler.Good\""),
+            "{p}: lines[0].machines[1].tags.good: tag \"L1.Filler.Good\" is used twice: at \
+             lines[0].machines[0].tags.good (machine l1-filler, {p}:28), and here (machine l1-capper, {p}:34)",
+        ),
+        (
+            with(PLANT, "ideal_cycle_time = \"1s\"", "ideal_cycle_time = \"0s\""),
+            "{p}: lines[0].machines[0].ideal_cycle_time: must be longer than 0 (machine l1-filler, {p}:27)",
+        ),
+    ];
+    refused(&cases);
+}
+
+#[test]
+fn settings_errors_name_their_line_or_the_environment() {
+    let typo = Setup::new(&with(SETTINGS, "port = 8080", "prot = 8080"), PLANT);
+    let zero = Setup::new(&with(SETTINGS, "batch_max = 5000", "batch_max = 0"), PLANT);
+    let fine = Setup::new(SETTINGS, PLANT);
+    let file = |s: &Setup| s.settings().display().to_string();
+    let cases = [
+        (
+            &typo,
+            vec![],
+            format!(
+                "{0}: http.prot: unknown key, did you mean `port`? ({0}:{1})",
+                file(&typo),
+                line_of(SETTINGS, "port = 8080")
+            ),
+        ),
+        (
+            &zero,
+            vec![],
+            format!(
+                "{0}: store.batch_max: must be at least 1 ({0}:{1})",
+                file(&zero),
+                line_of(SETTINGS, "batch_max = 5000")
+            ),
+        ),
+        // The file says 1.0: the value at fault is the environment's.
+        (
+            &fine,
+            vec![("MS5__SIMULATOR__SPEED", "0")],
+            "environment (MS5__…): simulator.speed: must be above 0 and at most 1000".to_owned(),
+        ),
+    ];
+    for (setup, env, message) in cases {
+        let (code, _, stderr) = setup.check(&env);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (2, format!("ms5: configuration error: {message}\n").as_str())
+        );
+    }
+}
