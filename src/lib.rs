@@ -16,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod flags;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod plc;
 pub mod startup;
@@ -24,15 +25,4 @@ pub mod store;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-use config::{Config, LogFormat};
-
-/// Starts logging as configured. Safe to call more than once (later calls do nothing).
-pub fn init_logging(config: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(&config.settings.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match config.settings.log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
+pub use logging::init_logging;

@@ -57,7 +57,8 @@ pub const ANDON_RAISED: &str = "ms5_andon_tickets_raised_total";
 pub const PAGER_DELIVERIES: &str = "ms5_pager_deliveries_total";
 /// 1 while an OPC UA endpoint is connected. Labels: endpoint.
 pub const OPCUA_CONNECTED: &str = "ms5_opcua_connected";
-/// OPC UA connection losses and retries. Labels: endpoint.
+/// OPC UA connection attempts after the first, failed or not: each retry while an endpoint is
+/// unreachable, and the attempt that reconnects (0 after a healthy start). Labels: endpoint.
 pub const OPCUA_RECONNECTS: &str = "ms5_opcua_reconnects_total";
 /// OPC UA data-change notifications delivered. Labels: endpoint.
 pub const OPCUA_NOTIFICATIONS: &str = "ms5_opcua_notifications_total";
@@ -141,7 +142,7 @@ fn describe() {
         (ANDON_ESCALATIONS, "Andon escalation levels fired"),
         (ANDON_RAISED, "Andon tickets raised by line and source"),
         (PAGER_DELIVERIES, "Pager delivery attempts by target and outcome"),
-        (OPCUA_RECONNECTS, "OPC UA connection losses and retries"),
+        (OPCUA_RECONNECTS, "OPC UA connection attempts after the first (retries)"),
         (OPCUA_NOTIFICATIONS, "OPC UA data changes delivered"),
     ] {
         describe_counter!(name, what);

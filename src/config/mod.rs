@@ -271,7 +271,8 @@ pub struct WebSocketSettings {
 pub struct LogSettings {
     /// `text` or `json`.
     pub format: LogFormat,
-    /// A `tracing` filter, e.g. `info,ms5=debug`.
+    /// A `tracing` filter, e.g. `info,ms5=debug`. The OPC UA client library's own log
+    /// (`opcua_client`) is off unless the filter names it (see [`crate::logging`]).
     pub level: String,
 }
 

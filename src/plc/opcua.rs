@@ -7,6 +7,9 @@
 //! itself and recreates subscriptions; while connected the endpoint heartbeats its
 //! machines, so a silent PLC makes them `unknown` after `stale_after`. A node id the server
 //! does not know is reported once (tag, node, endpoint) and the other tags keep flowing.
+//! The connection is logged once per change (connected, unavailable, lost, reconnected),
+//! each retry at DEBUG and counted; the client library's own log is off (see
+//! [`crate::logging`]), since it reports the same events as errors.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -15,12 +18,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use opcua::client::{ClientBuilder, DataChangeCallback, IdentityToken, MonitoredItem, Session, SessionPollResult};
+use opcua::client::{
+    Client, ClientBuilder, ClientEndpoint, DataChangeCallback, IdentityToken, MonitoredItem, Session, SessionPollResult,
+};
 use opcua::crypto::SecurityPolicy;
 use opcua::types::{
-    AttributeId, DataChangeFilter, DataChangeTrigger, DataValue, DeadbandType, ExtensionObject, MessageSecurityMode,
-    MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, NodeId, ReadValueId, StatusCode,
-    TimestampsToReturn, Variant,
+    AttributeId, DataChangeFilter, DataChangeTrigger, DataValue, DeadbandType, Error, ExtensionObject,
+    MessageSecurityMode, MonitoredItemCreateRequest, MonitoringMode, MonitoringParameters, NodeId, ReadValueId,
+    StatusCode, TimestampsToReturn, Variant,
 };
 use rand::RngExt;
 use tokio::sync::mpsc;
@@ -115,6 +120,15 @@ impl TagSource for OpcUaSource {
     }
 }
 
+/// How a client retries connecting by itself.
+#[derive(Clone, Copy)]
+enum Retries {
+    /// Not at all: one attempt, its outcome seen by the caller.
+    None,
+    /// Until it connects (the session event loop reports each attempt).
+    Forever,
+}
+
 struct Endpoint {
     settings: OpcUaEndpoint,
     machines: Vec<MachineIdx>,
@@ -132,7 +146,6 @@ struct Change {
 impl Endpoint {
     async fn run(self) {
         let name = self.settings.name.clone();
-        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(0.0);
         // tag by node id; node ids that do not parse are reported once and skipped
         let mut by_node: HashMap<NodeId, String> = HashMap::new();
         for tag in &self.tags {
@@ -163,47 +176,37 @@ impl Endpoint {
             self.machines.clone(),
             self.clock.clone(),
         ));
-        let mut attempt = 0u32;
+        let mut link = Link::new(&name, &self.settings.url);
+        // Outer retries: the client could not even be set up (server unreachable before the
+        // session existed); inside a session the client retries by itself.
+        let mut failures = 0u32;
         loop {
-            match self.session(tx.clone(), by_node.clone(), connected.clone()).await {
-                Ok(()) => attempt = 0,
-                Err(e) => {
-                    attempt += 1;
-                    tracing::warn!(endpoint = %name, error = %e, attempt, "OPC UA endpoint unavailable; retrying");
-                }
+            if self
+                .session(&mut link, tx.clone(), by_node.clone(), connected.clone())
+                .await
+            {
+                failures = 0;
+            } else {
+                failures += 1;
             }
             connected.store(false, Ordering::Relaxed);
-            metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(0.0);
-            metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => name.clone()).increment(1);
             let jitter: f64 = rand::rng().random();
-            let wait = crate::domain::page::backoff_ms(attempt.max(1), 500, 30_000, jitter);
+            let wait = crate::domain::page::backoff_ms(failures.max(1), 500, 30_000, jitter);
             actix_rt::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(500))).await;
         }
     }
 
     /// One client session, until its event loop ends (it reconnects by itself inside).
+    /// Every connection attempt and change of the link is reported to `link`. True if the
+    /// session was connected at some point.
     async fn session(
         &self,
+        link: &mut Link,
         tx: mpsc::Sender<Change>,
         by_node: Arc<HashMap<NodeId, String>>,
         connected: Arc<AtomicBool>,
-    ) -> Result<(), String> {
+    ) -> bool {
         let s = &self.settings;
-        let mut client = ClientBuilder::new()
-            .application_name("MS5")
-            .application_uri("urn:ms5:client")
-            .product_uri("urn:ms5:client")
-            .pki_dir(&s.pki_dir)
-            .create_sample_keypair(true)
-            .trust_server_certs(s.trust_server_certs)
-            .session_retry_initial(Duration::from_millis(500))
-            .session_retry_max(Duration::from_secs(30))
-            .session_retry_limit(-1)
-            .keep_alive_interval(Duration::from_secs(1))
-            .max_failed_keep_alive_count(3)
-            .request_timeout(Duration::from_secs(5))
-            .client()
-            .map_err(|e| e.join("; "))?;
         let (policy, mode) = match (s.security_policy, s.security_mode) {
             (SecurityPolicyName::None, _) => (SecurityPolicy::None, MessageSecurityMode::None),
             (SecurityPolicyName::Basic256sha256, SecurityModeName::Sign) => {
@@ -213,14 +216,38 @@ impl Endpoint {
                 (SecurityPolicy::Basic256Sha256, MessageSecurityMode::SignAndEncrypt)
             }
         };
+        // The server's endpoints, asked once: the client would otherwise retry this first
+        // connection by itself, unseen, until the server answers.
+        let endpoints = match self.client(policy, mode, Retries::None) {
+            Ok(discovery) => discovery.get_server_endpoints_from_url(s.url.as_str()).await,
+            Err(e) => Err(e),
+        };
+        let endpoints = match endpoints {
+            Ok(endpoints) => endpoints,
+            Err(e) => {
+                link.failed(&e);
+                return false;
+            }
+        };
         let identity = match (&s.username, s.password()) {
             (Some(user), Some(password)) => IdentityToken::new_user_name(user, password),
             _ => IdentityToken::Anonymous,
         };
-        let (session, event_loop) = client
-            .connect_to_matching_endpoint((s.url.as_str(), policy.to_str(), mode), identity)
-            .await
-            .map_err(|e| e.to_string())?;
+        let built = self.client(policy, mode, Retries::Forever).and_then(|client| {
+            client
+                .session_builder()
+                .with_endpoints(endpoints)
+                .connect_to_matching_endpoint((s.url.as_str(), policy.to_str(), mode))?
+                .user_identity_token(identity)
+                .build(client.certificate_store().clone())
+        });
+        let (session, event_loop) = match built {
+            Ok(session) => session,
+            Err(e) => {
+                link.failed(&e);
+                return false;
+            }
+        };
         let name = s.name.clone();
         let setup = {
             let (session, connected, name) = (session.clone(), connected.clone(), name.clone());
@@ -229,8 +256,6 @@ impl Endpoint {
                 if !session.wait_for_connection().await {
                     return;
                 }
-                metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(1.0);
-                tracing::info!(endpoint = %name, "OPC UA connected");
                 match subscribe(&session, items, publishing, queue, tx, &name, &by_node).await {
                     // Only a session that delivers data vouches for its machines.
                     Ok(()) => connected.store(true, Ordering::Relaxed),
@@ -240,32 +265,72 @@ impl Endpoint {
         };
         let stream = event_loop.enter();
         futures_util::pin_mut!(stream);
-        let mut result = Ok(());
+        let mut was_connected = false;
         while let Some(event) = stream.next().await {
             match event {
-                Ok(SessionPollResult::ConnectionLost(status)) => {
-                    connected.store(false, Ordering::Relaxed);
-                    metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(0.0);
-                    metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => name.clone()).increment(1);
-                    tracing::warn!(endpoint = %name, %status, "OPC UA connection lost; reconnecting");
-                }
                 Ok(SessionPollResult::Reconnected(_)) => {
                     // The client recreates subscriptions but sends no publish request by
                     // itself afterwards; without this no data would flow again.
                     session.trigger_publish_now();
                     connected.store(true, Ordering::Relaxed);
-                    metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.clone()).set(1.0);
-                    tracing::info!(endpoint = %name, "OPC UA reconnected");
+                    was_connected = true;
+                    link.connected();
+                }
+                Ok(SessionPollResult::ReconnectFailed(status)) => link.failed(&status),
+                Ok(SessionPollResult::ConnectionLost(status)) => {
+                    connected.store(false, Ordering::Relaxed);
+                    link.lost(&status);
                 }
                 Ok(_) => {}
                 Err(status) => {
-                    result = Err(status.to_string());
+                    if link.up {
+                        link.lost(&status);
+                    } else {
+                        link.failed(&status);
+                    }
                     break;
                 }
             }
         }
         setup.abort();
-        result
+        if link.up {
+            // The event loop ended by itself (the session was closed).
+            link.lost(&"session closed");
+        }
+        was_connected
+    }
+
+    /// A client for this endpoint; `retries` is how it retries a lost session by itself.
+    fn client(&self, policy: SecurityPolicy, mode: MessageSecurityMode, retries: Retries) -> Result<Client, Error> {
+        let s = &self.settings;
+        ClientBuilder::new()
+            .application_name("MS5")
+            .application_uri("urn:ms5:client")
+            .product_uri("urn:ms5:client")
+            .pki_dir(&s.pki_dir)
+            .create_sample_keypair(true)
+            .trust_server_certs(s.trust_server_certs)
+            // The endpoint is described in the client's own configuration too (otherwise
+            // the client warns that it has none, though it is given one per connect).
+            .endpoint(
+                s.name.as_str(),
+                ClientEndpoint {
+                    security_policy: policy.to_str().to_owned(),
+                    security_mode: mode.into(),
+                    ..ClientEndpoint::new(s.url.as_str())
+                },
+            )
+            .session_retry_initial(Duration::from_millis(500))
+            .session_retry_max(Duration::from_secs(30))
+            .session_retry_limit(match retries {
+                Retries::None => 0,
+                Retries::Forever => -1,
+            })
+            .keep_alive_interval(Duration::from_secs(1))
+            .max_failed_keep_alive_count(3)
+            .request_timeout(Duration::from_secs(5))
+            .client()
+            .map_err(|e| Error::new(StatusCode::BadConfigurationError, e.join("; ")))
     }
 
     fn items(&self, by_node: &HashMap<NodeId, String>) -> Vec<(NodeId, f64)> {
@@ -275,6 +340,81 @@ impl Endpoint {
             .collect();
         items.sort_by_key(|item| item.0.to_string());
         items
+    }
+}
+
+/// What the log and the metrics say about one endpoint's connection: a line per change
+/// (connected, unavailable, lost, reconnected), each retry at DEBUG, and every attempt after
+/// the first counted in [`m::OPCUA_RECONNECTS`].
+struct Link {
+    name: String,
+    url: String,
+    /// Connected now.
+    up: bool,
+    /// Connected at some point since start.
+    ever_up: bool,
+    /// An attempt has ended since start (each later one is a retry).
+    tried: bool,
+    /// Retries since the last connection (or since start).
+    retries: u64,
+}
+
+impl Link {
+    fn new(name: &str, url: &str) -> Self {
+        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.to_owned()).set(0.0);
+        metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => name.to_owned()).absolute(0);
+        Link {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            up: false,
+            ever_up: false,
+            tried: false,
+            retries: 0,
+        }
+    }
+
+    /// A connection attempt ended (either way).
+    fn attempted(&mut self) {
+        if self.tried {
+            self.retries += 1;
+            metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => self.name.clone()).increment(1);
+        }
+        self.tried = true;
+    }
+
+    /// An attempt made a connection.
+    fn connected(&mut self) {
+        self.attempted();
+        self.up = true;
+        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => self.name.clone()).set(1.0);
+        let (endpoint, url, retries) = (&self.name, &self.url, self.retries);
+        if self.ever_up {
+            tracing::info!(endpoint, url, retries, "OPC UA reconnected");
+        } else {
+            tracing::info!(endpoint, url, retries, "OPC UA connected");
+        }
+        self.ever_up = true;
+        self.retries = 0;
+    }
+
+    /// An attempt made no connection: said once at start, then at DEBUG per retry.
+    fn failed(&mut self, error: &dyn std::fmt::Display) {
+        self.attempted();
+        let (endpoint, url) = (&self.name, &self.url);
+        if self.ever_up || self.retries > 0 {
+            tracing::debug!(endpoint, url, retries = self.retries, %error, "OPC UA retry failed");
+        } else {
+            tracing::warn!(endpoint, url, %error, "OPC UA endpoint unavailable; retrying");
+        }
+    }
+
+    /// The connection dropped; the retries that follow are counted from here.
+    fn lost(&mut self, status: &dyn std::fmt::Display) {
+        self.up = false;
+        self.retries = 0;
+        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => self.name.clone()).set(0.0);
+        let (endpoint, url) = (&self.name, &self.url);
+        tracing::warn!(endpoint, url, %status, "OPC UA connection lost; retrying");
     }
 }
 
