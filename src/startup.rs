@@ -9,6 +9,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
 use crate::actors::hub::{CloseAll, CloseRevoked, GoingAway};
+use crate::actors::job_board::JobBoard;
 use crate::actors::plant::{PlantHandle, PlantOptions};
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
@@ -113,6 +114,8 @@ impl Application {
                 }
             });
         }
+        let jobs = JobBoard::new(store.clone(), plant.clone(), clock.clone());
+        crate::actors::job_board::start(jobs.clone(), settings.websocket.job_progress).await?;
         let mut sources: Vec<Box<dyn TagSource>> = Vec::new();
         if settings.simulator.enabled {
             let sim = &settings.simulator;
@@ -152,6 +155,7 @@ impl Application {
             flags,
             trusted_proxies: settings.http.trusted_proxies.clone(),
             first_admin: first_admin.clone(),
+            jobs,
         });
         let max_body = settings.http.max_body_bytes;
         let origins = settings.http.allowed_origins.clone();

@@ -165,6 +165,19 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/downtime/reasons", "read"),
     ("GET /api/v1/downtime/pareto", "read"),
     ("POST /api/v1/downtime/{id}/classify", "operate"),
+    ("GET /api/v1/products", "read"),
+    ("GET /api/v1/products/{code}", "read"),
+    ("PUT /api/v1/products/{code}", "engineer"),
+    ("DELETE /api/v1/products/{code}", "engineer"),
+    ("GET /api/v1/jobs", "read"),
+    ("POST /api/v1/jobs", "supervise"),
+    ("GET /api/v1/jobs/{id}", "read"),
+    ("PATCH /api/v1/jobs/{id}", "supervise"),
+    ("POST /api/v1/jobs/{id}/release", "supervise"),
+    ("POST /api/v1/jobs/{id}/start", "supervise"),
+    ("POST /api/v1/jobs/{id}/pause", "supervise"),
+    ("POST /api/v1/jobs/{id}/complete", "supervise"),
+    ("POST /api/v1/jobs/{id}/cancel", "supervise"),
     ("GET /api/v1/flags", "read"),
     ("PUT /api/v1/flags/{name}", "admin"),
     ("GET /api/v1/users", "admin"),
@@ -210,6 +223,19 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
         )
         .await;
     let ticket = ticket["id"].as_i64().expect("ticket id");
+    let matrix_product = json!({"name": "Matrix part", "ideal_cycle_ms": 1000});
+    let (status, _) = app
+        .call(
+            "PUT",
+            "/api/v1/products/matrix-p",
+            Some(&app.admin()),
+            Some(&matrix_product),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let matrix_job = json!({"line": "line-a", "product": "matrix-p", "target": 10});
+    let (_, job) = app.post("/api/v1/jobs", &matrix_job).await;
+    let job = job["id"].as_i64().expect("job id");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(expired_token(&app)),
@@ -249,6 +275,8 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/tickets/{id}", &format!("/tickets/{ticket}"))
             .replace("/downtime/{id}", "/downtime/999")
             .replace("/flags/{name}", "/flags/offline_support")
+            .replace("/products/{code}", "/products/matrix-p")
+            .replace("/jobs/{id}", &format!("/jobs/{job}"))
             .replace("/users/{username}", "/users/target")
             .replace("/display-tokens/{id}", &format!("/display-tokens/{victim_display}"))
             .replace("/{file}", "/app.js")
@@ -263,6 +291,8 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 ),
                 "POST /api/v1/downtime/{id}/classify" => Some(json!({"reason": "other"})),
                 "PUT /api/v1/flags/{name}" => Some(json!({"enabled": true})),
+                "PUT /api/v1/products/{code}" => Some(matrix_product.clone()),
+                "POST /api/v1/jobs" | "PATCH /api/v1/jobs/{id}" => Some(matrix_job.clone()),
                 "POST /api/v1/users" => {
                     new_user += 1;
                     Some(json!({"username": format!("new-{new_user}"), "password": TEST_PASSWORD, "role": "operator"}))

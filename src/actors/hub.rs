@@ -154,7 +154,9 @@ pub struct Disconnect {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChannelError {
     /// Not a channel form MS5 has.
-    #[error("unknown channel `{0}`: use production_updates, line:{{id}}, machine:{{id}}, andon or andon:{{line}}")]
+    #[error(
+        "unknown channel `{0}`: use production_updates, line:{{id}}, machine:{{id}}, andon, andon:{{line}} or jobs:{{line}}"
+    )]
     Unknown(String),
     /// The line or machine does not exist.
     #[error("no {kind} `{id}` in this plant")]
@@ -172,7 +174,7 @@ pub fn validate_channel(plant: &PlantModel, channel: &str) -> Result<(), Channel
         return Ok(());
     }
     let (kind, id, exists) = match channel.split_once(':') {
-        Some(("line", id)) | Some(("andon", id)) => ("line", id, plant.line(id).is_some()),
+        Some(("line", id)) | Some(("andon", id)) | Some(("jobs", id)) => ("line", id, plant.line(id).is_some()),
         Some(("machine", id)) => ("machine", id, plant.machine(id).is_some()),
         _ => return Err(ChannelError::Unknown(channel.to_owned())),
     };
@@ -218,6 +220,7 @@ impl Hub {
         let collection = match channel {
             PRODUCTION_UPDATES => Some("lines"),
             c if c == ANDON || c.starts_with("andon:") => Some("tickets"),
+            c if c.starts_with("jobs:") => Some("jobs"),
             _ => None,
         };
         if let Some(name) = collection {

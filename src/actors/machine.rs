@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::domain::EpochMs;
 use crate::domain::machine::{Machine, MachineEvent, Sample, SampleOutcome};
 use crate::domain::machine_state::MachineState;
-use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::snapshot::{MachineSnapshot, machine_snapshot};
 use crate::domain::throttle::{Push, Throttle};
 use crate::domain::window::WindowName;
@@ -64,6 +64,12 @@ pub struct Tick;
 #[derive(Message)]
 #[rtype(result = "Arc<MachineSnapshot>")]
 pub struct GetMachine;
+
+/// The line's running job makes this product (`None`: no job runs). Parts counted while
+/// the PLC reports no product are counted as it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetJobProduct(pub Option<Product>);
 
 /// Makes the actor panic (fault-injection tests and drills): it must come back with its
 /// counts.
@@ -324,6 +330,17 @@ impl Handler<GetMachine> for MachineActor {
 
     fn handle(&mut self, _: GetMachine, _: &mut Context<Self>) -> Self::Result {
         MessageResult(Arc::new(machine_snapshot(&self.plant, &self.machine)))
+    }
+}
+
+impl Handler<SetJobProduct> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetJobProduct, ctx: &mut Context<Self>) {
+        self.machine.set_job_product(msg.0);
+        // The snapshot names the product.
+        self.changed(ctx);
+        self.after_change(ctx);
     }
 }
 

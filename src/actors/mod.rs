@@ -8,6 +8,7 @@
 pub mod andon;
 pub mod andon_ticket;
 pub mod hub;
+pub mod job_board;
 pub mod line;
 pub mod machine;
 pub mod notifier;

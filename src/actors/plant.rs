@@ -13,13 +13,13 @@ use serde::Serialize;
 use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
 use super::line::{GetLine, LineActor};
-use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, Tick};
+use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct, Tick};
 use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
 use crate::clock::Clock;
 use crate::domain::EpochMs;
 use crate::domain::machine::{Machine, MachineHistory};
-use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot};
 use crate::domain::tag::TagUpdate;
 use crate::metrics as m;
@@ -250,6 +250,15 @@ impl PlantHandle {
         let lines = join_all(self.inner.lines.iter().map(|l| l.send(GetLine))).await;
         let machines = join_all(self.inner.machines.iter().map(|m| m.send(GetMachine))).await;
         lines.iter().all(Result::is_ok) && machines.iter().all(Result::is_ok)
+    }
+
+    /// Gives machines the product of their line's running job (`None`: no job runs), and
+    /// waits until each has it.
+    pub async fn set_job_products(&self, products: Vec<(MachineIdx, Option<Product>)>) {
+        let sends = products
+            .into_iter()
+            .filter_map(|(idx, product)| self.inner.machines.get(idx).map(|m| m.send(SetJobProduct(product))));
+        join_all(sends).await;
     }
 
     /// Makes a machine actor panic (fault-injection tests and drills).

@@ -258,7 +258,7 @@ impl WsSession {
     fn line_outside_scope(&self, channel: &str) -> Option<String> {
         let scope = self.access.scope.as_ref()?;
         let line = match channel.split_once(':') {
-            Some(("line" | "andon", id)) => id.to_owned(),
+            Some(("line" | "andon" | "jobs", id)) => id.to_owned(),
             Some(("machine", id)) => {
                 let (_, m) = self.plant.machine(id)?;
                 self.plant.lines[m.line].id.clone()

@@ -263,6 +263,14 @@ pub struct WebSocketSettings {
     pub max_frame_bytes: usize,
     /// Most frames waiting for one slow client; beyond it only the latest state per entity is kept.
     pub outbound_queue: usize,
+    /// How often a running job's progress is pushed on `jobs:{line}` (changes of state go
+    /// out at once).
+    #[serde(with = "humantime_serde", default = "default_job_progress")]
+    pub job_progress: Duration,
+}
+
+fn default_job_progress() -> Duration {
+    Duration::from_secs(5)
 }
 
 /// `[log]`
@@ -498,6 +506,9 @@ impl Settings {
         }
         if self.websocket.max_frame_bytes < 256 {
             return err("websocket.max_frame_bytes", "must be at least 256");
+        }
+        if self.websocket.job_progress.is_zero() {
+            return err("websocket.job_progress", "must be longer than 0");
         }
         if self.websocket.outbound_queue == 0 {
             return err("websocket.outbound_queue", "must be at least 1");

@@ -14,7 +14,7 @@ use super::EpochMs;
 use super::counter::{CounterMode, cumulative_delta};
 use super::downtime::{is_micro_stop, reason_for, updated_reason};
 use super::machine_state::{MachineState, state_from_bits, state_from_code};
-use super::plant::{CounterDef, MachineIdx, MachineModel, PlantModel, SignalIdx, SignalKind};
+use super::plant::{CounterDef, MachineIdx, MachineModel, PlantModel, Product, SignalIdx, SignalKind};
 use super::tag::TagValue;
 use super::tally::Tally;
 use super::window::{AnchoredWindow, BUCKET_MS, RollingWindows, WindowName, bucket_start};
@@ -169,6 +169,8 @@ pub struct Machine {
     fault: Option<bool>,
     fault_code: Option<i64>,
     product: Option<i64>,
+    /// The product of the line's running job: used while the PLC reports none.
+    job_product: Option<Product>,
     /// Event time accounted so far; `None` until the first state is known.
     head: Option<EpochMs>,
     last_seen: EpochMs,
@@ -198,6 +200,7 @@ impl Machine {
             fault: None,
             fault_code: None,
             product: None,
+            job_product: None,
             head: None,
             last_seen: 0,
             last_received_wall: 0,
@@ -231,10 +234,25 @@ impl Machine {
         self.open_downtime.as_ref().map(|d| d.reason.as_str())
     }
 
-    /// Name of the current product, if known.
+    /// Name of the current product, if known: the PLC's, else the running job's.
     pub fn product_name(&self) -> Option<&str> {
-        let code = self.product?;
-        self.model().products.get(&code).map(|p| p.name.as_str())
+        self.product().map(|p| p.name.as_str())
+    }
+
+    /// The product the PLC reports, if it reports one the plant model knows.
+    pub fn plc_product(&self) -> Option<&Product> {
+        self.product.and_then(|c| self.model().products.get(&c))
+    }
+
+    /// The product parts are counted as: the PLC's (it wins), else the running job's.
+    fn product(&self) -> Option<&Product> {
+        self.plc_product().or(self.job_product.as_ref())
+    }
+
+    /// Sets (or clears) the product of the line's running job, used for parts counted
+    /// while the PLC reports no product.
+    pub fn set_job_product(&mut self, product: Option<Product>) {
+        self.job_product = product;
     }
 
     /// Event time accounted so far.
@@ -606,7 +624,7 @@ impl Machine {
             return;
         }
         let parts = i64::try_from(parts).unwrap_or(i64::MAX);
-        let product = self.product.and_then(|c| self.model().products.get(&c));
+        let product = self.product();
         let ideal_cycle = product.map_or(self.model().ideal_cycle_ms, |p| p.ideal_cycle_ms);
         let total = parts * def.adds_total;
         let tally = Tally::of_parts(total, parts * def.adds_good, total * ideal_cycle);

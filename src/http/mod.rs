@@ -62,6 +62,8 @@ pub struct AppState {
     pub flags: Arc<FeatureFlags>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Jobs' views, products and `jobs:{line}` frames.
+    pub jobs: crate::actors::job_board::JobBoard,
     /// The command that creates the first admin for this configuration (for the
     /// answer to a sign-in while no account exists).
     pub first_admin: String,
@@ -227,6 +229,19 @@ route_table! {
     Get "/api/v1/downtime/reasons" => downtime::reasons, Read;
     Get "/api/v1/downtime/pareto" => downtime::pareto, Read;
     Post "/api/v1/downtime/{id}/classify" => downtime::classify, Operate;
+    Get "/api/v1/products" => production::products::list, Read;
+    Get "/api/v1/products/{code}" => production::products::show, Read;
+    Put "/api/v1/products/{code}" => production::products::put, Engineer;
+    Delete "/api/v1/products/{code}" => production::products::delete, Engineer;
+    Get "/api/v1/jobs" => production::jobs::list, Read;
+    Post "/api/v1/jobs" => production::jobs::create, Supervise;
+    Get "/api/v1/jobs/{id}" => production::jobs::show, Read;
+    Patch "/api/v1/jobs/{id}" => production::jobs::update, Supervise;
+    Post "/api/v1/jobs/{id}/release" => production::jobs::release, Supervise;
+    Post "/api/v1/jobs/{id}/start" => production::jobs::start, Supervise;
+    Post "/api/v1/jobs/{id}/pause" => production::jobs::pause, Supervise;
+    Post "/api/v1/jobs/{id}/complete" => production::jobs::complete, Supervise;
+    Post "/api/v1/jobs/{id}/cancel" => production::jobs::cancel, Supervise;
     Get "/api/v1/flags" => flags::list, Read;
     Put "/api/v1/flags/{name}" => flags::set, Admin;
     Get "/api/v1/users" => users::list, Admin;

@@ -13,10 +13,8 @@ use super::openapi::ErrorBody;
 use super::query::ApiQuery;
 use crate::domain::EpochMs;
 use crate::domain::flags::Flag;
-use crate::domain::history::tally_between;
 use crate::domain::oee::{OeeFigures, compute};
 use crate::domain::snapshot::utc;
-use crate::domain::tally::Tally;
 use crate::domain::window::WindowName;
 
 /// Longest span a past-window query may cover.
@@ -128,29 +126,6 @@ pub struct OeeResponse {
     pub oee: OeeFigures,
 }
 
-async fn machine_tally(
-    state: &AppState,
-    machine: usize,
-    from: EpochMs,
-    to: EpochMs,
-    times: bool,
-    parts: bool,
-) -> Result<Tally, ApiError> {
-    let plant = state.plant.plant();
-    let id = &plant.machines[machine].id;
-    let intervals = if times {
-        state.store.intervals(id, from, to).await?
-    } else {
-        Vec::new()
-    };
-    let counts = if parts {
-        state.store.parts(id, from, to).await?
-    } else {
-        Vec::new()
-    };
-    Ok(tally_between(&plant.calendar, &intervals, &counts, from, to))
-}
-
 /// OEE of a line: a live window, or any past span (`advanced_analytics`).
 #[utoipa::path(get, path = "/api/v1/lines/{id}/oee", tag = "oee",
     params(("id" = String, Path, description = "line id"), OeeQuery),
@@ -166,7 +141,7 @@ pub async fn line_oee(
 ) -> Result<HttpResponse, ApiError> {
     let request = OeeRequest::parse(&q)?;
     let plant = state.plant.plant().clone();
-    let Some((_, line)) = plant.line(&id) else {
+    let Some((line_idx, _)) = plant.line(&id) else {
         return Err(ApiError::NotFound {
             what: "line",
             id: id.into_inner(),
@@ -192,15 +167,14 @@ pub async fn line_oee(
         }
         OeeRequest::Past { from, to } => {
             state.plant.flush().await;
-            let times = machine_tally(&state, line.constraint, from, to, true, false).await?;
-            let counts = machine_tally(&state, line.output, from, to, false, true).await?;
+            let tally = state.store.line_tally(&plant, line_idx, from, to).await?;
             OeeResponse {
                 scope: "line",
                 id: id.into_inner(),
                 window: None,
                 from: Some(utc(from)),
                 to: Some(utc(to)),
-                oee: compute(&Tally::line(&times, &counts)),
+                oee: compute(&tally),
             }
         }
     };
@@ -247,7 +221,10 @@ pub async fn machine_oee(
         }
         OeeRequest::Past { from, to } => {
             state.plant.flush().await;
-            let tally = machine_tally(&state, idx, from, to, true, true).await?;
+            let tally = state
+                .store
+                .machine_tally(state.plant.plant(), idx, from, to, true, true)
+                .await?;
             OeeResponse {
                 scope: "machine",
                 id: id.into_inner(),

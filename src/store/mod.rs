@@ -9,7 +9,9 @@ mod andon;
 mod audit;
 pub mod batch;
 mod downtime;
+mod history;
 mod production;
+pub use production::{JobFilter, JobPlan, JobRecord};
 mod sqlite;
 
 pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange};

@@ -1,0 +1,259 @@
+//! Jobs (work orders) and their state changes.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::domain::EpochMs;
+use crate::domain::production::job::JobState;
+use crate::store::{Store, StoreError};
+
+/// A stored job with its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    /// Id.
+    pub id: i64,
+    /// Line id.
+    pub line: String,
+    /// Product code.
+    pub product: String,
+    /// Target quantity of good parts.
+    pub target: i64,
+    /// Planned start.
+    pub planned_start: Option<EpochMs>,
+    /// Planned end.
+    pub planned_end: Option<EpochMs>,
+    /// Free text.
+    pub notes: String,
+    /// Current state.
+    pub state: JobState,
+    /// Created when.
+    pub created_at: EpochMs,
+    /// Created by.
+    pub created_by: String,
+    /// Every state entered: (when, state, by whom), oldest first.
+    pub events: Vec<(EpochMs, JobState, String)>,
+}
+
+/// A job to create, or the new plan of an existing one.
+#[derive(Debug, Clone)]
+pub struct JobPlan {
+    /// Line id.
+    pub line: String,
+    /// Product code.
+    pub product: String,
+    /// Target quantity.
+    pub target: i64,
+    /// Planned start.
+    pub planned_start: Option<EpochMs>,
+    /// Planned end.
+    pub planned_end: Option<EpochMs>,
+    /// Free text.
+    pub notes: String,
+}
+
+/// Filters of the job list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only these lines (`None`: all).
+    pub lines: Option<Vec<String>>,
+    /// Only this state.
+    pub state: Option<JobState>,
+    /// Created at or after.
+    pub from: Option<EpochMs>,
+    /// Created before.
+    pub to: Option<EpochMs>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "id, line_id, product_code, target, planned_start_ms, planned_end_ms, notes, state, \
+                       created_at_ms, created_by";
+
+fn job_from_row(r: &SqliteRow) -> Option<JobRecord> {
+    Some(JobRecord {
+        id: r.get(0),
+        line: r.get(1),
+        product: r.get(2),
+        target: r.get(3),
+        planned_start: r.get(4),
+        planned_end: r.get(5),
+        notes: r.get(6),
+        state: JobState::parse(r.get(7))?,
+        created_at: r.get(8),
+        created_by: r.get(9),
+        events: Vec::new(),
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Store {
+    async fn job_events(&self, id: i64) -> Result<Vec<(EpochMs, JobState, String)>, StoreError> {
+        let rows = sqlx::query("SELECT at_ms, state, actor FROM job_events WHERE job_id = ? ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.get(0), JobState::parse(r.get(1))?, r.get(2))))
+            .collect())
+    }
+
+    /// One job with its history.
+    pub async fn job(&self, id: i64) -> Result<Option<JobRecord>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(mut job) = row.as_ref().and_then(job_from_row) else {
+            return Ok(None);
+        };
+        job.events = self.job_events(id).await?;
+        Ok(Some(job))
+    }
+
+    /// Jobs matching `f`, newest first, each with its history.
+    pub async fn jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM jobs WHERE 1 = 1"));
+        super::super::push_line_scope(&mut q, f.lines.as_deref());
+        if let Some(s) = f.state {
+            q.push(" AND state = ").push_bind(s.as_str());
+        }
+        if let Some(from) = f.from {
+            q.push(" AND created_at_ms >= ").push_bind(from);
+        }
+        if let Some(to) = f.to {
+            q.push(" AND created_at_ms < ").push_bind(to);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let mut jobs: Vec<JobRecord> = rows.iter().filter_map(job_from_row).collect();
+        for job in &mut jobs {
+            job.events = self.job_events(job.id).await?;
+        }
+        Ok(jobs)
+    }
+
+    /// Running jobs, one per line at most.
+    pub async fn running_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.jobs(&JobFilter {
+            state: Some(JobState::Running),
+            limit: i64::MAX,
+            ..JobFilter::default()
+        })
+        .await
+    }
+
+    /// Stores a new planned job.
+    pub async fn insert_job(&self, plan: &JobPlan, at: EpochMs, by: &str) -> Result<JobRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (line_id, product_code, target, planned_start_ms, planned_end_ms, notes, state, \
+             created_at_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?) RETURNING id",
+        )
+        .bind(&plan.line)
+        .bind(&plan.product)
+        .bind(plan.target)
+        .bind(plan.planned_start)
+        .bind(plan.planned_end)
+        .bind(&plan.notes)
+        .bind(at)
+        .bind(by)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO job_events (job_id, seq, at_ms, state, actor) VALUES (?, 0, ?, 'planned', ?)")
+            .bind(id)
+            .bind(at)
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.job(id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("job {id} vanished")))
+    }
+
+    /// Replaces the plan of a job that is `expected` (planned or released); `Ok(None)`
+    /// when its state moved on meanwhile.
+    pub async fn replan_job(
+        &self,
+        id: i64,
+        expected: JobState,
+        plan: &JobPlan,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE jobs SET product_code = ?, target = ?, planned_start_ms = ?, planned_end_ms = ?, notes = ? \
+             WHERE id = ? AND state = ?",
+        )
+        .bind(&plan.product)
+        .bind(plan.target)
+        .bind(plan.planned_start)
+        .bind(plan.planned_end)
+        .bind(&plan.notes)
+        .bind(id)
+        .bind(expected.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.job(id).await
+    }
+
+    /// Moves a job from `expected` to `next` at `at`, in one transaction with its event.
+    /// `Ok(None)` when the job was no longer `expected`; a conflict when `next` is
+    /// running and its line already has a running job.
+    pub async fn transition_job(
+        &self,
+        id: i64,
+        expected: JobState,
+        next: JobState,
+        at: EpochMs,
+        by: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE jobs SET state = ? WHERE id = ? AND state = ? RETURNING line_id")
+            .bind(next.as_str())
+            .bind(id)
+            .bind(expected.as_str())
+            .fetch_optional(&mut *tx)
+            .await;
+        let line: String = match updated {
+            Ok(Some(row)) => row.get(0),
+            Ok(None) => return Ok(None),
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                let running = self
+                    .jobs(&JobFilter {
+                        state: Some(JobState::Running),
+                        limit: i64::MAX,
+                        ..JobFilter::default()
+                    })
+                    .await?;
+                let line = self.job(id).await?.map(|j| j.line).unwrap_or_default();
+                let other = running.iter().find(|j| j.line == line).map_or(0, |j| j.id);
+                return Err(StoreError::Conflict(format!(
+                    "line {line} already runs job {other}; pause or complete it first"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let _ = line;
+        sqlx::query(
+            "INSERT INTO job_events (job_id, seq, at_ms, state, actor) \
+             SELECT ?, COALESCE(MAX(seq), -1) + 1, ?, ?, ? FROM job_events WHERE job_id = ?",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(next.as_str())
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.job(id).await
+    }
+}
