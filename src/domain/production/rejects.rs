@@ -120,17 +120,17 @@ pub fn check_time(at: EpochMs, now: EpochMs) -> Result<(), RejectError> {
     }
 }
 
-/// Checks `quantity` against the `good` parts of `machine` in `span`.
-pub fn check_against_good(quantity: i64, good: i64, machine: &str, span: &CountSpan) -> Result<(), RejectError> {
-    if quantity <= good {
-        Ok(())
-    } else {
-        Err(RejectError::MoreThanGood {
+impl RejectError {
+    /// The refusal of `quantity` rejects on `machine` when it has only `good` good parts in
+    /// `span`. (The store checks `quantity <= good` in the statement that logs, so two
+    /// entries logged at once cannot take the same parts.)
+    pub fn more_than_good(quantity: i64, good: i64, machine: &str, span: &CountSpan) -> RejectError {
+        RejectError::MoreThanGood {
             quantity,
             good: good.max(0),
             machine: machine.to_owned(),
             span: span.describe(),
-        })
+        }
     }
 }
 
@@ -284,7 +284,7 @@ mod tests {
     }
 
     #[test]
-    fn quantities_are_whole_parts_up_to_the_good_ones() {
+    fn quantities_are_whole_parts_and_more_than_the_good_ones_are_refused_with_their_number() {
         // (quantity, in range)
         for (q, ok) in [(1, true), (MAX_QUANTITY, true), (0, false), (-3, false), (MAX_QUANTITY + 1, false)] {
             assert_eq!(check_quantity(q).is_ok(), ok, "{q}");
@@ -294,16 +294,16 @@ mod tests {
             from: 0,
             to: 1,
         };
-        // (quantity, good parts left in the span, accepted)
-        for (q, good, ok) in [(85, 85, true), (86, 85, false), (1, 0, false), (1, -2, false)] {
-            assert_eq!(check_against_good(q, good, "m", &span).is_ok(), ok, "{q} of {good}");
-        }
-        let err = check_against_good(86, 85, "l1-filler", &span).unwrap_err();
+        // More than the good parts is refused with how many there are (never below 0:
+        // a machine whose PLC rejected more than it counted good has none to give).
+        let err = RejectError::more_than_good(86, 85, "l1-filler", &span);
         assert_eq!(
             err.to_string(),
             "`quantity` 86 is more than the 85 good parts l1-filler has in shift `day`; \
              a manual reject takes back parts the PLC counted as good"
         );
+        let day = CountSpan { shift: None, ..span };
+        assert!(RejectError::more_than_good(1, -2, "m", &day).to_string().contains("the 0 good parts m has in the plant-local day"));
     }
 
     #[test]

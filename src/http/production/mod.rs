@@ -2,3 +2,4 @@
 //! jobs, rejects, checklists and handover, maintenance orders, reports, loss analytics).
 
 pub mod lines;
+pub mod rejects;
