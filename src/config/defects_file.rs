@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn a_line_has_its_own_tree_else_the_plants_else_the_standard_one() {
         let plant = parse_plant(PLANT, "plant.toml").unwrap();
-        assert_eq!(plant.lines[0].defects.codes(), ["fill", "fill/underfill", "fill/overfill", "other"]);
+        assert_eq!(
+            plant.lines[0].defects.codes(),
+            ["fill", "fill/underfill", "fill/overfill", "other"]
+        );
         assert_eq!(plant.lines[1].defects, DefectTree::standard());
         let with_default = format!("{PLANT}\n[defects]\nsurface = [\"burr\"]\n");
         let plant = parse_plant(&with_default, "plant.toml").unwrap();
@@ -93,7 +96,11 @@ mod tests {
                 "lines[0].defects.fill",
                 "listed twice",
             ),
-            (format!("{PLANT}\n[defects]\nsurface = [\"\"]\n"), "defects.surface", "non-empty"),
+            (
+                format!("{PLANT}\n[defects]\nsurface = [\"\"]\n"),
+                "defects.surface",
+                "non-empty",
+            ),
             (format!("{PLANT}\n[defects]\nsurface = 3\n"), "defects.surface", ""),
         ];
         for (text, key, reason) in table {

@@ -16,10 +16,10 @@ use super::andon_file::AndonFile;
 use super::defects_file;
 use crate::domain::counter::{CounterMode, CounterWidth};
 use crate::domain::machine_state::MachineState;
-use crate::domain::production::defects::DefectTree;
 use crate::domain::plant::{
     CounterDef, CounterRole, LineModel, MachineModel, PlantModel, Product, SignalDef, SignalKind,
 };
+use crate::domain::production::defects::DefectTree;
 use crate::domain::shift::{ShiftCalendar, ShiftDef};
 
 #[derive(Debug, Deserialize)]
@@ -267,8 +267,12 @@ impl Validator<'_> {
             };
             let output = pick("output_machine", &line.output_machine)?;
             let constraint = pick("constraint_machine", &line.constraint_machine)?;
-            let defects =
-                defects_file::line_tree(self.file, &format!("{lkey}.defects"), line.defects, plant_defects.as_ref())?;
+            let defects = defects_file::line_tree(
+                self.file,
+                &format!("{lkey}.defects"),
+                line.defects,
+                plant_defects.as_ref(),
+            )?;
             lines.push(LineModel {
                 id: line.id,
                 name: line.name,

@@ -67,14 +67,23 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
-/// Reads a JSON value into `T`; a value that does not fit is a 400 naming the field
+/// Reads a JSON object into `T`; a value that does not fit is a 400 naming the field
 /// (`quantity`, `lines[2]`), as query errors name the parameter.
 pub fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::BadRequest {
+            message: "the body must be a JSON object".into(),
+            details: Some(serde_json::json!({ "field": "" })),
+        });
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let cause = e.inner().to_string();
-        let named = ["unknown field `", "missing field `"]
-            .iter()
-            .find_map(|p| cause.strip_prefix(p).and_then(|rest| rest.split_once('`')).map(|(f, _)| f.to_owned()));
+        let named = ["unknown field `", "missing field `"].iter().find_map(|p| {
+            cause
+                .strip_prefix(p)
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(f, _)| f.to_owned())
+        });
         let field = named.unwrap_or_else(|| e.path().to_string().trim_start_matches('.').to_owned());
         let message = if field.is_empty() {
             format!("invalid body: {cause}")
@@ -112,7 +121,7 @@ mod tests {
             (json!({}), "quantity", "`quantity`: missing field"),
             (json!({"quantity": 1, "nope": 2}), "nope", "`nope`: unknown field"),
             (json!({"quantity": 1, "note": 5}), "note", "`note`: invalid type"),
-            (json!([1]), "", "invalid body: invalid type: sequence"),
+            (json!([1]), "", "the body must be a JSON object"),
         ];
         for (body, field, start) in table {
             match typed::<B>(body.clone()) {

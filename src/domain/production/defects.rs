@@ -133,11 +133,41 @@ mod tests {
         // (tree, error)
         let table = [
             (r#"{}"#, Some(DefectTreeError::Empty)),
-            (r#"{"fill": ["under/fill"]}"#, Some(DefectTreeError::BadName { category: "fill".into(), name: "under/fill".into() })),
-            (r#"{"fi/ll": []}"#, Some(DefectTreeError::BadName { category: "fi/ll".into(), name: "fi/ll".into() })),
-            (r#"{"fill": [""]}"#, Some(DefectTreeError::BadName { category: "fill".into(), name: "".into() })),
-            (r#"{"fill": [" cap"]}"#, Some(DefectTreeError::BadName { category: "fill".into(), name: " cap".into() })),
-            (r#"{"fill": ["cap", "cap"]}"#, Some(DefectTreeError::Duplicate { category: "fill".into(), name: "cap".into() })),
+            (
+                r#"{"fill": ["under/fill"]}"#,
+                Some(DefectTreeError::BadName {
+                    category: "fill".into(),
+                    name: "under/fill".into(),
+                }),
+            ),
+            (
+                r#"{"fi/ll": []}"#,
+                Some(DefectTreeError::BadName {
+                    category: "fi/ll".into(),
+                    name: "fi/ll".into(),
+                }),
+            ),
+            (
+                r#"{"fill": [""]}"#,
+                Some(DefectTreeError::BadName {
+                    category: "fill".into(),
+                    name: "".into(),
+                }),
+            ),
+            (
+                r#"{"fill": [" cap"]}"#,
+                Some(DefectTreeError::BadName {
+                    category: "fill".into(),
+                    name: " cap".into(),
+                }),
+            ),
+            (
+                r#"{"fill": ["cap", "cap"]}"#,
+                Some(DefectTreeError::Duplicate {
+                    category: "fill".into(),
+                    name: "cap".into(),
+                }),
+            ),
             (r#"{"fill": ["cap"], "other": []}"#, None),
         ];
         for (json, want) in table {

@@ -223,6 +223,15 @@ mod tests {
         (m, parts)
     }
 
+    /// (machine, PLC counts, PLC (total, good, reject), after the rejects, quality after)
+    type Layout = (
+        &'static str,
+        &'static [(&'static str, i64)],
+        (i64, i64, i64),
+        (i64, i64, i64),
+        f64,
+    );
+
     fn counts(t: &Tally) -> (i64, i64, i64) {
         (t.total, t.good, t.reject())
     }
@@ -233,13 +242,31 @@ mod tests {
         let at = DAY + 7 * 60 * MIN + 30 * MIN + 12_345;
         // (machine, PLC counts at 07:00, PLC (total, good, reject),
         //  after 5 manual rejects at 07:30:12.345 (total, good, reject), quality after)
-        let table: [(&str, &[(&str, i64)], (i64, i64, i64), (i64, i64, i64), f64); 5] = [
+        let table: [Layout; 5] = [
             // good 90 + reject 10 = 100 made; 5 of the 90 good are bad: 85 / 100
-            ("good-reject", &[("GR.Good", 90), ("GR.Reject", 10)], (100, 90, 10), (100, 85, 15), 0.85),
+            (
+                "good-reject",
+                &[("GR.Good", 90), ("GR.Reject", 10)],
+                (100, 90, 10),
+                (100, 85, 15),
+                0.85,
+            ),
             // 100 made, 10 rejected by the PLC: 90 good; 5 more bad: 85 / 100
-            ("total-reject", &[("TR.Total", 100), ("TR.Reject", 10)], (100, 90, 10), (100, 85, 15), 0.85),
+            (
+                "total-reject",
+                &[("TR.Total", 100), ("TR.Reject", 10)],
+                (100, 90, 10),
+                (100, 85, 15),
+                0.85,
+            ),
             // 100 made, 90 good by the PLC; 5 more bad: 85 / 100
-            ("total-good", &[("TG.Total", 100), ("TG.Good", 90)], (100, 90, 10), (100, 85, 15), 0.85),
+            (
+                "total-good",
+                &[("TG.Total", 100), ("TG.Good", 90)],
+                (100, 90, 10),
+                (100, 85, 15),
+                0.85,
+            ),
             // 100 made, all good to the PLC; 5 bad: 95 / 100
             ("total", &[("T.Total", 100)], (100, 100, 0), (100, 95, 5), 0.95),
             // 90 good made; 5 bad: 85 / 90 = 0.9444…
@@ -278,15 +305,30 @@ mod tests {
     #[test]
     fn a_correction_leaves_time_and_ideal_time_alone() {
         let c = correction(7);
-        assert_eq!(c, Tally { good: -7, ..Tally::default() });
-        assert_eq!((c.total, c.reject(), c.ideal_ms, c.planned_production_ms()), (0, 7, 0, 0));
+        assert_eq!(
+            c,
+            Tally {
+                good: -7,
+                ..Tally::default()
+            }
+        );
+        assert_eq!(
+            (c.total, c.reject(), c.ideal_ms, c.planned_production_ms()),
+            (0, 7, 0, 0)
+        );
         assert_eq!(c + void_correction(7), Tally::default());
     }
 
     #[test]
     fn quantities_are_whole_parts_and_more_than_the_good_ones_are_refused_with_their_number() {
         // (quantity, in range)
-        for (q, ok) in [(1, true), (MAX_QUANTITY, true), (0, false), (-3, false), (MAX_QUANTITY + 1, false)] {
+        for (q, ok) in [
+            (1, true),
+            (MAX_QUANTITY, true),
+            (0, false),
+            (-3, false),
+            (MAX_QUANTITY + 1, false),
+        ] {
             assert_eq!(check_quantity(q).is_ok(), ok, "{q}");
         }
         let span = CountSpan {
@@ -303,7 +345,11 @@ mod tests {
              a manual reject takes back parts the PLC counted as good"
         );
         let day = CountSpan { shift: None, ..span };
-        assert!(RejectError::more_than_good(1, -2, "m", &day).to_string().contains("the 0 good parts m has in the plant-local day"));
+        assert!(
+            RejectError::more_than_good(1, -2, "m", &day)
+                .to_string()
+                .contains("the 0 good parts m has in the plant-local day")
+        );
     }
 
     #[test]
@@ -347,12 +393,27 @@ mod tests {
         // (at, shift, from, to)
         let table = [
             // 2026-03-02 08:00 CET (07:00Z): early, 06:00-14:00 CET = 05:00Z-13:00Z
-            (t(2026, 3, 2, 7, 0), Some("early"), t(2026, 3, 2, 5, 0), t(2026, 3, 2, 13, 0)),
+            (
+                t(2026, 3, 2, 7, 0),
+                Some("early"),
+                t(2026, 3, 2, 5, 0),
+                t(2026, 3, 2, 13, 0),
+            ),
             // the DST night 28/29 March: 22:00 CET (21:00Z) to 06:00 CEST (04:00Z), 7 h
-            (t(2026, 3, 29, 0, 0), Some("night"), t(2026, 3, 28, 21, 0), t(2026, 3, 29, 4, 0)),
+            (
+                t(2026, 3, 29, 0, 0),
+                Some("night"),
+                t(2026, 3, 28, 21, 0),
+                t(2026, 3, 29, 4, 0),
+            ),
             // 2026-03-30 15:00 CEST (13:00Z) is in no shift: the day, 00:00 CEST (22:00Z
             // the day before) to 00:00 CEST next day
-            (t(2026, 3, 30, 13, 0), None, t(2026, 3, 29, 22, 0), t(2026, 3, 30, 22, 0)),
+            (
+                t(2026, 3, 30, 13, 0),
+                None,
+                t(2026, 3, 29, 22, 0),
+                t(2026, 3, 30, 22, 0),
+            ),
         ];
         for (at, shift, from, to) in table {
             let span = CountSpan::of(&cal, at);

@@ -12,8 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::domain::EpochMs;
 use crate::domain::plant::MachineIdx;
 use crate::domain::production::rejects::{
-    CountSpan, MAX_TEXT_CHARS, RejectError, check_quantity, check_time, correction,
-    void_correction,
+    CountSpan, MAX_TEXT_CHARS, RejectError, check_quantity, check_time, correction, void_correction,
 };
 use crate::domain::snapshot::utc;
 use crate::domain::tally::Tally;
@@ -99,7 +98,10 @@ fn not_found(id: i64) -> ApiError {
 /// Brings a machine's live windows in line with a correction the store holds already.
 async fn apply_live(state: &AppState, machine: MachineIdx, at: EpochMs, tally: Tally) {
     if !state.plant.correct_parts(machine, at, tally).await {
-        tracing::warn!(machine, "machine actor did not take a reject correction; it counts again after a restart");
+        tracing::warn!(
+            machine,
+            "machine actor did not take a reject correction; it counts again after a restart"
+        );
     }
 }
 
@@ -178,7 +180,7 @@ pub async fn log(state: web::Data<AppState>, caller: Caller, body: web::Json<Val
         now,
     };
     let record = match state.store.log_reject(&new, span.from, span.to).await? {
-        Logged::Yes(record) => record,
+        Logged::Yes(record) => *record,
         Logged::NotEnoughGood(good) => {
             let err = RejectError::more_than_good(new.quantity, good, &new.machine, &span);
             return Err(ApiError::BadRequest {

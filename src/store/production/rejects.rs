@@ -156,7 +156,7 @@ pub struct RejectFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Logged {
     /// Stored.
-    Yes(RejectRecord),
+    Yes(Box<RejectRecord>),
     /// Refused: the machine has only this many good parts in the span.
     NotEnoughGood(i64),
 }
@@ -218,20 +218,24 @@ impl Store {
             tx.rollback().await?;
             return Ok(Logged::NotEnoughGood(self.good_parts(&r.machine, from, to).await?));
         };
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM rejects WHERE id = ?")))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM rejects WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(Logged::Yes(record(&row)))
+        Ok(Logged::Yes(Box::new(record(&row))))
     }
 
     /// One reject.
     pub async fn reject(&self, id: i64) -> Result<Option<RejectRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM rejects WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM rejects WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(record))
     }
 
@@ -281,10 +285,12 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM rejects WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM rejects WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(match (row.as_ref().map(record), done.rows_affected()) {
             (None, _) => Voided::NotFound,
@@ -301,7 +307,15 @@ mod tests {
     #[test]
     fn a_correction_counts_in_a_span_when_its_minute_starts_inside() {
         // (t, ⌈t⌉ to the minute)
-        for (t, want) in [(0, 0), (1, 60_000), (59_999, 60_000), (60_000, 60_000), (-1, 0), (-60_001, -60_000), (i64::MAX, i64::MAX)] {
+        for (t, want) in [
+            (0, 0),
+            (1, 60_000),
+            (59_999, 60_000),
+            (60_000, 60_000),
+            (-1, 0),
+            (-60_001, -60_000),
+            (i64::MAX, i64::MAX),
+        ] {
             assert_eq!(minute_ceil(t), want, "{t}");
         }
         // A reject at 10:00:30 is in the minute 10:00: counted from 10:00:00, not from 10:00:20.
