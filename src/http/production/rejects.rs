@@ -4,7 +4,7 @@
 //! and `?from=&to=` agree.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -313,13 +313,13 @@ pub async fn void(
         Voided::Yes(record) => record,
         Voided::NotFound => return Err(not_found(id)),
         Voided::Already(r) => {
-            let v = r.void.as_ref();
+            let (by, at, why) = r
+                .void
+                .map(|v| (v.by, v.at.to_rfc3339_opts(SecondsFormat::AutoSi, true), v.reason))
+                .unwrap_or_default();
             return Err(ApiError::Conflict(format!(
-                "reject {id} is {} already (by {} at {}: {}); it cannot be voided again",
-                r.state,
-                v.map_or("?", |v| v.by.as_str()),
-                v.map_or_else(String::new, |v| v.at.to_rfc3339()),
-                v.map_or("", |v| v.reason.as_str()),
+                "reject {id} is {} already (by {by} at {at}: {why}); it cannot be voided again",
+                r.state
             )));
         }
     };
