@@ -58,6 +58,7 @@ pub struct LogBody {
     note: Option<String>,
     /// When the parts were made or found, RFC 3339; now when left out; at most 24 h ago.
     #[serde(default)]
+    #[schema(format = DateTime)]
     at: Option<String>,
 }
 
