@@ -154,6 +154,11 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/lines/{id}/oee", "read"),
     ("GET /api/v1/machines/{id}", "read"),
     ("GET /api/v1/machines/{id}/oee", "read"),
+    ("GET /api/v1/lines/{id}/defects", "read"),
+    ("GET /api/v1/rejects", "read"),
+    ("POST /api/v1/rejects", "operate"),
+    ("GET /api/v1/rejects/{id}", "read"),
+    ("POST /api/v1/rejects/{id}/void", "supervise"),
     ("POST /api/v1/ingest", "ingest"),
     ("GET /api/v1/andon/tickets", "read"),
     ("POST /api/v1/andon/tickets", "operate"),
@@ -236,6 +241,19 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
     let matrix_job = json!({"line": "line-a", "product": "matrix-p", "target": 10});
     let (_, job) = app.post("/api/v1/jobs", &matrix_job).await;
     let job = job["id"].as_i64().expect("job id");
+    app.ingest(&[
+        ("A.Filler.State", json!(1), T0 - 10 * MIN),
+        ("A.Filler.Total", json!(0), T0 - 10 * MIN),
+        ("A.Filler.Total", json!(100), T0),
+    ])
+    .await;
+    let (_, reject) = app
+        .post(
+            "/api/v1/rejects",
+            &json!({"machine": "a-filler", "defect": "other", "quantity": 1}),
+        )
+        .await;
+    let reject = reject["id"].as_i64().expect("reject id");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(expired_token(&app)),
@@ -273,6 +291,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/lines/{id}", "/lines/line-a")
             .replace("/machines/{id}", "/machines/a-filler")
             .replace("/tickets/{id}", &format!("/tickets/{ticket}"))
+            .replace("/rejects/{id}", &format!("/rejects/{reject}"))
             .replace("/downtime/{id}", "/downtime/999")
             .replace("/flags/{name}", "/flags/offline_support")
             .replace("/products/{code}", "/products/matrix-p")
@@ -290,6 +309,8 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                     json!({"line": "line-a", "category": "quality", "priority": "low", "description": "from the matrix"}),
                 ),
                 "POST /api/v1/downtime/{id}/classify" => Some(json!({"reason": "other"})),
+                "POST /api/v1/rejects" => Some(json!({"machine": "a-filler", "defect": "other", "quantity": 1})),
+                "POST /api/v1/rejects/{id}/void" => Some(json!({"reason": "from the matrix"})),
                 "PUT /api/v1/flags/{name}" => Some(json!({"enabled": true})),
                 "PUT /api/v1/products/{code}" => Some(matrix_product.clone()),
                 "POST /api/v1/jobs" | "PATCH /api/v1/jobs/{id}" => Some(matrix_job.clone()),

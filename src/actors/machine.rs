@@ -19,6 +19,7 @@ use crate::domain::machine::{Machine, MachineEvent, Sample, SampleOutcome};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::snapshot::{MachineSnapshot, machine_snapshot};
+use crate::domain::tally::Tally;
 use crate::domain::throttle::{Push, Throttle};
 use crate::domain::window::WindowName;
 use crate::metrics as m;
@@ -59,6 +60,17 @@ pub struct Heartbeat(pub EpochMs);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Tick;
+
+/// A parts correction a person logged (a manual reject, or the void of one), at `at`.
+/// The store holds the correction already; this brings the live windows in line.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CorrectParts {
+    /// The instant the correction belongs to.
+    pub at: EpochMs,
+    /// What it adds (see `domain::production::rejects`).
+    pub tally: Tally,
+}
 
 /// The machine's current snapshot.
 #[derive(Message)]
@@ -322,6 +334,15 @@ impl Handler<Tick> for MachineActor {
             self.events.push(open);
         }
         self.after_change(ctx);
+    }
+}
+
+impl Handler<CorrectParts> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CorrectParts, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "machine", |a| a.machine.correct(msg.at, msg.tally));
+        self.changed(ctx);
     }
 }
 

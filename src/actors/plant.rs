@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
 use super::line::{GetLine, LineActor};
-use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct, Tick};
+use super::machine::{
+    ApplySamples, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct, Tick,
+};
 use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
 use crate::clock::Clock;
@@ -22,6 +24,7 @@ use crate::domain::machine::{Machine, MachineHistory};
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot};
 use crate::domain::tag::TagUpdate;
+use crate::domain::tally::Tally;
 use crate::metrics as m;
 use crate::plc::router::{RoutedBatch, TagRouter};
 use crate::store::{Store, StoreError};
@@ -259,6 +262,16 @@ impl PlantHandle {
             .into_iter()
             .filter_map(|(idx, product)| self.inner.machines.get(idx).map(|m| m.send(SetJobProduct(product))));
         join_all(sends).await;
+    }
+
+    /// Applies a parts correction (a manual reject or its void) to a machine's live
+    /// windows and waits for it, so a read that follows sees it. `false` when the actor
+    /// did not answer (the store has the correction; a restart picks it up).
+    pub async fn correct_parts(&self, idx: MachineIdx, at: EpochMs, tally: Tally) -> bool {
+        match self.inner.machines.get(idx) {
+            Some(m) => m.send(CorrectParts { at, tally }).await.is_ok(),
+            None => false,
+        }
     }
 
     /// Makes a machine actor panic (fault-injection tests and drills).

@@ -7,6 +7,7 @@
 
 mod andon_file;
 mod auth;
+mod defects_file;
 mod opcua;
 mod plant_file;
 mod reason;

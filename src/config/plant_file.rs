@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use super::andon_file::AndonFile;
+use super::defects_file;
 use super::reason::closest;
 use super::source::SourceMap;
 use crate::domain::counter::{CounterMode, CounterWidth};
@@ -20,6 +21,7 @@ use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{
     CounterDef, CounterRole, LineModel, MachineModel, PlantModel, Product, SignalDef, SignalKind,
 };
+use crate::domain::production::defects::DefectTree;
 use crate::domain::shift::{DEFAULT_MAX_SHIFT_MS, ShiftCalendar, ShiftDef};
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +43,9 @@ struct PlantFile {
     lines: Vec<LineFile>,
     #[serde(default)]
     andon: AndonFile,
+    /// Defect codes for manual rejects, for lines without their own.
+    #[serde(default)]
+    defects: Option<DefectTree>,
 }
 
 fn default_micro_stop() -> Duration {
@@ -64,6 +69,9 @@ struct LineFile {
     output_machine: Option<String>,
     #[serde(default)]
     constraint_machine: Option<String>,
+    /// This line's defect codes (replaces the plant's `[defects]`).
+    #[serde(default)]
+    defects: Option<DefectTree>,
     machines: Vec<MachineFile>,
 }
 
@@ -265,6 +273,7 @@ impl Validator<'_> {
             micro_stop_threshold_ms: ms(raw.microstop_threshold),
             stale_after_ms: ms(raw.stale_after),
         };
+        let plant_defects = defects_file::plant_tree(self.file, raw.defects.take())?;
         // Where each id and tag was first given, to name both places of a duplicate.
         let mut ids: HashMap<String, String> = HashMap::new();
         let mut tag_keys: HashMap<String, String> = HashMap::new();
@@ -316,12 +325,19 @@ impl Validator<'_> {
             };
             let output = pick("output_machine", &line.output_machine)?;
             let constraint = pick("constraint_machine", &line.constraint_machine)?;
+            let defects = defects_file::line_tree(
+                self.file,
+                &format!("{lkey}.defects"),
+                line.defects,
+                plant_defects.as_ref(),
+            )?;
             lines.push(LineModel {
                 id: line.id,
                 name: line.name,
                 machines: members,
                 output,
                 constraint,
+                defects,
             });
         }
         let andon = raw.andon.validate(self.file, &lines, &machines)?;

@@ -402,6 +402,14 @@ impl Machine {
         self.last_received_wall = wall_now;
     }
 
+    /// A parts correction a person logged at `at` (a manual reject, or the void of one):
+    /// added to every window that holds `at`, like parts counted at that instant, without
+    /// moving the machine's clock. The store keeps the correction itself, so nothing is
+    /// reported for the telemetry writer.
+    pub fn correct(&mut self, at: EpochMs, tally: Tally) {
+        self.add(at, tally);
+    }
+
     /// Re-derives running sums after a restart (see [`RollingWindows::repair`]).
     pub fn repair(&mut self) {
         self.rolling.repair();

@@ -9,6 +9,7 @@ use super::andon::{Category, PolicyBook, Priority, ReasonTree};
 use super::counter::{CounterMode, CounterWidth};
 use super::machine_state::MachineState;
 use super::page::PagerKind;
+use super::production::defects::DefectTree;
 use super::shift::ShiftCalendar;
 
 /// Index of a machine in [`PlantModel::machines`].
@@ -135,6 +136,8 @@ pub struct LineModel {
     pub output: MachineIdx,
     /// The machine whose availability is the line's.
     pub constraint: MachineIdx,
+    /// Defect codes operators log manual rejects with.
+    pub defects: DefectTree,
 }
 
 /// A machine and how to read it.

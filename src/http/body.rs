@@ -1,5 +1,6 @@
 //! A JSON body that may be left out: `POST …/acknowledge` with no body is an
-//! acknowledgement without a comment.
+//! acknowledgement without a comment; and JSON read into a typed body with errors that
+//! name the field.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -63,5 +64,74 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
                 .into()
             })
         })
+    }
+}
+
+/// Reads a JSON object into `T`; a value that does not fit is a 400 naming the field
+/// (`quantity`, `lines[2]`), as query errors name the parameter.
+pub fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::BadRequest {
+            message: "the body must be a JSON object".into(),
+            details: Some(serde_json::json!({ "field": "" })),
+        });
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let cause = e.inner().to_string();
+        let named = ["unknown field `", "missing field `"].iter().find_map(|p| {
+            cause
+                .strip_prefix(p)
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(f, _)| f.to_owned())
+        });
+        let field = named.unwrap_or_else(|| e.path().to_string().trim_start_matches('.').to_owned());
+        let message = if field.is_empty() {
+            format!("invalid body: {cause}")
+        } else {
+            format!("`{field}`: {cause}")
+        };
+        ApiError::BadRequest {
+            message,
+            details: Some(serde_json::json!({ "field": field })),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct B {
+        quantity: i64,
+        #[serde(default)]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn body_errors_name_the_field() {
+        // (body, field, start of the message)
+        let table = [
+            (json!({"quantity": "3"}), "quantity", "`quantity`: invalid type: string"),
+            (json!({}), "quantity", "`quantity`: missing field"),
+            (json!({"quantity": 1, "nope": 2}), "nope", "`nope`: unknown field"),
+            (json!({"quantity": 1, "note": 5}), "note", "`note`: invalid type"),
+            (json!([1]), "", "the body must be a JSON object"),
+        ];
+        for (body, field, start) in table {
+            match typed::<B>(body.clone()) {
+                Err(ApiError::BadRequest { message, details }) => {
+                    assert!(message.starts_with(start), "{body}: {message}");
+                    assert_eq!(details, Some(json!({ "field": field })), "{body}");
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert_eq!(typed::<B>(json!({"quantity": 2})).map(|b| b.quantity).ok(), Some(2));
     }
 }

@@ -218,6 +218,11 @@ route_table! {
     Get "/api/v1/lines/{id}/oee" => oee::line_oee, Read;
     Get "/api/v1/machines/{id}" => production::lines::machine, Read;
     Get "/api/v1/machines/{id}/oee" => oee::machine_oee, Read;
+    Get "/api/v1/lines/{id}/defects" => production::rejects::defects, Read;
+    Get "/api/v1/rejects" => production::rejects::list, Read;
+    Post "/api/v1/rejects" => production::rejects::log, Operate;
+    Get "/api/v1/rejects/{id}" => production::rejects::show, Read;
+    Post "/api/v1/rejects/{id}/void" => production::rejects::void, Supervise;
     Post "/api/v1/ingest" => ingest::ingest, Ingest;
     Get "/api/v1/andon/tickets" => andon::list, Read;
     Post "/api/v1/andon/tickets" => andon::raise, Operate;

@@ -100,7 +100,7 @@ fn kind(name: &str) -> &'static str {
     match name {
         n if is_time(n) => "an RFC 3339 time with a date, a time and an offset",
         "limit" | "before_id" => "a whole number",
-        "micro_stop" | "include_micro" => "true or false",
+        "micro_stop" | "include_micro" | "include_void" => "true or false",
         _ => "text",
     }
 }
@@ -111,7 +111,7 @@ fn example(name: &str) -> &'static str {
         n if is_time(n) => "2026-11-28T06:00:00Z",
         "limit" => "100",
         "before_id" => "1234",
-        "micro_stop" | "include_micro" => "true",
+        "micro_stop" | "include_micro" | "include_void" => "true",
         "line" => "line-1",
         "machine" => "l1-filler",
         "window" => "shift",

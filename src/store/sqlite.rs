@@ -194,15 +194,24 @@ impl Store {
             .collect())
     }
 
-    /// Parts of a machine in minutes starting within `[from, to)`.
+    /// Parts of a machine in minutes starting within `[from, to)`: the PLC's counts, and
+    /// each manual reject that is not void as a correction (`good − quantity`) in the
+    /// minute of its instant. Every past span (OEE, jobs, reports) and every restart reads
+    /// parts here, so manual rejects count the same everywhere.
     pub async fn parts(&self, machine_id: &str, from: EpochMs, to: EpochMs) -> Result<Vec<PastParts>, StoreError> {
         let rows = sqlx::query(
             "SELECT minute_ms, total, good, ideal_ms FROM production_counts \
-             WHERE machine_id = ? AND minute_ms >= ? AND minute_ms < ?",
+             WHERE machine_id = ? AND minute_ms >= ? AND minute_ms < ? \
+             UNION ALL \
+             SELECT at_ms - at_ms % 60000, 0, -quantity, 0 FROM rejects \
+             WHERE machine_id = ? AND voided_at_ms IS NULL AND at_ms >= ? AND at_ms < ?",
         )
         .bind(machine_id)
         .bind(from)
         .bind(to)
+        .bind(machine_id)
+        .bind(super::production::rejects::minute_ceil(from))
+        .bind(super::production::rejects::minute_ceil(to))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

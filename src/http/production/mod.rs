@@ -4,3 +4,4 @@
 pub mod jobs;
 pub mod lines;
 pub mod products;
+pub mod rejects;

@@ -5,3 +5,4 @@ mod jobs;
 mod products;
 
 pub use jobs::{JobFilter, JobPlan, JobRecord};
+pub mod rejects;
