@@ -13,13 +13,14 @@ use serde::Serialize;
 use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
 use super::line::{GetLine, LineActor};
-use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, Tick};
+use super::machine::{ApplySamples, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetTrendWarning, Tick};
 use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
 use crate::clock::Clock;
 use crate::domain::EpochMs;
 use crate::domain::machine::{Machine, MachineHistory};
 use crate::domain::plant::{MachineIdx, PlantModel};
+use crate::domain::production::trend::TrendWarning;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot};
 use crate::domain::tag::TagUpdate;
 use crate::metrics as m;
@@ -250,6 +251,13 @@ impl PlantHandle {
         let lines = join_all(self.inner.lines.iter().map(|l| l.send(GetLine))).await;
         let machines = join_all(self.inner.machines.iter().map(|m| m.send(GetMachine))).await;
         lines.iter().all(Result::is_ok) && machines.iter().all(Result::is_ok)
+    }
+
+    /// Shows a machine's trend warning on its snapshot (pushed like any other change).
+    pub fn set_trend_warning(&self, idx: MachineIdx, warning: Option<TrendWarning>) {
+        if let Some(m) = self.inner.machines.get(idx) {
+            m.do_send(SetTrendWarning(warning));
+        }
     }
 
     /// Makes a machine actor panic (fault-injection tests and drills).

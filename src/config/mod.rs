@@ -4,6 +4,7 @@
 //! Everything is validated at load; an error names the file, the key and the reason, and
 //! `serve` refuses to start on one.
 
+mod analytics;
 mod andon_file;
 mod auth;
 mod opcua;
@@ -11,6 +12,7 @@ mod plant_file;
 
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, SecurityModeName, SecurityPolicyName};
 
+pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use plant_file::parse as parse_plant;
 
@@ -103,6 +105,9 @@ pub struct Settings {
     /// Feature flags at first start.
     #[serde(default)]
     pub flags: FlagSettings,
+    /// Loss analytics: the start-up period and the trend warning.
+    #[serde(default)]
+    pub analytics: AnalyticsSettings,
 }
 
 /// `[pager]`
@@ -414,6 +419,7 @@ impl Settings {
             }
         }
         self.auth.validate(file, self.profile)?;
+        self.analytics.validate(file)?;
         Ok(())
     }
 }

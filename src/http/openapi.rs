@@ -131,9 +131,17 @@ impl Modify for SecuritySchemes {
         users::list, users::create, users::update,
         display_tokens::list, display_tokens::create, display_tokens::revoke,
         audit::list,
+        production::maintenance::list, production::maintenance::create, production::maintenance::show,
+        production::maintenance::start, production::maintenance::complete, production::maintenance::cancel,
+        production::maintenance::note, production::maintenance::machine_orders,
+        production::analytics::machines, production::analytics::losses, production::analytics::health,
         web::index, web::asset,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(
+        ErrorBody,
+        production::maintenance::OrderDetail, production::maintenance::OrderList, production::maintenance::MachineOrders,
+        production::analytics::MachineAnalytics, production::analytics::LineLosses, production::analytics::MachineHealth,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign-in and tokens"),
@@ -145,6 +153,8 @@ impl Modify for SecuritySchemes {
         (name = "users", description = "Accounts (admins)"),
         (name = "display tokens", description = "Wall displays (admins)"),
         (name = "audit", description = "Audit log (admins)"),
+        (name = "maintenance", description = "Maintenance orders (engineers write, everyone reads)"),
+        (name = "analytics", description = "Loss analytics: MTBF, MTTR, six big losses, trend warning (advanced_analytics)"),
     )
 )]
 pub struct ApiDoc;

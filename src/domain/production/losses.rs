@@ -172,7 +172,12 @@ pub fn six_losses(
         row(SixLoss::Breakdowns, Availability, s(line.down_ms - setup_ms), None),
         row(SixLoss::Setup, Availability, s(setup_ms), None),
         row(SixLoss::MicroStops, Performance, s(line.micro_stop_ms), None),
-        row(SixLoss::ReducedSpeed, Performance, s((line.run_ms - line.ideal_ms).max(0)), None),
+        row(
+            SixLoss::ReducedSpeed,
+            Performance,
+            s((line.run_ms - line.ideal_ms).max(0)),
+            None,
+        ),
         row(
             SixLoss::ProcessRejects,
             Quality,
@@ -251,10 +256,7 @@ mod tests {
     /// 24,000 parts at 1 s ideal (400 min): 40 rejects in steady production, 30 in the
     /// minute 85, ten minutes into the start-up after the changeover.
     fn output() -> Vec<PastParts> {
-        vec![
-            parts(10, 23_900, 23_860, 23_900_000),
-            parts(85, 100, 70, 100_000),
-        ]
+        vec![parts(10, 23_900, 23_860, 23_900_000), parts(85, 100, 70, 100_000)]
     }
 
     fn seconds(l: &SixLosses) -> Vec<(SixLoss, f64, Option<i64>)> {
@@ -284,7 +286,10 @@ mod tests {
             iv(100, 110, Changeover, false),
         ];
         // Ends at 15 and 62 (merged: 15-25 and 62-72 do not overlap); 110 is still under way.
-        assert_eq!(startup_spans(&ivs, 10 * MIN), vec![(15 * MIN, 25 * MIN), (62 * MIN, 72 * MIN)]);
+        assert_eq!(
+            startup_spans(&ivs, 10 * MIN),
+            vec![(15 * MIN, 25 * MIN), (62 * MIN, 72 * MIN)]
+        );
         // With a 50 min period the two overlap and merge: 15-65 and 62-112 → 15-112.
         assert_eq!(startup_spans(&ivs, 50 * MIN), vec![(15 * MIN, 112 * MIN)]);
         assert!(startup_spans(&ivs, 0).is_empty());
@@ -383,7 +388,11 @@ mod tests {
             ("all rejects", shift(), vec![parts(100, 500, 0, 500_000)]),
             (
                 "idle and unknown count as breakdowns",
-                vec![iv(0, 100, Idle, false), iv(100, 200, Unknown, false), iv(200, 480, Running, false)],
+                vec![
+                    iv(0, 100, Idle, false),
+                    iv(100, 200, Unknown, false),
+                    iv(200, 480, Running, false),
+                ],
                 vec![parts(300, 1_000, 990, 2_000_000)],
             ),
         ];

@@ -424,7 +424,11 @@ mod tests {
         // (state, action, Ok(next) or the refusal's message)
         let table: [(OrderState, OrderAction, Result<OrderState, &str>); 16] = [
             (Open, Start, Ok(InProgress)),
-            (Open, Complete, Err("order 7 is open; it cannot be completed before it is started")),
+            (
+                Open,
+                Complete,
+                Err("order 7 is open; it cannot be completed before it is started"),
+            ),
             (Open, Cancel, Ok(Cancelled)),
             (Open, Note, Ok(Open)),
             (InProgress, Start, Err("order 7 is already in_progress")),
@@ -459,7 +463,10 @@ mod tests {
         // open → start 15 min = 900 s, start → done 40 min = 2,400 s, open → done 3,300 s.
         let started = apply(&order(OrderState::Open), OrderAction::Start, "bob", 25 * MIN).unwrap();
         assert_eq!(started.assignee.as_deref(), Some("bob"));
-        assert_eq!((started.started_at, started.started_by.as_deref()), (Some(25 * MIN), Some("bob")));
+        assert_eq!(
+            (started.started_at, started.started_by.as_deref()),
+            (Some(25 * MIN), Some("bob"))
+        );
         let mut done = apply(&started, OrderAction::Complete, "bob", 65 * MIN).unwrap();
         done.minutes_spent = 35;
         let v = order_view(&done);
@@ -468,7 +475,10 @@ mod tests {
             (v.open_to_start_s, v.start_to_done_s, v.open_to_done_s),
             (Some(900.0), Some(2_400.0), Some(3_300.0))
         );
-        assert_eq!(v.minutes_spent, 35, "minutes spent are reported as written, beside the times");
+        assert_eq!(
+            v.minutes_spent, 35,
+            "minutes spent are reported as written, beside the times"
+        );
 
         // An assignee named at creation stays when someone else starts it.
         let mut assigned = order(OrderState::Open);
@@ -487,7 +497,10 @@ mod tests {
     fn texts_parts_and_minutes_are_checked_and_named() {
         assert_eq!(text("problem", "  belt torn ", MAX_TEXT).unwrap(), "belt torn");
         assert_eq!(text("problem", "   ", MAX_TEXT).unwrap_err().field, "problem");
-        assert_eq!(text("problem", &"x".repeat(1_001), MAX_TEXT).unwrap_err().field, "problem");
+        assert_eq!(
+            text("problem", &"x".repeat(1_001), MAX_TEXT).unwrap_err().field,
+            "problem"
+        );
         assert_eq!(optional_text("assignee", Some("  "), MAX_NAME).unwrap(), None);
         let part = |p: &str, q: f64| PartUsed {
             part: p.into(),
@@ -511,10 +524,19 @@ mod tests {
                 (got, want) => panic!("{lines:?}: got {got:?}, want {want:?}"),
             }
         }
-        for (m, ok) in [(None, true), (Some(1), true), (Some(1_440), true), (Some(0), false), (Some(1_441), false)] {
+        for (m, ok) in [
+            (None, true),
+            (Some(1), true),
+            (Some(1_440), true),
+            (Some(0), false),
+            (Some(1_441), false),
+        ] {
             assert_eq!(minutes(m).is_ok(), ok, "{m:?}");
         }
-        assert_eq!(minutes(Some(-5)).unwrap_err().to_string(), "`minutes_spent` must be 1-1440");
+        assert_eq!(
+            minutes(Some(-5)).unwrap_err().to_string(),
+            "`minutes_spent` must be 1-1440"
+        );
     }
 
     #[test]

@@ -288,7 +288,14 @@ mod tests {
                 Some(864_000.0),
                 TrendBasis::BelowBaseline,
             ),
-            ("quiet lately", 3, [0, 0, 0], None, Some(288_000.0), TrendBasis::NoRecentFailures),
+            (
+                "quiet lately",
+                3,
+                [0, 0, 0],
+                None,
+                Some(288_000.0),
+                TrendBasis::NoRecentFailures,
+            ),
         ];
         for (name, base, recent, ew, baseline, basis) in table {
             let w = trend_warning(&settings(), &always_planned(), &running(), &failures(base, recent), NOW);
@@ -309,8 +316,17 @@ mod tests {
             state: MachineState::Running,
             micro_stop: false,
         }];
-        let w = trend_warning(&settings(), &always_planned(), &recent_only, &failures(0, [5, 0, 0]), NOW);
-        assert_eq!((w.basis, w.at_risk, w.baseline_mtbf_s), (TrendBasis::NoBaseline, false, None));
+        let w = trend_warning(
+            &settings(),
+            &always_planned(),
+            &recent_only,
+            &failures(0, [5, 0, 0]),
+            NOW,
+        );
+        assert_eq!(
+            (w.basis, w.at_risk, w.baseline_mtbf_s),
+            (TrendBasis::NoBaseline, false, None)
+        );
         assert_eq!(w.since, utc(NOW - 3 * DAY));
         assert_eq!(w.baseline_since, utc(NOW - 13 * DAY));
     }

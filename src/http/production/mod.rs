@@ -1,4 +1,6 @@
 //! Production: the live line and machine reads, and production management (products,
 //! jobs, rejects, checklists and handover, maintenance orders, reports, loss analytics).
 
+pub mod analytics;
 pub mod lines;
+pub mod maintenance;
