@@ -154,6 +154,17 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/lines/{id}/oee", "read"),
     ("GET /api/v1/machines/{id}", "read"),
     ("GET /api/v1/machines/{id}/oee", "read"),
+    ("GET /api/v1/machines/{id}/maintenance", "read"),
+    ("GET /api/v1/machines/{id}/health", "read"),
+    ("GET /api/v1/lines/{id}/losses", "read"),
+    ("GET /api/v1/analytics/machines", "read"),
+    ("GET /api/v1/maintenance/orders", "read"),
+    ("POST /api/v1/maintenance/orders", "engineer"),
+    ("GET /api/v1/maintenance/orders/{id}", "read"),
+    ("POST /api/v1/maintenance/orders/{id}/start", "engineer"),
+    ("POST /api/v1/maintenance/orders/{id}/complete", "engineer"),
+    ("POST /api/v1/maintenance/orders/{id}/cancel", "engineer"),
+    ("POST /api/v1/maintenance/orders/{id}/notes", "engineer"),
     ("POST /api/v1/ingest", "ingest"),
     ("GET /api/v1/andon/tickets", "read"),
     ("POST /api/v1/andon/tickets", "operate"),
@@ -210,6 +221,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
         )
         .await;
     let ticket = ticket["id"].as_i64().expect("ticket id");
+    let (_, order) = app
+        .post(
+            "/api/v1/maintenance/orders",
+            &json!({"machine": "a-filler", "problem": "matrix", "priority": "low"}),
+        )
+        .await;
+    let order_id = order["order"]["id"].as_i64().expect("order id");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(expired_token(&app)),
@@ -252,7 +270,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/users/{username}", "/users/target")
             .replace("/display-tokens/{id}", &format!("/display-tokens/{victim_display}"))
             .replace("/{file}", "/app.js")
-            .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"));
+            .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"))
+            .replace("/orders/{id}", &format!("/orders/{order_id}"))
+            .replace("/losses", &format!("/losses?{window}"))
+            .replace("/analytics/machines", &format!("/analytics/machines?{window}"));
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
                 "POST /api/v1/auth/login" => Some(json!({"username": "matrix", "password": TEST_PASSWORD})),
@@ -262,6 +283,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                     json!({"line": "line-a", "category": "quality", "priority": "low", "description": "from the matrix"}),
                 ),
                 "POST /api/v1/downtime/{id}/classify" => Some(json!({"reason": "other"})),
+                "POST /api/v1/maintenance/orders" => {
+                    Some(json!({"machine": "a-filler", "problem": "from the matrix", "priority": "low"}))
+                }
+                "POST /api/v1/maintenance/orders/{id}/notes" => Some(json!({"note": "from the matrix"})),
                 "PUT /api/v1/flags/{name}" => Some(json!({"enabled": true})),
                 "POST /api/v1/users" => {
                     new_user += 1;
