@@ -216,13 +216,13 @@ route_table! {
     Get "/api/v1/lines/{id}/oee" => oee::line_oee, Read;
     Get "/api/v1/machines/{id}" => production::lines::machine, Read;
     Get "/api/v1/machines/{id}/oee" => oee::machine_oee, Read;
-    Get "/api/v1/machines/{id}/maintenance" => production::maintenance::machine_orders, Read;
+    Get "/api/v1/machines/{id}/maintenance" => production::maintenance_views::machine_orders, Read;
     Get "/api/v1/machines/{id}/health" => production::analytics::health, Read;
     Get "/api/v1/lines/{id}/losses" => production::analytics::losses, Read;
     Get "/api/v1/analytics/machines" => production::analytics::machines, Read;
-    Get "/api/v1/maintenance/orders" => production::maintenance::list, Read;
+    Get "/api/v1/maintenance/orders" => production::maintenance_views::list, Read;
     Post "/api/v1/maintenance/orders" => production::maintenance::create, Engineer;
-    Get "/api/v1/maintenance/orders/{id}" => production::maintenance::show, Read;
+    Get "/api/v1/maintenance/orders/{id}" => production::maintenance_views::show, Read;
     Post "/api/v1/maintenance/orders/{id}/start" => production::maintenance::start, Engineer;
     Post "/api/v1/maintenance/orders/{id}/complete" => production::maintenance::complete, Engineer;
     Post "/api/v1/maintenance/orders/{id}/cancel" => production::maintenance::cancel, Engineer;

@@ -3,5 +3,6 @@
 
 pub mod losses;
 pub mod maintenance;
+pub mod maintenance_fields;
 pub mod reliability;
 pub mod trend;

@@ -4,3 +4,4 @@
 pub mod analytics;
 pub mod lines;
 pub mod maintenance;
+pub mod maintenance_views;

@@ -8,7 +8,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::domain::EpochMs;
 use crate::domain::andon::Priority;
-use crate::domain::production::maintenance::{Order, OrderAction, OrderState, PartUsed};
+use crate::domain::production::maintenance::{Order, OrderAction, OrderState};
+use crate::domain::production::maintenance_fields::PartUsed;
 use crate::domain::snapshot::utc;
 use crate::store::{Store, StoreError, push_line_scope};
 
