@@ -141,6 +141,14 @@ impl Application {
             let sink = TagSink::new(plant.clone(), source.name());
             source.start(sink);
         }
+        crate::actors::trend_watch::spawn(
+            plant.clone(),
+            store.clone(),
+            settings.analytics.trend(),
+            settings.analytics.trend_refresh,
+            flags.clone(),
+            clock.clone(),
+        );
         if settings.store.raw_samples {
             spawn_retention(store.clone(), settings.store.raw_retention, clock.clone());
         }

@@ -159,6 +159,17 @@ const CLASSES: &[(&str, &str)] = &[
     ("POST /api/v1/rejects", "operate"),
     ("GET /api/v1/rejects/{id}", "read"),
     ("POST /api/v1/rejects/{id}/void", "supervise"),
+    ("GET /api/v1/machines/{id}/maintenance", "read"),
+    ("GET /api/v1/machines/{id}/health", "read"),
+    ("GET /api/v1/lines/{id}/losses", "read"),
+    ("GET /api/v1/analytics/machines", "read"),
+    ("GET /api/v1/maintenance/orders", "read"),
+    ("POST /api/v1/maintenance/orders", "engineer"),
+    ("GET /api/v1/maintenance/orders/{id}", "read"),
+    ("POST /api/v1/maintenance/orders/{id}/start", "engineer"),
+    ("POST /api/v1/maintenance/orders/{id}/complete", "engineer"),
+    ("POST /api/v1/maintenance/orders/{id}/cancel", "engineer"),
+    ("POST /api/v1/maintenance/orders/{id}/notes", "engineer"),
     ("POST /api/v1/ingest", "ingest"),
     ("GET /api/v1/andon/tickets", "read"),
     ("POST /api/v1/andon/tickets", "operate"),
@@ -254,6 +265,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
         )
         .await;
     let reject = reject["id"].as_i64().expect("reject id");
+    let (_, order) = app
+        .post(
+            "/api/v1/maintenance/orders",
+            &json!({"machine": "a-filler", "problem": "matrix", "priority": "low"}),
+        )
+        .await;
+    let order_id = order["order"]["id"].as_i64().expect("order id");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(expired_token(&app)),
@@ -299,7 +317,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/users/{username}", "/users/target")
             .replace("/display-tokens/{id}", &format!("/display-tokens/{victim_display}"))
             .replace("/{file}", "/app.js")
-            .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"));
+            .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"))
+            .replace("/orders/{id}", &format!("/orders/{order_id}"))
+            .replace("/losses", &format!("/losses?{window}"))
+            .replace("/analytics/machines", &format!("/analytics/machines?{window}"));
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
                 "POST /api/v1/auth/login" => Some(json!({"username": "matrix", "password": TEST_PASSWORD})),
@@ -311,6 +332,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 "POST /api/v1/downtime/{id}/classify" => Some(json!({"reason": "other"})),
                 "POST /api/v1/rejects" => Some(json!({"machine": "a-filler", "defect": "other", "quantity": 1})),
                 "POST /api/v1/rejects/{id}/void" => Some(json!({"reason": "from the matrix"})),
+                "POST /api/v1/maintenance/orders" => {
+                    Some(json!({"machine": "a-filler", "problem": "from the matrix", "priority": "low"}))
+                }
+                "POST /api/v1/maintenance/orders/{id}/notes" => Some(json!({"note": "from the matrix"})),
                 "PUT /api/v1/flags/{name}" => Some(json!({"enabled": true})),
                 "PUT /api/v1/products/{code}" => Some(matrix_product.clone()),
                 "POST /api/v1/jobs" | "PATCH /api/v1/jobs/{id}" => Some(matrix_job.clone()),

@@ -18,6 +18,7 @@ use crate::domain::EpochMs;
 use crate::domain::machine::{Machine, MachineEvent, Sample, SampleOutcome};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
+use crate::domain::production::trend::TrendWarning;
 use crate::domain::snapshot::{MachineSnapshot, machine_snapshot};
 use crate::domain::tally::Tally;
 use crate::domain::throttle::{Push, Throttle};
@@ -83,6 +84,12 @@ pub struct GetMachine;
 #[rtype(result = "()")]
 pub struct SetJobProduct(pub Option<Product>);
 
+/// The machine's trend warning, judged from the store (see `actors::trend_watch`): shown
+/// on its snapshot from now on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetTrendWarning(pub Option<TrendWarning>);
+
 /// Makes the actor panic (fault-injection tests and drills): it must come back with its
 /// counts.
 #[derive(Message)]
@@ -104,6 +111,7 @@ pub struct MachineActor {
     events: Vec<MachineEvent>,
     ticks: u32,
     shown_state: Option<MachineState>,
+    trend_warning: Option<TrendWarning>,
 }
 
 impl MachineActor {
@@ -140,7 +148,14 @@ impl MachineActor {
             events: Vec::new(),
             ticks: 0,
             shown_state: None,
+            trend_warning: None,
         }
+    }
+
+    fn snapshot(&self) -> MachineSnapshot {
+        let mut snapshot = machine_snapshot(&self.plant, &self.machine);
+        snapshot.trend_warning = self.trend_warning;
+        snapshot
     }
 
     /// Sends the events gathered by the last call to the writer, counting parts and downtime.
@@ -201,7 +216,7 @@ impl MachineActor {
     }
 
     fn publish(&mut self) {
-        let snapshot = machine_snapshot(&self.plant, &self.machine);
+        let snapshot = self.snapshot();
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
         for w in WindowName::ALL {
@@ -350,7 +365,18 @@ impl Handler<GetMachine> for MachineActor {
     type Result = MessageResult<GetMachine>;
 
     fn handle(&mut self, _: GetMachine, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(Arc::new(machine_snapshot(&self.plant, &self.machine)))
+        MessageResult(Arc::new(self.snapshot()))
+    }
+}
+
+impl Handler<SetTrendWarning> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetTrendWarning, ctx: &mut Context<Self>) {
+        if self.trend_warning != msg.0 {
+            self.trend_warning = msg.0;
+            self.changed(ctx);
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod machine;
 pub mod notifier;
 pub mod plant;
 pub mod telemetry_writer;
+pub mod trend_watch;
 pub mod ws_session;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -14,7 +14,8 @@ use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
 use super::line::{GetLine, LineActor};
 use super::machine::{
-    ApplySamples, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct, Tick,
+    ApplySamples, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
+    SetTrendWarning, Tick,
 };
 use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
@@ -22,6 +23,7 @@ use crate::clock::Clock;
 use crate::domain::EpochMs;
 use crate::domain::machine::{Machine, MachineHistory};
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
+use crate::domain::production::trend::TrendWarning;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot};
 use crate::domain::tag::TagUpdate;
 use crate::domain::tally::Tally;
@@ -271,6 +273,13 @@ impl PlantHandle {
         match self.inner.machines.get(idx) {
             Some(m) => m.send(CorrectParts { at, tally }).await.is_ok(),
             None => false,
+        }
+    }
+
+    /// Shows a machine's trend warning on its snapshot (pushed like any other change).
+    pub fn set_trend_warning(&self, idx: MachineIdx, warning: Option<TrendWarning>) {
+        if let Some(m) = self.inner.machines.get(idx) {
+            m.do_send(SetTrendWarning(warning));
         }
     }
 

@@ -5,6 +5,7 @@
 //! `lines[0].machines[2].ideal_cycle_time`), the reason and, where known, the line and the
 //! machine, and `serve` refuses to start on one.
 
+mod analytics;
 mod andon_file;
 mod auth;
 mod defects_file;
@@ -15,6 +16,7 @@ mod source;
 
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, SecurityModeName, SecurityPolicyName};
 
+pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use plant_file::parse as parse_plant;
 
@@ -153,6 +155,9 @@ pub struct Settings {
     /// Feature flags at first start.
     #[serde(default)]
     pub flags: FlagSettings,
+    /// Loss analytics: the start-up period and the trend warning.
+    #[serde(default)]
+    pub analytics: AnalyticsSettings,
 }
 
 /// `[pager]`
@@ -532,6 +537,7 @@ impl Settings {
             }
         }
         self.auth.validate(file, self.profile)?;
+        self.analytics.validate(file)?;
         Ok(())
     }
 }

@@ -53,6 +53,10 @@ pub struct MachineSnapshot {
     pub windows: BTreeMap<&'static str, OeeFigures>,
     /// Event time the figures are accounted up to.
     pub updated_at: Option<DateTime<Utc>>,
+    /// The trend warning (loss analytics): failing much more often than its own baseline
+    /// lately. A trend on past failures, not a prediction; `null` until first judged
+    /// (within `analytics.trend_refresh` of start) and while `advanced_analytics` is off.
+    pub trend_warning: Option<super::production::trend::TrendWarning>,
     /// Raw tallies per window (for line roll-ups), in [`WindowName::ALL`] order.
     #[serde(skip)]
     pub tallies: [Tally; 5],
@@ -110,6 +114,7 @@ pub fn machine_snapshot(plant: &PlantModel, machine: &Machine) -> MachineSnapsho
         shift: shift_view(plant, machine.shift_bounds()),
         windows: figures(&tallies),
         updated_at: machine.head().map(utc),
+        trend_warning: None,
         tallies,
     }
 }

@@ -223,6 +223,17 @@ route_table! {
     Post "/api/v1/rejects" => production::rejects::log, Operate;
     Get "/api/v1/rejects/{id}" => production::rejects::show, Read;
     Post "/api/v1/rejects/{id}/void" => production::rejects::void, Supervise;
+    Get "/api/v1/machines/{id}/maintenance" => production::maintenance_views::machine_orders, Read;
+    Get "/api/v1/machines/{id}/health" => production::analytics::health, Read;
+    Get "/api/v1/lines/{id}/losses" => production::analytics::losses, Read;
+    Get "/api/v1/analytics/machines" => production::analytics::machines, Read;
+    Get "/api/v1/maintenance/orders" => production::maintenance_views::list, Read;
+    Post "/api/v1/maintenance/orders" => production::maintenance::create, Engineer;
+    Get "/api/v1/maintenance/orders/{id}" => production::maintenance_views::show, Read;
+    Post "/api/v1/maintenance/orders/{id}/start" => production::maintenance::start, Engineer;
+    Post "/api/v1/maintenance/orders/{id}/complete" => production::maintenance::complete, Engineer;
+    Post "/api/v1/maintenance/orders/{id}/cancel" => production::maintenance::cancel, Engineer;
+    Post "/api/v1/maintenance/orders/{id}/notes" => production::maintenance::note, Engineer;
     Post "/api/v1/ingest" => ingest::ingest, Ingest;
     Get "/api/v1/andon/tickets" => andon::list, Read;
     Post "/api/v1/andon/tickets" => andon::raise, Operate;

@@ -137,10 +137,20 @@ impl Modify for SecuritySchemes {
         users::list, users::create, users::update,
         display_tokens::list, display_tokens::create, display_tokens::revoke,
         audit::list,
+        production::maintenance_views::list, production::maintenance::create, production::maintenance_views::show,
+        production::maintenance::start, production::maintenance::complete, production::maintenance::cancel,
+        production::maintenance::note, production::maintenance_views::machine_orders,
+        production::analytics::machines, production::analytics::losses, production::analytics::health,
         web::index, web::asset,
     ),
-    components(schemas(ErrorBody, production::rejects::DefectCodes, production::rejects::RejectList,
-        production::rejects::LogBody, production::rejects::VoidBody, crate::store::RejectRecord, crate::store::RejectVoid)),
+    components(schemas(
+        ErrorBody,
+        production::rejects::DefectCodes, production::rejects::RejectList,
+        production::rejects::LogBody, production::rejects::VoidBody, crate::store::RejectRecord, crate::store::RejectVoid,
+        production::maintenance_views::OrderDetail, production::maintenance_views::OrderList,
+        production::maintenance_views::MachineOrders,
+        production::analytics::MachineAnalytics, production::analytics::LineLosses, production::analytics::MachineHealth,
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign-in and tokens"),
@@ -153,6 +163,8 @@ impl Modify for SecuritySchemes {
         (name = "users", description = "Accounts (admins)"),
         (name = "display tokens", description = "Wall displays (admins)"),
         (name = "audit", description = "Audit log (admins)"),
+        (name = "maintenance", description = "Maintenance orders (engineers write, everyone reads)"),
+        (name = "analytics", description = "Loss analytics: MTBF, MTTR, six big losses, trend warning (advanced_analytics)"),
     )
 )]
 pub struct ApiDoc;

@@ -18,6 +18,7 @@ pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User,
 pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use downtime::{DowntimeFilter, DowntimeRecord};
+pub use production::maintenance::{NewNote, NewOrder, OrderEvent, OrderFilter, OrderNote};
 pub use production::rejects::{Logged, NewReject, RejectFilter, RejectRecord, RejectVoid, Voided};
 
 pub use sqlite::{Store, database_file};

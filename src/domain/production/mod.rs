@@ -3,5 +3,10 @@
 
 pub mod defects;
 pub mod job;
+pub mod losses;
+pub mod maintenance;
+pub mod maintenance_fields;
 pub mod product;
 pub mod rejects;
+pub mod reliability;
+pub mod trend;
