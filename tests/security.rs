@@ -165,6 +165,16 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/downtime/reasons", "read"),
     ("GET /api/v1/downtime/pareto", "read"),
     ("POST /api/v1/downtime/{id}/classify", "operate"),
+    ("GET /api/v1/checklist-templates", "read"),
+    ("POST /api/v1/checklist-templates", "admin"),
+    ("GET /api/v1/checklist-templates/{id}", "read"),
+    ("PUT /api/v1/checklist-templates/{id}", "admin"),
+    ("DELETE /api/v1/checklist-templates/{id}", "admin"),
+    ("GET /api/v1/lines/{id}/checklists", "read"),
+    ("POST /api/v1/lines/{id}/checklists", "operate"),
+    ("GET /api/v1/lines/{id}/checklists/current", "read"),
+    ("GET /api/v1/lines/{id}/handover", "read"),
+    ("POST /api/v1/lines/{id}/handover", "operate"),
     ("GET /api/v1/flags", "read"),
     ("PUT /api/v1/flags/{name}", "admin"),
     ("GET /api/v1/users", "admin"),
@@ -210,6 +220,14 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
         )
         .await;
     let ticket = ticket["id"].as_i64().expect("ticket id");
+    let checklist_template =
+        json!({"line": "line-a", "name": "matrix", "items": [{"key": "ok", "label": "OK?", "kind": "yes_no"}]});
+    let (_, template) = app.post("/api/v1/checklist-templates", &checklist_template).await;
+    let template = template["id"].as_i64().expect("template id");
+    let (_, victim_template) = app
+        .post("/api/v1/checklist-templates", &json!({"line": "line-a", "name": "matrix victim", "items": [{"key": "ok", "label": "OK?", "kind": "yes_no"}]}))
+        .await;
+    let victim_template = victim_template["id"].as_i64().expect("template id");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(expired_token(&app)),
@@ -252,6 +270,13 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/users/{username}", "/users/target")
             .replace("/display-tokens/{id}", &format!("/display-tokens/{victim_display}"))
             .replace("/{file}", "/app.js")
+            .replace(
+                "/checklist-templates/{id}",
+                &format!(
+                    "/checklist-templates/{}",
+                    if method == "DELETE" { victim_template } else { template }
+                ),
+            )
             .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"));
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
@@ -269,6 +294,12 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 }
                 "PATCH /api/v1/users/{username}" => Some(json!({"disabled": false})),
                 "POST /api/v1/display-tokens" => Some(json!({"name": "matrix wall"})),
+                "POST /api/v1/checklist-templates" => Some(json!({
+                    "line": "line-a", "name": format!("matrix {i}"), "items": [{"key": "ok", "label": "OK?", "kind": "yes_no"}]
+                })),
+                "PUT /api/v1/checklist-templates/{id}" => Some(checklist_template.clone()),
+                "POST /api/v1/lines/{id}/checklists" => Some(json!({"template": template, "answers": {"ok": true}})),
+                "POST /api/v1/lines/{id}/handover" => Some(json!({"note": "from the matrix"})),
                 _ if method == "POST" => Some(json!({})),
                 _ => None,
             };

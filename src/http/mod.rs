@@ -227,6 +227,16 @@ route_table! {
     Get "/api/v1/downtime/reasons" => downtime::reasons, Read;
     Get "/api/v1/downtime/pareto" => downtime::pareto, Read;
     Post "/api/v1/downtime/{id}/classify" => downtime::classify, Operate;
+    Get "/api/v1/checklist-templates" => production::checklist_templates::list, Read;
+    Post "/api/v1/checklist-templates" => production::checklist_templates::create, Admin;
+    Get "/api/v1/checklist-templates/{id}" => production::checklist_templates::show, Read;
+    Put "/api/v1/checklist-templates/{id}" => production::checklist_templates::update, Admin;
+    Delete "/api/v1/checklist-templates/{id}" => production::checklist_templates::delete, Admin;
+    Get "/api/v1/lines/{id}/checklists" => production::checklists::list, Read;
+    Post "/api/v1/lines/{id}/checklists" => production::checklists::fill, Operate;
+    Get "/api/v1/lines/{id}/checklists/current" => production::checklists::current, Read;
+    Get "/api/v1/lines/{id}/handover" => production::handover::read, Read;
+    Post "/api/v1/lines/{id}/handover" => production::handover::write, Operate;
     Get "/api/v1/flags" => flags::list, Read;
     Put "/api/v1/flags/{name}" => flags::set, Admin;
     Get "/api/v1/users" => users::list, Admin;

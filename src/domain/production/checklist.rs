@@ -129,7 +129,11 @@ impl ChecklistItem {
         let label = chars_between(&field("label"), &self.label, MAX_LABEL)?;
         let unit = self.unit.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
         if self.kind != ItemKind::Number {
-            for (name, set) in [("min", self.min.is_some()), ("max", self.max.is_some()), ("unit", unit.is_some())] {
+            for (name, set) in [
+                ("min", self.min.is_some()),
+                ("max", self.max.is_some()),
+                ("unit", unit.is_some()),
+            ] {
                 if set {
                     return Err(FieldError::new(field(name), "is only for `number` items"));
                 }
@@ -146,7 +150,10 @@ impl ChecklistItem {
             return Err(FieldError::new(field("max"), format!("must be at least `min` ({min})")));
         }
         if unit.as_ref().is_some_and(|u| u.chars().count() > MAX_UNIT) {
-            return Err(FieldError::new(field("unit"), format!("may have at most {MAX_UNIT} characters")));
+            return Err(FieldError::new(
+                field("unit"),
+                format!("may have at most {MAX_UNIT} characters"),
+            ));
         }
         Ok(ChecklistItem {
             key,
@@ -181,7 +188,10 @@ impl TemplateSpec {
         if let Some(a) = self.andon_on_failure
             && !matches!(a.category, Category::Quality | Category::Safety)
         {
-            return Err(FieldError::new("andon_on_failure.category", "must be `quality` or `safety`"));
+            return Err(FieldError::new(
+                "andon_on_failure.category",
+                "must be `quality` or `safety`",
+            ));
         }
         Ok(TemplateSpec { name, items, ..self })
     }
@@ -224,9 +234,12 @@ mod tests {
 
     #[test]
     fn a_good_template_is_trimmed_and_kept() {
-        let t = spec(vec![item("guard", ItemKind::YesNo), number("pressure", Some(4.0), Some(4.0))])
-            .validate()
-            .unwrap();
+        let t = spec(vec![
+            item("guard", ItemKind::YesNo),
+            number("pressure", Some(4.0), Some(4.0)),
+        ])
+        .validate()
+        .unwrap();
         assert_eq!(t.name, "Start-up");
         assert_eq!(t.items[1].unit.as_deref(), Some("bar"));
         // min == max is a valid (single-value) range
@@ -246,21 +259,45 @@ mod tests {
         };
         // (template, field named)
         let cases = [
-            (TemplateSpec { name: "  ".into(), ..spec(vec![item("a", ItemKind::Text)]) }, "name"),
-            (TemplateSpec { name: "x".repeat(101), ..spec(vec![item("a", ItemKind::Text)]) }, "name"),
+            (
+                TemplateSpec {
+                    name: "  ".into(),
+                    ..spec(vec![item("a", ItemKind::Text)])
+                },
+                "name",
+            ),
+            (
+                TemplateSpec {
+                    name: "x".repeat(101),
+                    ..spec(vec![item("a", ItemKind::Text)])
+                },
+                "name",
+            ),
             (spec(vec![]), "items"),
-            (spec((0..101).map(|i| item(&format!("k{i}"), ItemKind::Text)).collect()), "items"),
+            (
+                spec((0..101).map(|i| item(&format!("k{i}"), ItemKind::Text)).collect()),
+                "items",
+            ),
             (spec(vec![item("a b", ItemKind::Text)]), "items[0].key"),
             (spec(vec![item("", ItemKind::Text)]), "items[0].key"),
-            (spec(vec![item("a", ItemKind::Text), item("a", ItemKind::YesNo)]), "items[1].key"),
+            (
+                spec(vec![item("a", ItemKind::Text), item("a", ItemKind::YesNo)]),
+                "items[1].key",
+            ),
             (spec(vec![yes_no_with(|i| i.label = " ".into())]), "items[0].label"),
             (spec(vec![yes_no_with(|i| i.min = Some(1.0))]), "items[0].min"),
             (spec(vec![yes_no_with(|i| i.max = Some(1.0))]), "items[0].max"),
-            (spec(vec![yes_no_with(|i| i.unit = Some("bar".into()))]), "items[0].unit"),
+            (
+                spec(vec![yes_no_with(|i| i.unit = Some("bar".into()))]),
+                "items[0].unit",
+            ),
             (spec(vec![number("p", Some(5.0), Some(4.9))]), "items[0].max"),
             (spec(vec![number("p", Some(f64::NAN), None)]), "items[0].min"),
             (
-                spec(vec![ChecklistItem { unit: Some("u".repeat(21)), ..number("p", None, None) }]),
+                spec(vec![ChecklistItem {
+                    unit: Some("u".repeat(21)),
+                    ..number("p", None, None)
+                }]),
                 "items[0].unit",
             ),
             (

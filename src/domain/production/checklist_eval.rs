@@ -160,7 +160,10 @@ impl Evaluation {
 /// JSON number, `text` a string of at most 1000 characters).
 pub fn evaluate(items: &[ChecklistItem], answers: &BTreeMap<String, Value>) -> Result<Evaluation, FieldError> {
     if let Some(key) = answers.keys().find(|k| !items.iter().any(|i| &i.key == *k)) {
-        return Err(FieldError::new(format!("answers.{key}"), "is not an item of this template"));
+        return Err(FieldError::new(
+            format!("answers.{key}"),
+            "is not an item of this template",
+        ));
     }
     let mut results = Vec::with_capacity(items.len());
     for item in items {
@@ -168,14 +171,18 @@ pub fn evaluate(items: &[ChecklistItem], answers: &BTreeMap<String, Value>) -> R
         let given = answers.get(&item.key).filter(|v| !v.is_null());
         let (answer, outcome) = match (item.kind, given) {
             (_, None) => (None, None),
-            (ItemKind::YesNo, Some(Value::Bool(b))) => {
-                (Some(Value::Bool(*b)), Some(if *b { Outcome::Pass } else { Outcome::Fail }))
-            }
+            (ItemKind::YesNo, Some(Value::Bool(b))) => (
+                Some(Value::Bool(*b)),
+                Some(if *b { Outcome::Pass } else { Outcome::Fail }),
+            ),
             (ItemKind::YesNo, Some(_)) => return Err(FieldError::new(field(), "must be true or false")),
             (ItemKind::Number, Some(Value::Number(n))) => {
                 let v = n.as_f64().unwrap_or(f64::NAN);
                 let inside = item.min.is_none_or(|lo| v >= lo) && item.max.is_none_or(|hi| v <= hi);
-                (Some(Value::Number(n.clone())), Some(if inside { Outcome::Pass } else { Outcome::Fail }))
+                (
+                    Some(Value::Number(n.clone())),
+                    Some(if inside { Outcome::Pass } else { Outcome::Fail }),
+                )
             }
             (ItemKind::Number, Some(_)) => return Err(FieldError::new(field(), "must be a number")),
             (ItemKind::Text, Some(Value::String(s))) => {
@@ -194,7 +201,11 @@ pub fn evaluate(items: &[ChecklistItem], answers: &BTreeMap<String, Value>) -> R
             }
             (ItemKind::Text, Some(_)) => return Err(FieldError::new(field(), "must be text")),
         };
-        let outcome = outcome.unwrap_or(if item.required { Outcome::Missing } else { Outcome::Skipped });
+        let outcome = outcome.unwrap_or(if item.required {
+            Outcome::Missing
+        } else {
+            Outcome::Skipped
+        });
         results.push(ItemResult {
             key: item.key.clone(),
             label: item.label.clone(),

@@ -25,7 +25,10 @@ mod tests {
     fn a_note_holds_1_to_4000_characters() {
         // (text, kept)
         let cases = [
-            ("  filler 2 leaks at valve 3\n", Some("filler 2 leaks at valve 3".to_owned())),
+            (
+                "  filler 2 leaks at valve 3\n",
+                Some("filler 2 leaks at valve 3".to_owned()),
+            ),
             ("x", Some("x".to_owned())),
             ("", None),
             (" \n\t ", None),

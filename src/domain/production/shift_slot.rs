@@ -113,7 +113,10 @@ mod tests {
     fn two_shifts_weekdays() -> ShiftCalendar {
         use Weekday::*;
         let days = [Mon, Tue, Wed, Thu, Fri];
-        let shifts = vec![def("early", "06:00", "14:00", &days), def("late", "14:00", "22:00", &days)];
+        let shifts = vec![
+            def("early", "06:00", "14:00", &days),
+            def("late", "14:00", "22:00", &days),
+        ];
         ShiftCalendar::new(chrono_tz::Europe::Berlin, shifts).unwrap()
     }
 

@@ -1,4 +1,8 @@
 //! Production: the live line and machine reads, and production management (products,
 //! jobs, rejects, checklists and handover, maintenance orders, reports, loss analytics).
 
+pub mod checklist_templates;
+pub mod checklists;
+pub mod field_json;
+pub mod handover;
 pub mod lines;

@@ -1,2 +1,6 @@
 //! Production management rows: products, jobs, rejects, checklists, handover notes,
 //! maintenance orders and stored reports.
+
+pub mod checklist_templates;
+pub mod checklists;
+pub mod handover;
