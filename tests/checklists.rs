@@ -780,3 +780,83 @@ async fn bad_handover_notes_are_refused_and_leave_nothing_behind() {
     assert_eq!(status, 201, "{n}");
     assert_eq!(audit(&app, "handover.").await.len(), 1, "only the good note is audited");
 }
+
+/// Every `$ref` inside `v`.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(r) = o.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_owned());
+            }
+            o.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[actix_web::test]
+async fn the_openapi_document_describes_the_checklist_routes_and_their_bodies() {
+    let dir = temp();
+    let app = spawn_test_plant(dir.path(), T0).await;
+    let (status, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    let paths = [
+        "/api/v1/checklist-templates",
+        "/api/v1/checklist-templates/{id}",
+        "/api/v1/lines/{id}/checklists",
+        "/api/v1/lines/{id}/checklists/current",
+        "/api/v1/lines/{id}/handover",
+    ];
+    let mut seen = Vec::new();
+    for p in paths {
+        assert!(doc["paths"][p].is_object(), "{p} missing");
+        refs(&doc["paths"][p], &mut seen);
+    }
+    // Follow the references through the schemas they name.
+    let mut i = 0;
+    while i < seen.len() {
+        let name = seen[i].trim_start_matches("#/components/schemas/").to_owned();
+        let schema = &doc["components"]["schemas"][&name];
+        assert!(schema.is_object(), "{} does not resolve", seen[i]);
+        let mut more = Vec::new();
+        refs(schema, &mut more);
+        for r in more {
+            if !seen.contains(&r) {
+                seen.push(r);
+            }
+        }
+        i += 1;
+    }
+    for name in [
+        "TemplateBody",
+        "ChecklistTemplate",
+        "ChecklistItem",
+        "FillBody",
+        "ChecklistView",
+        "ItemResult",
+    ] {
+        assert!(
+            seen.contains(&format!("#/components/schemas/{name}")),
+            "{name} not referenced"
+        );
+    }
+    for name in [
+        "CurrentChecklists",
+        "ShiftSlot",
+        "NoteBody",
+        "HandoverNote",
+        "HandoverNotes",
+    ] {
+        assert!(
+            seen.contains(&format!("#/components/schemas/{name}")),
+            "{name} not referenced"
+        );
+    }
+    let slot = &doc["components"]["schemas"]["ShiftSlot"]["properties"]["start"];
+    assert_eq!(
+        (slot["type"].as_str(), slot["format"].as_str()),
+        (Some("string"), Some("date-time")),
+        "{slot}"
+    );
+}

@@ -16,9 +16,17 @@ impl From<FieldError> for ApiError {
     }
 }
 
-/// Reads a JSON value (a body already parsed as JSON) into `T`; a value that does not
-/// fit is a 400 naming the field: missing, unknown, or of the wrong type.
+/// Reads a JSON object (a body already parsed as JSON) into `T`; anything else, or an
+/// object that does not fit, is a 400 naming the field: missing, unknown, or of the
+/// wrong type.
 pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+    // serde would also read a struct from an array of its fields in order: refuse that.
+    if !body.is_object() {
+        return Err(ApiError::BadRequest {
+            message: "`body` must be a JSON object".into(),
+            details: Some(json!({ "field": "body" })),
+        });
+    }
     serde_path_to_error::deserialize(body).map_err(|e| {
         let path = e.path().to_string();
         let cause = e.inner().to_string();
@@ -98,6 +106,7 @@ mod tests {
             ),
             (json!({"name": 5, "items": []}), "name"),
             (json!([1]), "body"),
+            (json!(["n", []]), "body"),
         ];
         for (body, field) in cases {
             let (got, message) = field_of(body.clone());
