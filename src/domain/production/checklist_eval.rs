@@ -1,8 +1,7 @@
 //! Judging a filled checklist, pure: each item passes, fails (a "no", a number outside
 //! its limits), is missing (required and not answered) or is skipped (optional and not
-//! answered); the checklist fails when a required item fails or is missing. Also what a
-//! template's state in the current shift means for starting a job, and the text of the
-//! Andon ticket a failure raises.
+//! answered); the checklist fails when a required item fails or is missing. Also a
+//! template's state in a shift, and the text of the Andon ticket a failure raises.
 
 use std::collections::BTreeMap;
 
@@ -246,32 +245,6 @@ pub fn failure_description(template: &str, shift: &str, by: &str, items: &[ItemR
     cut
 }
 
-/// A template that blocks job start, and its state in the current shift.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockingCheck {
-    /// Template name.
-    pub template: String,
-    /// Its state in the shift.
-    pub status: TemplateStatus,
-}
-
-/// Why a job may not start now: every blocking template of the line that has not been
-/// filled and passed in the current shift `shift`, or `None` when all have.
-pub fn job_start_blocker(shift: &str, checks: &[BlockingCheck]) -> Option<String> {
-    let reasons: Vec<String> = checks
-        .iter()
-        .filter_map(|c| match c.status {
-            TemplateStatus::Passed => None,
-            TemplateStatus::NotStarted => Some(format!(
-                "checklist `{}` has not been filled in shift `{shift}`",
-                c.template
-            )),
-            TemplateStatus::Failed => Some(format!("checklist `{}` failed in shift `{shift}`", c.template)),
-        })
-        .collect();
-    (!reasons.is_empty()).then(|| reasons.join("; "))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -399,40 +372,5 @@ mod tests {
         let text = failure_description("T", "early", "anna", &e.items);
         assert_eq!(text.chars().count(), MAX_TICKET_TEXT);
         assert!(text.ends_with('…'));
-    }
-
-    #[test]
-    fn job_start_waits_for_every_blocking_checklist_to_pass() {
-        let check = |template: &str, status| BlockingCheck {
-            template: template.into(),
-            status,
-        };
-        let cases = [
-            (vec![], None),
-            (vec![check("Start-up", TemplateStatus::Passed)], None),
-            (
-                vec![check("Start-up", TemplateStatus::NotStarted)],
-                Some("checklist `Start-up` has not been filled in shift `early`"),
-            ),
-            (
-                vec![
-                    check("Start-up", TemplateStatus::Failed),
-                    check("Safety", TemplateStatus::Passed),
-                    check("Hygiene", TemplateStatus::NotStarted),
-                ],
-                Some(
-                    "checklist `Start-up` failed in shift `early`; \
-                     checklist `Hygiene` has not been filled in shift `early`",
-                ),
-            ),
-        ];
-        for (checks, want) in cases {
-            assert_eq!(job_start_blocker("early", &checks).as_deref(), want, "{checks:?}");
-        }
-        assert_eq!(TemplateStatus::from(None), TemplateStatus::NotStarted);
-        assert_eq!(
-            TemplateStatus::from(Some(ChecklistResult::Failed)),
-            TemplateStatus::Failed
-        );
     }
 }

@@ -4,4 +4,5 @@
 pub mod checklist;
 pub mod checklist_eval;
 pub mod handover;
+pub mod job_start;
 pub mod shift_slot;

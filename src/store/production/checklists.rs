@@ -11,7 +11,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use super::checklist_templates::corrupt;
 use crate::domain::EpochMs;
 use crate::domain::plant::PlantModel;
-use crate::domain::production::checklist_eval::{self, BlockingCheck, ChecklistResult, ItemResult, TemplateStatus};
+use crate::domain::production::checklist_eval::{ChecklistResult, ItemResult, TemplateStatus};
+use crate::domain::production::job_start::{self, BlockingCheck};
 use crate::domain::shift::ShiftInstance;
 use crate::store::{Store, StoreError};
 
@@ -214,5 +215,5 @@ pub async fn job_start_blocker(
             template: t.name,
         })
         .collect();
-    Ok(checklist_eval::job_start_blocker(&shift.name, &checks))
+    Ok(job_start::job_start_blocker(&shift.name, &checks))
 }
