@@ -194,6 +194,16 @@ const CLASSES: &[(&str, &str)] = &[
     ("POST /api/v1/jobs/{id}/pause", "supervise"),
     ("POST /api/v1/jobs/{id}/complete", "supervise"),
     ("POST /api/v1/jobs/{id}/cancel", "supervise"),
+    ("GET /api/v1/checklist-templates", "read"),
+    ("POST /api/v1/checklist-templates", "admin"),
+    ("GET /api/v1/checklist-templates/{id}", "read"),
+    ("PUT /api/v1/checklist-templates/{id}", "admin"),
+    ("DELETE /api/v1/checklist-templates/{id}", "admin"),
+    ("GET /api/v1/lines/{id}/checklists", "read"),
+    ("POST /api/v1/lines/{id}/checklists", "operate"),
+    ("GET /api/v1/lines/{id}/checklists/current", "read"),
+    ("GET /api/v1/lines/{id}/handover", "read"),
+    ("POST /api/v1/lines/{id}/handover", "operate"),
     ("GET /api/v1/flags", "read"),
     ("PUT /api/v1/flags/{name}", "admin"),
     ("GET /api/v1/users", "admin"),
@@ -272,6 +282,14 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
         )
         .await;
     let order_id = order["order"]["id"].as_i64().expect("order id");
+    let checklist_template =
+        json!({"line": "line-a", "name": "matrix", "items": [{"key": "ok", "label": "OK?", "kind": "yes_no"}]});
+    let (_, template) = app.post("/api/v1/checklist-templates", &checklist_template).await;
+    let template = template["id"].as_i64().expect("template id");
+    let (_, victim_template) = app
+        .post("/api/v1/checklist-templates", &json!({"line": "line-a", "name": "matrix victim", "items": [{"key": "ok", "label": "OK?", "kind": "yes_no"}]}))
+        .await;
+    let victim_template = victim_template["id"].as_i64().expect("template id");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(expired_token(&app)),
@@ -320,7 +338,14 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"))
             .replace("/orders/{id}", &format!("/orders/{order_id}"))
             .replace("/losses", &format!("/losses?{window}"))
-            .replace("/analytics/machines", &format!("/analytics/machines?{window}"));
+            .replace("/analytics/machines", &format!("/analytics/machines?{window}"))
+            .replace(
+                "/checklist-templates/{id}",
+                &format!(
+                    "/checklist-templates/{}",
+                    if method == "DELETE" { victim_template } else { template }
+                ),
+            );
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
                 "POST /api/v1/auth/login" => Some(json!({"username": "matrix", "password": TEST_PASSWORD})),
@@ -345,6 +370,12 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 }
                 "PATCH /api/v1/users/{username}" => Some(json!({"disabled": false})),
                 "POST /api/v1/display-tokens" => Some(json!({"name": "matrix wall"})),
+                "POST /api/v1/checklist-templates" => Some(json!({
+                    "line": "line-a", "name": format!("matrix {i}"), "items": [{"key": "ok", "label": "OK?", "kind": "yes_no"}]
+                })),
+                "PUT /api/v1/checklist-templates/{id}" => Some(checklist_template.clone()),
+                "POST /api/v1/lines/{id}/checklists" => Some(json!({"template": template, "answers": {"ok": true}})),
+                "POST /api/v1/lines/{id}/handover" => Some(json!({"note": "from the matrix"})),
                 _ if method == "POST" => Some(json!({})),
                 _ => None,
             };

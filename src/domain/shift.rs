@@ -576,6 +576,33 @@ impl ShiftCalendar {
             .map(|(_, start, _)| start)
     }
 
+    /// The latest shift occurrence that ended at or before `t` (the one before
+    /// the current shift, when `t` is its start), looking back at most 16
+    /// local days; occurrences lost in a DST gap do not count.
+    pub fn shift_before(&self, t: EpochMs) -> Option<ShiftInstance> {
+        if !in_range(t) {
+            return None;
+        }
+        // Occurrences are disjoint and in time order, so the last one of the
+        // latest day that has any ending by `t` is the latest of all.
+        let mut day = self.local_date(t);
+        for _ in 0..HORIZON_DAYS {
+            let found = self
+                .occurrences(day)
+                .filter(|&(_, start, end)| end <= t && end > start)
+                .last();
+            if let Some((s, start, end)) = found {
+                return Some(ShiftInstance {
+                    name: s.name.clone(),
+                    start,
+                    end,
+                });
+            }
+            day = day.pred_opt()?;
+        }
+        None
+    }
+
     /// Occurrences starting on local date `day`, in time order, as
     /// (shift, start, end).
     fn occurrences(&self, day: NaiveDate) -> impl Iterator<Item = (&Shift, EpochMs, EpochMs)> {

@@ -258,6 +258,16 @@ route_table! {
     Post "/api/v1/jobs/{id}/pause" => production::jobs::pause, Supervise;
     Post "/api/v1/jobs/{id}/complete" => production::jobs::complete, Supervise;
     Post "/api/v1/jobs/{id}/cancel" => production::jobs::cancel, Supervise;
+    Get "/api/v1/checklist-templates" => production::checklist_templates::list, Read;
+    Post "/api/v1/checklist-templates" => production::checklist_templates::create, Admin;
+    Get "/api/v1/checklist-templates/{id}" => production::checklist_templates::show, Read;
+    Put "/api/v1/checklist-templates/{id}" => production::checklist_templates::update, Admin;
+    Delete "/api/v1/checklist-templates/{id}" => production::checklist_templates::delete, Admin;
+    Get "/api/v1/lines/{id}/checklists" => production::checklists::list, Read;
+    Post "/api/v1/lines/{id}/checklists" => production::checklists::fill, Operate;
+    Get "/api/v1/lines/{id}/checklists/current" => production::checklists::current, Read;
+    Get "/api/v1/lines/{id}/handover" => production::handover::read, Read;
+    Post "/api/v1/lines/{id}/handover" => production::handover::write, Operate;
     Get "/api/v1/flags" => flags::list, Read;
     Put "/api/v1/flags/{name}" => flags::set, Admin;
     Get "/api/v1/users" => users::list, Admin;

@@ -18,6 +18,9 @@ pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User,
 pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use downtime::{DowntimeFilter, DowntimeRecord};
+pub use production::checklist_templates::ChecklistTemplate;
+pub use production::checklists::{ChecklistFilter, ChecklistRow, NewChecklist, job_start_blocker};
+pub use production::handover::HandoverRow;
 pub use production::maintenance::{NewNote, NewOrder, OrderEvent, OrderFilter, OrderNote};
 pub use production::rejects::{Logged, NewReject, RejectFilter, RejectRecord, RejectVoid, Voided};
 

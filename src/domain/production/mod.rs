@@ -1,12 +1,17 @@
 //! Production management, pure: products and jobs, manual rejects and the defect tree,
 //! shift checklists and handover, maintenance orders, reports and loss analytics.
 
+pub mod checklist;
+pub mod checklist_eval;
 pub mod defects;
+pub mod handover;
 pub mod job;
+pub mod job_start;
 pub mod losses;
 pub mod maintenance;
 pub mod maintenance_fields;
 pub mod product;
 pub mod rejects;
 pub mod reliability;
+pub mod shift_slot;
 pub mod trend;

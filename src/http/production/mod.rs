@@ -2,6 +2,10 @@
 //! jobs, rejects, checklists and handover, maintenance orders, reports, loss analytics).
 
 pub mod analytics;
+pub mod checklist_templates;
+pub mod checklists;
+pub mod field_json;
+pub mod handover;
 pub mod jobs;
 pub mod lines;
 pub mod maintenance;

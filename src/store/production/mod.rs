@@ -8,3 +8,6 @@ mod products;
 pub mod rejects;
 
 pub use jobs::{JobFilter, JobPlan, JobRecord};
+pub mod checklist_templates;
+pub mod checklists;
+pub mod handover;
