@@ -449,3 +449,31 @@ async fn screens_follow_a_job_on_its_line_channel_without_polling() {
     let refused = next_json(&mut conn).await;
     assert_eq!(refused["type"], "error", "{refused}");
 }
+
+#[actix_web::test]
+async fn a_blocking_checklist_must_pass_in_the_shift_before_a_job_starts() {
+    let dir = temp();
+    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START + 5 * MIN).await;
+    make_product(&app, "cola-2l", 2000).await;
+    let template = json!({
+        "line": "line-a", "name": "Start-up", "blocks_job_start": true,
+        "items": [{"key": "guard", "label": "Guard closed?", "kind": "yes_no", "required": true}]
+    });
+    let (status, t) = app.post("/api/v1/checklist-templates", &template).await;
+    assert_eq!(status, 201, "{t}");
+    let id = plan(&app, "cola-2l", 100).await;
+    act(&app, id, "release").await;
+    let (status, answer) = act(&app, id, "start").await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(
+        answer["error"]["message"],
+        format!("job {id} cannot start: checklist `Start-up` has not been filled in shift `day`")
+    );
+    let (_, still) = app.get(&format!("/api/v1/jobs/{id}")).await;
+    assert_eq!(still["state"], "released");
+    let op = app.token_with("olga", Role::Operator, None).await;
+    let fill = json!({"template": t["id"], "answers": {"guard": true}});
+    let (status, filled) = app.post_as("/api/v1/lines/line-a/checklists", &op, &fill).await;
+    assert_eq!(status, 201, "{filled}");
+    assert_eq!(act(&app, id, "start").await.1["state"], "running");
+}

@@ -15,7 +15,7 @@ use crate::http::access::Caller;
 use crate::http::error::ApiError;
 use crate::http::openapi::ErrorBody;
 use crate::http::query::ApiQuery;
-use crate::store::{JobFilter, JobPlan, JobRecord};
+use crate::store::{JobFilter, JobPlan, JobRecord, job_start_blocker};
 
 /// Largest target quantity.
 const MAX_TARGET: i64 = 100_000_000;
@@ -274,6 +274,12 @@ async fn act(state: &AppState, caller: &Caller, id: i64, action: JobAction) -> R
     let job = visible_job(state, caller, id).await?;
     let next = transition(job.id, job.state, action).map_err(|e| ApiError::Conflict(e.to_string()))?;
     let now: EpochMs = state.clock.now_ms();
+    // A shift-start checklist that blocks job start must have passed in this shift.
+    if next == JobState::Running
+        && let Some(why) = job_start_blocker(&state.store, state.plant.plant(), &job.line, now).await?
+    {
+        return Err(ApiError::Conflict(format!("job {id} cannot start: {why}")));
+    }
     let Some(job) = state
         .store
         .transition_job(job.id, job.state, next, now, &caller.principal.name())
