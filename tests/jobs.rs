@@ -477,3 +477,37 @@ async fn a_blocking_checklist_must_pass_in_the_shift_before_a_job_starts() {
     assert_eq!(status, 201, "{filled}");
     assert_eq!(act(&app, id, "start").await.1["state"], "running");
 }
+
+#[actix_web::test]
+async fn a_job_start_marks_start_up_for_the_six_losses() {
+    let dir = temp();
+    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START).await;
+    make_product(&app, "cola-2l", 1000).await;
+    let id = plan(&app, "cola-2l", 1_000).await;
+    act(&app, id, "release").await;
+    act(&app, id, "start").await; // 06:00: start-up until 06:10
+    app.ingest(&[
+        ("A.Filler.State", json!(1), SHIFT_START),
+        ("A.Filler.Total", json!(0), SHIFT_START),
+        ("A.Filler.Reject", json!(0), SHIFT_START),
+        ("A.Filler.Total", json!(60), SHIFT_START + 5 * MIN),
+        ("A.Filler.Reject", json!(4), SHIFT_START + 5 * MIN),
+        ("A.Filler.Total", json!(120), SHIFT_START + 30 * MIN),
+        ("A.Filler.Reject", json!(7), SHIFT_START + 30 * MIN),
+    ])
+    .await;
+    app.clock.set(SHIFT_START + 40 * MIN);
+    let (status, losses) = app
+        .get("/api/v1/lines/line-a/losses?from=2026-03-02T06:00:00Z&to=2026-03-02T06:40:00Z")
+        .await;
+    assert_eq!(status, 200, "{losses}");
+    let parts = |name: &str| {
+        losses["losses"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["loss"] == name))
+            .map(|x| x["parts"].clone())
+    };
+    // 4 rejects in the 06:05 minute (start-up), 3 more in the 06:30 minute (process).
+    assert_eq!(parts("startup_rejects"), Some(json!(4)), "{losses}");
+    assert_eq!(parts("process_rejects"), Some(json!(3)), "{losses}");
+}

@@ -14,8 +14,8 @@
 //!
 //! A reject's time is the span's average ideal time per part (ideal time × rejects /
 //! parts), so quality losses are exactly OEE's quality loss. Start-up spans are given by
-//! the caller: today they follow the end of each changeover of the constraint machine
-//! (see [`startup_spans`]); job starts will mark them once jobs exist. Parts are stored
+//! the caller: they follow the end of each changeover of the constraint machine and each
+//! job start on the line (see [`startup_spans_with_jobs`]). Parts are stored
 //! per minute, so a minute counts as start-up when it starts inside a start-up span.
 //!
 //! The identity holds whenever performance is at most 100 %. Above it, run time is less
@@ -124,6 +124,28 @@ pub fn startup_spans(intervals: &[PastInterval], period_ms: i64) -> Vec<(EpochMs
         }
     }
     spans
+}
+
+/// Start-up spans: `period_ms` from the end of each changeover in `intervals` (see
+/// [`startup_spans`]) and from each job start in `job_starts`, sorted, overlaps merged.
+pub fn startup_spans_with_jobs(
+    intervals: &[PastInterval],
+    job_starts: &[EpochMs],
+    period_ms: i64,
+) -> Vec<(EpochMs, EpochMs)> {
+    let mut all = startup_spans(intervals, period_ms);
+    if period_ms > 0 {
+        all.extend(job_starts.iter().map(|&at| (at, at + period_ms)));
+    }
+    all.sort_unstable();
+    let mut merged: Vec<(EpochMs, EpochMs)> = Vec::with_capacity(all.len());
+    for span in all {
+        match merged.last_mut() {
+            Some(last) if span.0 <= last.1 => last.1 = last.1.max(span.1),
+            _ => merged.push(span),
+        }
+    }
+    merged
 }
 
 /// The six losses of `[from, to)` from the constraint machine's intervals, the output
@@ -321,6 +343,30 @@ mod tests {
         assert_eq!(l.oee.map(|o| (o * 1e6).round()), Some(830_903.0), "23,930 / 28,800");
         assert_identity(&l, "by hand");
         assert_eq!(l.startup_spans.len(), 1);
+    }
+
+    #[test]
+    fn job_starts_mark_start_up_too() {
+        // a changeover ends at 100 (period 50 → [100, 150)); jobs start at 120 and 400
+        let intervals = [
+            PastInterval {
+                start: 0,
+                end: 100,
+                state: MachineState::Changeover,
+                micro_stop: false,
+            },
+            PastInterval {
+                start: 100,
+                end: 500,
+                state: MachineState::Running,
+                micro_stop: false,
+            },
+        ];
+        assert_eq!(
+            startup_spans_with_jobs(&intervals, &[400, 120], 50),
+            vec![(100, 170), (400, 450)]
+        );
+        assert_eq!(startup_spans_with_jobs(&intervals, &[400], 0), vec![]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::domain::EpochMs;
 use crate::domain::flags::Flag;
 use crate::domain::history::tally_between;
 use crate::domain::plant::MachineIdx;
-use crate::domain::production::losses::{SixLosses, six_losses, startup_spans};
+use crate::domain::production::losses::{SixLosses, six_losses, startup_spans_with_jobs};
 use crate::domain::production::maintenance::{OrderView, order_view};
 use crate::domain::production::reliability::{Reliability, operating_ms, reliability};
 use crate::domain::production::trend::TrendWarning;
@@ -168,7 +168,7 @@ pub struct LineLosses {
     /// End.
     to: DateTime<Utc>,
     /// Start-up rejects: parts made this long after a changeover of the constraint machine
-    /// ends (`analytics.startup_period`), seconds.
+    /// ends and each job start (`analytics.startup_period`), seconds.
     startup_period_s: f64,
     /// The losses.
     #[serde(flatten)]
@@ -215,7 +215,8 @@ pub async fn losses(
     let constraint = &plant.machines[line.constraint].id;
     let intervals = state.store.intervals(constraint, from - period, to).await?;
     let parts = state.store.parts(&plant.machines[line.output].id, from, to).await?;
-    let startup = startup_spans(&intervals, period);
+    let job_starts = state.store.job_starts(&line.id, from - period, to).await?;
+    let startup = startup_spans_with_jobs(&intervals, &job_starts, period);
     Ok(HttpResponse::Ok().json(LineLosses {
         line: id.into_inner(),
         from: utc(from),

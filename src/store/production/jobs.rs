@@ -146,6 +146,20 @@ impl Store {
         .await
     }
 
+    /// When jobs of `line` started or resumed (entered `running`) within `[from, to)`,
+    /// oldest first: they mark start-up for the loss analysis.
+    pub async fn job_starts(&self, line: &str, from: EpochMs, to: EpochMs) -> Result<Vec<EpochMs>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT e.at_ms FROM job_events e JOIN jobs j ON j.id = e.job_id \
+             WHERE j.line_id = ? AND e.state = 'running' AND e.at_ms >= ? AND e.at_ms < ? ORDER BY e.at_ms",
+        )
+        .bind(line)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Stores a new planned job.
     pub async fn insert_job(&self, plan: &JobPlan, at: EpochMs, by: &str) -> Result<JobRecord, StoreError> {
         let mut tx = self.pool.begin().await?;
