@@ -2,4 +2,8 @@
 //! shift checklists and handover, maintenance orders, reports and loss analytics.
 
 pub mod job;
+pub mod period;
 pub mod product;
+pub mod report;
+pub mod report_csv;
+pub mod report_html;

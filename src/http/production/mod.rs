@@ -4,3 +4,5 @@
 pub mod jobs;
 pub mod lines;
 pub mod products;
+pub mod reports;
+pub mod series;

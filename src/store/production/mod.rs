@@ -3,5 +3,7 @@
 
 mod jobs;
 mod products;
+mod reports;
 
 pub use jobs::{JobFilter, JobPlan, JobRecord};
+pub use reports::StoredReport;
