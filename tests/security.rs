@@ -152,6 +152,7 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/production/lines", "read"),
     ("GET /api/v1/lines/{id}", "read"),
     ("GET /api/v1/lines/{id}/oee", "read"),
+    ("GET /api/v1/lines/{id}/oee/series", "read"),
     ("GET /api/v1/machines/{id}", "read"),
     ("GET /api/v1/machines/{id}/oee", "read"),
     ("POST /api/v1/ingest", "ingest"),
@@ -178,6 +179,10 @@ const CLASSES: &[(&str, &str)] = &[
     ("POST /api/v1/jobs/{id}/pause", "supervise"),
     ("POST /api/v1/jobs/{id}/complete", "supervise"),
     ("POST /api/v1/jobs/{id}/cancel", "supervise"),
+    ("GET /api/v1/reports/shift", "read"),
+    ("POST /api/v1/reports/shift/regenerate", "supervise"),
+    ("GET /api/v1/reports/day", "read"),
+    ("GET /api/v1/reports/week", "read"),
     ("GET /api/v1/flags", "read"),
     ("PUT /api/v1/flags/{name}", "admin"),
     ("GET /api/v1/users", "admin"),
@@ -280,7 +285,12 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/users/{username}", "/users/target")
             .replace("/display-tokens/{id}", &format!("/display-tokens/{victim_display}"))
             .replace("/{file}", "/app.js")
-            .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"));
+            .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"))
+            .replace("/oee/series", &format!("/oee/series?{window}"))
+            .replace("/reports/shift", "/reports/shift?date=2026-03-02&shift=day")
+            .replace("/reports/shift?date=2026-03-02&shift=day/regenerate", "/reports/shift/regenerate")
+            .replace("/reports/day", "/reports/day?date=2026-03-02")
+            .replace("/reports/week", "/reports/week?week=2026-W10");
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
                 "POST /api/v1/auth/login" => Some(json!({"username": "matrix", "password": TEST_PASSWORD})),
@@ -299,6 +309,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 }
                 "PATCH /api/v1/users/{username}" => Some(json!({"disabled": false})),
                 "POST /api/v1/display-tokens" => Some(json!({"name": "matrix wall"})),
+                "POST /api/v1/reports/shift/regenerate" => Some(json!({"date": "2026-03-01", "shift": "day"})),
                 _ if method == "POST" => Some(json!({})),
                 _ => None,
             };

@@ -21,7 +21,8 @@ use crate::domain::snapshot::utc;
 use crate::domain::tally::Tally;
 use crate::store::{Store, StoreError, StoredReport, TicketFilter};
 
-/// Spans ending this close to now may still have telemetry in the writer: flush first.
+/// Shifts ending this close to now may still have telemetry on its way: the reporter
+/// flushes before it stores their reports.
 const FLUSH_MARGIN_MS: i64 = 5 * 60_000;
 /// Most tickets a line report lists.
 const MAX_TICKETS: i64 = 10_000;
@@ -51,12 +52,15 @@ impl ReportBuilder {
         self.plant.plant().calendar.tz()
     }
 
-    /// A report of `lines` (plant indices) over `period`, made now.
+    /// A report of `lines` (plant indices) over `period`, made now. Telemetry is flushed
+    /// first, as `?from=&to=` does, so the figures are the same.
     pub async fn compute(&self, period: &Period, lines: &[usize]) -> Result<Report, StoreError> {
+        self.plant.flush().await;
+        self.compute_flushed(period, lines).await
+    }
+
+    async fn compute_flushed(&self, period: &Period, lines: &[usize]) -> Result<Report, StoreError> {
         let now = self.clock.now_ms();
-        if period.to_ms() + FLUSH_MARGIN_MS > now {
-            self.plant.flush().await;
-        }
         let mut out = Vec::with_capacity(lines.len());
         for &line in lines {
             out.push(self.line(period, line, now).await?);
@@ -92,12 +96,11 @@ impl ReportBuilder {
                         "stored shift report unreadable; computing it again"),
                 }
             }
-            let now = self.clock.now_ms();
-            if !flushed && period.to_ms() + FLUSH_MARGIN_MS > now {
+            if !flushed {
                 self.plant.flush().await;
                 flushed = true;
             }
-            out.push(self.line(period, line, now).await?);
+            out.push(self.line(period, line, self.clock.now_ms()).await?);
         }
         Ok(self.report(period, out))
     }
@@ -148,7 +151,12 @@ impl ReportBuilder {
             if missing.is_empty() {
                 continue;
             }
-            let report = self.compute(&period, &missing).await?;
+            // Telemetry of a shift that ended long ago is stored (machines reload theirs
+            // at start); one that just ended may still be on its way.
+            if period.to_ms() + FLUSH_MARGIN_MS > until {
+                self.plant.flush().await;
+            }
+            let report = self.compute_flushed(&period, &missing).await?;
             for mut l in report.lines {
                 l.source = ReportSource::Stored;
                 let json = body(&l)?;

@@ -22,8 +22,6 @@ use crate::http::query::ApiQuery;
 
 /// Longest span of a series.
 const MAX_SPAN_MS: EpochMs = 31 * 24 * 3_600_000;
-/// Spans ending this close to now may still have telemetry in the writer: flush first.
-const FLUSH_MARGIN_MS: i64 = 5 * 60_000;
 
 /// The span and the bucket width.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -174,9 +172,7 @@ pub async fn series(
         });
     };
     caller.require_line(&id)?;
-    if to + FLUSH_MARGIN_MS > state.clock.now_ms() {
-        state.plant.flush().await;
-    }
+    state.plant.flush().await;
     let tz = plant.calendar.tz();
     let spans = buckets(tz, from, to, bucket.ms());
     let tallies = state.store.line_tallies(&plant, line, &spans).await?;
