@@ -69,12 +69,12 @@ async fn feed_shift(app: &TestApp) {
         ("A.Packer.Reject", json!(0), s),
         ("A.Packer.Fault", json!(true), s + 300 * MIN),
         ("A.Packer.Run", json!(false), s + 300 * MIN),
-        ("A.Packer.Fault", json!(false), s + 305 * MIN),
         ("A.Packer.Run", json!(true), s + 305 * MIN),
+        ("A.Packer.Fault", json!(false), s + 305 * MIN),
         ("A.Packer.Fault", json!(true), s + 400 * MIN),
         ("A.Packer.Run", json!(false), s + 400 * MIN),
-        ("A.Packer.Fault", json!(false), s + 401 * MIN),
         ("A.Packer.Run", json!(true), s + 401 * MIN),
+        ("A.Packer.Fault", json!(false), s + 401 * MIN),
         ("B.Press.State", json!(1), s),
         ("B.Press.Total", json!(0), s),
         ("B.Press.Reject", json!(0), s),
@@ -225,7 +225,9 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
     // The counts arrive; the packer's 5 min stop is classified.
     app.clock.set(SHIFT_END - 1);
     feed_shift(app).await;
-    let (_, stops) = app.get("/api/v1/downtime?machine=a-packer&micro_stop=false").await;
+    let (_, stops) = app
+        .get(&format!("/api/v1/downtime?machine=a-packer&micro_stop=false&to={}", rfc3339(SHIFT_END)))
+        .await;
     let stop = stops["downtime"][0]["id"].as_i64().expect("a packer stop");
     let op = app.token_with("olga", Role::Operator, None).await;
     let (status, classified) = app
@@ -489,4 +491,159 @@ async fn oee_series_buckets_each_equal_the_span_query() {
     )
     .await;
     assert_eq!(text.lines().count(), 1 + 8, "{text}");
+}
+
+/// A stored line report's `generated_at`.
+async fn stored_at(app: &TestApp, line: &str) -> Value {
+    let (status, r) = app
+        .get(&format!("/api/v1/reports/shift?line={line}&date=2026-03-02&shift=day"))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["lines"][0]["source"], "stored", "{r}");
+    r["lines"][0]["generated_at"].clone()
+}
+
+#[actix_web::test]
+async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_nothing() {
+    let dir = temp();
+    let app = app_at(dir.path(), &plant(), SHIFT_END - 1).await;
+    feed_shift(&app).await;
+    app.clock.set(SHIFT_END + 1_000);
+    assert_eq!(app.reporter.send(CheckShifts).await.expect("reporter").expect("store"), 2);
+    let first = stored_at(&app, "line-a").await;
+    // The packer's stop is classified after the shift: the stored report still says
+    // `unclassified`, the Pareto already the new reason.
+    app.clock.set(SHIFT_END + 60 * MIN);
+    let (_, stops) = app
+        .get(&format!("/api/v1/downtime?machine=a-packer&micro_stop=false&to={}", rfc3339(SHIFT_END)))
+        .await;
+    let stop = stops["downtime"][0]["id"].as_i64().expect("stop");
+    let (status, classified) = app
+        .post(&format!("/api/v1/downtime/{stop}/classify"), &json!({"reason": "electrical/sensor"}))
+        .await;
+    assert_eq!(status, 200, "{classified}");
+    let path = "/api/v1/reports/shift?line=line-a&date=2026-03-02&shift=day";
+    let (_, before) = app.get(path).await;
+    assert_eq!(before["lines"][0]["downtime"]["unclassified"]["minutes"], json!(5.0), "{}", before["lines"][0]["downtime"]);
+
+    // Bad bodies name the field and store nothing; an operator may not; a shift not yet
+    // over is refused with when it ends.
+    let sup = app.token_with("sam", Role::Supervisor, None).await;
+    let url = "/api/v1/reports/shift/regenerate";
+    let bad = [
+        (json!({"date": "2026-02-30", "shift": "day"}), 400, Some("date")),
+        (json!({"date": "2026-03-02", "shift": "night"}), 400, Some("shift")),
+        (json!({"date": "2026-03-02"}), 400, None),
+        (json!({"date": "2026-03-02", "shift": "day", "lines": ["line-a"]}), 400, None),
+        (json!({"line": "line-z", "date": "2026-03-02", "shift": "day"}), 404, None),
+        (json!({"date": "2026-03-03", "shift": "day"}), 409, None),
+    ];
+    for (body, status, field) in bad {
+        let (got, answer) = app.post_as(url, &sup, &body).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        if let Some(field) = field {
+            assert_eq!(answer["error"]["details"]["field"], field, "{answer}");
+        }
+        if status == 409 {
+            assert!(
+                answer["error"]["message"].as_str().unwrap_or("").contains("ends at 2026-03-03T14:00:00+00:00"),
+                "{answer}"
+            );
+        }
+    }
+    let op = app.token_with("olga", Role::Operator, None).await;
+    let (status, _) = app
+        .post_as(url, &op, &json!({"date": "2026-03-02", "shift": "day"}))
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(stored_at(&app, "line-a").await, first, "nothing was replaced");
+    assert_eq!(stored_at(&app, "line-b").await, first);
+
+    // Regenerated: both lines replaced, the new reason in it, audited.
+    let (status, again) = app
+        .post_as(url, &sup, &json!({"date": "2026-03-02", "shift": "day"}))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["lines"].as_array().map(Vec::len), Some(2));
+    let (_, after) = app.get(path).await;
+    let line = &after["lines"][0];
+    assert_eq!(line["source"], "stored");
+    assert_ne!(line["generated_at"], first);
+    assert_eq!(line["downtime"]["unclassified"]["minutes"], json!(0.0));
+    assert_eq!(line["downtime"]["reasons"][1]["reason"], "electrical/sensor");
+    check_against_span_queries(&app, &after).await;
+    let (_, log) = app.get("/api/v1/audit?action=report.").await;
+    let entries = log["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!(
+        (entries[0]["action"].clone(), entries[0]["actor"].clone(), entries[0]["target"].clone()),
+        (json!("report.regenerate"), json!("sam"), json!("day 2026-03-02"))
+    );
+    assert_eq!(entries[0]["details"]["lines"], json!(["line-a", "line-b"]));
+}
+
+#[actix_web::test]
+async fn bad_parameters_unknown_lines_and_line_scope_are_refused() {
+    let dir = temp();
+    let app = app_at(dir.path(), &plant(), SHIFT_END - 1).await;
+    feed_shift(&app).await;
+    let series = format!(
+        "/api/v1/lines/line-a/oee/series?from={}&to={}",
+        rfc3339(SHIFT_START),
+        rfc3339(SHIFT_END)
+    );
+    // (path, status, parameter named)
+    let cases = [
+        ("/api/v1/reports/shift?date=2026-03-02".to_owned(), 400, Some("shift")),
+        ("/api/v1/reports/shift?shift=day".to_owned(), 400, Some("date")),
+        ("/api/v1/reports/shift?date=02.03.2026&shift=day".to_owned(), 400, Some("date")),
+        ("/api/v1/reports/shift?date=2026-03-02&shift=nights".to_owned(), 400, Some("shift")),
+        ("/api/v1/reports/shift?date=2026-03-02&shift=day&format=pdf".to_owned(), 400, Some("format")),
+        ("/api/v1/reports/shift?date=2026-03-02&shift=day&lines=a".to_owned(), 400, Some("lines")),
+        ("/api/v1/reports/shift?date=2026-03-02&shift=day&line=line-z".to_owned(), 404, None),
+        ("/api/v1/reports/shift?date=2026-03-03&shift=day".to_owned(), 409, None),
+        ("/api/v1/reports/day?date=2026-3-2x".to_owned(), 400, Some("date")),
+        ("/api/v1/reports/day?date=2026-03-09".to_owned(), 409, None),
+        ("/api/v1/reports/week?week=2026-W60".to_owned(), 400, Some("week")),
+        ("/api/v1/reports/week?week=2026-10".to_owned(), 400, Some("week")),
+        ("/api/v1/reports/week?week=2026-W10&line=line-z".to_owned(), 404, None),
+        (format!("{series}&bucket=5m"), 400, Some("bucket")),
+        (format!("{series}&format=html"), 400, Some("format")),
+        ("/api/v1/lines/line-a/oee/series?from=2026-03-02T08:00:00Z&to=2026-03-02T06:00:00Z".to_owned(), 400, Some("to")),
+        ("/api/v1/lines/line-a/oee/series?from=2026-01-01T00:00:00Z&to=2026-03-02T00:00:00Z".to_owned(), 400, Some("to")),
+        ("/api/v1/lines/line-a/oee/series?from=yesterday&to=2026-03-02T06:00:00Z".to_owned(), 400, Some("from")),
+        ("/api/v1/lines/line-a/oee/series?to=2026-03-02T06:00:00Z".to_owned(), 400, Some("from")),
+        ("/api/v1/lines/line-z/oee/series?from=2026-03-02T06:00:00Z&to=2026-03-02T08:00:00Z".to_owned(), 404, None),
+    ];
+    for (path, status, parameter) in cases {
+        let (got, body) = app.get(&path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        if let Some(p) = parameter {
+            assert_eq!(body["error"]["details"]["parameter"], p, "{path}: {body}");
+        }
+    }
+    // A caller limited to line A gets only line A for the plant, and 403 for line B.
+    let ann = app
+        .token_with("ann", Role::Operator, Some(vec!["line-a".into()]))
+        .await;
+    let (status, r) = app
+        .get_as("/api/v1/reports/shift?date=2026-03-02&shift=day", &ann)
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let ids: Vec<&str> = r["lines"].as_array().expect("lines").iter().filter_map(|l| l["id"].as_str()).collect();
+    assert_eq!(ids, vec!["line-a"]);
+    for path in [
+        "/api/v1/reports/shift?date=2026-03-02&shift=day&line=line-b",
+        "/api/v1/reports/day?date=2026-03-02&line=line-b",
+        "/api/v1/reports/week?week=2026-W10&line=line-b",
+    ] {
+        assert_eq!(app.get_as(path, &ann).await.0, 403, "{path}");
+    }
+    let b_series = series.replace("line-a", "line-b");
+    assert_eq!(app.get_as(&b_series, &ann).await.0, 403);
+    // Without a token: 401; a display token reads.
+    assert_eq!(app.call("GET", "/api/v1/reports/day?date=2026-03-02", None, None).await.0, 401);
+    let (_, d) = app.post("/api/v1/display-tokens", &json!({"name": "hall"})).await;
+    let display = d["token"].as_str().expect("display token");
+    assert_eq!(app.get_as("/api/v1/reports/day?date=2026-03-02", display).await.0, 200);
 }

@@ -209,7 +209,7 @@ pub struct PartCounts {
 
 fn total_of(rows: &[ParetoRow]) -> ReasonTotal {
     // Minutes are summed from the rounded rows and rounded again, as a reader would.
-    let minutes: f64 = rows.iter().map(|r| r.minutes).sum();
+    let minutes = rows.iter().fold(0.0, |sum, r| sum + r.minutes);
     ReasonTotal {
         minutes: (minutes * 100.0).round() / 100.0,
         occurrences: rows.iter().map(|r| r.occurrences).sum(),
