@@ -127,9 +127,7 @@ async fn fetch(app: &TestApp, path: &str, token: &str, accept: &str) -> (u16, St
 
 /// `?from=&to=` figures of a line or machine.
 async fn span(app: &TestApp, scope: &str, id: &str, from: &str, to: &str) -> Value {
-    let (status, body) = app
-        .get(&format!("/api/v1/{scope}/{id}/oee?from={from}&to={to}"))
-        .await;
+    let (status, body) = app.get(&format!("/api/v1/{scope}/{id}/oee?from={from}&to={to}")).await;
     assert_eq!(status, 200, "{body}");
     body["oee"].clone()
 }
@@ -156,7 +154,13 @@ async fn check_against_span_queries(app: &TestApp, report: &Value) {
         let (_, pareto) = app
             .get(&format!("/api/v1/downtime/pareto?line={id}&from={from}&to={to}"))
             .await;
-        let rows: Vec<Value> = pareto["reasons"].as_array().expect("rows").iter().take(10).cloned().collect();
+        let rows: Vec<Value> = pareto["reasons"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .take(10)
+            .cloned()
+            .collect();
         assert_eq!(line["downtime"]["reasons"], Value::Array(rows), "downtime of {id}");
         let (_, tickets) = app
             .get(&format!("/api/v1/andon/tickets?line={id}&from={from}&to={to}"))
@@ -196,7 +200,10 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
         )
         .await;
     let job = job["id"].as_i64().expect("job id");
-    assert_eq!(app.post(&format!("/api/v1/jobs/{job}/release"), &json!({})).await.0, 200);
+    assert_eq!(
+        app.post(&format!("/api/v1/jobs/{job}/release"), &json!({})).await.0,
+        200
+    );
     app.clock.set(SHIFT_START);
     assert_eq!(app.post(&format!("/api/v1/jobs/{job}/start"), &json!({})).await.0, 200);
     // The ticket: raised 10:01, acknowledged two minutes later, resolved at 10:50.
@@ -221,12 +228,18 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
     let path = format!("/api/v1/andon/tickets/{ticket}/resolve");
     assert_eq!(app.call("POST", &path, Some(&op), None).await.0, 200);
     app.clock.set(DAY + 13 * 60 * MIN);
-    assert_eq!(app.post(&format!("/api/v1/jobs/{job}/complete"), &json!({})).await.0, 200);
+    assert_eq!(
+        app.post(&format!("/api/v1/jobs/{job}/complete"), &json!({})).await.0,
+        200
+    );
     // The counts arrive; the packer's 5 min stop is classified.
     app.clock.set(SHIFT_END - 1);
     feed_shift(app).await;
     let (_, stops) = app
-        .get(&format!("/api/v1/downtime?machine=a-packer&micro_stop=false&to={}", rfc3339(SHIFT_END)))
+        .get(&format!(
+            "/api/v1/downtime?machine=a-packer&micro_stop=false&to={}",
+            rfc3339(SHIFT_END)
+        ))
         .await;
     let stop = stops["downtime"][0]["id"].as_i64().expect("a packer stop");
     let op = app.token_with("olga", Role::Operator, None).await;
@@ -248,23 +261,38 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
     let (job, ticket) = run_shift(&app).await;
     let path = "/api/v1/reports/shift?line=line-a&date=2026-03-02&shift=day";
     // Before the end the shift is reported up to now, and not stored.
-    assert_eq!(app.reporter.send(CheckShifts).await.expect("reporter").expect("store"), 0);
+    assert_eq!(
+        app.reporter.send(CheckShifts).await.expect("reporter").expect("store"),
+        0
+    );
     let (_, partial) = app.get(path).await;
     assert_eq!(partial["lines"][0]["source"], "computed", "{partial}");
     assert_eq!(partial["lines"][0]["partial"], true);
     // The shift ends: the reporter stores both lines' reports, once.
     app.clock.set(SHIFT_END + 1_000);
-    assert_eq!(app.reporter.send(CheckShifts).await.expect("reporter").expect("store"), 2);
-    assert_eq!(app.reporter.send(CheckShifts).await.expect("reporter").expect("store"), 0);
+    assert_eq!(
+        app.reporter.send(CheckShifts).await.expect("reporter").expect("store"),
+        2
+    );
+    assert_eq!(
+        app.reporter.send(CheckShifts).await.expect("reporter").expect("store"),
+        0
+    );
     let (status, report) = app.get(path).await;
     assert_eq!(status, 200, "{report}");
     let line = &report["lines"][0];
-    assert_eq!((line["source"].clone(), line["partial"].clone()), (json!("stored"), json!(false)));
+    assert_eq!(
+        (line["source"].clone(), line["partial"].clone()),
+        (json!("stored"), json!(false))
+    );
     assert_eq!(report["period"]["from_local"], "2026-03-02T06:00:00+00:00");
     assert_eq!(report["period"]["length_s"], json!(28_800.0));
     // The textbook figures: A 88.81 %, P 86.11 %, Q 97.80 %, OEE 74.79 %.
     assert_eq!(pct(&line["oee"]["oee"]), Some(74.79), "{}", line["oee"]);
-    assert_eq!((line["oee"]["good"].clone(), line["oee"]["reject"].clone()), (json!(18_848), json!(423)));
+    assert_eq!(
+        (line["oee"]["good"].clone(), line["oee"]["reject"].clone()),
+        (json!(18_848), json!(423))
+    );
     check_against_span_queries(&app, &report).await;
     // Downtime: the jam 47 min, the belt 5 min; the micro-stop apart; nothing unclassified.
     let d = &line["downtime"];
@@ -278,7 +306,10 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
     assert_eq!(d["unclassified"], json!({"minutes": 0.0, "occurrences": 0}));
     assert_eq!(d["micro_stops"], json!({"minutes": 1.0, "occurrences": 1}));
     let packer = &line["machines"][1];
-    assert_eq!((packer["id"].clone(), packer["micro_stops"].clone()), (json!("a-packer"), json!(1)));
+    assert_eq!(
+        (packer["id"].clone(), packer["micro_stops"].clone()),
+        (json!("a-packer"), json!(1))
+    );
     assert_eq!(packer["oee"]["micro_stop_s"], json!(60.0));
     // The ticket: acknowledged after 120 s, resolved after 49 min.
     let t = &line["andon"]["tickets"][0];
@@ -296,7 +327,10 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
     // CSV, by format= and by Accept: the same text, parsed back it sums to the JSON.
     let admin = app.admin();
     let (status, kind, csv_text, _) = fetch(&app, &format!("{path}&format=csv"), &admin, "*/*").await;
-    assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8; header=present"));
+    assert_eq!(
+        (status, kind.as_str()),
+        (200, "text/csv; charset=utf-8; header=present")
+    );
     let (_, _, by_accept, _) = fetch(&app, path, &admin, "text/csv").await;
     assert_eq!(csv_text, by_accept);
     assert!(csv_text.contains("\r\n"));
@@ -306,7 +340,9 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     let section = col("section");
     let of = |name: &'static str| rows.iter().filter(move |r| &r[section] == name);
-    let machine_good: i64 = of("machine").map(|r| r[col("good")].parse::<i64>().expect("good")).sum();
+    let machine_good: i64 = of("machine")
+        .map(|r| r[col("good")].parse::<i64>().expect("good"))
+        .sum();
     let json_good: i64 = line["machines"]
         .as_array()
         .expect("machines")
@@ -315,7 +351,14 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
         .sum();
     assert_eq!(machine_good, json_good);
     let line_row = of("line").next().expect("line row");
-    for field in ["availability", "performance", "quality", "oee", "run_s", "planned_production_s"] {
+    for field in [
+        "availability",
+        "performance",
+        "quality",
+        "oee",
+        "run_s",
+        "planned_production_s",
+    ] {
         let v: f64 = line_row[col(field)].parse().expect(field);
         assert_eq!(Some(v), line["oee"][field].as_f64(), "{field} to the last digit");
     }
@@ -323,7 +366,9 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
     let ticket_row = of("andon").next().expect("ticket row");
     assert_eq!(&ticket_row[col("description")], "filler jammed <again> & again");
     assert_eq!(&ticket_row[col("raised_at")], "2026-03-02T10:01:00+00:00");
-    let minutes: f64 = of("downtime").map(|r| r[col("minutes")].parse::<f64>().expect("minutes")).sum();
+    let minutes: f64 = of("downtime")
+        .map(|r| r[col("minutes")].parse::<f64>().expect("minutes"))
+        .sum();
     assert_eq!(minutes, 52.0);
 
     // HTML: a page per line with its figures, text escaped, no script, its own CSP.
@@ -415,18 +460,25 @@ tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", w
             ("A.Filler.State", json!(1), to),
         ])
         .await;
-        let (status, r) = app
-            .get(&format!("/api/v1/reports/shift?date={date}&shift=night"))
-            .await;
+        let (status, r) = app.get(&format!("/api/v1/reports/shift?date={date}&shift=night")).await;
         assert_eq!(status, 200, "{r}");
         assert_eq!(r["period"]["length_s"], json!(hours * 3600.0), "{date}");
-        assert_eq!((r["period"]["from"].clone(), r["period"]["to"].clone()), (json!(rfc3339(from)), json!(rfc3339(to))));
+        assert_eq!(
+            (r["period"]["from"].clone(), r["period"]["to"].clone()),
+            (json!(rfc3339(from)), json!(rfc3339(to)))
+        );
         // Running all night: planned production time is the night's real length.
-        assert_eq!(r["lines"][0]["oee"]["planned_production_s"], json!(hours * 3600.0), "{date}");
+        assert_eq!(
+            r["lines"][0]["oee"]["planned_production_s"],
+            json!(hours * 3600.0),
+            "{date}"
+        );
         assert_eq!(r["lines"][0]["oee"]["run_s"], json!(hours * 3600.0), "{date}");
         check_against_span_queries(&app, &r).await;
     }
-    let (_, r) = app.get("/api/v1/reports/shift?date=2026-10-24&shift=night&format=csv").await;
+    let (_, r) = app
+        .get("/api/v1/reports/shift?date=2026-10-24&shift=night&format=csv")
+        .await;
     assert_eq!(r, Value::Null, "CSV is not JSON");
     let (_, _, text, _) = fetch(
         &app,
@@ -452,7 +504,9 @@ async fn oee_series_buckets_each_equal_the_span_query() {
     let (from, to) = (rfc3339(SHIFT_START), rfc3339(SHIFT_END));
     for (bucket, n) in [("1h", 8), ("15m", 32)] {
         let (status, s) = app
-            .get(&format!("/api/v1/lines/line-a/oee/series?from={from}&to={to}&bucket={bucket}"))
+            .get(&format!(
+                "/api/v1/lines/line-a/oee/series?from={from}&to={to}&bucket={bucket}"
+            ))
             .await;
         assert_eq!(status, 200, "{s}");
         let points = s["points"].as_array().expect("points");
@@ -481,7 +535,11 @@ async fn oee_series_buckets_each_equal_the_span_query() {
         .collect();
     assert_eq!(
         edges,
-        vec!["2026-03-02T06:20:00+00:00", "2026-03-02T07:00:00+00:00", "2026-03-02T08:00:00+00:00"]
+        vec![
+            "2026-03-02T06:20:00+00:00",
+            "2026-03-02T07:00:00+00:00",
+            "2026-03-02T08:00:00+00:00"
+        ]
     );
     let (_, _, text, _) = fetch(
         &app,
@@ -509,22 +567,36 @@ async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_
     let app = app_at(dir.path(), &plant(), SHIFT_END - 1).await;
     feed_shift(&app).await;
     app.clock.set(SHIFT_END + 1_000);
-    assert_eq!(app.reporter.send(CheckShifts).await.expect("reporter").expect("store"), 2);
+    assert_eq!(
+        app.reporter.send(CheckShifts).await.expect("reporter").expect("store"),
+        2
+    );
     let first = stored_at(&app, "line-a").await;
     // The packer's stop is classified after the shift: the stored report still says
     // `unclassified`, the Pareto already the new reason.
     app.clock.set(SHIFT_END + 60 * MIN);
     let (_, stops) = app
-        .get(&format!("/api/v1/downtime?machine=a-packer&micro_stop=false&to={}", rfc3339(SHIFT_END)))
+        .get(&format!(
+            "/api/v1/downtime?machine=a-packer&micro_stop=false&to={}",
+            rfc3339(SHIFT_END)
+        ))
         .await;
     let stop = stops["downtime"][0]["id"].as_i64().expect("stop");
     let (status, classified) = app
-        .post(&format!("/api/v1/downtime/{stop}/classify"), &json!({"reason": "electrical/sensor"}))
+        .post(
+            &format!("/api/v1/downtime/{stop}/classify"),
+            &json!({"reason": "electrical/sensor"}),
+        )
         .await;
     assert_eq!(status, 200, "{classified}");
     let path = "/api/v1/reports/shift?line=line-a&date=2026-03-02&shift=day";
     let (_, before) = app.get(path).await;
-    assert_eq!(before["lines"][0]["downtime"]["unclassified"]["minutes"], json!(5.0), "{}", before["lines"][0]["downtime"]);
+    assert_eq!(
+        before["lines"][0]["downtime"]["unclassified"]["minutes"],
+        json!(5.0),
+        "{}",
+        before["lines"][0]["downtime"]
+    );
 
     // Bad bodies name the field and store nothing; an operator may not; a shift not yet
     // over is refused with when it ends.
@@ -534,8 +606,16 @@ async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_
         (json!({"date": "2026-02-30", "shift": "day"}), 400, Some("date")),
         (json!({"date": "2026-03-02", "shift": "night"}), 400, Some("shift")),
         (json!({"date": "2026-03-02"}), 400, None),
-        (json!({"date": "2026-03-02", "shift": "day", "lines": ["line-a"]}), 400, None),
-        (json!({"line": "line-z", "date": "2026-03-02", "shift": "day"}), 404, None),
+        (
+            json!({"date": "2026-03-02", "shift": "day", "lines": ["line-a"]}),
+            400,
+            None,
+        ),
+        (
+            json!({"line": "line-z", "date": "2026-03-02", "shift": "day"}),
+            404,
+            None,
+        ),
         (json!({"date": "2026-03-03", "shift": "day"}), 409, None),
     ];
     for (body, status, field) in bad {
@@ -546,7 +626,10 @@ async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_
         }
         if status == 409 {
             assert!(
-                answer["error"]["message"].as_str().unwrap_or("").contains("ends at 2026-03-03T14:00:00+00:00"),
+                answer["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("ends at 2026-03-03T14:00:00+00:00"),
                 "{answer}"
             );
         }
@@ -576,7 +659,11 @@ async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_
     let entries = log["entries"].as_array().expect("entries");
     assert_eq!(entries.len(), 1, "{log}");
     assert_eq!(
-        (entries[0]["action"].clone(), entries[0]["actor"].clone(), entries[0]["target"].clone()),
+        (
+            entries[0]["action"].clone(),
+            entries[0]["actor"].clone(),
+            entries[0]["target"].clone()
+        ),
         (json!("report.regenerate"), json!("sam"), json!("day 2026-03-02"))
     );
     assert_eq!(entries[0]["details"]["lines"], json!(["line-a", "line-b"]));
@@ -596,11 +683,31 @@ async fn bad_parameters_unknown_lines_and_line_scope_are_refused() {
     let cases = [
         ("/api/v1/reports/shift?date=2026-03-02".to_owned(), 400, Some("shift")),
         ("/api/v1/reports/shift?shift=day".to_owned(), 400, Some("date")),
-        ("/api/v1/reports/shift?date=02.03.2026&shift=day".to_owned(), 400, Some("date")),
-        ("/api/v1/reports/shift?date=2026-03-02&shift=nights".to_owned(), 400, Some("shift")),
-        ("/api/v1/reports/shift?date=2026-03-02&shift=day&format=pdf".to_owned(), 400, Some("format")),
-        ("/api/v1/reports/shift?date=2026-03-02&shift=day&lines=a".to_owned(), 400, Some("lines")),
-        ("/api/v1/reports/shift?date=2026-03-02&shift=day&line=line-z".to_owned(), 404, None),
+        (
+            "/api/v1/reports/shift?date=02.03.2026&shift=day".to_owned(),
+            400,
+            Some("date"),
+        ),
+        (
+            "/api/v1/reports/shift?date=2026-03-02&shift=nights".to_owned(),
+            400,
+            Some("shift"),
+        ),
+        (
+            "/api/v1/reports/shift?date=2026-03-02&shift=day&format=pdf".to_owned(),
+            400,
+            Some("format"),
+        ),
+        (
+            "/api/v1/reports/shift?date=2026-03-02&shift=day&lines=a".to_owned(),
+            400,
+            Some("lines"),
+        ),
+        (
+            "/api/v1/reports/shift?date=2026-03-02&shift=day&line=line-z".to_owned(),
+            404,
+            None,
+        ),
         ("/api/v1/reports/shift?date=2026-03-03&shift=day".to_owned(), 409, None),
         ("/api/v1/reports/day?date=2026-3-2x".to_owned(), 400, Some("date")),
         ("/api/v1/reports/day?date=2026-03-09".to_owned(), 409, None),
@@ -609,11 +716,31 @@ async fn bad_parameters_unknown_lines_and_line_scope_are_refused() {
         ("/api/v1/reports/week?week=2026-W10&line=line-z".to_owned(), 404, None),
         (format!("{series}&bucket=5m"), 400, Some("bucket")),
         (format!("{series}&format=html"), 400, Some("format")),
-        ("/api/v1/lines/line-a/oee/series?from=2026-03-02T08:00:00Z&to=2026-03-02T06:00:00Z".to_owned(), 400, Some("to")),
-        ("/api/v1/lines/line-a/oee/series?from=2026-01-01T00:00:00Z&to=2026-03-02T00:00:00Z".to_owned(), 400, Some("to")),
-        ("/api/v1/lines/line-a/oee/series?from=yesterday&to=2026-03-02T06:00:00Z".to_owned(), 400, Some("from")),
-        ("/api/v1/lines/line-a/oee/series?to=2026-03-02T06:00:00Z".to_owned(), 400, Some("from")),
-        ("/api/v1/lines/line-z/oee/series?from=2026-03-02T06:00:00Z&to=2026-03-02T08:00:00Z".to_owned(), 404, None),
+        (
+            "/api/v1/lines/line-a/oee/series?from=2026-03-02T08:00:00Z&to=2026-03-02T06:00:00Z".to_owned(),
+            400,
+            Some("to"),
+        ),
+        (
+            "/api/v1/lines/line-a/oee/series?from=2026-01-01T00:00:00Z&to=2026-03-02T00:00:00Z".to_owned(),
+            400,
+            Some("to"),
+        ),
+        (
+            "/api/v1/lines/line-a/oee/series?from=yesterday&to=2026-03-02T06:00:00Z".to_owned(),
+            400,
+            Some("from"),
+        ),
+        (
+            "/api/v1/lines/line-a/oee/series?to=2026-03-02T06:00:00Z".to_owned(),
+            400,
+            Some("from"),
+        ),
+        (
+            "/api/v1/lines/line-z/oee/series?from=2026-03-02T06:00:00Z&to=2026-03-02T08:00:00Z".to_owned(),
+            404,
+            None,
+        ),
     ];
     for (path, status, parameter) in cases {
         let (got, body) = app.get(&path).await;
@@ -623,14 +750,17 @@ async fn bad_parameters_unknown_lines_and_line_scope_are_refused() {
         }
     }
     // A caller limited to line A gets only line A for the plant, and 403 for line B.
-    let ann = app
-        .token_with("ann", Role::Operator, Some(vec!["line-a".into()]))
-        .await;
+    let ann = app.token_with("ann", Role::Operator, Some(vec!["line-a".into()])).await;
     let (status, r) = app
         .get_as("/api/v1/reports/shift?date=2026-03-02&shift=day", &ann)
         .await;
     assert_eq!(status, 200, "{r}");
-    let ids: Vec<&str> = r["lines"].as_array().expect("lines").iter().filter_map(|l| l["id"].as_str()).collect();
+    let ids: Vec<&str> = r["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|l| l["id"].as_str())
+        .collect();
     assert_eq!(ids, vec!["line-a"]);
     for path in [
         "/api/v1/reports/shift?date=2026-03-02&shift=day&line=line-b",
@@ -642,7 +772,12 @@ async fn bad_parameters_unknown_lines_and_line_scope_are_refused() {
     let b_series = series.replace("line-a", "line-b");
     assert_eq!(app.get_as(&b_series, &ann).await.0, 403);
     // Without a token: 401; a display token reads.
-    assert_eq!(app.call("GET", "/api/v1/reports/day?date=2026-03-02", None, None).await.0, 401);
+    assert_eq!(
+        app.call("GET", "/api/v1/reports/day?date=2026-03-02", None, None)
+            .await
+            .0,
+        401
+    );
     let (_, d) = app.post("/api/v1/display-tokens", &json!({"name": "hall"})).await;
     let display = d["token"].as_str().expect("display token");
     assert_eq!(app.get_as("/api/v1/reports/day?date=2026-03-02", display).await.0, 200);

@@ -288,7 +288,10 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             .replace("/downtime/pareto", &format!("/downtime/pareto?{window}"))
             .replace("/oee/series", &format!("/oee/series?{window}"))
             .replace("/reports/shift", "/reports/shift?date=2026-03-02&shift=day")
-            .replace("/reports/shift?date=2026-03-02&shift=day/regenerate", "/reports/shift/regenerate")
+            .replace(
+                "/reports/shift?date=2026-03-02&shift=day/regenerate",
+                "/reports/shift/regenerate",
+            )
             .replace("/reports/day", "/reports/day?date=2026-03-02")
             .replace("/reports/week", "/reports/week?week=2026-W10");
         for (i, token) in tokens.iter().enumerate() {

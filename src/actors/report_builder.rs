@@ -140,13 +140,19 @@ impl ReportBuilder {
         if ended.is_empty() {
             return Ok(0);
         }
-        let stored: HashSet<(String, String, String)> =
-            self.store.shift_reports_ending(after, until).await?.into_iter().collect();
+        let stored: HashSet<(String, String, String)> = self
+            .store
+            .shift_reports_ending(after, until)
+            .await?
+            .into_iter()
+            .collect();
         let mut count = 0;
         for (date, occurrence) in ended {
             let period = of_shift(&plant.calendar, date, &occurrence);
             let missing: Vec<usize> = (0..plant.lines.len())
-                .filter(|&i| !stored.contains(&(plant.lines[i].id.clone(), occurrence.name.clone(), period.date.clone())))
+                .filter(|&i| {
+                    !stored.contains(&(plant.lines[i].id.clone(), occurrence.name.clone(), period.date.clone()))
+                })
                 .collect();
             if missing.is_empty() {
                 continue;

@@ -62,7 +62,9 @@ impl Store {
             return Ok(Vec::new());
         };
         let model = &plant.lines[line];
-        let intervals = self.intervals(&plant.machines[model.constraint].id, first.0, last.1).await?;
+        let intervals = self
+            .intervals(&plant.machines[model.constraint].id, first.0, last.1)
+            .await?;
         let mut parts = self.parts(&plant.machines[model.output].id, first.0, last.1).await?;
         parts.sort_by_key(|p| p.at);
         // Intervals come sorted by start; one overlapping a span starts less than the
@@ -73,7 +75,10 @@ impl Store {
             .map(|&(from, to)| {
                 let lo = intervals.partition_point(|iv| iv.start <= from.saturating_sub(longest));
                 let hi = intervals.partition_point(|iv| iv.start < to).max(lo);
-                let (plo, phi) = (parts.partition_point(|p| p.at < from), parts.partition_point(|p| p.at < to));
+                let (plo, phi) = (
+                    parts.partition_point(|p| p.at < from),
+                    parts.partition_point(|p| p.at < to),
+                );
                 let times = tally_between(&plant.calendar, &intervals[lo..hi], &[], from, to);
                 let counts = tally_between(&plant.calendar, &[], &parts[plo..phi.max(plo)], from, to);
                 Tally::line(&times, &counts)

@@ -167,7 +167,15 @@ pub fn shift_period(cal: &ShiftCalendar, name: &str, date: NaiveDate) -> Result<
 /// The period of a shift occurrence that starts on `date`.
 pub fn of_shift(cal: &ShiftCalendar, date: NaiveDate, s: &ShiftInstance) -> Period {
     let label = format!("{} {}", s.name, date.format("%Y-%m-%d"));
-    period(cal, PeriodKind::Shift, label, Some(s.name.clone()), date, s.start, s.end)
+    period(
+        cal,
+        PeriodKind::Shift,
+        label,
+        Some(s.name.clone()),
+        date,
+        s.start,
+        s.end,
+    )
 }
 
 /// Plant-local day `date`, midnight to midnight.
@@ -273,7 +281,9 @@ mod tests {
     const H: i64 = 3_600_000;
 
     fn at(s: &str) -> EpochMs {
-        DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).unwrap_or(0)
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
     }
 
     fn date(s: &str) -> NaiveDate {
@@ -304,13 +314,28 @@ mod tests {
         // (date, from local, to local, hours)
         let table = [
             // A winter night: 22:00 CET to 06:00 CET, 8 h.
-            ("2026-11-27", "2026-11-27T22:00:00+01:00", "2026-11-28T06:00:00+01:00", 8),
+            (
+                "2026-11-27",
+                "2026-11-27T22:00:00+01:00",
+                "2026-11-28T06:00:00+01:00",
+                8,
+            ),
             // Spring forward 2026-03-29 02:00 CET → 03:00 CEST: 22:00 CET (21:00 UTC) to
             // 06:00 CEST (04:00 UTC) is 7 h.
-            ("2026-03-28", "2026-03-28T22:00:00+01:00", "2026-03-29T06:00:00+02:00", 7),
+            (
+                "2026-03-28",
+                "2026-03-28T22:00:00+01:00",
+                "2026-03-29T06:00:00+02:00",
+                7,
+            ),
             // Fall back 2026-10-25 03:00 CEST → 02:00 CET: 22:00 CEST (20:00 UTC) to
             // 06:00 CET (05:00 UTC) is 9 h.
-            ("2026-10-24", "2026-10-24T22:00:00+02:00", "2026-10-25T06:00:00+01:00", 9),
+            (
+                "2026-10-24",
+                "2026-10-24T22:00:00+02:00",
+                "2026-10-25T06:00:00+01:00",
+                9,
+            ),
         ];
         for (d, from, to, hours) in table {
             let p = shift_period(&cal, "night", date(d)).unwrap();
@@ -326,9 +351,24 @@ mod tests {
         let cal = berlin();
         // The fall-back Sunday has 25 h, the spring-forward Sunday 23 h.
         let table = [
-            ("2026-10-25", "2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", 25 * H),
-            ("2026-03-29", "2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00", 23 * H),
-            ("2026-11-27", "2026-11-27T00:00:00+01:00", "2026-11-28T00:00:00+01:00", 24 * H),
+            (
+                "2026-10-25",
+                "2026-10-25T00:00:00+02:00",
+                "2026-10-26T00:00:00+01:00",
+                25 * H,
+            ),
+            (
+                "2026-03-29",
+                "2026-03-29T00:00:00+01:00",
+                "2026-03-30T00:00:00+02:00",
+                23 * H,
+            ),
+            (
+                "2026-11-27",
+                "2026-11-27T00:00:00+01:00",
+                "2026-11-28T00:00:00+01:00",
+                24 * H,
+            ),
         ];
         for (d, from, to, len) in table {
             let p = day_period(&cal, date(d));
@@ -369,15 +409,9 @@ mod tests {
         // From 05:00 to 23:00 on 27 Nov (CET): the night of the 26th ends at 06:00, early
         // at 14:00, late at 22:00.
         let ended = shifts_ended(&cal, at("2026-11-27T05:00:00+01:00"), at("2026-11-27T23:00:00+01:00"));
-        let got: Vec<(String, String)> = ended
-            .iter()
-            .map(|(d, s)| (d.to_string(), s.name.clone()))
-            .collect();
+        let got: Vec<(String, String)> = ended.iter().map(|(d, s)| (d.to_string(), s.name.clone())).collect();
         let want = [("2026-11-26", "night"), ("2026-11-27", "early"), ("2026-11-27", "late")];
-        assert_eq!(
-            got,
-            want.map(|(d, n)| (d.to_owned(), n.to_owned())).to_vec()
-        );
+        assert_eq!(got, want.map(|(d, n)| (d.to_owned(), n.to_owned())).to_vec());
         // The end itself is included, the start of the window not.
         let at_end = at("2026-11-27T14:00:00+01:00");
         assert_eq!(shifts_ended(&cal, at_end, at_end + 1).len(), 0);

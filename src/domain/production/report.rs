@@ -222,7 +222,11 @@ pub fn downtime_summary(spans: &[DowntimeSpan], from: EpochMs, to: EpochMs, now:
     let rows = pareto(spans, from, to, now, false);
     let micro: Vec<DowntimeSpan> = spans.iter().filter(|s| s.micro_stop).cloned().collect();
     let micro_rows = pareto(&micro, from, to, now, true);
-    let unclassified = rows.iter().filter(|r| r.reason == REASON_UNCLASSIFIED).cloned().collect::<Vec<_>>();
+    let unclassified = rows
+        .iter()
+        .filter(|r| r.reason == REASON_UNCLASSIFIED)
+        .cloned()
+        .collect::<Vec<_>>();
     DowntimeSummary {
         total: total_of(&rows),
         unclassified: total_of(&unclassified),
@@ -312,14 +316,49 @@ mod tests {
         let names: Vec<&str> = s.reasons.iter().map(|r| r.reason.as_str()).collect();
         assert_eq!(
             names,
-            vec!["unclassified", "r01", "r02", "jam", "r03", "r04", "r05", "r06", "r07", "r08"]
+            vec![
+                "unclassified",
+                "r01",
+                "r02",
+                "jam",
+                "r03",
+                "r04",
+                "r05",
+                "r06",
+                "r07",
+                "r08"
+            ]
         );
-        assert_eq!(s.unclassified, ReasonTotal { minutes: 20.0, occurrences: 1 });
+        assert_eq!(
+            s.unclassified,
+            ReasonTotal {
+                minutes: 20.0,
+                occurrences: 1
+            }
+        );
         // r09 4 + r10 3 + r11 2 + r12 1 = 10 min in 4 stops.
-        assert_eq!(s.others, ReasonTotal { minutes: 10.0, occurrences: 4 });
+        assert_eq!(
+            s.others,
+            ReasonTotal {
+                minutes: 10.0,
+                occurrences: 4
+            }
+        );
         // 78 min for r01..r12 + 20 + 10 = 108 min in 14 stops.
-        assert_eq!(s.total, ReasonTotal { minutes: 108.0, occurrences: 14 });
-        assert_eq!(s.micro_stops, ReasonTotal { minutes: 2.0, occurrences: 2 });
+        assert_eq!(
+            s.total,
+            ReasonTotal {
+                minutes: 108.0,
+                occurrences: 14
+            }
+        );
+        assert_eq!(
+            s.micro_stops,
+            ReasonTotal {
+                minutes: 2.0,
+                occurrences: 2
+            }
+        );
         // Shares are of all downtime: 20 / 108.
         assert_eq!(s.reasons[0].share, 20.0 / 108.0);
     }
@@ -373,8 +412,9 @@ mod tests {
 
     #[test]
     fn job_spans_are_clipped_to_the_period() {
+        type Span = (EpochMs, EpochMs);
         // (spans, period, clipped)
-        let table: [(&[(i64, i64)], (i64, i64), Vec<(i64, i64)>); 4] = [
+        let table: [(&[Span], Span, Vec<Span>); 4] = [
             (&[(0, 100)], (50, 200), vec![(50, 100)]),
             (&[(0, 100), (150, 300)], (50, 200), vec![(50, 100), (150, 200)]),
             (&[(0, 50)], (50, 200), vec![]),

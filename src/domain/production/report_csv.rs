@@ -312,13 +312,17 @@ mod tests {
         // header, line, machine, 4 downtime totals, 1 ticket (the LF inside its quoted
         // description is no record end), and the empty piece after the last CRLF.
         assert_eq!(lines.len(), 1 + 2 + 4 + 1 + 1, "{text}");
-        assert!(lines[1].starts_with(
-            "line,night 2026-11-27,2026-11-27T22:00:00+01:00,2026-11-28T06:00:00+01:00,line-1,,"
-        ));
+        assert!(
+            lines[1].starts_with("line,night 2026-11-27,2026-11-27T22:00:00+01:00,2026-11-28T06:00:00+01:00,line-1,,")
+        );
         // A = 373/420 written exactly: 0.888095238095238 reads back to the same f64.
         let a: f64 = lines[1].split(',').nth(6).unwrap().parse().unwrap();
         assert_eq!(a, 373.0 / 420.0);
-        assert!(lines[1].contains(",18848,423,19271,22380,2820,0,3600,25200,2,"), "{}", lines[1]);
+        assert!(
+            lines[1].contains(",18848,423,19271,22380,2820,0,3600,25200,2,"),
+            "{}",
+            lines[1]
+        );
         // Quotes doubled, the field quoted; the local time carries its offset.
         assert!(text.contains("\"caps, \"\"loose\"\"\nagain\""), "{text}");
         assert!(text.contains(",2026-11-28T00:00:00+01:00,"), "{text}");

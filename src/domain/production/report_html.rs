@@ -124,11 +124,7 @@ fn line_page(out: &mut String, report: &Report, tz: Tz, l: &LineReport) {
         } else {
             ""
         },
-        if l.partial {
-            "; the span had not ended"
-        } else {
-            ""
-        },
+        if l.partial { "; the span had not ended" } else { "" },
     );
     out.push_str(
         "<h2>OEE</h2><table><tr><th>line / machine</th><th>OEE</th><th>availability</th><th>performance</th>\
@@ -155,7 +151,11 @@ fn line_page(out: &mut String, report: &Report, tz: Tz, l: &LineReport) {
                 percent(Some(r.share))
             );
         }
-        for (name, t) in [("others", &d.others), ("unclassified", &d.unclassified), ("all", &d.total)] {
+        for (name, t) in [
+            ("others", &d.others),
+            ("unclassified", &d.unclassified),
+            ("all", &d.total),
+        ] {
             let _ = write!(
                 out,
                 "<tr><td><em>{name}</em></td><td>{:.2}</td><td>{}</td><td></td></tr>",

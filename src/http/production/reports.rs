@@ -47,9 +47,11 @@ pub fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, ApiE
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let csv = accept
-                .split(',')
-                .any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv")));
+            let csv = accept.split(',').any(|m| {
+                m.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
+            });
             Ok(if csv { Format::Csv } else { Format::Json })
         }
     }

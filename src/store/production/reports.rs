@@ -94,13 +94,12 @@ impl Store {
         after: EpochMs,
         until: EpochMs,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT line_id, shift_name, shift_date FROM shift_reports WHERE end_ms > ? AND end_ms <= ?",
-        )
-        .bind(after)
-        .bind(until)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT line_id, shift_name, shift_date FROM shift_reports WHERE end_ms > ? AND end_ms <= ?")
+                .bind(after)
+                .bind(until)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
