@@ -11,6 +11,8 @@ use actix_web::{App, HttpServer, web};
 use crate::actors::hub::{CloseAll, CloseRevoked, GoingAway};
 use crate::actors::job_board::JobBoard;
 use crate::actors::plant::{PlantHandle, PlantOptions};
+use crate::actors::report::ShiftReporter;
+use crate::actors::report_builder::ReportBuilder;
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
 use crate::config::{Config, Profile};
@@ -50,6 +52,7 @@ pub struct Application {
     auth: Arc<Auth>,
     profile: Profile,
     first_admin: String,
+    reporter: actix::Addr<ShiftReporter>,
 }
 
 /// Name of the display token `serve` makes for a development machine's own board.
@@ -116,6 +119,14 @@ impl Application {
         }
         let jobs = JobBoard::new(store.clone(), plant.clone(), clock.clone());
         crate::actors::job_board::start(jobs.clone(), settings.websocket.job_progress).await?;
+        let reports = ReportBuilder::new(store.clone(), plant.clone(), jobs.clone(), clock.clone());
+        let reporter = ShiftReporter::new(
+            reports.clone(),
+            clock.clone(),
+            settings.reports.check_interval,
+            settings.reports.catch_up,
+        )
+        .start_supervised();
         let mut sources: Vec<Box<dyn TagSource>> = Vec::new();
         if settings.simulator.enabled {
             let sim = &settings.simulator;
@@ -164,6 +175,7 @@ impl Application {
             trusted_proxies: settings.http.trusted_proxies.clone(),
             first_admin: first_admin.clone(),
             jobs,
+            reports,
         });
         let max_body = settings.http.max_body_bytes;
         let origins = settings.http.allowed_origins.clone();
@@ -194,6 +206,7 @@ impl Application {
             auth,
             profile: settings.profile,
             first_admin,
+            reporter,
         })
     }
 
@@ -237,6 +250,11 @@ impl Application {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The shift reporter (tests send it `CheckShifts` after moving a manual clock).
+    pub fn reporter(&self) -> &actix::Addr<ShiftReporter> {
+        &self.reporter
     }
 
     /// A handle that stops the service gracefully from elsewhere.

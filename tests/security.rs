@@ -152,6 +152,7 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/production/lines", "read"),
     ("GET /api/v1/lines/{id}", "read"),
     ("GET /api/v1/lines/{id}/oee", "read"),
+    ("GET /api/v1/lines/{id}/oee/series", "read"),
     ("GET /api/v1/machines/{id}", "read"),
     ("GET /api/v1/machines/{id}/oee", "read"),
     ("GET /api/v1/lines/{id}/defects", "read"),
@@ -204,6 +205,10 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/lines/{id}/checklists/current", "read"),
     ("GET /api/v1/lines/{id}/handover", "read"),
     ("POST /api/v1/lines/{id}/handover", "operate"),
+    ("GET /api/v1/reports/shift", "read"),
+    ("POST /api/v1/reports/shift/regenerate", "supervise"),
+    ("GET /api/v1/reports/day", "read"),
+    ("GET /api/v1/reports/week", "read"),
     ("GET /api/v1/flags", "read"),
     ("PUT /api/v1/flags/{name}", "admin"),
     ("GET /api/v1/users", "admin"),
@@ -345,7 +350,15 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                     "/checklist-templates/{}",
                     if method == "DELETE" { victim_template } else { template }
                 ),
-            );
+            )
+            .replace("/oee/series", &format!("/oee/series?{window}"))
+            .replace("/reports/shift", "/reports/shift?date=2026-03-02&shift=day")
+            .replace(
+                "/reports/shift?date=2026-03-02&shift=day/regenerate",
+                "/reports/shift/regenerate",
+            )
+            .replace("/reports/day", "/reports/day?date=2026-03-02")
+            .replace("/reports/week", "/reports/week?week=2026-W10");
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
                 "POST /api/v1/auth/login" => Some(json!({"username": "matrix", "password": TEST_PASSWORD})),
@@ -376,6 +389,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 "PUT /api/v1/checklist-templates/{id}" => Some(checklist_template.clone()),
                 "POST /api/v1/lines/{id}/checklists" => Some(json!({"template": template, "answers": {"ok": true}})),
                 "POST /api/v1/lines/{id}/handover" => Some(json!({"note": "from the matrix"})),
+                "POST /api/v1/reports/shift/regenerate" => Some(json!({"date": "2026-03-01", "shift": "day"})),
                 _ if method == "POST" => Some(json!({})),
                 _ => None,
             };

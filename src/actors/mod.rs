@@ -13,6 +13,8 @@ pub mod line;
 pub mod machine;
 pub mod notifier;
 pub mod plant;
+pub mod report;
+pub mod report_builder;
 pub mod telemetry_writer;
 pub mod trend_watch;
 pub mod ws_session;

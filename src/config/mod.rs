@@ -158,6 +158,30 @@ pub struct Settings {
     /// Loss analytics: the start-up period and the trend warning.
     #[serde(default)]
     pub analytics: AnalyticsSettings,
+    /// Shift reports stored at shift end.
+    #[serde(default)]
+    pub reports: ReportSettings,
+}
+
+/// `[reports]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSettings {
+    /// How often the shift reporter looks for shifts that have ended.
+    #[serde(with = "humantime_serde")]
+    pub check_interval: Duration,
+    /// How far back it stores reports of ended shifts that have none (after a restart).
+    #[serde(with = "humantime_serde")]
+    pub catch_up: Duration,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            check_interval: Duration::from_secs(30),
+            catch_up: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 /// `[pager]`

@@ -499,7 +499,7 @@ pub struct DowntimeSpan {
 }
 
 /// One reason's line in a Pareto.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ParetoRow {
     pub reason: String,
     /// Minutes within the window, rounded to 2 decimals.

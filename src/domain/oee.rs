@@ -12,12 +12,12 @@
 //! Performance above 100 % is reported as measured with a warning: it means the ideal
 //! cycle time is set wrong, and clamping it would hide that.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::tally::Tally;
 
 /// Something about the figures a reader should know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OeeWarning {
     /// Performance above 100 %: the ideal cycle time is probably too long.
@@ -26,7 +26,7 @@ pub enum OeeWarning {
 }
 
 /// OEE figures of one window, with the inputs they came from.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OeeFigures {
     /// Operating time / planned production time.
     pub availability: Option<f64>,

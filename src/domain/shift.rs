@@ -603,6 +603,36 @@ impl ShiftCalendar {
         None
     }
 
+    /// The occurrences of shifts starting on local date `day`, in time order; one that
+    /// vanishes in a DST gap is left out. Reports name an occurrence by its shift's name
+    /// and this date.
+    pub fn shifts_on(&self, day: NaiveDate) -> Vec<ShiftInstance> {
+        self.occurrences(day)
+            .filter(|&(_, start, end)| end > start)
+            .map(|(s, start, end)| ShiftInstance {
+                name: s.name.clone(),
+                start,
+                end,
+            })
+            .collect()
+    }
+
+    /// The configured shifts' names, in start-time order.
+    pub fn shift_names(&self) -> Vec<&str> {
+        self.shifts.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// The plant-local date `t` falls on.
+    pub fn date_of(&self, t: EpochMs) -> NaiveDate {
+        self.local_date(t)
+    }
+
+    /// The first instant of local date `day`: local midnight, or the end of the DST gap
+    /// where midnight does not exist.
+    pub fn start_of_date(&self, day: NaiveDate) -> EpochMs {
+        self.instant(day, 0)
+    }
+
     /// Occurrences starting on local date `day`, in time order, as
     /// (shift, start, end).
     fn occurrences(&self, day: NaiveDate) -> impl Iterator<Item = (&Shift, EpochMs, EpochMs)> {

@@ -64,6 +64,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Jobs' views, products and `jobs:{line}` frames.
     pub jobs: crate::actors::job_board::JobBoard,
+    /// Reports: made, stored and read.
+    pub reports: crate::actors::report_builder::ReportBuilder,
     /// The command that creates the first admin for this configuration (for the
     /// answer to a sign-in while no account exists).
     pub first_admin: String,
@@ -216,6 +218,7 @@ route_table! {
     Get "/api/v1/production/lines" => production::lines::lines, Read;
     Get "/api/v1/lines/{id}" => production::lines::line, Read;
     Get "/api/v1/lines/{id}/oee" => oee::line_oee, Read;
+    Get "/api/v1/lines/{id}/oee/series" => production::series::series, Read;
     Get "/api/v1/machines/{id}" => production::lines::machine, Read;
     Get "/api/v1/machines/{id}/oee" => oee::machine_oee, Read;
     Get "/api/v1/lines/{id}/defects" => production::rejects::defects, Read;
@@ -268,6 +271,10 @@ route_table! {
     Get "/api/v1/lines/{id}/checklists/current" => production::checklists::current, Read;
     Get "/api/v1/lines/{id}/handover" => production::handover::read, Read;
     Post "/api/v1/lines/{id}/handover" => production::handover::write, Operate;
+    Get "/api/v1/reports/shift" => production::reports::shift, Read;
+    Post "/api/v1/reports/shift/regenerate" => production::reports::regenerate, Supervise;
+    Get "/api/v1/reports/day" => production::reports::day, Read;
+    Get "/api/v1/reports/week" => production::reports::week, Read;
     Get "/api/v1/flags" => flags::list, Read;
     Put "/api/v1/flags/{name}" => flags::set, Admin;
     Get "/api/v1/users" => users::list, Admin;

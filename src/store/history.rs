@@ -49,4 +49,40 @@ impl Store {
         let counts = self.machine_tally(plant, model.output, from, to, false, true).await?;
         Ok(Tally::line(&times, &counts))
     }
+    /// The tallies of a line over each of `spans` (in time order, not overlapping), with
+    /// the store read once: each equal to [`Store::line_tally`] over its span (the same
+    /// rows, clipped by the same [`tally_between`]). For OEE series.
+    pub async fn line_tallies(
+        &self,
+        plant: &PlantModel,
+        line: usize,
+        spans: &[(EpochMs, EpochMs)],
+    ) -> Result<Vec<Tally>, StoreError> {
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            return Ok(Vec::new());
+        };
+        let model = &plant.lines[line];
+        let intervals = self
+            .intervals(&plant.machines[model.constraint].id, first.0, last.1)
+            .await?;
+        let mut parts = self.parts(&plant.machines[model.output].id, first.0, last.1).await?;
+        parts.sort_by_key(|p| p.at);
+        // Intervals come sorted by start; one overlapping a span starts less than the
+        // longest interval's length before it.
+        let longest = intervals.iter().map(|iv| iv.end - iv.start).max().unwrap_or(0);
+        Ok(spans
+            .iter()
+            .map(|&(from, to)| {
+                let lo = intervals.partition_point(|iv| iv.start <= from.saturating_sub(longest));
+                let hi = intervals.partition_point(|iv| iv.start < to).max(lo);
+                let (plo, phi) = (
+                    parts.partition_point(|p| p.at < from),
+                    parts.partition_point(|p| p.at < to),
+                );
+                let times = tally_between(&plant.calendar, &intervals[lo..hi], &[], from, to);
+                let counts = tally_between(&plant.calendar, &[], &parts[plo..phi.max(plo)], from, to);
+                Tally::line(&times, &counts)
+            })
+            .collect())
+    }
 }

@@ -11,7 +11,7 @@ pub mod batch;
 mod downtime;
 mod history;
 mod production;
-pub use production::{JobFilter, JobPlan, JobRecord};
+pub use production::{JobFilter, JobPlan, JobRecord, StoredReport};
 mod sqlite;
 
 pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange};
@@ -53,6 +53,9 @@ pub enum StoreError {
     /// A unique key is taken (a username, say).
     #[error("{0}")]
     Conflict(String),
+    /// A row could not be encoded for storing (a report as JSON).
+    #[error("cannot encode: {0}")]
+    Encode(String),
     /// The store URL or its directory is unusable.
     #[error("store url `{url}`: {reason}")]
     Url {

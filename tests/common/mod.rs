@@ -80,6 +80,8 @@ pub struct TestApp {
     pub stopper: Stopper,
     /// The store.
     pub store: ms5::store::Store,
+    /// The shift reporter (send it `CheckShifts` after moving the clock past a shift end).
+    pub reporter: actix::Addr<ms5::actors::report::ShiftReporter>,
     /// HTTP client.
     pub client: awc::Client,
 }
@@ -124,6 +126,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let stopper = app.stopper();
     let store = app.store().clone();
     let auth = app.auth().clone();
+    let reporter = app.reporter().clone();
     actix_rt::spawn(app.run_until_stopped(false));
     let root = make_user(&store, "root", Role::Admin, None, opts.clock.now_ms()).await;
     let token = auth.access_token(&root).expect("token");
@@ -138,6 +141,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
         clock: opts.clock,
         stopper,
         store,
+        reporter,
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),

@@ -1,13 +1,13 @@
 //! Jobs (work orders): a target quantity of one product on one line. Their states and
 //! the transitions between them, the spans they ran, and their progress.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::EpochMs;
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Made, not yet handed to the floor.
@@ -148,7 +148,7 @@ pub fn running_spans(changes: &[(EpochMs, JobState)], now: EpochMs) -> Vec<(Epoc
 }
 
 /// How far a job has come.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct JobProgress {
     /// Good parts made while the job ran.
     pub good: i64,

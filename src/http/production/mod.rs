@@ -12,3 +12,5 @@ pub mod maintenance;
 pub mod maintenance_views;
 pub mod products;
 pub mod rejects;
+pub mod reports;
+pub mod series;

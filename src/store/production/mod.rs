@@ -2,12 +2,14 @@
 //! maintenance orders and stored reports.
 
 mod analytics;
+pub mod checklist_templates;
+pub mod checklists;
+pub mod handover;
 mod jobs;
 pub(super) mod maintenance;
 mod products;
 pub mod rejects;
+mod reports;
 
 pub use jobs::{JobFilter, JobPlan, JobRecord};
-pub mod checklist_templates;
-pub mod checklists;
-pub mod handover;
+pub use reports::StoredReport;

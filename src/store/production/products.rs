@@ -38,55 +38,67 @@ impl Store {
         Ok(row.as_ref().map(product_from_row))
     }
 
-    /// Creates or replaces a stored product; `true` when it was new.
+    /// Creates or replaces a stored product; `true` when it was new. Each statement is a
+    /// write of its own (a read-then-write transaction could lose the write lock to the
+    /// telemetry writer).
     pub async fn put_product(&self, p: &ProductDef, at: EpochMs, by: &str) -> Result<bool, StoreError> {
         let cycles = serde_json::to_string(&p.machine_cycles).unwrap_or_else(|_| "{}".to_owned());
-        let mut tx = self.pool.begin().await?;
-        let existed = sqlx::query("SELECT 1 FROM products WHERE code = ?")
-            .bind(&p.code)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO products (code, name, ideal_cycle_ms, machine_cycles, updated_at_ms, updated_by) \
-             VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (code) DO UPDATE SET name = excluded.name, ideal_cycle_ms = excluded.ideal_cycle_ms, \
-             machine_cycles = excluded.machine_cycles, updated_at_ms = excluded.updated_at_ms, \
-             updated_by = excluded.updated_by",
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
         )
         .bind(&p.code)
         .bind(&p.name)
         .bind(p.ideal_cycle_ms.unwrap_or_default())
-        .bind(cycles)
+        .bind(&cycles)
         .bind(at)
         .bind(by)
-        .execute(&mut *tx)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            return Ok(true);
+        }
+        sqlx::query(
+            "UPDATE products SET name = ?, ideal_cycle_ms = ?, machine_cycles = ?, updated_at_ms = ?, \
+             updated_by = ? WHERE code = ?",
+        )
+        .bind(&p.name)
+        .bind(p.ideal_cycle_ms.unwrap_or_default())
+        .bind(&cycles)
+        .bind(at)
+        .bind(by)
+        .bind(&p.code)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
-        Ok(!existed)
+        Ok(false)
     }
 
     /// Deletes a stored product no open job uses: `Ok(false)` when there was none, a
-    /// conflict when a job still needs it.
+    /// conflict when a job still needs it. One statement decides, so a job planned at the
+    /// same moment cannot lose its product.
     pub async fn delete_product(&self, code: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let used: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM jobs WHERE product_code = ? AND state NOT IN ('completed', 'cancelled') LIMIT 1",
-        )
+        const OPEN_JOB: &str = "SELECT id FROM jobs WHERE product_code = ? AND state NOT IN ('completed', 'cancelled')";
+        let gone = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM products WHERE code = ? AND NOT EXISTS ({OPEN_JOB})"
+        )))
         .bind(code)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(job) = used {
-            return Err(StoreError::Conflict(format!(
-                "product `{code}` is used by job {job}, which is not completed or cancelled"
-            )));
+        .bind(code)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if gone > 0 {
+            return Ok(true);
         }
-        let gone = sqlx::query("DELETE FROM products WHERE code = ?")
+        let used: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{OPEN_JOB} LIMIT 1")))
             .bind(code)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(gone > 0)
+            .fetch_optional(&self.pool)
+            .await?;
+        match used {
+            Some(job) => Err(StoreError::Conflict(format!(
+                "product `{code}` is used by job {job}, which is not completed or cancelled"
+            ))),
+            None => Ok(false),
+        }
     }
 }
