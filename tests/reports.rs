@@ -205,6 +205,15 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
         200
     );
     app.clock.set(SHIFT_START);
+    // The shift-start checklist blocks the job until it passed.
+    let template = json!({"line": "line-a", "name": "Start-up", "blocks_job_start": true,
+        "items": [{"key": "guard", "label": "Guard closed?", "kind": "yes_no", "required": true}]});
+    let (status, template) = app.post("/api/v1/checklist-templates", &template).await;
+    assert_eq!(status, 201, "{template}");
+    assert_eq!(app.post(&format!("/api/v1/jobs/{job}/start"), &json!({})).await.0, 409);
+    let op = app.token_with("olga", Role::Operator, None).await;
+    let fill = json!({"template": template["id"], "answers": {"guard": true}});
+    assert_eq!(app.post_as("/api/v1/lines/line-a/checklists", &op, &fill).await.0, 201);
     assert_eq!(app.post(&format!("/api/v1/jobs/{job}/start"), &json!({})).await.0, 200);
     // The ticket: raised 10:01, acknowledged two minutes later, resolved at 10:50.
     app.clock.set(DAY + (10 * 60 + 1) * MIN);
@@ -232,6 +241,9 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
         app.post(&format!("/api/v1/jobs/{job}/complete"), &json!({})).await.0,
         200
     );
+    let op = app.token_with("olga", Role::Operator, None).await;
+    let note = json!({"note": "belt on the packer squeaks; spare ordered"});
+    assert_eq!(app.post_as("/api/v1/lines/line-a/handover", &op, &note).await.0, 201);
     // The counts arrive; the packer's 5 min stop is classified.
     app.clock.set(SHIFT_END - 1);
     feed_shift(app).await;
@@ -251,6 +263,10 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
         )
         .await;
     assert_eq!(status, 200, "{classified}");
+    // Three cartons found crushed at the packer (not the line's output machine).
+    let reject = json!({"machine": "a-packer", "defect": "other", "quantity": 3, "at": rfc3339(DAY + 12 * 60 * MIN)});
+    let (status, logged) = app.post_as("/api/v1/rejects", &op, &reject).await;
+    assert_eq!(status, 201, "{logged}");
     (job, ticket)
 }
 
@@ -322,7 +338,24 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
     let j = &line["jobs"][0];
     assert_eq!((j["id"].clone(), j["state"].clone()), (json!(job), json!("completed")));
     assert_eq!(j["in_period"]["run_s"], json!(25_200.0));
-    assert_eq!(line["sections"]["handover"], Value::Null);
+    // The sections: the reject, the checklist, the handover note.
+    assert_eq!(
+        line["sections"]["rejects_by_defect"],
+        json!([{"machine": "a-packer", "defect": "other", "quantity": 3, "entries": 1}])
+    );
+    let checklist = &line["sections"]["checklists"][0];
+    assert_eq!(
+        (
+            checklist["template"].clone(),
+            checklist["result"].clone(),
+            checklist["filled_by"].clone()
+        ),
+        (json!("Start-up"), json!("passed"), json!("olga"))
+    );
+    assert_eq!(
+        line["sections"]["handover"][0]["note"],
+        "belt on the packer squeaks; spare ordered"
+    );
 
     // CSV, by format= and by Accept: the same text, parsed back it sums to the JSON.
     let admin = app.admin();

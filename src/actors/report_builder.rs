@@ -15,11 +15,11 @@ use crate::domain::production::job::running_spans;
 use crate::domain::production::period::{Period, of_shift, shifts_ended};
 use crate::domain::production::report::{
     JobReport, LineReport, MachineReport, PartCounts, Report, ReportSource, Sections, andon_summary, clip,
-    downtime_summary,
+    downtime_summary, rejects_by_defect,
 };
 use crate::domain::snapshot::utc;
 use crate::domain::tally::Tally;
-use crate::store::{Store, StoreError, StoredReport, TicketFilter};
+use crate::store::{ChecklistFilter, RejectFilter, Store, StoreError, StoredReport, TicketFilter};
 
 /// Shifts ending this close to now may still have telemetry on its way: the reporter
 /// flushes before it stores their reports.
@@ -229,7 +229,77 @@ impl ReportBuilder {
             downtime: downtime_summary(&spans, from, to, now),
             andon: andon_summary(&tickets),
             jobs: self.jobs(line, from, to, now).await?,
-            sections: Sections::default(),
+            sections: self.sections(&model.id, from, to).await?,
+        })
+    }
+
+    /// Rejects by defect, checklists and handover notes of `line` within `[from, to)`.
+    async fn sections(&self, line: &str, from: EpochMs, to: EpochMs) -> Result<Sections, StoreError> {
+        let rejects = self
+            .store
+            .rejects(&RejectFilter {
+                line: Some(line.to_owned()),
+                from: Some(from),
+                to: Some(to),
+                limit: i64::MAX,
+                ..RejectFilter::default()
+            })
+            .await?;
+        let entries: Vec<(String, String, i64)> = rejects
+            .into_iter()
+            .filter(|r| r.void.is_none())
+            .map(|r| (r.machine, r.defect, r.quantity))
+            .collect();
+        let mut checklists = self
+            .store
+            .checklists(&ChecklistFilter {
+                line: line.to_owned(),
+                from: Some(from),
+                to: Some(to),
+                limit: i64::MAX,
+            })
+            .await?;
+        checklists.reverse();
+        let checklists = checklists
+            .into_iter()
+            .map(|c| {
+                let failed: Vec<&str> = c
+                    .checklist
+                    .items
+                    .iter()
+                    .filter(|i| i.fails_checklist())
+                    .map(|i| i.key.as_str())
+                    .collect();
+                serde_json::json!({
+                    "template": c.checklist.template_name,
+                    "version": c.checklist.template_version,
+                    "shift": c.checklist.shift.name,
+                    "result": c.checklist.result.as_str(),
+                    "failed_items": failed,
+                    "filled_by": c.checklist.filled_by,
+                    "filled_at": utc(c.checklist.filled_at),
+                    "ticket": c.ticket,
+                })
+            })
+            .collect();
+        let handover = self
+            .store
+            .handover_notes_between(line, from, to)
+            .await?
+            .into_iter()
+            .map(|n| {
+                serde_json::json!({
+                    "shift": n.shift.name,
+                    "written_by": n.written_by,
+                    "written_at": utc(n.written_at),
+                    "note": n.note,
+                })
+            })
+            .collect();
+        Ok(Sections {
+            rejects_by_defect: Some(rejects_by_defect(&entries)),
+            checklists: Some(checklists),
+            handover: Some(handover),
         })
     }
 

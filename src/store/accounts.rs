@@ -250,7 +250,7 @@ impl Store {
         end_sessions: bool,
         now: EpochMs,
     ) -> Result<Option<User>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let was_admin: Option<bool> =
             sqlx::query_scalar("SELECT role = 'admin' AND disabled = 0 FROM users WHERE username = ?")
                 .bind(username)
@@ -300,7 +300,7 @@ impl Store {
     /// Stores the first refresh token of a sign-in; `false` if the account changed since
     /// it was read (nothing is stored).
     pub async fn insert_refresh(&self, token: &NewRefresh<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let stored = insert_refresh(&mut tx, token).await?;
         tx.commit().await?;
         Ok(stored)
@@ -331,7 +331,7 @@ impl Store {
     /// after (the successor is revoked too). `false` if the token was not live or the
     /// account changed since it was read (then nothing changes).
     pub async fn rotate_refresh(&self, id: i64, next: &NewRefresh<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at_ms = ?
              WHERE id = ? AND rotated_at_ms IS NULL AND revoked_at_ms IS NULL",

@@ -186,7 +186,7 @@ impl Store {
     /// Stores a new ticket and its `raised` event; returns its id, or `None` when an
     /// auto-raised ticket for the same downtime event exists already.
     pub async fn insert_ticket(&self, t: &Ticket) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO andon_tickets (line_id, machine_id, category, priority, source, description, state, level, \
              deadline_fired, raised_at_ms, raised_by, downtime_machine_id, downtime_start_ms) \
@@ -233,7 +233,7 @@ impl Store {
         at: EpochMs,
         pages: &[NewNotification],
     ) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE andon_tickets SET state = ?, acknowledged_at_ms = ?, acknowledged_by = ?, resolved_at_ms = ?, \
              resolved_by = ?, cancelled_at_ms = ?, cancelled_by = ? WHERE id = ?",
@@ -263,7 +263,7 @@ impl Store {
         at: EpochMs,
         pages: &[NewNotification],
     ) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE andon_tickets SET level = ?, deadline_fired = ? WHERE id = ?")
             .bind(i64::from(t.level))
             .bind(t.deadline_fired)

@@ -64,6 +64,14 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// A write transaction that holds SQLite's write lock from its first statement
+    /// (`BEGIN IMMEDIATE`): one that reads first and writes later would otherwise fail at
+    /// once with "database is locked" when another connection wrote in between, instead
+    /// of waiting `busy_timeout` for the lock.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
@@ -78,7 +86,7 @@ impl Store {
 
     /// Writes a batch in one transaction.
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let intervals: Vec<_> = batch.intervals.values().collect();
         for chunk in intervals.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new(

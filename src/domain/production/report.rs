@@ -281,6 +281,46 @@ pub fn clip(spans: &[(EpochMs, EpochMs)], from: EpochMs, to: EpochMs) -> Vec<(Ep
         .collect()
 }
 
+/// A section row as one line of text for CSV and the print view: `key: value` pairs in
+/// order, separated by ` · ` (strings bare, lists joined with `, `, `null` left out).
+pub fn section_text(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn plain(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join(", "),
+            other => other.to_string(),
+        }
+    }
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{k}: {}", plain(v)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        other => plain(other),
+    }
+}
+
+/// Manual rejects of a line summed by machine and defect code, most parts first (ties by
+/// machine, then code): `(machine, defect, quantity)` of each entry that is not void.
+pub fn rejects_by_defect(entries: &[(String, String, i64)]) -> Vec<serde_json::Value> {
+    let mut sums: std::collections::BTreeMap<(&str, &str), (i64, i64)> = std::collections::BTreeMap::new();
+    for (machine, defect, quantity) in entries {
+        let e = sums.entry((machine.as_str(), defect.as_str())).or_default();
+        e.0 += quantity;
+        e.1 += 1;
+    }
+    let mut rows: Vec<_> = sums.into_iter().collect();
+    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    rows.into_iter()
+        .map(|((machine, defect), (quantity, entries))| {
+            serde_json::json!({ "machine": machine, "defect": defect, "quantity": quantity, "entries": entries })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +328,26 @@ mod tests {
 
     const MIN: i64 = 60_000;
     const T0: EpochMs = 1_772_431_200_000; // 2026-03-02T06:00:00Z
+
+    #[test]
+    fn rejects_are_summed_by_machine_and_defect_most_first() {
+        let e = |m: &str, d: &str, q| (m.to_owned(), d.to_owned(), q);
+        // filler/fill-level 3 + 4 = 7 in two entries; capper/cap 7 in one (tie: by machine)
+        let rows = rejects_by_defect(&[
+            e("filler", "fill/level", 3),
+            e("capper", "cap/loose", 7),
+            e("filler", "fill/level", 4),
+            e("filler", "other", 1),
+        ]);
+        assert_eq!(
+            rows,
+            vec![
+                serde_json::json!({"machine": "capper", "defect": "cap/loose", "quantity": 7, "entries": 1}),
+                serde_json::json!({"machine": "filler", "defect": "fill/level", "quantity": 7, "entries": 2}),
+                serde_json::json!({"machine": "filler", "defect": "other", "quantity": 1, "entries": 1}),
+            ]
+        );
+    }
 
     fn stop(reason: &str, start_min: i64, end_min: Option<i64>, micro: bool) -> DowntimeSpan {
         DowntimeSpan {

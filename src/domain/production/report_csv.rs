@@ -188,7 +188,7 @@ fn line_rows(report: &Report, tz: Tz, l: &LineReport, out: &mut Vec<Row>) {
     for (section, rows) in sections {
         for v in rows.iter().flatten() {
             let mut r = row(section);
-            r.set("description", v);
+            r.set("description", super::report::section_text(v));
             out.push(r);
         }
     }

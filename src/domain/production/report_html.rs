@@ -100,7 +100,11 @@ fn section(out: &mut String, title: &str, rows: &Option<Vec<serde_json::Value>>)
         Some(r) => {
             out.push_str("<table>");
             for v in r {
-                let _ = write!(out, "<tr><td class=\"text\">{}</td></tr>", escape(&v.to_string()));
+                let _ = write!(
+                    out,
+                    "<tr><td class=\"text\">{}</td></tr>",
+                    escape(&super::report::section_text(v))
+                );
             }
             out.push_str("</table>");
         }

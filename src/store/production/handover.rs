@@ -79,4 +79,23 @@ impl Store {
         .await?;
         rows.iter().map(row_from).collect()
     }
+
+    /// The notes of `line` written within `[from, to)`, oldest first (for reports).
+    pub async fn handover_notes_between(
+        &self,
+        line: &str,
+        from: EpochMs,
+        to: EpochMs,
+    ) -> Result<Vec<HandoverRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM handover_notes WHERE line_id = ? AND written_at_ms >= ? AND written_at_ms < ? \
+             ORDER BY written_at_ms, id"
+        )))
+        .bind(line)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_from).collect()
+    }
 }

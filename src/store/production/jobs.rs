@@ -162,7 +162,7 @@ impl Store {
 
     /// Stores a new planned job.
     pub async fn insert_job(&self, plan: &JobPlan, at: EpochMs, by: &str) -> Result<JobRecord, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (line_id, product_code, target, planned_start_ms, planned_end_ms, notes, state, \
              created_at_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?) RETURNING id",
@@ -228,7 +228,7 @@ impl Store {
         at: EpochMs,
         by: &str,
     ) -> Result<Option<JobRecord>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let updated = sqlx::query("UPDATE jobs SET state = ? WHERE id = ? AND state = ? RETURNING line_id")
             .bind(next.as_str())
             .bind(id)

@@ -145,7 +145,7 @@ async fn add_event(
 impl Store {
     /// Stores a new open order and its `created` event; returns it.
     pub async fn insert_order(&self, o: &NewOrder) -> Result<Order, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO maintenance_orders (machine_id, line_id, problem, priority, assignee, state, downtime_id, \
              ticket_id, created_at_ms, created_by) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) RETURNING id",
@@ -231,7 +231,7 @@ impl Store {
         actor: &str,
         comment: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE maintenance_orders SET state = ?, assignee = ?, started_at_ms = ?, started_by = ?, \
              completed_at_ms = ?, completed_by = ?, cancelled_at_ms = ?, cancelled_by = ? WHERE id = ? AND state = ?",
@@ -259,7 +259,7 @@ impl Store {
     /// Adds a note with its parts and minutes, only while the order is open or in
     /// progress; `false` (nothing written) otherwise.
     pub async fn add_order_note(&self, id: i64, n: &NewNote, at: EpochMs, author: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE maintenance_orders SET minutes_spent = minutes_spent + ? \
              WHERE id = ? AND state IN ('open', 'in_progress')",

@@ -192,7 +192,7 @@ impl Store {
     /// `[from, to)` (the check and the insert are one statement, so two entries logged at
     /// once cannot both take the same parts).
     pub async fn log_reject(&self, r: &NewReject, from: EpochMs, to: EpochMs) -> Result<Logged, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "INSERT INTO rejects (line_id, machine_id, defect, quantity, note, at_ms, logged_by, logged_at_ms) \
              SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE {GOOD_PARTS} >= ? RETURNING id"
@@ -274,7 +274,7 @@ impl Store {
     /// Marks a reject void (kept, with who, when and why); an entry voided before is
     /// left as it is.
     pub async fn void_reject(&self, id: i64, by: &str, reason: &str, now: EpochMs) -> Result<Voided, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE rejects SET voided_at_ms = ?, voided_by = ?, void_reason = ? \
              WHERE id = ? AND voided_at_ms IS NULL",

@@ -53,7 +53,7 @@ impl Store {
     /// Stores the reports of several lines in one transaction (a regeneration replaces
     /// them all or none).
     pub async fn replace_shift_reports(&self, reports: &[StoredReport<'_>]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for r in reports {
             sqlx::query(
                 "INSERT INTO shift_reports (line_id, shift_name, shift_date, start_ms, end_ms, generated_at_ms, \
