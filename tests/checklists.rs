@@ -6,32 +6,12 @@
 mod common;
 
 use common::*;
-use ms5::clock::Clock;
 use ms5::domain::access::Role;
 use serde_json::{Value, json};
 
 /// Monday 2026-03-02 07:00 UTC: inside the test plant's `day` shift (06:00-14:00 UTC).
 const T0: i64 = DAY + 7 * 60 * MIN;
 const HOUR: i64 = 60 * MIN;
-
-/// The test plant with a second line, so scope and wrong-line cases can be made.
-fn two_lines() -> String {
-    format!(
-        r#"{TEST_PLANT}
-[[lines]]
-id = "line-b"
-name = "Line B"
-output_machine = "b-press"
-constraint_machine = "b-press"
-
-[[lines.machines]]
-id = "b-press"
-name = "Press"
-ideal_cycle_time = "1s"
-tags = {{ state = {{ tag = "B.Press.State" }}, total = {{ tag = "B.Press.Total", width = 32 }} }}
-"#
-    )
-}
 
 /// Berlin, every day: early 06-14, late 14-22, night 22-06 (7 h on 2026-03-28/29).
 const BERLIN_PLANT: &str = r#"
@@ -63,17 +43,6 @@ name = "Filler"
 ideal_cycle_time = "1s"
 tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", width = 32 } }
 "#;
-
-async fn app_with(dir: &std::path::Path, plant: &str, now: i64) -> TestApp {
-    spawn_app(Spawn {
-        plant,
-        dir,
-        clock: Clock::manual(now),
-        simulator: false,
-        settings: json!({}),
-    })
-    .await
-}
 
 /// guard (yes/no), pressure (4-6 bar), note (optional text).
 fn template(line: &str, name: &str, blocks: bool, andon: Option<Value>) -> Value {
@@ -128,7 +97,7 @@ fn error_field(body: &Value) -> &str {
 #[actix_web::test]
 async fn admins_create_read_change_and_delete_templates_and_others_only_read() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let t = create(&app, &template("line-a", "Start-up", true, None)).await;
     let tid = id(&t);
     assert_eq!(
@@ -239,7 +208,7 @@ async fn admins_create_read_change_and_delete_templates_and_others_only_read() {
 #[actix_web::test]
 async fn bad_templates_are_refused_naming_the_field_and_nothing_is_stored() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let good = template("line-a", "Start-up", true, None);
     let with = |f: &dyn Fn(&mut Value)| {
         let mut b = good.clone();
@@ -329,7 +298,7 @@ async fn bad_templates_are_refused_naming_the_field_and_nothing_is_stored() {
 #[actix_web::test]
 async fn a_passing_checklist_is_stored_for_the_current_shift_with_who_and_when() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let t = create(&app, &template("line-a", "Start-up", true, None)).await;
     let (status, c) = fill(&app, "line-a", id(&t), json!({"guard": true, "pressure": 6})).await;
     assert_eq!(status, 201, "{c}");
@@ -382,7 +351,7 @@ async fn a_passing_checklist_is_stored_for_the_current_shift_with_who_and_when()
 #[actix_web::test]
 async fn a_failed_checklist_raises_the_templates_andon_ticket() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let andon = json!({"category": "quality", "priority": "high"});
     let t = create(&app, &template("line-a", "Start-up", true, Some(andon))).await;
     let quiet = create(&app, &template("line-a", "Quiet", false, None)).await;
@@ -448,7 +417,7 @@ async fn a_failed_checklist_raises_the_templates_andon_ticket() {
 #[actix_web::test]
 async fn a_changed_template_keeps_the_version_already_filled() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let t = create(&app, &template("line-a", "Start-up", false, None)).await;
     let (_, first) = fill(&app, "line-a", id(&t), json!({"guard": true, "pressure": 5})).await;
     let mut changed = template("line-a", "Start-up", false, None);
@@ -483,7 +452,7 @@ async fn a_changed_template_keeps_the_version_already_filled() {
 #[actix_web::test]
 async fn job_start_is_blocked_until_every_blocking_checklist_passed_in_the_shift() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let blocker = |now: i64| {
         let (store, plant) = (app.store.clone(), app.plant.plant().clone());
         async move {
@@ -540,7 +509,7 @@ async fn job_start_is_blocked_until_every_blocking_checklist_passed_in_the_shift
 #[actix_web::test]
 async fn bad_fills_are_refused_and_leave_nothing_behind() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let t = create(
         &app,
         &template(
@@ -653,7 +622,7 @@ async fn the_next_shift_reads_the_previous_shifts_handover_across_a_dst_night() 
         .expect("time")
         .timestamp_millis();
     let dir = temp();
-    let app = app_with(dir.path(), BERLIN_PLANT, night).await;
+    let app = spawn_plant_at(dir.path(), BERLIN_PLANT, night, json!({})).await;
     let t = create(&app, &template("line-a", "Start-up", false, None)).await;
     let (_, c) = fill(&app, "line-a", id(&t), json!({"guard": true, "pressure": 5})).await;
     let night_slot = json!({"name": "night", "start": "2026-03-28T22:00:00+01:00", "end": "2026-03-29T06:00:00+02:00"});
@@ -732,7 +701,7 @@ async fn the_next_shift_reads_the_previous_shifts_handover_across_a_dst_night() 
 #[actix_web::test]
 async fn bad_handover_notes_are_refused_and_leave_nothing_behind() {
     let dir = temp();
-    let app = app_with(dir.path(), &two_lines(), T0).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), T0, json!({})).await;
     let op = app.token_with("olga", Role::Operator, None).await;
     // (line, body, status, field named)
     let cases = [

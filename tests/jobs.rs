@@ -7,7 +7,6 @@ mod common;
 
 use common::ws::{connect_to, next_json, send};
 use common::*;
-use ms5::clock::Clock;
 use ms5::domain::access::Role;
 use serde_json::{Value, json};
 
@@ -23,15 +22,9 @@ fn plant_with_product_tag() -> String {
     )
 }
 
-async fn app_at(dir: &std::path::Path, plant: &str, now: i64) -> TestApp {
-    spawn_app(Spawn {
-        plant,
-        dir,
-        clock: Clock::manual(now),
-        simulator: false,
-        settings: json!({ "websocket": { "job_progress": "100ms" } }),
-    })
-    .await
+/// Settings that push a running job's progress every 100 ms.
+fn fast_progress() -> Value {
+    json!({ "websocket": { "job_progress": "100ms" } })
 }
 
 async fn make_product(app: &TestApp, code: &str, ideal_cycle_ms: i64) {
@@ -66,7 +59,7 @@ async fn act(app: &TestApp, id: i64, action: &str) -> (u16, Value) {
 #[actix_web::test]
 async fn products_are_the_plant_models_and_those_stored_and_bad_ones_name_the_field() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant_with_product_tag(), SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), &plant_with_product_tag(), SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let (_, list) = app.get("/api/v1/products").await;
     let codes: Vec<(&str, &str)> = list["products"]
@@ -152,7 +145,7 @@ async fn products_are_the_plant_models_and_those_stored_and_bad_ones_name_the_fi
 #[actix_web::test]
 async fn a_job_lives_planned_released_running_paused_completed_and_one_runs_per_line() {
     let dir = temp();
-    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), TEST_PLANT, SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let first = plan(&app, "cola-2l", 100).await;
     let second = plan(&app, "cola-2l", 50).await;
@@ -268,7 +261,7 @@ async fn a_job_lives_planned_released_running_paused_completed_and_one_runs_per_
 #[actix_web::test]
 async fn bad_job_bodies_name_the_field_and_store_nothing() {
     let dir = temp();
-    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), TEST_PLANT, SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let ok = json!({"line": "line-a", "product": "cola-2l", "target": 10});
     let with = |k: &str, v: Value| {
@@ -321,7 +314,7 @@ async fn bad_job_bodies_name_the_field_and_store_nothing() {
 #[actix_web::test]
 async fn a_running_jobs_product_times_the_parts_and_its_oee_equals_the_span_query() {
     let dir = temp();
-    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), TEST_PLANT, SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let id = plan(&app, "cola-2l", 1_000).await;
     act(&app, id, "release").await;
@@ -386,7 +379,7 @@ async fn a_running_jobs_product_times_the_parts_and_its_oee_equals_the_span_quer
 #[actix_web::test]
 async fn a_plc_reported_product_wins_and_the_job_warns() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant_with_product_tag(), SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), &plant_with_product_tag(), SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let id = plan(&app, "cola-2l", 100).await;
     act(&app, id, "release").await;
@@ -408,7 +401,7 @@ async fn a_plc_reported_product_wins_and_the_job_warns() {
 #[actix_web::test]
 async fn screens_follow_a_job_on_its_line_channel_without_polling() {
     let dir = temp();
-    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), TEST_PLANT, SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let id = plan(&app, "cola-2l", 100).await;
     let mut conn = connect_to(&app, &app.admin()).await;
@@ -453,7 +446,7 @@ async fn screens_follow_a_job_on_its_line_channel_without_polling() {
 #[actix_web::test]
 async fn a_blocking_checklist_must_pass_in_the_shift_before_a_job_starts() {
     let dir = temp();
-    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START + 5 * MIN).await;
+    let app = spawn_plant_at(dir.path(), TEST_PLANT, SHIFT_START + 5 * MIN, fast_progress()).await;
     make_product(&app, "cola-2l", 2000).await;
     let template = json!({
         "line": "line-a", "name": "Start-up", "blocks_job_start": true,
@@ -481,7 +474,7 @@ async fn a_blocking_checklist_must_pass_in_the_shift_before_a_job_starts() {
 #[actix_web::test]
 async fn a_job_start_marks_start_up_for_the_six_losses() {
     let dir = temp();
-    let app = app_at(dir.path(), TEST_PLANT, SHIFT_START).await;
+    let app = spawn_plant_at(dir.path(), TEST_PLANT, SHIFT_START, fast_progress()).await;
     make_product(&app, "cola-2l", 1000).await;
     let id = plan(&app, "cola-2l", 1_000).await;
     act(&app, id, "release").await;

@@ -7,36 +7,10 @@
 mod common;
 
 use common::*;
-use ms5::clock::Clock;
 use ms5::domain::access::Role;
 use serde_json::{Value, json};
 
 const H: i64 = 60 * MIN;
-
-const LINE_B: &str = r#"
-[[lines]]
-id = "line-b"
-name = "Line B"
-output_machine = "b-press"
-constraint_machine = "b-press"
-
-[[lines.machines]]
-id = "b-press"
-name = "Press"
-ideal_cycle_time = "1s"
-tags = { state = { tag = "B.Press.State" }, total = { tag = "B.Press.Total", width = 32 } }
-"#;
-
-async fn app_at(dir: &std::path::Path, now: i64, settings: Value) -> TestApp {
-    spawn_app(Spawn {
-        plant: &format!("{TEST_PLANT}{LINE_B}"),
-        dir,
-        clock: Clock::manual(now),
-        simulator: false,
-        settings,
-    })
-    .await
-}
 
 /// `h:m` on the test day.
 fn at(h: i64, m: i64) -> i64 {
@@ -99,7 +73,7 @@ async fn audit(app: &TestApp, action: &str) -> Vec<Value> {
 #[actix_web::test]
 async fn orders_come_from_a_stop_a_ticket_or_by_hand_and_go_open_to_done() {
     let dir = temp();
-    let app = app_at(dir.path(), at(15, 0), json!({})).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), at(15, 0), json!({})).await;
     feed_shift(&app).await;
     let eng = app.token_with("eng", Role::Engineer, None).await;
     let jam = stop_at(&app, at(7, 0)).await;
@@ -311,7 +285,7 @@ async fn orders_come_from_a_stop_a_ticket_or_by_hand_and_go_open_to_done() {
 #[actix_web::test]
 async fn bad_input_roles_and_line_scope_are_refused_and_nothing_changes() {
     let dir = temp();
-    let app = app_at(dir.path(), at(15, 0), json!({})).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), at(15, 0), json!({})).await;
     feed_shift(&app).await;
     let eng = app.token_with("eng", Role::Engineer, None).await;
     let jam = stop_at(&app, at(7, 0)).await;
@@ -500,7 +474,7 @@ async fn bad_input_roles_and_line_scope_are_refused_and_nothing_changes() {
 #[actix_web::test]
 async fn mtbf_mttr_and_the_six_losses_of_a_shift_agree_with_its_oee() {
     let dir = temp();
-    let app = app_at(dir.path(), at(15, 0), json!({})).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), at(15, 0), json!({})).await;
     feed_shift(&app).await;
     let span = format!("from={}&to={}", rfc3339(at(6, 0)), rfc3339(at(14, 0)));
 
@@ -620,7 +594,7 @@ async fn a_machine_failing_faster_than_its_baseline_is_flagged_and_a_steady_one_
     let day = |d: i64, h: i64, m: i64| now - d * 24 * H + h * H + m * MIN;
     let dir = temp();
     let settings = json!({"analytics": {"trend_window": "3d", "trend_baseline": "10d", "trend_half_life": "1d"}});
-    let app = app_at(dir.path(), now, settings).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), now, settings).await;
     let mut samples: Vec<(&'static str, Value, i64)> = vec![
         ("A.Filler.State", json!(1), day(13, 6, 0)),
         ("A.Packer.Run", json!(true), day(13, 6, 0)),
@@ -696,7 +670,7 @@ async fn a_machine_failing_faster_than_its_baseline_is_flagged_and_a_steady_one_
 #[actix_web::test]
 async fn loss_analytics_answer_403_while_advanced_analytics_is_off_and_orders_still_work() {
     let dir = temp();
-    let app = app_at(dir.path(), at(15, 0), json!({})).await;
+    let app = spawn_plant_at(dir.path(), &two_line_plant(), at(15, 0), json!({})).await;
     let (status, _) = app
         .call(
             "PUT",

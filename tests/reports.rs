@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 use ms5::actors::report::CheckShifts;
-use ms5::clock::Clock;
 use ms5::domain::access::Role;
 use serde_json::{Value, json};
 
@@ -21,34 +20,11 @@ const SHIFT_END: i64 = DAY + 14 * 60 * MIN;
 /// The test plant with a reason tree and a second line.
 fn plant() -> String {
     format!(
-        r#"{TEST_PLANT}
-[[lines]]
-id = "line-b"
-name = "Line B"
-output_machine = "b-press"
-constraint_machine = "b-press"
-
-[[lines.machines]]
-id = "b-press"
-name = "Press"
-ideal_cycle_time = "1s"
-tags = {{ state = {{ tag = "B.Press.State" }}, total = {{ tag = "B.Press.Total", width = 32 }}, reject = {{ tag = "B.Press.Reject", width = 32 }} }}
-
+        r#"{TEST_PLANT}{LINE_B}
 [andon]
 reasons = {{ mechanical = ["belt", "bearing"], electrical = ["sensor"], other = [] }}
 "#
     )
-}
-
-async fn app_at(dir: &std::path::Path, plant: &str, now: i64) -> TestApp {
-    spawn_app(Spawn {
-        plant,
-        dir,
-        clock: Clock::manual(now),
-        simulator: false,
-        settings: json!({}),
-    })
-    .await
 }
 
 /// The textbook shift on the filler (8 h, 60 min breaks, a 47 min jam from 10:00, 19,271
@@ -273,7 +249,7 @@ async fn run_shift(app: &TestApp) -> (i64, i64) {
 #[actix_web::test]
 async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with_the_span_query() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant(), SHIFT_START - MIN).await;
+    let app = spawn_plant_at(dir.path(), &plant(), SHIFT_START - MIN, json!({})).await;
     let (job, ticket) = run_shift(&app).await;
     let path = "/api/v1/reports/shift?line=line-a&date=2026-03-02&shift=day";
     // Before the end the shift is reported up to now, and not stored.
@@ -418,7 +394,7 @@ async fn a_whole_shift_is_stored_at_its_end_and_its_json_csv_and_html_agree_with
 #[actix_web::test]
 async fn every_figure_row_of_shift_day_and_week_reports_equals_the_span_query() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant(), SHIFT_START - MIN).await;
+    let app = spawn_plant_at(dir.path(), &plant(), SHIFT_START - MIN, json!({})).await;
     run_shift(&app).await;
     app.clock.set(DAY + 2 * 24 * 60 * MIN);
     for path in [
@@ -477,7 +453,7 @@ tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", w
 "#;
     let dir = temp();
     // 1 December 2026, long after both nights.
-    let app = app_at(dir.path(), plant, 1_796_083_200_000).await;
+    let app = spawn_plant_at(dir.path(), plant, 1_796_083_200_000, json!({})).await;
     // (date, night from UTC, to UTC, hand-computed hours): spring forward on 29 March
     // (22:00 CET = 21:00Z to 06:00 CEST = 04:00Z: 7 h), fall back on 25 October
     // (22:00 CEST = 20:00Z to 06:00 CET = 05:00Z: 9 h).
@@ -532,7 +508,7 @@ tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", w
 #[actix_web::test]
 async fn oee_series_buckets_each_equal_the_span_query() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant(), SHIFT_END - 1).await;
+    let app = spawn_plant_at(dir.path(), &plant(), SHIFT_END - 1, json!({})).await;
     feed_shift(&app).await;
     let (from, to) = (rfc3339(SHIFT_START), rfc3339(SHIFT_END));
     for (bucket, n) in [("1h", 8), ("15m", 32)] {
@@ -597,7 +573,7 @@ async fn stored_at(app: &TestApp, line: &str) -> Value {
 #[actix_web::test]
 async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_nothing() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant(), SHIFT_END - 1).await;
+    let app = spawn_plant_at(dir.path(), &plant(), SHIFT_END - 1, json!({})).await;
     feed_shift(&app).await;
     app.clock.set(SHIFT_END + 1_000);
     assert_eq!(
@@ -705,7 +681,7 @@ async fn regenerate_replaces_the_stored_report_is_audited_and_bad_input_changes_
 #[actix_web::test]
 async fn bad_parameters_unknown_lines_and_line_scope_are_refused() {
     let dir = temp();
-    let app = app_at(dir.path(), &plant(), SHIFT_END - 1).await;
+    let app = spawn_plant_at(dir.path(), &plant(), SHIFT_END - 1, json!({})).await;
     feed_shift(&app).await;
     let series = format!(
         "/api/v1/lines/line-a/oee/series?from={}&to={}",

@@ -19,22 +19,8 @@ use serde_json::{Value, json};
 const T0: i64 = DAY + 7 * 60 * MIN;
 const INGEST_TOKEN: &str = "ingest-token-for-tests-0123456789";
 
-const LINE_B: &str = r#"
-[[lines]]
-id = "line-b"
-name = "Line B"
-output_machine = "b-press"
-constraint_machine = "b-press"
-
-[[lines.machines]]
-id = "b-press"
-name = "Press"
-ideal_cycle_time = "1s"
-tags = { state = { tag = "B.Press.State" }, total = { tag = "B.Press.Total", width = 32 }, reject = { tag = "B.Press.Reject", width = 32 } }
-"#;
-
 async fn two_line_app(dir: &std::path::Path, settings: Value) -> TestApp {
-    let plant = format!("{TEST_PLANT}{LINE_B}");
+    let plant = two_line_plant();
     let mut merged = json!({ "auth": { "ingest_token": INGEST_TOKEN } });
     if let (Some(m), Some(extra)) = (merged.as_object_mut(), settings.as_object()) {
         for (k, v) in extra {

@@ -49,6 +49,26 @@ ideal_cycle_time = "2s"
 tags = { running = "A.Packer.Run", fault = "A.Packer.Fault", good = { tag = "A.Packer.Good", width = 16 }, reject = { tag = "A.Packer.Reject", width = 16 } }
 "#;
 
+/// A second line for [`TEST_PLANT`]: one press with total and reject counters.
+pub const LINE_B: &str = r#"
+[[lines]]
+id = "line-b"
+name = "Line B"
+output_machine = "b-press"
+constraint_machine = "b-press"
+
+[[lines.machines]]
+id = "b-press"
+name = "Press"
+ideal_cycle_time = "1s"
+tags = { state = { tag = "B.Press.State" }, total = { tag = "B.Press.Total", width = 32 }, reject = { tag = "B.Press.Reject", width = 32 } }
+"#;
+
+/// [`TEST_PLANT`] with [`LINE_B`].
+pub fn two_line_plant() -> String {
+    format!("{TEST_PLANT}{LINE_B}")
+}
+
 /// 2026-03-02 (a Monday) at 00:00 UTC, in ms.
 pub const DAY: i64 = 1_772_409_600_000;
 /// One minute, ms.
@@ -174,6 +194,18 @@ pub async fn make_user(
 
 pub fn temp() -> TempDir {
     tempfile::tempdir().expect("tempdir")
+}
+
+/// Starts `plant` (no simulator) with a manual clock at `now` and extra `settings`.
+pub async fn spawn_plant_at(dir: &Path, plant: &str, now: i64, settings: Value) -> TestApp {
+    spawn_app(Spawn {
+        plant,
+        dir,
+        clock: Clock::manual(now),
+        simulator: false,
+        settings,
+    })
+    .await
 }
 
 /// Starts the test plant (no simulator) with a manual clock at `now`.
