@@ -73,13 +73,14 @@ fn ms5(args: &[&str], stdin: &str, dir: &Path, env: &[(&str, &str)]) -> (i32, St
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// A child process group, killed as a whole on drop.
+/// A child process group, killed as a whole on drop (with bash's own `kill`, which takes
+/// a process group).
 struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+        let _ = Command::new("bash")
+            .args(["-c", &format!("kill -KILL -- -{}", self.0.id())])
             .status();
         let _ = self.0.wait();
     }
