@@ -117,17 +117,34 @@ impl JobBoard {
         Ok(plant_products(self.plant.plant()).into_iter().find(|p| p.code == code))
     }
 
-    /// A job as the API and the `jobs:{line}` channel show it. Telemetry is flushed
-    /// first, so the figures equal `?from=&to=` over the same spans.
+    /// A job as the API and the `jobs:{line}` channel show it. A running job's telemetry
+    /// is flushed first, so the figures equal `?from=&to=` over the same spans.
     pub async fn view(&self, job: JobRecord) -> Result<JobView, StoreError> {
+        if job.state == JobState::Running {
+            self.plant.flush().await;
+        }
+        self.view_flushed(job).await
+    }
+
+    /// Views of several jobs, with one flush for all of them.
+    pub async fn views(&self, jobs: Vec<JobRecord>) -> Result<Vec<JobView>, StoreError> {
+        if jobs.iter().any(|j| j.state == JobState::Running) {
+            self.plant.flush().await;
+        }
+        let mut views = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            views.push(self.view_flushed(job).await?);
+        }
+        Ok(views)
+    }
+
+    /// [`JobBoard::view`] once telemetry is flushed.
+    async fn view_flushed(&self, job: JobRecord) -> Result<JobView, StoreError> {
         let plant = self.plant.plant().clone();
         let now = self.clock.now_ms();
         let changes: Vec<(EpochMs, JobState)> = job.events.iter().map(|(at, s, _)| (*at, *s)).collect();
         let spans = running_spans(&changes, now);
         let line = plant.line(&job.line).map(|(i, _)| i);
-        if job.state == JobState::Running {
-            self.plant.flush().await;
-        }
         let (mut tally, mut recent) = (Tally::default(), Tally::default());
         let recent_window = recent_spans(&spans, RATE_WINDOW_MS);
         if let Some(line) = line {
@@ -262,18 +279,18 @@ impl JobBoard {
     /// Publishes every open job of every line (at start and on each progress tick of a
     /// running job).
     pub async fn publish_open(&self, running_only: bool) -> Result<(), StoreError> {
-        let jobs = self
-            .store
-            .jobs(&crate::store::JobFilter {
-                limit: 1_000,
-                ..Default::default()
-            })
-            .await?;
-        for job in jobs
-            .into_iter()
-            .filter(|j| j.state.is_open() && (!running_only || j.state == JobState::Running))
-        {
-            let view = self.view(job).await?;
+        let jobs = if running_only {
+            self.store.running_jobs().await?
+        } else {
+            self.store
+                .jobs(&crate::store::JobFilter {
+                    open_only: true,
+                    limit: 1_000,
+                    ..Default::default()
+                })
+                .await?
+        };
+        for view in self.views(jobs).await? {
             self.publish(&view);
         }
         Ok(())

@@ -78,12 +78,9 @@ pub fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiErro
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let cause = e.inner().to_string();
-        let named = ["unknown field `", "missing field `"].iter().find_map(|p| {
-            cause
-                .strip_prefix(p)
-                .and_then(|rest| rest.split_once('`'))
-                .map(|(f, _)| f.to_owned())
-        });
+        let named = ["unknown field ", "missing field "]
+            .iter()
+            .find_map(|p| super::query::quoted_after(&cause, p).map(str::to_owned));
         let field = named.unwrap_or_else(|| e.path().to_string().trim_start_matches('.').to_owned());
         let message = if field.is_empty() {
             format!("invalid body: {cause}")

@@ -121,8 +121,9 @@ fn example(name: &str) -> &'static str {
     }
 }
 
-/// The text between the backticks that follow `prefix` in `s`.
-fn quoted_after<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+/// The text between the backticks that follow `prefix` in `s` (serde names fields so:
+/// `unknown field `x``).
+pub(crate) fn quoted_after<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = s.strip_prefix(prefix)?.strip_prefix('`')?;
     rest.split_once('`').map(|(name, _)| name)
 }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::domain::production::checklist::FieldError;
 use crate::http::error::ApiError;
+use crate::http::query::quoted_after;
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
@@ -53,12 +54,6 @@ pub fn parse<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
             details: Some(json!({ "field": field })),
         }
     })
-}
-
-/// The text between the backticks that follow `prefix` in `s`.
-fn quoted_after<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = s.strip_prefix(prefix)?.strip_prefix('`')?;
-    rest.split_once('`').map(|(name, _)| name)
 }
 
 #[cfg(test)]

@@ -202,12 +202,10 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, q: ApiQuery<JobQue
             from: q.from.map(|t| t.timestamp_millis()),
             to: q.to.map(|t| t.timestamp_millis()),
             limit: q.limit.unwrap_or(100).clamp(1, 1_000),
+            ..JobFilter::default()
         })
         .await?;
-    let mut jobs = Vec::with_capacity(records.len());
-    for job in records {
-        jobs.push(state.jobs.view(job).await?);
-    }
+    let jobs = state.jobs.views(records).await?;
     Ok(HttpResponse::Ok().json(JobList { jobs }))
 }
 

@@ -58,6 +58,8 @@ pub struct JobFilter {
     pub lines: Option<Vec<String>>,
     /// Only this state.
     pub state: Option<JobState>,
+    /// Only jobs not completed or cancelled.
+    pub open_only: bool,
     /// Created at or after.
     pub from: Option<EpochMs>,
     /// Created before.
@@ -120,6 +122,9 @@ impl Store {
         super::super::push_line_scope(&mut q, f.lines.as_deref());
         if let Some(s) = f.state {
             q.push(" AND state = ").push_bind(s.as_str());
+        }
+        if f.open_only {
+            q.push(" AND state NOT IN ('completed', 'cancelled')");
         }
         if let Some(from) = f.from {
             q.push(" AND created_at_ms >= ").push_bind(from);
@@ -229,33 +234,33 @@ impl Store {
         by: &str,
     ) -> Result<Option<JobRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let updated = sqlx::query("UPDATE jobs SET state = ? WHERE id = ? AND state = ? RETURNING line_id")
+        let updated = sqlx::query("UPDATE jobs SET state = ? WHERE id = ? AND state = ?")
             .bind(next.as_str())
             .bind(id)
             .bind(expected.as_str())
-            .fetch_optional(&mut *tx)
+            .execute(&mut *tx)
             .await;
-        let line: String = match updated {
-            Ok(Some(row)) => row.get(0),
-            Ok(None) => return Ok(None),
+        match updated {
+            Ok(done) if done.rows_affected() == 0 => return Ok(None),
+            Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);
+                let line = self.job(id).await?.map(|j| j.line).unwrap_or_default();
                 let running = self
                     .jobs(&JobFilter {
+                        lines: Some(vec![line.clone()]),
                         state: Some(JobState::Running),
-                        limit: i64::MAX,
+                        limit: 1,
                         ..JobFilter::default()
                     })
                     .await?;
-                let line = self.job(id).await?.map(|j| j.line).unwrap_or_default();
-                let other = running.iter().find(|j| j.line == line).map_or(0, |j| j.id);
+                let other = running.first().map_or(0, |j| j.id);
                 return Err(StoreError::Conflict(format!(
                     "line {line} already runs job {other}; pause or complete it first"
                 )));
             }
             Err(e) => return Err(e.into()),
-        };
-        let _ = line;
+        }
         sqlx::query(
             "INSERT INTO job_events (job_id, seq, at_ms, state, actor) \
              SELECT ?, COALESCE(MAX(seq), -1) + 1, ?, ?, ? FROM job_events WHERE job_id = ?",
