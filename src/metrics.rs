@@ -29,8 +29,10 @@ pub const TAG_UNCERTAIN: &str = "ms5_tag_updates_uncertain_total";
 pub const WS_CONNECTIONS: &str = "ms5_ws_connections";
 /// WebSocket frames. Labels: direction (in | out).
 pub const WS_FRAMES: &str = "ms5_ws_frames_total";
-/// Outbound frames replaced by a newer state or dropped for a slow client. Labels: kind.
+/// Outbound frames replaced by a newer state for a slow client. Labels: kind.
 pub const WS_FRAMES_COALESCED: &str = "ms5_ws_frames_coalesced_total";
+/// WebSocket clients closed with 1013 for reading too slowly for their outbox budget.
+pub const WS_SLOW_CLOSED: &str = "ms5_ws_slow_clients_closed_total";
 /// HTTP request duration. Labels: method, route, status.
 pub const HTTP_REQUEST_SECONDS: &str = "ms5_http_request_duration_seconds";
 /// Duration of one store batch write.
@@ -131,9 +133,10 @@ fn describe() {
         (TAG_REJECTED, "Tag updates not applied, by reason"),
         (TAG_UNCERTAIN, "Uncertain-quality tag values applied"),
         (WS_FRAMES, "WebSocket frames by direction"),
+        (WS_FRAMES_COALESCED, "Outbound frames superseded for slow clients"),
         (
-            WS_FRAMES_COALESCED,
-            "Outbound frames superseded or dropped for slow clients",
+            WS_SLOW_CLOSED,
+            "WebSocket clients closed (1013) past their outbox budget",
         ),
         (STORE_ROWS, "Rows written by table"),
         (STORE_ERRORS, "Failed store batch writes (retried)"),

@@ -185,6 +185,8 @@ impl Application {
                 .configure(|cfg| routes(cfg, max_body, &origins))
         })
         .disable_signals()
+        // Frames are small and latency-bound: no Nagle delay waiting for the peer's ACK.
+        .tcp_nodelay(true)
         .shutdown_timeout(5);
         if let Some(workers) = settings.http.workers {
             server = server.workers(workers);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use bytestring::ByteString;
 
 use super::andon_ticket::{Act, AndonTicketActor, FireDue};
 use super::hub::{ANDON, Hub, Publish};
@@ -202,16 +201,10 @@ impl AndonDesk {
     fn show(&mut self, view: TicketView) {
         let closed = matches!(view.state, TicketState::Resolved | TicketState::Cancelled);
         let line = view.line.clone();
-        match serde_json::to_string(&view) {
-            Ok(json) => self.hub.do_send(Publish {
-                channels: vec![ANDON.to_owned(), format!("{ANDON}:{line}")],
-                entity: format!("{:012}", view.id),
-                line: Arc::from(line.as_str()),
-                order: 0,
-                data: ByteString::from(json),
-                retire: closed,
-            }),
-            Err(e) => tracing::error!(error = %e, "cannot serialise ticket"),
+        let channels = vec![ANDON.to_owned(), format!("{ANDON}:{line}")];
+        let entity = format!("{:012}", view.id);
+        if let Some(publish) = Publish::of(&view, channels, entity, Arc::from(line.as_str()), 0, closed) {
+            self.hub.do_send(publish);
         }
         if closed {
             self.views.remove(&view.id);

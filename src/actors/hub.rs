@@ -5,12 +5,16 @@
 //! serialised into one frame shared by every subscriber.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 use bytestring::ByteString;
+use serde::Serialize;
+use serde_json::Value;
 
+use crate::domain::merge_patch::diff;
 use crate::domain::plant::PlantModel;
+use crate::domain::wire_doc::{WINDOW_MASKS, WindowMask, entity_doc, is_empty_patch, only_windows};
 
 /// The channel with every line.
 pub const PRODUCTION_UPDATES: &str = "production_updates";
@@ -26,6 +30,42 @@ pub struct Deliver {
     pub frame: ByteString,
     /// `channel|entity` for state frames; `None` for one-off frames.
     pub key: Option<Arc<str>>,
+    /// For a protocol 2 patch: the entity's whole state, which replaces the patch when a
+    /// slow session still holds an older one for the same entity (patches cannot be
+    /// dropped; a whole state can replace anything before it).
+    pub whole: Option<Arc<WholeState>>,
+}
+
+/// The whole state of an entity as a protocol 2 `update` frame, made only when a slow
+/// session needs it and then once for every session that does.
+pub struct WholeState {
+    frame: OnceLock<ByteString>,
+    channel: Arc<str>,
+    seq: u64,
+    doc: Arc<Value>,
+    windows: WindowMask,
+}
+
+impl WholeState {
+    /// The `update` frame.
+    pub fn frame(&self) -> ByteString {
+        self.frame
+            .get_or_init(|| {
+                let doc = only_windows(&self.doc, self.windows);
+                frame_v2("update", &self.channel, self.seq, None, &doc, &doc)
+            })
+            .clone()
+    }
+}
+
+/// The protocol a session speaks (see docs/websocket.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Every update carries the entity's whole state.
+    #[default]
+    V1,
+    /// Updates are JSON merge patches of what changed, with the entity's previous `seq`.
+    V2,
 }
 
 /// New state of an entity, for one or more channels.
@@ -40,11 +80,45 @@ pub struct Publish {
     pub line: Arc<str>,
     /// Position of the entity in snapshots.
     pub order: usize,
-    /// The entity as JSON.
+    /// The entity as JSON, as the REST API shows it (protocol 1 frames).
     pub data: ByteString,
+    /// The entity in its protocol 2 form (see `domain::wire_doc`).
+    pub doc: Arc<Value>,
     /// The entity is gone after this update (a closed ticket): send it, then drop it
     /// from snapshots.
     pub retire: bool,
+}
+
+impl Publish {
+    /// A publish of `entity`, serialised once for both protocols; `None` (logged) when it
+    /// cannot be serialised.
+    pub fn of(
+        what: &impl Serialize,
+        channels: Vec<String>,
+        entity: String,
+        line: Arc<str>,
+        order: usize,
+        retire: bool,
+    ) -> Option<Publish> {
+        // The REST form keeps the struct's field order; the document is compared, not shown.
+        let (data, value) = match serde_json::to_string(what).and_then(|d| Ok((d, serde_json::to_value(what)?))) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(entity, error = %e, "cannot serialise a pushed entity");
+                return None;
+            }
+        };
+        let data = ByteString::from(data);
+        Some(Publish {
+            channels,
+            entity,
+            line,
+            order,
+            data,
+            doc: Arc::new(entity_doc(value)),
+            retire,
+        })
+    }
 }
 
 /// A session connected.
@@ -130,6 +204,10 @@ pub struct Subscribe {
     pub channel: String,
     /// Lines the session may see on all-lines channels.
     pub scope: LineScope,
+    /// The protocol it speaks.
+    pub protocol: Protocol,
+    /// The OEE windows it wants (protocol 2).
+    pub windows: WindowMask,
 }
 
 /// Unsubscribe a session from a channel.
@@ -188,11 +266,25 @@ pub fn validate_channel(plant: &PlantModel, channel: &str) -> Result<(), Channel
     }
 }
 
+struct Subscriber {
+    scope: LineScope,
+    protocol: Protocol,
+    windows: WindowMask,
+}
+
+struct Entity {
+    line: Arc<str>,
+    data: ByteString,
+    doc: Arc<Value>,
+    /// Per window set: the `seq` of the last protocol 2 frame sent for this entity.
+    sent: [u64; WINDOW_MASKS],
+}
+
 #[derive(Default)]
 struct Channel {
     seq: u64,
-    subscribers: HashMap<u64, LineScope>,
-    latest: BTreeMap<(usize, String), (Arc<str>, ByteString)>,
+    subscribers: HashMap<u64, Subscriber>,
+    latest: BTreeMap<(usize, String), Entity>,
 }
 
 struct Session {
@@ -215,29 +307,91 @@ fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
     ))
 }
 
+/// A protocol 2 frame about one entity: `update` (whole state) or `patch` (with `base`).
+fn frame_v2(kind: &str, channel: &str, seq: u64, base: Option<u64>, doc: &Value, data: &Value) -> ByteString {
+    let id = doc.get("id").map_or_else(|| "null".to_owned(), Value::to_string);
+    let base = base.map_or_else(String::new, |b| format!(r#","base":{b}"#));
+    ByteString::from(format!(
+        r#"{{"type":"{kind}","channel":"{channel}","seq":{seq}{base},"id":{id},"data":{data}}}"#
+    ))
+}
+
+/// The collection a channel's snapshot lists its entities under (`None`: one entity).
+fn collection(channel: &str) -> Option<&'static str> {
+    match channel {
+        PRODUCTION_UPDATES => Some("lines"),
+        c if c == ANDON || c.starts_with("andon:") => Some("tickets"),
+        c if c.starts_with("jobs:") => Some("jobs"),
+        _ => None,
+    }
+}
+
 impl Hub {
-    fn snapshot_data(channel: &str, ch: &Channel, scope: &LineScope) -> String {
-        let collection = match channel {
-            PRODUCTION_UPDATES => Some("lines"),
-            c if c == ANDON || c.starts_with("andon:") => Some("tickets"),
-            c if c.starts_with("jobs:") => Some("jobs"),
-            _ => None,
+    fn snapshot_data(channel: &str, ch: &Channel, sub: &Subscriber) -> String {
+        let item = |e: &Entity| match sub.protocol {
+            Protocol::V1 => e.data.to_string(),
+            Protocol::V2 => only_windows(&e.doc, sub.windows).to_string(),
         };
-        if let Some(name) = collection {
-            let items: Vec<&str> = ch
-                .latest
-                .values()
-                .filter(|(line, _)| in_scope(scope, line))
-                .map(|(_, d)| &**d)
-                .collect();
+        let mut visible = ch.latest.values().filter(|e| in_scope(&sub.scope, &e.line));
+        if let Some(name) = collection(channel) {
+            let items: Vec<String> = visible.map(item).collect();
             format!(r#"{{"{name}":[{}]}}"#, items.join(","))
         } else {
-            ch.latest
-                .values()
-                .next()
-                .map_or_else(|| "null".to_owned(), |(_, d)| d.to_string())
+            visible.next().map_or_else(|| "null".to_owned(), item)
         }
     }
+
+    fn send_snapshot(&self, session: u64, channel: &str) {
+        let (Some(s), Some(ch)) = (self.sessions.get(&session), self.channels.get(channel)) else {
+            return;
+        };
+        let Some(sub) = ch.subscribers.get(&session) else {
+            return;
+        };
+        let data = Hub::snapshot_data(channel, ch, sub);
+        // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
+        s.deliver.do_send(Deliver {
+            frame: frame("snapshot", channel, ch.seq, &data),
+            key: Some(Arc::from(format!("{channel}|#snapshot"))),
+            whole: None,
+        });
+    }
+}
+
+/// What one publish sends to protocol 2 sessions with one window set.
+fn v2_deliver(
+    channel: &str,
+    seq: u64,
+    key: &Arc<str>,
+    entity: &mut Entity,
+    change: Option<&Value>,
+    windows: WindowMask,
+) -> Option<Deliver> {
+    let whole = Arc::new(WholeState {
+        frame: OnceLock::new(),
+        channel: Arc::from(channel),
+        seq,
+        doc: entity.doc.clone(),
+        windows,
+    });
+    let frame = match change {
+        // A new entity arrives whole.
+        None => whole.frame(),
+        Some(patch) => {
+            let patch = only_windows(patch, windows);
+            if is_empty_patch(&patch) {
+                return None;
+            }
+            let base = entity.sent[windows.index()];
+            frame_v2("patch", channel, seq, Some(base), &entity.doc, &patch)
+        }
+    };
+    entity.sent[windows.index()] = seq;
+    Some(Deliver {
+        frame,
+        key: Some(key.clone()),
+        whole: Some(whole),
+    })
 }
 
 impl Actor for Hub {
@@ -253,26 +407,52 @@ impl Handler<Publish> for Hub {
         for name in msg.channels {
             let ch = self.channels.entry(name.clone()).or_default();
             ch.seq += 1;
-            if msg.retire {
-                ch.latest.remove(&(msg.order, msg.entity.clone()));
-            } else {
-                ch.latest
-                    .insert((msg.order, msg.entity.clone()), (msg.line.clone(), msg.data.clone()));
-            }
-            if ch.subscribers.is_empty() {
-                continue;
-            }
-            let deliver = Deliver {
-                frame: frame("update", &name, ch.seq, &msg.data),
-                key: Some(Arc::from(format!("{name}|{}", msg.entity))),
+            let seq = ch.seq;
+            let slot = (msg.order, msg.entity.clone());
+            let previous = ch.latest.remove(&slot);
+            let mut entity = Entity {
+                line: msg.line.clone(),
+                data: msg.data.clone(),
+                doc: msg.doc.clone(),
+                sent: previous.as_ref().map_or([0; WINDOW_MASKS], |p| p.sent),
             };
-            for (id, scope) in &ch.subscribers {
-                if !in_scope(scope, &msg.line) {
-                    continue;
+            // `Some(None)`: nothing changed for protocol 2; `None`: a new entity.
+            let change = previous.as_ref().map(|p| diff(&p.doc, &entity.doc));
+            if !ch.subscribers.is_empty() {
+                let key: Arc<str> = Arc::from(format!("{name}|{}", msg.entity));
+                let mut v1 = None;
+                let mut v2: [Option<Option<Deliver>>; WINDOW_MASKS] = std::array::from_fn(|_| None);
+                for (id, sub) in &ch.subscribers {
+                    if !in_scope(&sub.scope, &msg.line) {
+                        continue;
+                    }
+                    let deliver = match sub.protocol {
+                        Protocol::V1 => v1.get_or_insert_with(|| Deliver {
+                            frame: frame("update", &name, seq, &msg.data),
+                            key: Some(key.clone()),
+                            whole: None,
+                        }),
+                        Protocol::V2 => {
+                            let made = v2[sub.windows.index()].get_or_insert_with(|| match &change {
+                                Some(None) => None,
+                                Some(Some(patch)) => {
+                                    v2_deliver(&name, seq, &key, &mut entity, Some(patch), sub.windows)
+                                }
+                                None => v2_deliver(&name, seq, &key, &mut entity, None, sub.windows),
+                            });
+                            match made {
+                                Some(d) => d,
+                                None => continue,
+                            }
+                        }
+                    };
+                    if let Some(s) = self.sessions.get(id) {
+                        s.deliver.do_send(deliver.clone());
+                    }
                 }
-                if let Some(s) = self.sessions.get(id) {
-                    s.deliver.do_send(deliver.clone());
-                }
+            }
+            if !msg.retire {
+                ch.latest.insert(slot, entity);
             }
         }
     }
@@ -282,18 +462,38 @@ impl Handler<Subscribe> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        let Some(session) = self.sessions.get(&msg.session) else {
+        if !self.sessions.contains_key(&msg.session) {
             return;
-        };
-        let recipient = &session.deliver;
+        }
         let ch = self.channels.entry(msg.channel.clone()).or_default();
-        let data = Hub::snapshot_data(&msg.channel, ch, &msg.scope);
-        ch.subscribers.insert(msg.session, msg.scope);
-        // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
-        recipient.do_send(Deliver {
-            frame: frame("snapshot", &msg.channel, ch.seq, &data),
-            key: Some(Arc::from(format!("{}|#snapshot", msg.channel))),
-        });
+        ch.subscribers.insert(
+            msg.session,
+            Subscriber {
+                scope: msg.scope,
+                protocol: msg.protocol,
+                windows: msg.windows,
+            },
+        );
+        self.send_snapshot(msg.session, &msg.channel);
+    }
+}
+
+/// Send a subscribed session the channel's snapshot again (a protocol 2 client that
+/// found a gap).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resync {
+    /// Session id.
+    pub session: u64,
+    /// The channel.
+    pub channel: String,
+}
+
+impl Handler<Resync> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Resync, _: &mut Context<Self>) {
+        self.send_snapshot(msg.session, &msg.channel);
     }
 }
 
@@ -330,6 +530,7 @@ impl Handler<Announce> for Hub {
         let deliver = Deliver {
             frame: msg.frame,
             key: Some(Arc::from("#banner")),
+            whole: None,
         };
         for s in self.sessions.values() {
             s.deliver.do_send(deliver.clone());

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytestring::ByteString;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -259,21 +258,12 @@ impl JobBoard {
     /// Sends a job's view on `jobs:{line}`; a completed or cancelled job is sent once
     /// more and then leaves the channel's snapshot.
     pub fn publish(&self, view: &JobView) {
-        let data = match serde_json::to_string(view) {
-            Ok(json) => ByteString::from(json),
-            Err(e) => {
-                tracing::error!(job = view.id, error = %e, "cannot serialise job");
-                return;
-            }
-        };
-        self.plant.hub().do_send(Publish {
-            channels: vec![format!("jobs:{}", view.line)],
-            entity: view.id.to_string(),
-            line: Arc::from(view.line.as_str()),
-            order: usize::try_from(view.id).unwrap_or(usize::MAX),
-            data,
-            retire: !view.state.is_open(),
-        });
+        let channels = vec![format!("jobs:{}", view.line)];
+        let order = usize::try_from(view.id).unwrap_or(usize::MAX);
+        let line = Arc::from(view.line.as_str());
+        if let Some(publish) = Publish::of(view, channels, view.id.to_string(), line, order, !view.state.is_open()) {
+            self.plant.hub().do_send(publish);
+        }
     }
 
     /// Publishes every open job of every line (at start and on each progress tick of a

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bytestring::ByteString;
 
 use super::hub::{Hub, PRODUCTION_UPDATES, Publish};
+use super::live_cache::LiveCache;
 use crate::domain::plant::PlantModel;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot, line_snapshot};
 use crate::domain::throttle::{Push, Throttle};
@@ -22,6 +22,8 @@ pub struct MachineChanged {
     pub position: usize,
     /// Its snapshot.
     pub snapshot: Arc<MachineSnapshot>,
+    /// The line's cache version this snapshot brings it to.
+    pub version: u64,
 }
 
 /// The line's current snapshot.
@@ -29,24 +31,34 @@ pub struct MachineChanged {
 #[rtype(result = "Arc<LineSnapshot>")]
 pub struct GetLine;
 
+/// The line's current snapshot and the cache version it shows.
+#[derive(Message)]
+#[rtype(result = "(Arc<LineSnapshot>, u64)")]
+pub struct GetLineVersion;
+
 /// The actor.
 pub struct LineActor {
     idx: usize,
     plant: Arc<PlantModel>,
     machines: Vec<Option<MachineSnapshot>>,
     hub: Addr<Hub>,
+    cache: Arc<LiveCache>,
+    /// Newest cache version among the machine snapshots received.
+    version: u64,
     throttle: Throttle,
 }
 
 impl LineActor {
     /// The actor of line `idx`.
-    pub fn new(idx: usize, plant: Arc<PlantModel>, hub: Addr<Hub>, coalesce: Duration) -> Self {
+    pub fn new(idx: usize, plant: Arc<PlantModel>, hub: Addr<Hub>, cache: Arc<LiveCache>, coalesce: Duration) -> Self {
         let n = plant.lines[idx].machines.len();
         LineActor {
             idx,
             plant,
             machines: vec![None; n],
             hub,
+            cache,
+            version: 0,
             throttle: Throttle::new(coalesce),
         }
     }
@@ -71,16 +83,12 @@ impl LineActor {
                 }
             }
         }
-        match serde_json::to_string(&snapshot) {
-            Ok(json) => self.hub.do_send(Publish {
-                channels: vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()],
-                line: Arc::from(snapshot.id.as_str()),
-                entity: snapshot.id,
-                order: self.idx,
-                data: ByteString::from(json),
-                retire: false,
-            }),
-            Err(e) => tracing::error!(line = %snapshot.id, error = %e, "cannot serialise line snapshot"),
+        let channels = vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()];
+        let line = Arc::from(snapshot.id.as_str());
+        if let Some(publish) = Publish::of(&snapshot, channels, snapshot.id.clone(), line, self.idx, false) {
+            self.cache
+                .store_line(self.idx, self.version, publish.data.clone().into_bytes());
+            self.hub.do_send(publish);
         }
     }
 }
@@ -106,6 +114,7 @@ impl Handler<MachineChanged> for LineActor {
         if let Some(slot) = self.machines.get_mut(msg.position) {
             *slot = Some(Arc::unwrap_or_clone(msg.snapshot));
         }
+        self.version = self.version.max(msg.version);
         match self.throttle.on_change(Instant::now()) {
             Push::Now => self.publish(),
             Push::After(wait) => {
@@ -124,5 +133,13 @@ impl Handler<GetLine> for LineActor {
 
     fn handle(&mut self, _: GetLine, _: &mut Context<Self>) -> Self::Result {
         MessageResult(Arc::new(self.snapshot()))
+    }
+}
+
+impl Handler<GetLineVersion> for LineActor {
+    type Result = MessageResult<GetLineVersion>;
+
+    fn handle(&mut self, _: GetLineVersion, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((Arc::new(self.snapshot()), self.version))
     }
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use bytestring::ByteString;
 
 use super::andon::DowntimeNotice;
 use super::guarded;
 use super::hub::{Hub, Publish};
 use super::line::{LineActor, MachineChanged};
+use super::live_cache::LiveCache;
 use super::telemetry_writer::{Record, TelemetryWriter};
 use crate::clock::Clock;
 use crate::domain::EpochMs;
@@ -104,6 +104,7 @@ pub struct MachineActor {
     line: Addr<LineActor>,
     line_position: usize,
     hub: Addr<Hub>,
+    cache: Arc<LiveCache>,
     writer: Addr<TelemetryWriter>,
     andon: Recipient<DowntimeNotice>,
     clock: Clock,
@@ -122,7 +123,7 @@ impl MachineActor {
         idx: MachineIdx,
         plant: Arc<PlantModel>,
         line: Addr<LineActor>,
-        hub: Addr<Hub>,
+        (hub, cache): (Addr<Hub>, Arc<LiveCache>),
         writer: Addr<TelemetryWriter>,
         andon: Recipient<DowntimeNotice>,
         clock: Clock,
@@ -141,6 +142,7 @@ impl MachineActor {
             line,
             line_position,
             hub,
+            cache,
             writer,
             andon,
             clock,
@@ -239,24 +241,16 @@ impl MachineActor {
             }
             self.shown_state = Some(snapshot.state);
         }
-        let data = match serde_json::to_string(&snapshot) {
-            Ok(json) => ByteString::from(json),
-            Err(e) => {
-                tracing::error!(machine = %id, error = %e, "cannot serialise machine snapshot");
-                return;
-            }
-        };
-        self.hub.do_send(Publish {
-            channels: vec![format!("machine:{id}")],
-            line: Arc::from(self.plant.lines[self.plant.machines[self.idx].line].id.as_str()),
-            entity: id,
-            order: self.idx,
-            data,
-            retire: false,
-        });
+        let line_idx = self.plant.machines[self.idx].line;
+        let line = Arc::from(self.plant.lines[line_idx].id.as_str());
+        if let Some(publish) = Publish::of(&snapshot, vec![format!("machine:{id}")], id, line, self.idx, false) {
+            self.cache.store_machine(self.idx, publish.data.clone().into_bytes());
+            self.hub.do_send(publish);
+        }
         self.line.do_send(MachineChanged {
             position: self.line_position,
             snapshot: Arc::new(snapshot),
+            version: self.cache.line_changed(line_idx),
         });
     }
 }
@@ -267,6 +261,7 @@ impl Actor for MachineActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.publish();
         ctx.run_interval(TICK, |act, ctx| {
+            act.cache.machine_changed(act.idx);
             act.ticks = act.ticks.wrapping_add(1);
             let wall = act.clock.now_ms();
             let checkpoint = act.ticks.is_multiple_of(CHECKPOINT_TICKS);
@@ -294,6 +289,7 @@ impl Handler<ApplySamples> for MachineActor {
     type Result = SampleCounts;
 
     fn handle(&mut self, msg: ApplySamples, ctx: &mut Context<Self>) -> SampleCounts {
+        self.cache.machine_changed(self.idx);
         let wall = self.clock.now_ms();
         let counts = guarded(self, ctx, "machine", |a| {
             let mut counts = SampleCounts::default();
@@ -326,6 +322,7 @@ impl Handler<Heartbeat> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
         let wall = self.clock.now_ms();
         let before = self.machine.head();
         guarded(self, ctx, "machine", |a| {
@@ -343,6 +340,7 @@ impl Handler<Tick> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
         let wall = self.clock.now_ms();
         guarded(self, ctx, "machine", |a| a.machine.tick(wall, &mut a.events));
         if let Some(open) = self.machine.open_interval() {
@@ -356,6 +354,7 @@ impl Handler<CorrectParts> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: CorrectParts, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
         guarded(self, ctx, "machine", |a| a.machine.correct(msg.at, msg.tally));
         self.changed(ctx);
     }
@@ -373,6 +372,7 @@ impl Handler<SetTrendWarning> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: SetTrendWarning, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
         if self.trend_warning != msg.0 {
             self.trend_warning = msg.0;
             self.changed(ctx);
@@ -384,6 +384,7 @@ impl Handler<SetJobProduct> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: SetJobProduct, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
         self.machine.set_job_product(msg.0);
         // The snapshot names the product.
         self.changed(ctx);

@@ -10,6 +10,7 @@ pub mod andon_ticket;
 pub mod hub;
 pub mod job_board;
 pub mod line;
+pub mod live_cache;
 pub mod machine;
 pub mod notifier;
 pub mod plant;

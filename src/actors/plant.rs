@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
-use super::line::{GetLine, LineActor};
+use super::line::{GetLine, GetLineVersion, LineActor};
+use super::live_cache::{Body, LiveCache};
 use super::machine::{
     ApplySamples, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
     SetTrendWarning, Tick,
@@ -78,6 +79,7 @@ struct Inner {
     machines: Vec<Addr<MachineActor>>,
     lines: Vec<Addr<LineActor>>,
     hub: Addr<Hub>,
+    cache: Arc<LiveCache>,
     writer: Addr<TelemetryWriter>,
     andon: Addr<AndonDesk>,
     raw_samples: bool,
@@ -98,6 +100,7 @@ impl PlantHandle {
         clock: Clock,
     ) -> Result<PlantHandle, StoreError> {
         let hub = Supervisor::start(|_| Hub::default());
+        let cache = LiveCache::new(plant.machines.len(), plant.lines.len());
         let writer = {
             let (plant, store) = (plant.clone(), store.clone());
             TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval).start()
@@ -110,8 +113,8 @@ impl PlantHandle {
         };
         let lines: Vec<Addr<LineActor>> = (0..plant.lines.len())
             .map(|i| {
-                let (plant, hub) = (plant.clone(), hub.clone());
-                Supervisor::start(move |_| LineActor::new(i, plant, hub, options.coalesce))
+                let (plant, hub, cache) = (plant.clone(), hub.clone(), cache.clone());
+                Supervisor::start(move |_| LineActor::new(i, plant, hub, cache.clone(), options.coalesce))
             })
             .collect();
         let now = clock.now_ms();
@@ -121,11 +124,22 @@ impl PlantHandle {
             let history = load_history(&store, &plant, idx, now).await?;
             machine.restore(&history, now);
             let line = lines[plant.machines[idx].line].clone();
-            let (plant, hub, writer, clock) = (plant.clone(), hub.clone(), writer.clone(), clock.clone());
+            let (plant, writer, clock) = (plant.clone(), writer.clone(), clock.clone());
+            let publish = (hub.clone(), cache.clone());
             let desk = andon.clone().recipient();
             let coalesce = options.coalesce;
             machines.push(Supervisor::start(move |_| {
-                MachineActor::new(machine, idx, plant, line, hub, writer, desk, clock, coalesce)
+                MachineActor::new(
+                    machine,
+                    idx,
+                    plant,
+                    line,
+                    publish.clone(),
+                    writer,
+                    desk,
+                    clock,
+                    coalesce,
+                )
             }));
         }
         Ok(PlantHandle {
@@ -135,6 +149,7 @@ impl PlantHandle {
                 machines,
                 lines,
                 hub,
+                cache,
                 writer,
                 andon,
                 raw_samples: options.raw_samples,
@@ -150,6 +165,11 @@ impl PlantHandle {
     /// The hub.
     pub fn hub(&self) -> &Addr<Hub> {
         &self.inner.hub
+    }
+
+    /// The REST bytes of machines and lines.
+    pub fn cache(&self) -> &Arc<LiveCache> {
+        &self.inner.cache
     }
 
     fn route(&self, source: &'static str, updates: Vec<TagUpdate>) -> RoutedBatch {
@@ -236,6 +256,28 @@ impl PlantHandle {
             .into_iter()
             .filter_map(Result::ok)
             .collect()
+    }
+
+    /// The current JSON of line `idx` (from the cache, or from its actor when the cache is
+    /// behind).
+    pub async fn line_body(&self, idx: usize) -> Option<Arc<Body>> {
+        if let Ok(body) = self.inner.cache.line(idx) {
+            return Some(body);
+        }
+        let (snapshot, version) = self.inner.lines.get(idx)?.send(GetLineVersion).await.ok()?;
+        let json = serde_json::to_vec(&*snapshot).ok()?;
+        Some(self.inner.cache.store_line(idx, version, json))
+    }
+
+    /// The current JSON of machine `idx`.
+    pub async fn machine_body(&self, idx: usize) -> Option<Arc<Body>> {
+        let version = match self.inner.cache.machine(idx) {
+            Ok(body) => return Some(body),
+            Err(v) => v,
+        };
+        let snapshot = self.inner.machines.get(idx)?.send(GetMachine).await.ok()?;
+        let json = serde_json::to_vec(&*snapshot).ok()?;
+        Some(self.inner.cache.store_machine_at(idx, version, json))
     }
 
     /// Snapshot of one line.

@@ -18,9 +18,11 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 use super::hub::{
-    Connect, Deliver, Disconnect, GoingAway, Hub, LineScope, OpenedBy, Subscribe, Unsubscribe, validate_channel,
+    Connect, Deliver, Disconnect, GoingAway, Hub, LineScope, OpenedBy, Protocol, Resync, Subscribe, Unsubscribe,
+    WholeState, validate_channel,
 };
 use crate::domain::plant::PlantModel;
+use crate::domain::wire_doc::WindowMask;
 use crate::metrics as m;
 
 /// Most channels one session may subscribe to.
@@ -45,8 +47,14 @@ pub enum Outgoing {
 struct Queue {
     /// Frames in send order; keyed ones are unique per key.
     frames: Vec<(Option<Arc<str>>, Outgoing)>,
+    /// Bytes of the one-off frames waiting.
+    one_off_bytes: usize,
     closed: bool,
 }
+
+/// A slow client's one-off frames went past its budget; the session closes with 1013.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget;
 
 /// Frames waiting for one socket, shared by the session actor and its writer task.
 #[derive(Default)]
@@ -54,13 +62,23 @@ pub struct Outbox {
     queue: Mutex<Queue>,
     ready: Notify,
     limit: usize,
+    byte_budget: usize,
+}
+
+fn size(item: &Outgoing) -> usize {
+    match item {
+        Outgoing::Text(t) => t.len(),
+        Outgoing::Pong(b) => b.len(),
+        Outgoing::Ping | Outgoing::Close(_) => 0,
+    }
 }
 
 impl Outbox {
-    /// An outbox holding at most `limit` one-off frames.
-    pub fn new(limit: usize) -> Arc<Outbox> {
+    /// An outbox holding at most `limit` one-off frames of at most `byte_budget` bytes in all.
+    pub fn new(limit: usize, byte_budget: usize) -> Arc<Outbox> {
         Arc::new(Outbox {
             limit,
+            byte_budget,
             ..Outbox::default()
         })
     }
@@ -71,25 +89,40 @@ impl Outbox {
     }
 
     /// Queues a frame. A keyed frame replaces the unsent frame with the same key (moving
-    /// to the back, so sequence numbers stay increasing); one-off frames beyond the limit
-    /// are dropped.
-    pub fn push(&self, key: Option<Arc<str>>, item: Outgoing) {
+    /// to the back, so sequence numbers stay increasing); when it is a patch, the entity's
+    /// whole state goes in its place, since the replaced frame carried changes the new one
+    /// does not. One-off frames past the count or byte budget are refused: the caller
+    /// closes the session.
+    pub fn push(&self, key: Option<Arc<str>>, item: Outgoing, whole: Option<&WholeState>) -> Result<(), OverBudget> {
         let mut q = self.lock();
         if q.closed {
-            return;
+            return Ok(());
         }
+        let mut item = item;
         if let Some(k) = &key {
             if let Some(pos) = q.frames.iter().position(|(fk, _)| fk.as_ref() == Some(k)) {
                 q.frames.remove(pos);
+                if let Some(w) = whole {
+                    item = Outgoing::Text(w.frame());
+                }
                 metrics::counter!(m::WS_FRAMES_COALESCED, "kind" => "superseded").increment(1);
             }
-        } else if q.frames.iter().filter(|(k, _)| k.is_none()).count() >= self.limit {
-            metrics::counter!(m::WS_FRAMES_COALESCED, "kind" => "dropped").increment(1);
-            return;
+        } else {
+            let one_off = q.frames.iter().filter(|(k, _)| k.is_none()).count();
+            if one_off >= self.limit || q.one_off_bytes + size(&item) > self.byte_budget {
+                return Err(OverBudget);
+            }
+            q.one_off_bytes += size(&item);
         }
         q.frames.push((key, item));
         drop(q);
         self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Bytes of the one-off frames waiting (tests and diagnostics).
+    pub fn one_off_bytes(&self) -> usize {
+        self.lock().one_off_bytes
     }
 
     /// Queues a close; nothing is queued after it.
@@ -114,7 +147,9 @@ impl Outbox {
     }
 
     fn take(&self) -> Vec<(Option<Arc<str>>, Outgoing)> {
-        std::mem::take(&mut self.lock().frames)
+        let mut q = self.lock();
+        q.one_off_bytes = 0;
+        std::mem::take(&mut q.frames)
     }
 
     /// Drains the outbox into the socket until it closes.
@@ -145,8 +180,17 @@ impl Outbox {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum ClientFrame {
-    Subscribe { channel: String },
-    Unsubscribe { channel: String },
+    Subscribe {
+        channel: String,
+        #[serde(default)]
+        windows: Vec<String>,
+    },
+    Unsubscribe {
+        channel: String,
+    },
+    Resync {
+        channel: String,
+    },
     Ping,
 }
 
@@ -169,6 +213,9 @@ pub struct WsSession {
     last_heard: Instant,
     limits: SessionLimits,
     access: SessionAccess,
+    protocol: Protocol,
+    /// A one-off frame went past the outbox budget: the session closes with 1013.
+    over_budget: bool,
 }
 
 /// What the signed-in caller of a session may see.
@@ -190,6 +237,7 @@ impl WsSession {
         outbox: Arc<Outbox>,
         limits: SessionLimits,
         access: SessionAccess,
+        protocol: Protocol,
     ) -> Self {
         WsSession {
             id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
@@ -200,15 +248,34 @@ impl WsSession {
             last_heard: Instant::now(),
             limits,
             access,
+            protocol,
+            over_budget: false,
         }
     }
 
-    fn send_json(&self, value: serde_json::Value) {
-        self.outbox
-            .push(None, Outgoing::Text(ByteString::from(value.to_string())));
+    fn send_one_off(&mut self, item: Outgoing) {
+        if self.outbox.push(None, item, None).is_err() {
+            self.over_budget = true;
+        }
     }
 
-    fn error(&self, code: &str, message: impl Into<String>) {
+    fn send_json(&mut self, value: serde_json::Value) {
+        self.send_one_off(Outgoing::Text(ByteString::from(value.to_string())));
+    }
+
+    /// Closes a client that reads too slowly for its budget (1013: try again later).
+    fn drop_if_over_budget(&mut self, ctx: &mut Context<Self>) {
+        if self.over_budget {
+            metrics::counter!(m::WS_SLOW_CLOSED).increment(1);
+            tracing::info!(
+                session = self.id,
+                "WebSocket client too slow for its outbox budget: closed with 1013"
+            );
+            self.close(CloseCode::Again, "too slow: reconnect", ctx);
+        }
+    }
+
+    fn error(&mut self, code: &str, message: impl Into<String>) {
         self.send_json(serde_json::json!({"type": "error", "code": code, "message": message.into()}));
     }
 
@@ -220,7 +287,11 @@ impl WsSession {
         };
         match frame {
             ClientFrame::Ping => self.send_json(serde_json::json!({"type": "pong"})),
-            ClientFrame::Subscribe { channel } => {
+            ClientFrame::Subscribe { channel, windows } => {
+                let windows = match WindowMask::parse(&windows) {
+                    Ok(w) => w,
+                    Err(e) => return self.error("bad_request", e),
+                };
                 if let Err(e) = validate_channel(&self.plant, &channel) {
                     return self.error("unknown_channel", e.to_string());
                 }
@@ -238,6 +309,17 @@ impl WsSession {
                     session: self.id,
                     channel,
                     scope: self.access.scope.clone(),
+                    protocol: self.protocol,
+                    windows,
+                });
+            }
+            ClientFrame::Resync { channel } => {
+                if !self.subscriptions.contains(&channel) {
+                    return self.error("not_subscribed", format!("not subscribed to `{channel}`"));
+                }
+                self.hub.do_send(Resync {
+                    session: self.id,
+                    channel,
                 });
             }
             ClientFrame::Unsubscribe { channel } => {
@@ -288,6 +370,9 @@ impl Actor for WsSession {
             away: ctx.address().recipient(),
             opened_by: self.access.opened_by.clone(),
         });
+        if self.protocol == Protocol::V2 {
+            self.send_json(serde_json::json!({"type": "hello", "protocol": 2}));
+        }
         if let Some(left) = self.access.expires_in {
             ctx.run_later(left, |act, ctx| act.close(CloseCode::Policy, "token expired", ctx));
         }
@@ -295,9 +380,10 @@ impl Actor for WsSession {
             if act.last_heard.elapsed() > act.limits.idle_timeout {
                 return act.close(CloseCode::Policy, "idle timeout", ctx);
             }
-            act.outbox.push(None, Outgoing::Ping);
+            act.send_one_off(Outgoing::Ping);
             let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             act.send_json(serde_json::json!({"type": "heartbeat", "ts": ts}));
+            act.drop_if_over_budget(ctx);
         });
     }
 
@@ -315,7 +401,10 @@ impl Handler<Deliver> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-        self.outbox.push(msg.key, Outgoing::Text(msg.frame));
+        // Keyed frames replace each other: they cannot go past the budget.
+        let _ = self
+            .outbox
+            .push(msg.key, Outgoing::Text(msg.frame), msg.whole.as_deref());
     }
 }
 
@@ -337,7 +426,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
         metrics::counter!(m::WS_FRAMES, "direction" => "in").increment(1);
         match item {
             Ok(Message::Text(text)) => self.on_text(&text),
-            Ok(Message::Ping(bytes)) => self.outbox.push(None, Outgoing::Pong(bytes)),
+            Ok(Message::Ping(bytes)) => self.send_one_off(Outgoing::Pong(bytes)),
             Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
             Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => {
                 self.error("bad_request", "send JSON text frames");
@@ -352,6 +441,7 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsSession {
                 self.close(CloseCode::Protocol, "protocol error", ctx);
             }
         }
+        self.drop_if_over_budget(ctx);
     }
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
@@ -372,46 +462,66 @@ mod tests {
             .collect()
     }
 
+    fn push(outbox: &Outbox, key: Option<&Arc<str>>, text: String) -> Result<(), OverBudget> {
+        outbox.push(key.cloned(), Outgoing::Text(ByteString::from(text)), None)
+    }
+
     #[test]
-    fn an_unread_outbox_stays_bounded_and_keeps_the_latest_state_per_entity() {
-        let outbox = Outbox::new(16);
+    fn an_unread_outbox_keeps_the_latest_state_per_entity_and_refuses_one_offs_past_its_budget() {
+        let outbox = Outbox::new(1_000, 4_096);
         let keys: Vec<Arc<str>> = (0..8).map(|i| Arc::from(format!("machine:m{i}|m{i}"))).collect();
+        let mut refused_at = None;
         for n in 0..10_000 {
             let k = &keys[n % keys.len()];
-            outbox.push(Some(k.clone()), Outgoing::Text(ByteString::from(format!("{k}#{n}"))));
-            outbox.push(None, Outgoing::Text(ByteString::from(format!("error#{n}"))));
+            assert_eq!(
+                push(&outbox, Some(k), format!("{k}#{n}")),
+                Ok(()),
+                "state frames never overflow"
+            );
+            // 100-byte one-off frames: the 41st is past 4,096 bytes
+            if refused_at.is_none() && push(&outbox, None, format!("{n:0>100}")).is_err() {
+                refused_at = Some(n);
+            }
         }
-        // 8 entity states + at most 16 one-off frames, whatever was pushed
-        assert_eq!(outbox.len(), 8 + 16);
+        assert_eq!(refused_at, Some(40));
+        assert!(outbox.one_off_bytes() <= 4_096, "{} bytes", outbox.one_off_bytes());
+        assert_eq!(outbox.len(), 8 + 40);
         let frames = text(&outbox.take());
         for (i, k) in keys.iter().enumerate() {
             let latest = format!("{k}#{}", 10_000 - 8 + i);
             assert!(frames.contains(&latest), "{latest} missing from {frames:?}");
         }
-        // the one-off frames kept are the first ones (later ones were dropped, counted)
-        assert!(frames.contains(&"error#0".to_owned()));
-        assert!(!frames.contains(&"error#9999".to_owned()));
+        assert_eq!(outbox.one_off_bytes(), 0, "sent frames leave the budget");
+    }
+
+    #[test]
+    fn the_count_limit_refuses_one_offs_too() {
+        let outbox = Outbox::new(3, 1 << 20);
+        for n in 0..3 {
+            assert_eq!(push(&outbox, None, format!("e{n}")), Ok(()));
+        }
+        assert_eq!(push(&outbox, None, "e3".into()), Err(OverBudget));
     }
 
     #[test]
     fn a_newer_state_moves_behind_frames_queued_after_the_older_one() {
-        let outbox = Outbox::new(4);
+        let outbox = Outbox::new(4, 1024);
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
-        outbox.push(Some(a.clone()), Outgoing::Text(ByteString::from("a1")));
-        outbox.push(Some(b), Outgoing::Text(ByteString::from("b1")));
-        outbox.push(Some(a), Outgoing::Text(ByteString::from("a2")));
+        let _ = push(&outbox, Some(&a), "a1".into());
+        let _ = push(&outbox, Some(&b), "b1".into());
+        let _ = push(&outbox, Some(&a), "a2".into());
         // seq order is preserved: b1 (older seq) before a2 (newer seq)
         assert_eq!(text(&outbox.take()), vec!["b1", "a2"]);
     }
 
     #[test]
     fn nothing_is_queued_after_close() {
-        let outbox = Outbox::new(4);
+        let outbox = Outbox::new(4, 1024);
         outbox.close(CloseReason {
             code: CloseCode::Away,
             description: None,
         });
-        outbox.push(None, Outgoing::Text(ByteString::from("late")));
+        let _ = push(&outbox, None, "late".into());
         assert_eq!(outbox.len(), 1, "only the close frame");
     }
 }

@@ -276,6 +276,10 @@ pub struct SimulatorSettings {
     pub step: Duration,
 }
 
+fn default_outbound_bytes() -> usize {
+    64 * 1024
+}
+
 /// `[websocket]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -291,8 +295,13 @@ pub struct WebSocketSettings {
     pub idle_timeout: Duration,
     /// Largest accepted client frame, bytes.
     pub max_frame_bytes: usize,
-    /// Most frames waiting for one slow client; beyond it only the latest state per entity is kept.
+    /// Most one-off frames (errors, pongs, heartbeats) waiting for one slow client; states
+    /// of entities are kept at most one per entity whatever this says.
     pub outbound_queue: usize,
+    /// Most bytes of one-off frames waiting for one client; past it or `outbound_queue`
+    /// the client is closed with 1013.
+    #[serde(default = "default_outbound_bytes")]
+    pub outbound_bytes: usize,
     /// How often a running job's progress is pushed on `jobs:{line}` (changes of state go
     /// out at once).
     #[serde(with = "humantime_serde", default = "default_job_progress")]
@@ -539,6 +548,9 @@ impl Settings {
         }
         if self.websocket.job_progress.is_zero() {
             return err("websocket.job_progress", "must be longer than 0");
+        }
+        if self.websocket.outbound_bytes < 1024 {
+            return err("websocket.outbound_bytes", "must be at least 1024");
         }
         if self.websocket.outbound_queue == 0 {
             return err("websocket.outbound_queue", "must be at least 1");

@@ -13,6 +13,7 @@ pub mod history;
 pub mod login_throttle;
 pub mod machine;
 pub mod machine_state;
+pub mod merge_patch;
 pub mod oee;
 pub mod page;
 pub mod plant;
@@ -23,6 +24,7 @@ pub mod tag;
 pub mod tally;
 pub mod throttle;
 pub mod window;
+pub mod wire_doc;
 
 /// Milliseconds since the Unix epoch (UTC): the one time type of the domain.
 pub type EpochMs = i64;

@@ -7,6 +7,7 @@ pub mod andon;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod cached_body;
 pub mod display_tokens;
 pub mod downtime;
 pub mod error;

@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use super::AppState;
 use super::access::{BEARER_PROTOCOL, Caller};
 use super::error::ApiError;
-use crate::actors::hub::OpenedBy;
+use crate::actors::hub::{OpenedBy, Protocol};
 use crate::actors::ws_session::{Outbox, Outgoing, SessionAccess, SessionLimits, WsSession};
 use crate::domain::access::Principal;
 use crate::domain::flags::Flag;
@@ -23,6 +23,19 @@ pub fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> b
         .unwrap_or("");
     host.is_some_and(|h| !origin_host.is_empty() && origin_host.eq_ignore_ascii_case(h))
         || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
+/// The protocol in `?protocol=` (1 when absent).
+fn protocol_asked(req: &HttpRequest) -> Result<Protocol, ApiError> {
+    let asked = form_urlencoded::parse(req.query_string().as_bytes()).find(|(k, _)| k == "protocol");
+    match asked.as_ref().map(|(_, v)| v.as_ref()) {
+        None | Some("1") => Ok(Protocol::V1),
+        Some("2") => Ok(Protocol::V2),
+        Some(other) => Err(ApiError::BadRequest {
+            message: format!("query parameter `protocol`: got `{other}`, expected 1 or 2 (example: /ws?protocol=2)"),
+            details: Some(serde_json::json!({"parameter": "protocol"})),
+        }),
+    }
 }
 
 /// The banner frame for the maintenance flag.
@@ -40,7 +53,8 @@ pub fn banner_frame(maintenance: bool) -> ByteString {
 
 /// The WebSocket endpoint.
 #[utoipa::path(get, path = "/ws", tag = "websocket",
-    params(("Sec-WebSocket-Protocol" = Option<String>, Header, description = "browsers: `ms5.bearer, <access or display token>`")),
+    params(("Sec-WebSocket-Protocol" = Option<String>, Header, description = "browsers: `ms5.bearer, <access or display token>`"),
+        ("protocol" = Option<u8>, Query, description = "frame protocol: 1 (default, whole states) or 2 (merge patches)")),
     responses((status = 101, description = "switching to the WebSocket protocol (see docs/websocket.md for frames)"),
         (status = 400, description = "not a WebSocket upgrade", body = super::openapi::ErrorBody),
         (status = 401, description = "no valid token", body = super::openapi::ErrorBody),
@@ -66,6 +80,7 @@ pub async fn ws(
             ApiError::Maintenance("live updates are turned off (real_time_updates): reload later".into()).into(),
         );
     }
+    let protocol = protocol_asked(&req)?;
     let (mut response, socket, stream) = actix_ws::handle(&req, body)?;
     let by_protocol = req
         .headers()
@@ -80,9 +95,9 @@ pub async fn ws(
     }
     let settings = &state.settings.websocket;
     let stream = stream.max_frame_size(settings.max_frame_bytes);
-    let outbox = Outbox::new(settings.outbound_queue);
+    let outbox = Outbox::new(settings.outbound_queue, settings.outbound_bytes);
     if state.flags.get(Flag::MaintenanceMode) {
-        outbox.push(Some("#banner".into()), Outgoing::Text(banner_frame(true)));
+        let _ = outbox.push(Some("#banner".into()), Outgoing::Text(banner_frame(true)), None);
     }
     actix_rt::spawn(outbox.clone().run_writer(socket));
     let limits = SessionLimits {
@@ -109,7 +124,7 @@ pub async fn ws(
     let (hub, plant) = (state.plant.hub().clone(), state.plant.plant().clone());
     WsSession::create(move |ctx| {
         ctx.add_stream(stream);
-        WsSession::new(hub, plant, outbox, limits, access)
+        WsSession::new(hub, plant, outbox, limits, access, protocol)
     });
     Ok(response)
 }
