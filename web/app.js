@@ -206,6 +206,9 @@
   let tickets = new Map();
   let gotAndonSnapshot = false;
   let lastAndonSeq = null;
+  let gapsSeen = 0;
+  const lineDocs = docStore(CHANNEL);
+  const andonDocs = docStore(ANDON_CHANNEL);
 
   // ---------------------------------------------------------------- DOM refs
   const $ = (id) => document.getElementById(id);
@@ -657,6 +660,7 @@
   function handleAndon(msg) {
     if (msg.type === 'snapshot') {
       const list = msg.data && Array.isArray(msg.data.tickets) ? msg.data.tickets : [];
+      andonDocs.reset(list, msg.seq);
       const next = new Map();
       for (const t of list) {
         if (validTicket(t) && TICKET_LIVE_STATES.has(t.state) && wantTicket(t)) next.set(String(t.id), t);
@@ -667,10 +671,11 @@
       redecorateLines(null);
       return;
     }
-    if (msg.type === 'update') {
+    if (msg.type === 'update' || msg.type === 'patch') {
       if (!gotAndonSnapshot) return;
-      const t = msg.data;
+      const t = andonDocs.apply(msg);
       if (!validTicket(t)) return;
+      if (!TICKET_LIVE_STATES.has(t.state)) andonDocs.docs.delete(String(t.id));
       if (isNum(msg.seq)) {
         if (lastAndonSeq !== null && msg.seq <= lastAndonSeq) return;
         lastAndonSeq = msg.seq;
@@ -815,8 +820,59 @@
     }
   }
 
+  // Protocol 2: merge patches of what changed (docs/websocket.md).
   function wsUrl() {
-    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws?protocol=2';
+  }
+
+  // RFC 7396: null removes a member, objects merge, anything else replaces.
+  function mergePatch(target, patch) {
+    if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+    const out = target && typeof target === 'object' && !Array.isArray(target) ? target : {};
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) delete out[k];
+      else out[k] = mergePatch(out[k], v);
+    }
+    return out;
+  }
+
+  // A protocol 2 line keys its machines by id; the views take them in line order.
+  function lineView(doc) {
+    if (!doc || typeof doc !== 'object') return doc;
+    const byId = doc.machines && typeof doc.machines === 'object' && !Array.isArray(doc.machines) ? doc.machines : {};
+    const order = Array.isArray(doc.machine_order) ? doc.machine_order : Object.keys(byId);
+    return Object.assign({}, doc, { machines: order.map((id) => byId[id]).filter(Boolean) });
+  }
+
+  // The documents of one channel and the seq each shows; a patch whose base is newer
+  // than what we hold means a frame was missed: ask for a snapshot.
+  function docStore(channel) {
+    return {
+      channel,
+      docs: new Map(),
+      reset(items, seq) {
+        this.docs = new Map();
+        for (const d of items) if (d && d.id != null) this.docs.set(String(d.id), { doc: d, rev: seq });
+      },
+      // The entity's new document, or null when it cannot be applied (resync asked).
+      apply(msg) {
+        const id = String(msg.id);
+        if (msg.type === 'update') {
+          this.docs.set(id, { doc: msg.data, rev: msg.seq });
+          return msg.data;
+        }
+        const held = this.docs.get(id);
+        if (!held || !isNum(msg.base) || msg.base > held.rev) {
+          gapsSeen += 1;
+          body.dataset.gaps = String(gapsSeen);
+          send({ type: 'resync', channel });
+          return null;
+        }
+        held.doc = mergePatch(held.doc, msg.data);
+        held.rev = msg.seq;
+        return held.doc;
+      },
+    };
   }
 
   // ---------------------------------------------------------------- sign-in
@@ -930,7 +986,8 @@
     s.onopen = () => {
       if (s !== sock) return;
       lastFrameAt = Date.now();
-      send({ type: 'subscribe', channel: CHANNEL });
+      // Only the window this board shows: a shift board needs no 15 m figures.
+      send({ type: 'subscribe', channel: CHANNEL, windows: [windowKey] });
       send({ type: 'subscribe', channel: ANDON_CHANNEL });
     };
     s.onmessage = (ev) => {
@@ -995,7 +1052,7 @@
       return;
     }
     if (!msg || typeof msg !== 'object') return;
-    if (msg.channel === ANDON_CHANNEL && (msg.type === 'snapshot' || msg.type === 'update')) {
+    if (msg.channel === ANDON_CHANNEL && ['snapshot', 'update', 'patch'].includes(msg.type)) {
       handleAndon(msg);
       return;
     }
@@ -1003,8 +1060,9 @@
       case 'snapshot': {
         if (msg.channel !== CHANNEL) return;
         const list = msg.data && Array.isArray(msg.data.lines) ? msg.data.lines : [];
+        lineDocs.reset(list, msg.seq);
         const next = new Map();
-        for (const l of list) if (l && l.id != null) next.set(String(l.id), l);
+        for (const l of list) if (l && l.id != null) next.set(String(l.id), lineView(l));
         lines = next;
         lastSeq = isNum(msg.seq) ? msg.seq : null;
         gotSnapshot = true;
@@ -1016,14 +1074,14 @@
         setConn('connected');
         break;
       }
-      case 'update': {
+      case 'update':
+      case 'patch': {
         if (msg.channel !== CHANNEL || !gotSnapshot) return;
-        const line = msg.data;
-        if (!line || typeof line !== 'object' || line.id == null) return;
-        if (isNum(msg.seq)) {
-          if (lastSeq !== null && msg.seq <= lastSeq) return;
-          lastSeq = msg.seq;
-        }
+        if (!isNum(msg.seq) || (lastSeq !== null && msg.seq <= lastSeq)) return;
+        const doc = lineDocs.apply(msg);
+        if (!doc || typeof doc !== 'object' || doc.id == null) return;
+        lastSeq = msg.seq;
+        const line = lineView(doc);
         lines.set(String(line.id), line);
         updatesApplied += 1;
         lastLiveAt = Date.now();

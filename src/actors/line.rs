@@ -8,6 +8,7 @@ use actix::prelude::*;
 
 use super::hub::{Hub, PRODUCTION_UPDATES, Publish};
 use super::live_cache::LiveCache;
+use super::machine::Cause;
 use crate::domain::plant::PlantModel;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot, line_snapshot};
 use crate::domain::throttle::{Push, Throttle};
@@ -24,6 +25,8 @@ pub struct MachineChanged {
     pub snapshot: Arc<MachineSnapshot>,
     /// The line's cache version this snapshot brings it to.
     pub version: u64,
+    /// Why it changed.
+    pub cause: Cause,
 }
 
 /// The line's current snapshot.
@@ -115,7 +118,12 @@ impl Handler<MachineChanged> for LineActor {
             *slot = Some(Arc::unwrap_or_clone(msg.snapshot));
         }
         self.version = self.version.max(msg.version);
-        match self.throttle.on_change(Instant::now()) {
+        let now = Instant::now();
+        let push = match msg.cause {
+            Cause::Change => self.throttle.on_change(now),
+            Cause::TimePassing => self.throttle.on_time_passing(now),
+        };
+        match push {
             Push::Now => self.publish(),
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {

@@ -96,6 +96,15 @@ pub struct SetTrendWarning(pub Option<TrendWarning>);
 #[rtype(result = "()")]
 pub struct Poison;
 
+/// Why a machine's snapshot changed (see [`Throttle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A sample, a correction or a new job: pushed at once after a quiet spell.
+    Change,
+    /// Time passed (ticks, heartbeats): throttled without delaying the next change.
+    TimePassing,
+}
+
 /// The actor.
 pub struct MachineActor {
     machine: Machine,
@@ -109,6 +118,8 @@ pub struct MachineActor {
     andon: Recipient<DowntimeNotice>,
     clock: Clock,
     throttle: Throttle,
+    /// A change waits in the scheduled flush.
+    pending_change: bool,
     events: Vec<MachineEvent>,
     ticks: u32,
     shown_state: Option<MachineState>,
@@ -147,6 +158,7 @@ impl MachineActor {
             andon,
             clock,
             throttle: Throttle::new(coalesce),
+            pending_change: false,
             events: Vec::new(),
             ticks: 0,
             shown_state: None,
@@ -161,7 +173,7 @@ impl MachineActor {
     }
 
     /// Sends the events gathered by the last call to the writer, counting parts and downtime.
-    fn after_change(&mut self, ctx: &mut Context<Self>) {
+    fn after_change(&mut self, ctx: &mut Context<Self>, cause: Cause) {
         if self.events.is_empty() {
             return;
         }
@@ -201,23 +213,36 @@ impl MachineActor {
             machine: self.idx,
             events: std::mem::take(&mut self.events),
         });
-        self.changed(ctx);
+        self.changed(ctx, cause);
     }
 
-    fn changed(&mut self, ctx: &mut Context<Self>) {
-        match self.throttle.on_change(Instant::now()) {
-            Push::Now => self.publish(),
+    fn changed(&mut self, ctx: &mut Context<Self>, cause: Cause) {
+        let now = Instant::now();
+        let push = match cause {
+            Cause::Change => self.throttle.on_change(now),
+            Cause::TimePassing => self.throttle.on_time_passing(now),
+        };
+        if cause == Cause::Change && push != Push::Now {
+            self.pending_change = true;
+        }
+        match push {
+            Push::Now => self.publish(cause),
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {
                     act.throttle.flushed(Instant::now());
-                    act.publish();
+                    let cause = if std::mem::take(&mut act.pending_change) {
+                        Cause::Change
+                    } else {
+                        Cause::TimePassing
+                    };
+                    act.publish(cause);
                 });
             }
             Push::Scheduled => {}
         }
     }
 
-    fn publish(&mut self) {
+    fn publish(&mut self, cause: Cause) {
         let snapshot = self.snapshot();
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
@@ -250,6 +275,7 @@ impl MachineActor {
         self.line.do_send(MachineChanged {
             position: self.line_position,
             snapshot: Arc::new(snapshot),
+            cause,
             version: self.cache.line_changed(line_idx),
         });
     }
@@ -259,7 +285,7 @@ impl Actor for MachineActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.publish();
+        self.publish(Cause::TimePassing);
         ctx.run_interval(TICK, |act, ctx| {
             act.cache.machine_changed(act.idx);
             act.ticks = act.ticks.wrapping_add(1);
@@ -271,7 +297,7 @@ impl Actor for MachineActor {
                     a.events.push(open);
                 }
             });
-            act.after_change(ctx);
+            act.after_change(ctx, Cause::TimePassing);
         });
     }
 }
@@ -313,7 +339,7 @@ impl Handler<ApplySamples> for MachineActor {
                 metrics::counter!(m::TAG_REJECTED, "source" => msg.source, "reason" => reason).increment(n as u64);
             }
         }
-        self.after_change(ctx);
+        self.after_change(ctx, Cause::Change);
         counts
     }
 }
@@ -330,9 +356,9 @@ impl Handler<Heartbeat> for MachineActor {
         });
         if self.machine.head() != before {
             // Time passed: windows moved even if nothing else happened.
-            self.changed(ctx);
+            self.changed(ctx, Cause::TimePassing);
         }
-        self.after_change(ctx);
+        self.after_change(ctx, Cause::TimePassing);
     }
 }
 
@@ -346,7 +372,7 @@ impl Handler<Tick> for MachineActor {
         if let Some(open) = self.machine.open_interval() {
             self.events.push(open);
         }
-        self.after_change(ctx);
+        self.after_change(ctx, Cause::TimePassing);
     }
 }
 
@@ -356,7 +382,7 @@ impl Handler<CorrectParts> for MachineActor {
     fn handle(&mut self, msg: CorrectParts, ctx: &mut Context<Self>) {
         self.cache.machine_changed(self.idx);
         guarded(self, ctx, "machine", |a| a.machine.correct(msg.at, msg.tally));
-        self.changed(ctx);
+        self.changed(ctx, Cause::Change);
     }
 }
 
@@ -375,7 +401,7 @@ impl Handler<SetTrendWarning> for MachineActor {
         self.cache.machine_changed(self.idx);
         if self.trend_warning != msg.0 {
             self.trend_warning = msg.0;
-            self.changed(ctx);
+            self.changed(ctx, Cause::Change);
         }
     }
 }
@@ -384,11 +410,14 @@ impl Handler<SetJobProduct> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: SetJobProduct, ctx: &mut Context<Self>) {
-        self.cache.machine_changed(self.idx);
+        let before = self.machine.product_name().map(str::to_owned);
         self.machine.set_job_product(msg.0);
-        // The snapshot names the product.
-        self.changed(ctx);
-        self.after_change(ctx);
+        // The snapshot names the product; the same product again (every start) is no change.
+        if self.machine.product_name() != before.as_deref() {
+            self.cache.machine_changed(self.idx);
+            self.changed(ctx, Cause::Change);
+        }
+        self.after_change(ctx, Cause::Change);
     }
 }
 

@@ -16,36 +16,65 @@ pub enum Push {
 }
 
 /// Per-entity throttle state.
+///
+/// Changes come in two kinds. A *change* (a sample, a correction, a new job) is what a
+/// person watches for: the first after a quiet spell goes out at once. *Time passing*
+/// (staleness checks, heartbeats moving the windows) is throttled the same way but never
+/// uses up that leading edge, so a tick a few milliseconds before a sample does not hold
+/// the sample back.
 #[derive(Debug, Clone)]
 pub struct Throttle {
     interval: Duration,
+    last_change: Option<Instant>,
     last_sent: Option<Instant>,
     scheduled: bool,
 }
 
 impl Throttle {
-    /// A throttle that sends at most once per `interval` (zero: always at once).
+    /// A throttle that sends at most once per `interval` per kind (zero: always at once).
     pub fn new(interval: Duration) -> Self {
         Throttle {
             interval,
+            last_change: None,
             last_sent: None,
             scheduled: false,
         }
     }
 
+    fn recent(&self, last: Option<Instant>, now: Instant) -> Option<Duration> {
+        let since = now.duration_since(last?);
+        (since < self.interval).then(|| self.interval - since)
+    }
+
     /// Decides what to do with a change at `now`.
     pub fn on_change(&mut self, now: Instant) -> Push {
+        match self.recent(self.last_change, now) {
+            None => {
+                self.last_change = Some(now);
+                self.last_sent = Some(now);
+                Push::Now
+            }
+            Some(_) if self.scheduled => Push::Scheduled,
+            Some(wait) => {
+                self.scheduled = true;
+                Push::After(wait)
+            }
+        }
+    }
+
+    /// Decides what to do with time passing at `now`.
+    pub fn on_time_passing(&mut self, now: Instant) -> Push {
         if self.scheduled {
             return Push::Scheduled;
         }
-        match self.last_sent {
-            Some(last) if now.duration_since(last) < self.interval => {
-                self.scheduled = true;
-                Push::After(self.interval - now.duration_since(last))
-            }
-            _ => {
+        match self.recent(self.last_sent, now) {
+            None => {
                 self.last_sent = Some(now);
                 Push::Now
+            }
+            Some(wait) => {
+                self.scheduled = true;
+                Push::After(wait)
             }
         }
     }
@@ -54,6 +83,7 @@ impl Throttle {
     pub fn flushed(&mut self, now: Instant) {
         self.scheduled = false;
         self.last_sent = Some(now);
+        self.last_change = Some(now);
     }
 }
 
@@ -76,5 +106,25 @@ mod tests {
         let mut zero = Throttle::new(Duration::ZERO);
         assert_eq!(zero.on_change(t0), Push::Now);
         assert_eq!(zero.on_change(t0), Push::Now);
+    }
+
+    #[test]
+    fn time_passing_never_holds_back_the_next_change() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut th = Throttle::new(ms(100));
+        // a tick goes out, and a sample 5 ms later still goes at once
+        assert_eq!(th.on_time_passing(t0), Push::Now);
+        assert_eq!(th.on_change(t0 + ms(5)), Push::Now);
+        // ticks are rate-limited against everything sent
+        assert_eq!(th.on_time_passing(t0 + ms(20)), Push::After(ms(85)));
+        assert_eq!(th.on_time_passing(t0 + ms(30)), Push::Scheduled);
+        // a change while a tick flush is pending waits for it (it carries the change)
+        assert_eq!(th.on_change(t0 + ms(40)), Push::Scheduled);
+        th.flushed(t0 + ms(105));
+        assert_eq!(th.on_change(t0 + ms(150)), Push::After(ms(55)));
+        th.flushed(t0 + ms(205));
+        assert_eq!(th.on_time_passing(t0 + ms(1_000)), Push::Now);
+        assert_eq!(th.on_change(t0 + ms(1_001)), Push::Now);
     }
 }

@@ -115,6 +115,15 @@ try {
     d.dismiss().catch(() => {});
   });
 
+  const sockets = [];
+  const framesIn = [];
+  const framesOut = [];
+  page.on('websocket', (ws) => {
+    sockets.push(ws.url());
+    ws.on('framereceived', (f) => framesIn.push(String(f.payload)));
+    ws.on('framesent', (f) => framesOut.push(String(f.payload)));
+  });
+
   const target = displayToken ? `${url}#token=${encodeURIComponent(displayToken)}` : url;
   const resp = await page.goto(target, { waitUntil: 'load', timeout: 15000 });
   check('page loads', resp !== null && resp.ok(), resp ? `HTTP ${resp.status()}` : 'no response');
@@ -229,10 +238,54 @@ try {
     live,
     `seq ${before.seq} -> ${after.seq}, updates ${before.updates} -> ${after.updates}`,
   );
+  // 4b. It speaks protocol 2: merge patches, and only the window it shows.
+  check('the board asks for protocol 2', sockets.some((u) => u.endsWith('/ws?protocol=2')), sockets.join(' '));
+  const subscribed = framesOut.map((f) => JSON.parse(f)).find((f) => f.type === 'subscribe' && f.channel === 'production_updates');
+  check('it subscribes to the one window it shows', JSON.stringify(subscribed?.windows) === '["shift"]', JSON.stringify(subscribed));
+  const kinds = framesIn.map((f) => JSON.parse(f).type);
+  check('live changes arrive as patches', kinds.includes('patch'), [...new Set(kinds)].join(','));
+  const leaked = framesIn.filter((f) => f.includes('"15m"'));
+  check('no other window travels', leaked.length === 0, leaked[0] || '');
+  check('no gap needed a resync', (await page.evaluate(() => document.body.dataset.gaps || '0')) === '0');
+
   const tilesAfter = await page.$$eval('#board article.machine', (els) => els.length);
   check('tiles still rendered after updates', tilesAfter > 0, `found ${tilesAfter}`);
   const connAfter = await page.$eval('#conn', (c) => c.dataset.state);
   check('still connected after updates', connAfter === 'connected', `state=${connAfter}`);
+
+  // 4c. Every window the board offers shows its figures on first paint.
+  for (const w of ['shift', '15m', '1h', '8h', 'today']) {
+    const p2 = await browser.newPage({ viewport: { width: vw, height: vh } });
+    const snapshots = [];
+    p2.on('websocket', (ws) =>
+      ws.on('framereceived', (f) => {
+        const text = String(f.payload);
+        if (text.startsWith('{"type":"snapshot","channel":"production_updates"')) snapshots.push(JSON.parse(text));
+      }),
+    );
+    const at = new URL(url);
+    if (w !== 'shift') at.searchParams.set('window', w);
+    if (displayToken) at.hash = `token=${encodeURIComponent(displayToken)}`;
+    await p2.goto(at.toString(), { waitUntil: 'load', timeout: 15000 });
+    let painted = true;
+    try {
+      await p2.waitForFunction(
+        () => {
+          const values = [...document.querySelectorAll('#board article.machine .oee .oee-value')];
+          return values.length > 0 && values.every((e) => /^(-?\d{1,4}\.\d%|—)$/.test(e.textContent.trim()));
+        },
+        null,
+        { timeout: 15000, polling: 100 },
+      );
+    } catch {
+      painted = false;
+    }
+    const shown = await p2.evaluate(() => document.body.dataset.window);
+    const carried = snapshots.length > 0 && snapshots[0].data.lines.every((l) => l.windows && Object.keys(l.windows).join() === w);
+    check(`window ${w}: first paint shows its figures from a snapshot of that window only`, painted && shown === w && carried,
+      `window=${shown} painted=${painted} snapshot windows=${snapshots.map((s) => s.data.lines.map((l) => Object.keys(l.windows || {}).join('+')).join(',')).join(';')}`);
+    await p2.close();
+  }
 
   // 5. Hostile machine names render as text, never as markup.
   if (injectionName) {
