@@ -13,7 +13,8 @@
 # everything on 127.0.0.1 in a scratch folder, stops what it started, and prints Markdown
 # tables. Settings (environment): CLIENTS ("100 1000 5000"), RUN_SECONDS (20), PROBE_MS (250),
 # WRK_SECONDS (10), PROTOCOL (1), THREADS (1, client threads), PORT (18080), NGINX_PORT
-# (18090), STATIC_PORT (18091), KEEP=1 keeps the scratch folder (logs, JSON summaries).
+# (18090), STATIC_PORT (18091), BUDGET_SECONDS (540: the load runs stop starting after it, so
+# the runs take at most 10 minutes), KEEP=1 keeps the scratch folder (logs, JSON summaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ CLIENTS=${CLIENTS:-"100 1000 5000"}
 RUN_SECONDS=${RUN_SECONDS:-20}
 PROBE_MS=${PROBE_MS:-250}
 WRK_SECONDS=${WRK_SECONDS:-10}
+BUDGET_SECONDS=${BUDGET_SECONDS:-540}
 PROTOCOL=${PROTOCOL:-1}
 THREADS=${THREADS:-1}
 PORT=${PORT:-18080}
@@ -188,11 +190,15 @@ NGINX_PIDS="$NGINX_PID,$(cat /proc/"$NGINX_PID"/task/*/children | xargs | tr ' '
 NGINX_PIDS=${NGINX_PIDS%,}
 
 # ── Runs ──────────────────────────────────────────────────────────────────────
-load() { # name, then ws_load arguments
-  local name=$1
+RUNS_START=$SECONDS
+load() { # name, then ws_load arguments; skipped once the time budget is spent
+  local name=$1 left
   shift
+  left=$((BUDGET_SECONDS - (SECONDS - RUNS_START)))
+  if [ "$left" -lt $((RUN_SECONDS + 30)) ]; then say "$name skipped: the ${BUDGET_SECONDS} s budget is spent"; return; fi
+  [ "$left" -lt $((RUN_SECONDS + 120)) ] || left=$((RUN_SECONDS + 120))
   say "run $name"
-  timeout $((RUN_SECONDS + 180)) "$LOAD" --seconds "$RUN_SECONDS" --threads "$THREADS" \
+  timeout "$left" "$LOAD" --seconds "$RUN_SECONDS" --threads "$THREADS" \
     --json "$WORK/$name.json" "$@" > "$WORK/$name.txt" 2>&1 || say "$name: $(tail -3 "$WORK/$name.txt")"
   cat "$WORK/$name.txt" >&2
 }
@@ -225,7 +231,7 @@ wrk_run wrk-nginx "http://127.0.0.1:$STATIC_PORT/api/v1/production/lines"
 
 # ── Tables ────────────────────────────────────────────────────────────────────
 row() { # scenario, server, json file
-  [ -s "$3" ] || { echo "| $1 | $2 | run failed, see its log | | | | | | |"; return; }
+  [ -s "$3" ] || { echo "| $1 | $2 | not run, or failed (KEEP=1 keeps its log) | | | | | | | |"; return; }
   jq -r --arg s "$1" --arg srv "$2" '
     def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
     def mean(t): t as $t | if ($t.frames // 0) > 0 then ($t.bytes / $t.frames | f(0)) else "-" end;
@@ -252,7 +258,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 row "idle, probe only" ms5 "$WORK/ms5-idle.json"
 for n in $CLIENTS; do row "$n × production_updates" ms5 "$WORK/ms5-$n.json"; done
 for n in $CLIENTS; do
-  [ -s "$WORK/nchan-$n.json" ] && row "$n × same size and rate" "nginx + nchan" "$WORK/nchan-$n.json"
+  if [ -s "$WORK/nchan-$n.json" ]; then row "$n × same size and rate" "nginx + nchan" "$WORK/nchan-$n.json"; fi
 done
 echo
 echo "| scenario | server | body (B) | requests/s | latency p50 / p99 (ms) | non-2xx |"
