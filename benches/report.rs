@@ -7,104 +7,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use ms5::actors::job_board::JobBoard;
 use ms5::actors::plant::{PlantHandle, PlantOptions};
 use ms5::actors::report_builder::ReportBuilder;
 use ms5::clock::Clock;
-use ms5::config::{PagerSettings, parse_plant};
+use ms5::config::PagerSettings;
 use ms5::domain::andon::{Category, Priority, Ticket, TicketSource, TicketState};
-use ms5::domain::machine_state::MachineState;
 use ms5::domain::plant::PlantModel;
 use ms5::domain::production::job::JobState;
 use ms5::domain::production::period::shift_period;
 use ms5::domain::production::{report_csv, report_html};
-use ms5::domain::tally::Tally;
-use ms5::store::batch::{Batch, DowntimeRow, IntervalRow};
-use ms5::store::{JobPlan, Store};
-
-const LINES: usize = 20;
-const MACHINES_PER_LINE: usize = 10;
-const MIN: i64 = 60_000;
-/// 2026-03-02 06:00 UTC: the early shift starts.
-const SHIFT_START: i64 = 1_772_431_200_000;
-const SHIFT_END: i64 = SHIFT_START + 480 * MIN;
-
-fn plant() -> Arc<PlantModel> {
-    let mut toml = String::from(
-        "timezone = \"UTC\"\nmicrostop_threshold = \"2m\"\nstale_after = \"30s\"\n\n\
-         [[shifts]]\nname = \"early\"\nstart = \"06:00\"\nend = \"14:00\"\n\
-         breaks = [{ start = \"09:00\", end = \"09:15\" }, { start = \"12:00\", end = \"12:30\" }]\n",
-    );
-    for l in 0..LINES {
-        toml.push_str(&format!(
-            "\n[[lines]]\nid = \"line-{l}\"\nname = \"Line {l}\"\noutput_machine = \"m{l}-9\"\nconstraint_machine = \"m{l}-4\"\n"
-        ));
-        for m in 0..MACHINES_PER_LINE {
-            toml.push_str(&format!(
-                "\n[[lines.machines]]\nid = \"m{l}-{m}\"\nname = \"Machine {m}\"\nideal_cycle_time = \"1s\"\n\
-                 tags = {{ state = {{ tag = \"L{l}.M{m}.State\" }}, total = {{ tag = \"L{l}.M{m}.Total\", width = 32 }} }}\n"
-            ));
-        }
-    }
-    match parse_plant(&toml, "bench-plant.toml") {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("bench plant invalid: {e}"),
-    }
-}
-
-/// A full shift per machine: running, down 10:00-10:12 and 11:30-11:31 (a micro-stop),
-/// 55 parts a minute of which 1 rejected.
-fn history(plant: &PlantModel) -> Batch {
-    let mut b = Batch::default();
-    for (idx, m) in plant.machines.iter().enumerate() {
-        let cuts = [
-            (SHIFT_START, SHIFT_START + 240 * MIN, MachineState::Running),
-            (SHIFT_START + 240 * MIN, SHIFT_START + 252 * MIN, MachineState::Down),
-            (SHIFT_START + 252 * MIN, SHIFT_START + 330 * MIN, MachineState::Running),
-            (SHIFT_START + 330 * MIN, SHIFT_START + 331 * MIN, MachineState::Down),
-            (SHIFT_START + 331 * MIN, SHIFT_END, MachineState::Running),
-        ];
-        for (start, end, state) in cuts {
-            let row = IntervalRow {
-                machine_id: m.id.clone(),
-                start,
-                end,
-                state,
-            };
-            b.intervals.insert((idx, start), row);
-        }
-        for (start, end, reason, micro) in [(240, 252, "jam", false), (330, 331, "unclassified", true)] {
-            let row = DowntimeRow {
-                machine_id: m.id.clone(),
-                line_id: m.line_id.clone(),
-                start: SHIFT_START + start * MIN,
-                end: Some(SHIFT_START + end * MIN),
-                reason: reason.to_owned(),
-                micro_stop: micro,
-            };
-            b.downtime.insert((idx, row.start), row);
-        }
-        for k in 0..480 {
-            let minute = SHIFT_START + k * MIN;
-            let t = Tally::of_parts(55, 54, 55_000);
-            b.parts.insert((idx, minute, String::new()), (m.id.clone(), t));
-        }
-    }
-    b
-}
+use ms5::store::JobPlan;
+use support::shift::{LINES, MACHINES_PER_LINE, MIN, SHIFT_END, SHIFT_START, plant_200, stored_shift};
 
 async fn setup(dir: &std::path::Path) -> (ReportBuilder, Arc<PlantModel>) {
     ms5::metrics::install();
-    let plant = plant();
-    let store = Store::connect(&format!("sqlite://{}/bench.db", dir.display()))
-        .await
-        .unwrap_or_else(|e| panic!("store: {e}"));
-    store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
-    store
-        .write(&history(&plant))
-        .await
-        .unwrap_or_else(|e| panic!("history: {e}"));
+    let plant = plant_200();
+    let store = stored_shift(&plant, dir).await;
     for line in &plant.lines {
         let plan = JobPlan {
             line: line.id.clone(),
