@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use ms5::clock::Clock;
 use ms5::domain::access::Role;
 use ms5::domain::merge_patch::apply;
-use ms5::domain::wire_doc::entity_doc;
+use ms5::domain::wire_doc::{WindowMask, entity_doc, only_windows};
 use serde_json::{Value, json};
 
 /// Opens `/ws?protocol=2` and reads the `hello`.
@@ -128,15 +128,8 @@ async fn protocol_2_patches_rebuild_the_snapshot_and_carry_only_the_windows_aske
     assert_eq!(fresh["type"], json!("snapshot"));
     assert_eq!(fresh["data"]["lines"][0], view.docs["\"line-a\""].0);
     let (_, rest) = app.get("/api/v1/lines/line-a").await;
-    let mut rest = entity_doc(rest);
-    rest["windows"].as_object_mut().map(|w| w.retain(|k, _| k == "shift"));
-    for m in rest["machines"]
-        .as_object_mut()
-        .into_iter()
-        .flat_map(|m| m.values_mut())
-    {
-        m["windows"].as_object_mut().map(|w| w.retain(|k, _| k == "shift"));
-    }
+    let shift = WindowMask::parse(&["shift".to_owned()]).expect("a window");
+    let rest = only_windows(&entity_doc(rest), shift).into_owned();
     assert_eq!(rest, view.docs["\"line-a\""].0);
     // the first counter value (3) is the baseline: 15 parts since
     assert_eq!(rest["windows"]["shift"]["total"], json!(15));
