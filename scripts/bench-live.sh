@@ -12,7 +12,8 @@
 # Installs what it needs (Debian: nginx-light, libnginx-mod-nchan, wrk, jq, curl), starts
 # everything on 127.0.0.1 in a scratch folder, stops what it started, and prints Markdown
 # tables. Settings (environment): CLIENTS ("100 1000 5000"), RUN_SECONDS (20), PROBE_MS (250),
-# WRK_SECONDS (10), PROTOCOL (1), THREADS (1, client threads), PORT (18080), NGINX_PORT
+# WRK_SECONDS (10), PROTOCOL (1), WINDOWS (protocol 2: the OEE windows the clients ask for,
+# comma-separated, e.g. shift as the board does; empty: all), THREADS (1, client threads), PORT (18080), NGINX_PORT
 # (18090), STATIC_PORT (18091), BUDGET_SECONDS (540: the load runs stop starting after it, so
 # the runs take at most 10 minutes), KEEP=1 keeps the scratch folder (logs, JSON summaries).
 set -euo pipefail
@@ -24,6 +25,7 @@ PROBE_MS=${PROBE_MS:-250}
 WRK_SECONDS=${WRK_SECONDS:-10}
 BUDGET_SECONDS=${BUDGET_SECONDS:-540}
 PROTOCOL=${PROTOCOL:-1}
+WINDOWS=${WINDOWS:-}
 THREADS=${THREADS:-1}
 PORT=${PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18090}
@@ -205,7 +207,7 @@ load() { # name, then ws_load arguments; skipped once the time budget is spent
 MS5_WS="ws://127.0.0.1:$PORT/ws"
 load ms5-idle --url "$MS5_WS" --protocol "$PROTOCOL" --clients 0 --probe-every-ms "$PROBE_MS" --server-pid "$MS5_PID"
 for n in $CLIENTS; do
-  load "ms5-$n" --url "$MS5_WS" --protocol "$PROTOCOL" --clients "$n" --probe-every-ms "$PROBE_MS" --server-pid "$MS5_PID"
+  load "ms5-$n" --url "$MS5_WS" --protocol "$PROTOCOL" ${WINDOWS:+--windows "$WINDOWS"} --clients "$n" --probe-every-ms "$PROBE_MS" --server-pid "$MS5_PID"
 done
 for n in $CLIENTS; do
   f="$WORK/ms5-$n.json"
@@ -251,7 +253,7 @@ wrk_row() { # scenario, server, wrk output
 }
 
 echo
-echo "### Live path: $(date -u +%Y-%m-%d), $(nproc) cores, protocol $PROTOCOL, ${RUN_SECONDS} s per run, 200 machines"
+echo "### Live path: $(date -u +%Y-%m-%d), $(nproc) cores, protocol $PROTOCOL${WINDOWS:+ (windows $WINDOWS)}, ${RUN_SECONDS} s per run, 200 machines"
 echo
 echo "| scenario | server | clients connected | frames/s (all clients) | bytes per client/s | update frame mean / max (B) | latency p50 / p99 / max (ms) (matched/probes) | server CPU-s | deliveries per CPU-s | RSS / peak (MiB) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

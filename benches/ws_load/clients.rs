@@ -72,7 +72,11 @@ pub async fn open(
     if plan.target == Target::Nchan {
         return Ok((conn, None));
     }
-    let subscribe = serde_json::json!({"type": "subscribe", "channel": channel}).to_string();
+    let mut subscribe = serde_json::json!({"type": "subscribe", "channel": channel});
+    if !plan.windows.is_empty() {
+        subscribe["windows"] = serde_json::json!(plan.windows);
+    }
+    let subscribe = subscribe.to_string();
     conn.send(Message::Text(subscribe.into()))
         .await
         .map_err(|e| format!("subscribe: {e}"))?;

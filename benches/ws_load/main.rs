@@ -68,6 +68,9 @@ struct Args {
     /// Channel the clients subscribe to (ms5).
     #[arg(long, default_value = "production_updates")]
     channel: String,
+    /// OEE windows the clients ask for (ms5 protocol 2; comma-separated; empty: all).
+    #[arg(long, value_delimiter = ',')]
+    windows: Vec<String>,
     /// Length of the measurement window, after every client is connected.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -130,6 +133,8 @@ pub struct Plan {
     pub token: Option<String>,
     /// Channel the load subscribes to.
     pub channel: String,
+    /// OEE windows asked for (empty: all).
+    pub windows: Vec<String>,
     /// Clients connecting at once, per thread.
     pub connect_concurrency: usize,
     /// The window.
@@ -224,6 +229,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         url,
         token: args.token.clone(),
         channel: args.channel.clone(),
+        windows: args.windows.clone(),
         connect_concurrency: args.connect_concurrency,
         seconds: Duration::from_secs(args.seconds),
         probe,

@@ -12,6 +12,7 @@ use bytestring::ByteString;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::ws_session::{Outbox, Outgoing};
 use crate::domain::merge_patch::diff;
 use crate::domain::plant::PlantModel;
 use crate::domain::wire_doc::{WINDOW_MASKS, WindowMask, entity_doc, is_empty_patch, only_windows};
@@ -21,10 +22,10 @@ pub const PRODUCTION_UPDATES: &str = "production_updates";
 /// The channel with every open Andon ticket (`andon:{line}` for one line's).
 pub const ANDON: &str = "andon";
 
-/// A frame for one session. `key` names the entity state it carries, so a slow session
-/// can replace an unsent older state of the same entity with this one.
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
+/// A frame for sessions, put straight into each one's [`Outbox`] (no message per session:
+/// a session that falls behind holds one pending frame per entity, not a queue). `key`
+/// names the entity state it carries, so a newer state replaces an unsent older one.
+#[derive(Clone)]
 pub struct Deliver {
     /// The JSON text frame.
     pub frame: ByteString,
@@ -128,7 +129,7 @@ pub struct Connect {
     /// Session id.
     pub session: u64,
     /// Where its frames go.
-    pub deliver: Recipient<Deliver>,
+    pub outbox: Arc<Outbox>,
     /// Where to tell it the server is going away.
     pub away: Recipient<GoingAway>,
     /// The credential it opened with (its sessions close when that is revoked).
@@ -288,9 +289,18 @@ struct Channel {
 }
 
 struct Session {
-    deliver: Recipient<Deliver>,
+    outbox: Arc<Outbox>,
     away: Recipient<GoingAway>,
     opened_by: OpenedBy,
+}
+
+impl Session {
+    fn deliver(&self, d: &Deliver) {
+        // Keyed frames replace each other and never go past the budget.
+        let _ = self
+            .outbox
+            .push(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref());
+    }
 }
 
 /// The actor.
@@ -350,7 +360,7 @@ impl Hub {
         };
         let data = Hub::snapshot_data(channel, ch, sub);
         // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
-        s.deliver.do_send(Deliver {
+        s.deliver(&Deliver {
             frame: frame("snapshot", channel, ch.seq, &data),
             key: Some(Arc::from(format!("{channel}|#snapshot"))),
             whole: None,
@@ -416,8 +426,9 @@ impl Handler<Publish> for Hub {
                 doc: msg.doc.clone(),
                 sent: previous.as_ref().map_or([0; WINDOW_MASKS], |p| p.sent),
             };
-            // `Some(None)`: nothing changed for protocol 2; `None`: a new entity.
-            let change = previous.as_ref().map(|p| diff(&p.doc, &entity.doc));
+            // Made for the first protocol 2 subscriber. `Some(None)`: nothing changed;
+            // `None`: a new entity.
+            let mut change: Option<Option<Option<Value>>> = None;
             if !ch.subscribers.is_empty() {
                 let key: Arc<str> = Arc::from(format!("{name}|{}", msg.entity));
                 let mut v1 = None;
@@ -433,7 +444,9 @@ impl Handler<Publish> for Hub {
                             whole: None,
                         }),
                         Protocol::V2 => {
-                            let made = v2[sub.windows.index()].get_or_insert_with(|| match &change {
+                            let change =
+                                change.get_or_insert_with(|| previous.as_ref().map(|p| diff(&p.doc, &entity.doc)));
+                            let made = v2[sub.windows.index()].get_or_insert_with(|| match change {
                                 Some(None) => None,
                                 Some(Some(patch)) => {
                                     v2_deliver(&name, seq, &key, &mut entity, Some(patch), sub.windows)
@@ -447,7 +460,7 @@ impl Handler<Publish> for Hub {
                         }
                     };
                     if let Some(s) = self.sessions.get(id) {
-                        s.deliver.do_send(deliver.clone());
+                        s.deliver(deliver);
                     }
                 }
             }
@@ -504,7 +517,7 @@ impl Handler<Connect> for Hub {
         self.sessions.insert(
             msg.session,
             Session {
-                deliver: msg.deliver,
+                outbox: msg.outbox,
                 away: msg.away,
                 opened_by: msg.opened_by,
             },
@@ -533,7 +546,7 @@ impl Handler<Announce> for Hub {
             whole: None,
         };
         for s in self.sessions.values() {
-            s.deliver.do_send(deliver.clone());
+            s.deliver(&deliver);
         }
     }
 }

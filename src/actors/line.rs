@@ -120,6 +120,7 @@ impl Handler<MachineChanged> for LineActor {
         self.version = self.version.max(msg.version);
         let now = Instant::now();
         let push = match msg.cause {
+            Cause::StateChange => self.throttle.on_state_change(now),
             Cause::Change => self.throttle.on_change(now),
             Cause::TimePassing => self.throttle.on_time_passing(now),
         };

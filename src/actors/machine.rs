@@ -99,6 +99,8 @@ pub struct Poison;
 /// Why a machine's snapshot changed (see [`Throttle`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
+    /// The state, its reason or the product changed: pushed at once, whatever the rate.
+    StateChange,
     /// A sample, a correction or a new job: pushed at once after a quiet spell.
     Change,
     /// Time passed (ticks, heartbeats): throttled without delaying the next change.
@@ -166,6 +168,16 @@ impl MachineActor {
         }
     }
 
+    /// What a person at the line watches for first: state, reason and product.
+    fn shown(&self) -> (MachineState, Option<String>, Option<String>) {
+        let m = &self.machine;
+        (
+            m.state(),
+            m.reason().map(str::to_owned),
+            m.product_name().map(str::to_owned),
+        )
+    }
+
     fn snapshot(&self) -> MachineSnapshot {
         let mut snapshot = machine_snapshot(&self.plant, &self.machine);
         snapshot.trend_warning = self.trend_warning;
@@ -219,6 +231,7 @@ impl MachineActor {
     fn changed(&mut self, ctx: &mut Context<Self>, cause: Cause) {
         let now = Instant::now();
         let push = match cause {
+            Cause::StateChange => self.throttle.on_state_change(now),
             Cause::Change => self.throttle.on_change(now),
             Cause::TimePassing => self.throttle.on_time_passing(now),
         };
@@ -316,6 +329,7 @@ impl Handler<ApplySamples> for MachineActor {
 
     fn handle(&mut self, msg: ApplySamples, ctx: &mut Context<Self>) -> SampleCounts {
         self.cache.machine_changed(self.idx);
+        let shown = self.shown();
         let wall = self.clock.now_ms();
         let counts = guarded(self, ctx, "machine", |a| {
             let mut counts = SampleCounts::default();
@@ -339,7 +353,15 @@ impl Handler<ApplySamples> for MachineActor {
                 metrics::counter!(m::TAG_REJECTED, "source" => msg.source, "reason" => reason).increment(n as u64);
             }
         }
-        self.after_change(ctx, Cause::Change);
+        let cause = if self.shown() != shown {
+            Cause::StateChange
+        } else {
+            Cause::Change
+        };
+        if cause == Cause::StateChange && self.events.is_empty() {
+            self.changed(ctx, cause);
+        }
+        self.after_change(ctx, cause);
         counts
     }
 }

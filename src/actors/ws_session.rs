@@ -18,8 +18,8 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 use super::hub::{
-    Connect, Deliver, Disconnect, GoingAway, Hub, LineScope, OpenedBy, Protocol, Resync, Subscribe, Unsubscribe,
-    WholeState, validate_channel,
+    Connect, Disconnect, GoingAway, Hub, LineScope, OpenedBy, Protocol, Resync, Subscribe, Unsubscribe, WholeState,
+    validate_channel,
 };
 use crate::domain::plant::PlantModel;
 use crate::domain::wire_doc::WindowMask;
@@ -366,7 +366,7 @@ impl Actor for WsSession {
         metrics::gauge!(m::WS_CONNECTIONS).increment(1.0);
         self.hub.do_send(Connect {
             session: self.id,
-            deliver: ctx.address().recipient(),
+            outbox: self.outbox.clone(),
             away: ctx.address().recipient(),
             opened_by: self.access.opened_by.clone(),
         });
@@ -394,17 +394,6 @@ impl Actor for WsSession {
             code: CloseCode::Away,
             description: None,
         });
-    }
-}
-
-impl Handler<Deliver> for WsSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-        // Keyed frames replace each other: they cannot go past the budget.
-        let _ = self
-            .outbox
-            .push(msg.key, Outgoing::Text(msg.frame), msg.whole.as_deref());
     }
 }
 

@@ -62,6 +62,14 @@ impl Throttle {
         }
     }
 
+    /// A change of state (or its reason, or the product) at `now`: sent at once, whatever
+    /// the rate; a flush already scheduled still follows.
+    pub fn on_state_change(&mut self, now: Instant) -> Push {
+        self.last_change = Some(now);
+        self.last_sent = Some(now);
+        Push::Now
+    }
+
     /// Decides what to do with time passing at `now`.
     pub fn on_time_passing(&mut self, now: Instant) -> Push {
         if self.scheduled {
@@ -126,5 +134,8 @@ mod tests {
         th.flushed(t0 + ms(205));
         assert_eq!(th.on_time_passing(t0 + ms(1_000)), Push::Now);
         assert_eq!(th.on_change(t0 + ms(1_001)), Push::Now);
+        // a state change goes at once even inside the interval, and counts as sent
+        assert_eq!(th.on_state_change(t0 + ms(1_010)), Push::Now);
+        assert_eq!(th.on_change(t0 + ms(1_020)), Push::After(ms(90)));
     }
 }
