@@ -14,7 +14,7 @@ use super::andon::{AndonDesk, CheckNow};
 use super::hub::Hub;
 use super::line::{GetLine, LineActor};
 use super::machine::{
-    ApplySamples, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
+    ApplySamples, CommsLost, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
     SetTrendWarning, Tick,
 };
 use super::notifier::Notifier;
@@ -213,6 +213,15 @@ impl PlantHandle {
         for &i in machines {
             if let Some(m) = self.inner.machines.get(i) {
                 m.do_send(Heartbeat(ts));
+            }
+        }
+    }
+
+    /// Tells these machines their source knew at `at` that its connection is gone.
+    pub fn comms_lost(&self, at: EpochMs, machines: &[MachineIdx]) {
+        for &i in machines {
+            if let Some(m) = self.inner.machines.get(i) {
+                m.do_send(CommsLost { at });
             }
         }
     }
