@@ -9,7 +9,7 @@ mod support;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ms5::actors::plant::PlantHandle;
 use ms5::clock::Clock;
-use ms5::config::{OpcUaEndpoint, OpcUaServerSettings};
+use ms5::config::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings};
 use ms5::domain::plant::{PlantModel, SignalKind};
 use ms5::domain::tag::{Quality, TagUpdate, TagValue};
 use ms5::plc::opcua::OpcUaSource;
@@ -74,8 +74,14 @@ fn opcua(c: &mut Criterion) {
             "publishing_interval": "20ms", "sampling_interval": "0ms", "queue_size": 10_000,
         }))
         .unwrap_or_else(|e| panic!("endpoint: {e}"));
-        Box::new(OpcUaSource::new(vec![endpoint], plant.clone(), Clock::System))
-            .start(TagSink::new(handle.clone(), "opcua"));
+        let reconnect = OpcUaSettings::default().reconnect();
+        Box::new(OpcUaSource::new(
+            vec![endpoint],
+            reconnect,
+            plant.clone(),
+            Clock::System,
+        ))
+        .start(TagSink::new(handle.clone(), "opcua"));
         (server, handle)
     });
     let mut round = 0i64;

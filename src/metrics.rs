@@ -17,6 +17,9 @@ pub const QUALITY: &str = "ms5_quality";
 pub const MACHINE_STATE: &str = "ms5_machine_state";
 /// Parts counted. Labels: machine, kind (good | reject).
 pub const PARTS: &str = "ms5_parts_total";
+/// Cumulative counter readings taken as a reset. Labels: machine, reason (decrease |
+/// implausible_jump).
+pub const COUNTER_RESETS: &str = "ms5_counter_resets_total";
 /// Unplanned downtime ended, seconds. Labels: machine, reason.
 pub const DOWNTIME_SECONDS: &str = "ms5_downtime_seconds_total";
 /// Tag updates received. Labels: source.
@@ -129,6 +132,10 @@ fn describe() {
     }
     for (name, what) in [
         (PARTS, "Parts counted by kind"),
+        (
+            COUNTER_RESETS,
+            "Counter readings taken as a reset, by reason (decrease, implausible_jump)",
+        ),
         (TAG_UPDATES, "Tag updates received by source"),
         (TAG_REJECTED, "Tag updates not applied, by reason"),
         (TAG_UNCERTAIN, "Uncertain-quality tag values applied"),

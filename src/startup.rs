@@ -144,6 +144,7 @@ impl Application {
             tracing::info!(endpoints = endpoints.len(), "OPC UA sources starting");
             sources.push(Box::new(OpcUaSource::new(
                 endpoints,
+                settings.opcua.reconnect(),
                 plant_model.clone(),
                 clock.clone(),
             )));

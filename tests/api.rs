@@ -255,3 +255,141 @@ async fn raw_samples_are_kept_and_purged_past_their_retention() {
     assert_eq!(app.store.purge_raw(t + 1).await.ok(), Some(2));
     assert_eq!(app.store.raw_sample_count("A.Filler.State").await.ok(), Some(1));
 }
+
+/// The filler's figures over `[from, to)`, recomputed from the store.
+async fn past_figures(app: &TestApp, from: i64, to: i64) -> Value {
+    let path = format!(
+        "/api/v1/machines/a-filler/oee?from={}&to={}",
+        rfc3339(from),
+        rfc3339(to)
+    );
+    let (status, body) = app.get(&path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body["oee"].clone()
+}
+
+#[actix_web::test]
+async fn a_silent_span_is_booked_as_comms_lost_live_and_in_past_spans_alike() {
+    let dir = temp();
+    let t = DAY + 7 * 60 * MIN;
+    let last = t + MIN;
+    // The wall clock never moves more than stale_after between two deliveries unless the
+    // silence is meant (the machine actors also tick on their own).
+    let app = spawn_test_plant(dir.path(), last).await;
+    // Running from 07:00, 50 parts in its first minute; then silent from 07:01.
+    app.ingest(&[
+        ("A.Filler.State", json!(1), t),
+        ("A.Filler.Total", json!(0), t),
+        ("A.Filler.Total", json!(50), last),
+    ])
+    .await;
+    // judged stale 45 s on: unknown from the last data, 07:01
+    app.clock.set(last + 45_000);
+    app.plant.tick().await;
+    let (_, m) = app.get("/api/v1/machines/a-filler").await;
+    assert_eq!(
+        (&m["state"], &m["reason"], &m["state_since"]),
+        (&json!("unknown"), &json!("comms_lost"), &json!("2026-03-02T07:01:00Z")),
+        "{m}"
+    );
+    // data again at 07:02 (10 parts made meanwhile), then a minute of 50 parts
+    app.clock.set(last + MIN);
+    app.ingest(&[
+        ("A.Filler.State", json!(1), last + MIN),
+        ("A.Filler.Total", json!(60), last + MIN),
+        ("A.Filler.Total", json!(110), last + 2 * MIN),
+    ])
+    .await;
+    app.plant.flush().await;
+
+    // run 120 s, down 60 s of which all comms lost (never a micro-stop), 110 parts at 1 s:
+    // A = 120 / 180 = 66.67 %, P = 110 / 120 = 91.67 %, OEE = 110 / 180 = 61.11 %.
+    let live = app.machine_window("a-filler", "shift").await;
+    let past = past_figures(&app, DAY + 6 * 60 * MIN, DAY + 14 * 60 * MIN).await;
+    for (what, f) in [("live", &live), ("past", &past)] {
+        assert_eq!(
+            (&f["run_s"], &f["down_s"], &f["comms_lost_s"], &f["micro_stop_s"]),
+            (&json!(120.0), &json!(60.0), &json!(60.0), &json!(0.0)),
+            "{what}: {f}"
+        );
+        assert_eq!(f["total"], json!(110), "{what}: {f}");
+        assert_eq!(pct(&f["availability"]), Some(66.67), "{what}: {f}");
+        assert_eq!(pct(&f["performance"]), Some(91.67), "{what}: {f}");
+        assert_eq!(pct(&f["oee"]), Some(61.11), "{what}: {f}");
+    }
+    assert_eq!(live, past, "the board and the past span agree to the last digit");
+    // the silent minute alone, as a past span
+    let gap = past_figures(&app, last, last + MIN).await;
+    assert_eq!(
+        (&gap["run_s"], &gap["comms_lost_s"]),
+        (&json!(0.0), &json!(60.0)),
+        "{gap}"
+    );
+    // and the stored stop
+    let (_, body) = app.get("/api/v1/downtime?machine=a-filler").await;
+    let stops: Vec<_> = body["downtime"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                d["start"].clone(),
+                d["end"].clone(),
+                d["reason"].clone(),
+                d["micro_stop"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stops,
+        vec![(
+            json!("2026-03-02T07:01:00Z"),
+            json!("2026-03-02T07:02:00Z"),
+            json!("comms_lost"),
+            json!(false)
+        )],
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn an_implausible_counter_jump_after_an_outage_is_a_reset_and_adds_no_parts() {
+    let dir = temp();
+    let t = DAY + 7 * 60 * MIN;
+    let app = spawn_test_plant(dir.path(), t).await;
+    app.ingest(&[("A.Filler.State", json!(1), t), ("A.Filler.Total", json!(100), t)])
+        .await;
+    // silent past stale_after: unknown
+    app.clock.set(t + 31_000);
+    app.plant.tick().await;
+    assert_eq!(
+        app.machine_window("a-filler", "shift").await["comms_lost_s"],
+        json!(31.0)
+    );
+    // 40 s after the last reading the counter reads 5,000,000: at 1 s per part the filler
+    // could have made at most 40 × 1.5 + 5 = 65, so it was reset (a new PLC, a restored
+    // backup): the new value is the baseline, and the next reading counts from it.
+    app.clock.set(t + 40_000);
+    let report = app
+        .ingest(&[
+            ("A.Filler.State", json!(1), t + 40_000),
+            ("A.Filler.Total", json!(5_000_000), t + 40_000),
+        ])
+        .await;
+    assert_eq!(report["applied"], json!(2), "{report}");
+    assert_eq!(app.machine_window("a-filler", "shift").await["total"], json!(0));
+    app.clock.set(t + 50_000);
+    app.ingest(&[("A.Filler.Total", json!(5_000_010), t + 50_000)]).await;
+    app.plant.flush().await;
+    let live = app.machine_window("a-filler", "shift").await;
+    assert_eq!(live["total"], json!(10), "{live}");
+    let past = past_figures(&app, DAY + 6 * 60 * MIN, DAY + 14 * 60 * MIN).await;
+    assert_eq!(past["total"], json!(10), "{past}");
+    let (_, metrics) = app.get_text("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"ms5_counter_resets_total{machine="a-filler",reason="implausible_jump"} 1"#),
+        "{metrics}"
+    );
+}

@@ -218,3 +218,47 @@ fn settings_errors_name_their_line_or_the_environment() {
         );
     }
 }
+
+#[test]
+fn opcua_reconnect_delays_must_be_positive_and_ordered() {
+    let section = "\n[opcua]\nreconnect_base = \"2s\"\nreconnect_max = \"1s\"\n";
+    let settings = format!("{SETTINGS}{section}");
+    let reversed = Setup::new(&settings, PLANT);
+    let fine = Setup::new(SETTINGS, PLANT);
+    let file = reversed.settings().display().to_string();
+    let cases = [
+        (
+            &reversed,
+            vec![],
+            format!(
+                "{file}: opcua.reconnect_max: must not be shorter than opcua.reconnect_base (2s) ({file}:{})",
+                line_of(&settings, "reconnect_max")
+            ),
+        ),
+        (
+            &fine,
+            vec![("MS5__OPCUA__RECONNECT_BASE", "0s")],
+            "environment (MS5__…): opcua.reconnect_base: must be longer than 0".to_owned(),
+        ),
+        // the default base is 500 ms
+        (
+            &fine,
+            vec![("MS5__OPCUA__RECONNECT_MAX", "200ms")],
+            "environment (MS5__…): opcua.reconnect_max: must not be shorter than opcua.reconnect_base (500ms)"
+                .to_owned(),
+        ),
+    ];
+    for (setup, env, message) in cases {
+        let (code, _, stderr) = setup.check(&env);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (2, format!("ms5: configuration error: {message}\n").as_str())
+        );
+    }
+    // equal delays are fine: no backoff, a retry every second
+    let (code, _, stderr) = fine.check(&[
+        ("MS5__OPCUA__RECONNECT_BASE", "1s"),
+        ("MS5__OPCUA__RECONNECT_MAX", "1s"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+}

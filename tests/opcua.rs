@@ -41,6 +41,11 @@ async fn start_server(dir: &Path, port: u16, user: Option<(&str, &str)>) -> PlcS
 }
 
 async fn app_for(dir: &Path, url: &str, endpoint: Value, now: i64) -> TestApp {
+    app_with(dir, url, endpoint, json!({}), now).await
+}
+
+/// [`app_for`] with more `[opcua]` settings (`opcua`, e.g. the reconnect delays).
+async fn app_with(dir: &Path, url: &str, endpoint: Value, opcua: Value, now: i64) -> TestApp {
     let mut ep = json!({
         "name": "plc", "url": url, "pki_dir": dir.join("pki-client"), "trust_server_certs": true,
         "publishing_interval": "100ms", "sampling_interval": "50ms",
@@ -48,12 +53,16 @@ async fn app_for(dir: &Path, url: &str, endpoint: Value, now: i64) -> TestApp {
     if let (Some(ep), Some(extra)) = (ep.as_object_mut(), endpoint.as_object()) {
         ep.extend(extra.clone());
     }
+    let mut settings = json!({ "endpoints": [ep] });
+    if let (Some(s), Some(extra)) = (settings.as_object_mut(), opcua.as_object()) {
+        s.extend(extra.clone());
+    }
     spawn_app(Spawn {
         plant: &plant_text(),
         dir,
         clock: Clock::manual(now),
         simulator: false,
-        settings: json!({ "opcua": { "endpoints": [ep] } }),
+        settings: json!({ "opcua": settings }),
     })
     .await
 }
@@ -71,11 +80,16 @@ fn update(tag: &str, value: i64, ts: i64, quality: Quality) -> TagUpdate {
     }
 }
 
-/// Polls the machine until `check` holds (10 s at most), returning the last snapshot.
+/// Polls the filler until `check` holds (10 s at most), returning the last snapshot.
 async fn until(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    until_machine(app, "a-filler", what, check).await
+}
+
+/// Polls a machine until `check` holds (10 s at most), returning the last snapshot.
+async fn until_machine(app: &TestApp, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
     for _ in 0..500 {
-        last = app.get("/api/v1/machines/a-filler").await.1;
+        last = app.get(&format!("/api/v1/machines/{id}")).await.1;
         if check(&last) {
             return last;
         }
@@ -143,7 +157,7 @@ async fn tags_flow_end_to_end_and_survive_the_plc_going_away() {
     );
     assert!(metric(&app, r#"ms5_opcua_notifications_total{endpoint="plc"}"#).await);
 
-    // the PLC goes away: unknown once stale_after (30 s) has passed without data
+    // the PLC goes away: its machines are unknown (comms_lost), and stay so
     server.stop().await;
     until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 0"#).await;
     app.clock.advance(31_000);
@@ -170,6 +184,56 @@ async fn tags_flow_end_to_end_and_survive_the_plc_going_away() {
         update("A.Filler.Total", 170, later, Quality::Good),
     ]);
     until(&app, "resumed", |m| m["state"] == json!("running") && total(m) == 170).await;
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_lost_session_makes_the_machines_unknown_at_once_and_a_restarted_plc_brings_them_back() {
+    let dir = temp();
+    let server = start_server(dir.path(), 0, None).await;
+    let port = server.port();
+    let t = now_ms();
+    // reconnect fast: 100 ms, doubling up to 1 s (the default caps at 5 s)
+    let reconnect = json!({"reconnect_base": "100ms", "reconnect_max": "1s"});
+    let app = app_with(dir.path(), &server.url(), json!({}), reconnect, t).await;
+    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    prime(&app, &server, t).await;
+    server.write(&[TagUpdate {
+        tag: "A.Packer.Run".into(),
+        value: TagValue::Bool(true),
+        ts: t,
+        quality: Quality::Good,
+    }]);
+    until_machine(&app, "a-packer", "packer running", |m| m["state"] == json!("running")).await;
+
+    // The session drops. The manual clock moves 1 s, far below stale_after (30 s): only
+    // the endpoint saying the session is lost can make the machines unknown.
+    server.stop().await;
+    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 0"#).await;
+    app.clock.advance(1_000);
+    app.plant.tick().await;
+    for id in ["a-filler", "a-packer"] {
+        let gone = until_machine(&app, id, "unknown at once", |m| m["state"] == json!("unknown")).await;
+        assert_eq!(gone["reason"], json!("comms_lost"), "{id}: {gone}");
+        // unknown from the last data (the last heartbeat, at t), booked as comms lost
+        assert_eq!(gone["windows"]["1h"]["comms_lost_s"], json!(1.0), "{id}: {gone}");
+    }
+
+    // The PLC comes back on the same port: the client reconnects by itself and data
+    // flows again; the machines leave unknown.
+    let server = start_server(dir.path(), port, None).await;
+    // 10 parts in the 10 s since the last reading: plausible (at most 10 × 1.5 + 5 = 20)
+    let later = t + 10_000;
+    server.write(&[
+        update("A.Filler.State", 1, later, Quality::Good),
+        update("A.Filler.Total", 10, later, Quality::Good),
+    ]);
+    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    let back = until(&app, "data flows again", |m| {
+        m["state"] == json!("running") && total(m) == 10
+    })
+    .await;
+    assert_eq!(back["reason"], Value::Null, "{back}");
     server.stop().await;
 }
 

@@ -86,8 +86,15 @@ async fn a_silent_source_makes_the_machine_unknown_after_stale_after() {
         (json!("unknown"), json!("comms_lost")),
         "{m}"
     );
-    // comms_lost counts as unplanned downtime from t + 30 s: 1 s of it so far
-    assert_eq!(m["windows"]["shift"]["down_s"], json!(1.0), "{m}");
+    // unknown from the last data, t: the whole 31 s of silence is comms lost, an
+    // unplanned stop (none of it run time)
+    let shift = &m["windows"]["shift"];
+    assert_eq!(
+        (&shift["run_s"], &shift["down_s"], &shift["comms_lost_s"]),
+        (&json!(0.0), &json!(31.0), &json!(31.0)),
+        "{m}"
+    );
+    assert_eq!(m["state_since"], json!("2026-03-02T07:00:00Z"), "{m}");
     // data again: running again
     app.ingest(&[("A.Filler.State", json!(1), t + 40_000)]).await;
     let (_, m) = app.get("/api/v1/machines/a-filler").await;

@@ -15,7 +15,7 @@ use super::live_cache::LiveCache;
 use super::telemetry_writer::{Record, TelemetryWriter};
 use crate::clock::Clock;
 use crate::domain::EpochMs;
-use crate::domain::machine::{Machine, MachineEvent, Sample, SampleOutcome};
+use crate::domain::machine::{CounterReset, Machine, MachineEvent, Sample, SampleOutcome};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::production::trend::TrendWarning;
@@ -56,6 +56,16 @@ pub struct SampleCounts {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Heartbeat(pub EpochMs);
+
+/// The source of this machine knew at `at` (wall clock) that its connection is gone (a
+/// lost OPC UA session): the machine is `unknown` (`comms_lost`) at once, not after
+/// `stale_after`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CommsLost {
+    /// When the source noticed.
+    pub at: EpochMs,
+}
 
 /// Check for staleness now (the periodic tick, or a test driving a manual clock).
 #[derive(Message)]
@@ -218,6 +228,25 @@ impl MachineActor {
                     reason: reason.clone(),
                     end: None,
                 }),
+                MachineEvent::CounterReset {
+                    signal,
+                    previous,
+                    current,
+                    gap_ms,
+                    kind,
+                } => {
+                    metrics::counter!(m::COUNTER_RESETS, "machine" => id.clone(), "reason" => kind.as_str())
+                        .increment(1);
+                    if *kind == CounterReset::ImplausibleJump {
+                        let tag = self.plant.machines[self.idx]
+                            .signals
+                            .get(*signal)
+                            .map_or("?", |s| s.tag.as_str());
+                        tracing::warn!(machine = %id, tag, previous, current, gap_ms,
+                            "counter jumped further than the machine could count across a gap in the data; \
+                             taken as a reset, no parts added");
+                    }
+                }
                 _ => {}
             }
         }
@@ -381,6 +410,20 @@ impl Handler<Heartbeat> for MachineActor {
             self.changed(ctx, Cause::TimePassing);
         }
         self.after_change(ctx, Cause::TimePassing);
+    }
+}
+
+impl Handler<CommsLost> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: CommsLost, ctx: &mut Context<Self>) {
+        let before = self.machine.state();
+        guarded(self, ctx, "machine", |a| a.machine.comms_lost(msg.at, &mut a.events));
+        if self.machine.state() != before {
+            // Shown even when no event is stored (a stop that goes on under its own reason).
+            self.changed(ctx);
+        }
+        self.after_change(ctx);
     }
 }
 

@@ -15,7 +15,7 @@ use super::hub::Hub;
 use super::line::{GetLine, GetLineVersion, LineActor};
 use super::live_cache::{Body, LiveCache};
 use super::machine::{
-    ApplySamples, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
+    ApplySamples, CommsLost, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
     SetTrendWarning, Tick,
 };
 use super::notifier::Notifier;
@@ -233,6 +233,15 @@ impl PlantHandle {
         for &i in machines {
             if let Some(m) = self.inner.machines.get(i) {
                 m.do_send(Heartbeat(ts));
+            }
+        }
+    }
+
+    /// Tells these machines their source knew at `at` that its connection is gone.
+    pub fn comms_lost(&self, at: EpochMs, machines: &[MachineIdx]) {
+        for &i in machines {
+            if let Some(m) = self.inner.machines.get(i) {
+                m.do_send(CommsLost { at });
             }
         }
     }

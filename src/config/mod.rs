@@ -14,7 +14,7 @@ mod plant_file;
 mod reason;
 mod source;
 
-pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, SecurityModeName, SecurityPolicyName};
+pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, SecurityModeName, SecurityPolicyName};
 
 pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
@@ -572,6 +572,7 @@ impl Settings {
                 return Err(ConfigError::new(file, format!("http.allowed_origins[{i}]"), reason));
             }
         }
+        self.opcua.validate(file)?;
         self.auth.validate(file, self.profile)?;
         self.analytics.validate(file)?;
         Ok(())

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::ConfigError;
 
 /// `[opcua]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpcUaSettings {
     /// PLCs and gateways to subscribe to.
@@ -22,6 +22,61 @@ pub struct OpcUaSettings {
     /// The server of `ms5 simulate`.
     #[serde(default)]
     pub server: OpcUaServerSettings,
+    /// Delay before the first reconnect attempt after a lost or failed connection; it
+    /// doubles per attempt (with jitter) up to `reconnect_max`.
+    #[serde(default = "default_reconnect_base", with = "humantime_serde")]
+    pub reconnect_base: Duration,
+    /// Longest delay between reconnect attempts: a restarted PLC delivers data again
+    /// within about this long.
+    #[serde(default = "default_reconnect_max", with = "humantime_serde")]
+    pub reconnect_max: Duration,
+}
+
+impl Default for OpcUaSettings {
+    fn default() -> Self {
+        OpcUaSettings {
+            endpoints: Vec::new(),
+            server: OpcUaServerSettings::default(),
+            reconnect_base: default_reconnect_base(),
+            reconnect_max: default_reconnect_max(),
+        }
+    }
+}
+
+impl OpcUaSettings {
+    /// The reconnect delays as the client uses them.
+    pub fn reconnect(&self) -> Reconnect {
+        Reconnect {
+            base: self.reconnect_base,
+            max: self.reconnect_max,
+        }
+    }
+
+    pub(super) fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        if self.reconnect_base.is_zero() {
+            return Err(ConfigError::new(file, "opcua.reconnect_base", "must be longer than 0"));
+        }
+        if self.reconnect_max < self.reconnect_base {
+            return Err(ConfigError::new(
+                file,
+                "opcua.reconnect_max",
+                format!(
+                    "must not be shorter than opcua.reconnect_base ({})",
+                    humantime::format_duration(self.reconnect_base)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How an OPC UA endpoint retries: the first delay, doubling up to the longest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect {
+    /// First delay.
+    pub base: Duration,
+    /// Longest delay.
+    pub max: Duration,
 }
 
 /// Security policy names.
@@ -55,6 +110,12 @@ fn password_from(env: &Option<String>, inline: &Option<String>) -> Option<String
         .or_else(|| inline.clone())
 }
 
+fn default_reconnect_base() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_reconnect_max() -> Duration {
+    Duration::from_secs(5)
+}
 fn default_pki() -> PathBuf {
     PathBuf::from("data/pki")
 }

@@ -5,14 +5,16 @@
 //! time since the previous instant is accounted to the state the machine was in. So a
 //! shift fed afterwards with its original timestamps gives the same figures as the same
 //! shift seen live. Staleness is the one thing judged on the wall clock: when nothing has
-//! arrived for `stale_after`, the machine goes `unknown` and its clock then runs on with
-//! the wall clock from where the data left off.
+//! arrived for `stale_after`, or at once when its source says the connection is gone, the
+//! machine goes `unknown` from its last data (`comms_lost`), and its clock then runs on
+//! with the wall clock from there. A counter that jumps implausibly far across such a gap
+//! is read as reset ([`across_gap`]).
 
 use std::sync::Arc;
 
 use super::EpochMs;
-use super::counter::{CounterMode, cumulative_delta};
-use super::downtime::{is_micro_stop, reason_for, updated_reason};
+use super::counter::{CounterMode, CounterWidth, DeltaKind, across_gap, cumulative_delta};
+use super::downtime::{REASON_COMMS_LOST, is_micro_stop, reason_for, updated_reason};
 use super::machine_state::{MachineState, state_from_bits, state_from_code};
 use super::plant::{CounterDef, MachineIdx, MachineModel, PlantModel, Product, SignalIdx, SignalKind};
 use super::tag::TagValue;
@@ -83,6 +85,20 @@ pub enum MachineEvent {
         /// Shorter than the micro-stop threshold.
         micro_stop: bool,
     },
+    /// A cumulative counter was reset: it went down, or jumped implausibly far across a
+    /// gap in the data. The new value is its baseline from here.
+    CounterReset {
+        /// Which signal.
+        signal: SignalIdx,
+        /// The reading before.
+        previous: u64,
+        /// The new reading.
+        current: u64,
+        /// Time between the two readings, ms.
+        gap_ms: EpochMs,
+        /// What kind of reset.
+        kind: CounterReset,
+    },
     /// A tag value was applied (kept as the baseline across restarts).
     TagApplied {
         /// Which signal.
@@ -92,6 +108,26 @@ pub enum MachineEvent {
         /// Its value.
         value: TagValue,
     },
+}
+
+/// Why a counter reading was taken as a reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterReset {
+    /// The counter went down (not a rollover): the new value counts.
+    Decrease,
+    /// It moved by more than the machine could have made across a gap in the data: the new
+    /// value counts nothing.
+    ImplausibleJump,
+}
+
+impl CounterReset {
+    /// The `reason` label of the reset metric.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CounterReset::Decrease => "decrease",
+            CounterReset::ImplausibleJump => "implausible_jump",
+        }
+    }
 }
 
 /// A state interval read back from the store.
@@ -134,6 +170,9 @@ struct SignalState {
     last_ts: Option<EpochMs>,
     /// Last raw counter reading (cumulative counters only).
     counter_raw: Option<u64>,
+    /// The data had a gap (communication lost, or MS5 restarted) since `counter_raw` was
+    /// read: the next step is checked for plausibility.
+    across_gap: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -287,6 +326,7 @@ impl Machine {
         let Some(effect) = self.effect_of(sample) else {
             return SampleOutcome::WrongValue;
         };
+        let previous_ts = signal.last_ts;
         self.signals[sample.signal].last_ts = Some(sample.ts);
         self.heard_from(sample.ts, wall_now, out);
         match effect {
@@ -299,8 +339,7 @@ impl Machine {
                 let parts = match def.mode {
                     CounterMode::Increment => raw,
                     CounterMode::Cumulative => {
-                        let prev = self.signals[sample.signal].counter_raw;
-                        cumulative_delta(prev, raw, def.width).parts
+                        self.counter_step(sample.signal, def.width, (previous_ts, sample.ts), raw, out)
                     }
                 };
                 self.signals[sample.signal].counter_raw = Some(raw);
@@ -322,8 +361,13 @@ impl Machine {
         self.settle_state(out);
     }
 
-    /// Wall-clock tick: turns the machine `unknown` when its source went quiet, and keeps
-    /// its clock running while it is.
+    /// Wall-clock tick: turns the machine `unknown` when its source went quiet for
+    /// `stale_after`, and keeps its clock running while it is.
+    ///
+    /// The silence is only judged now, but nothing has been accounted since the last data
+    /// (the clock stands still until the next sample or heartbeat): so the machine is
+    /// `unknown` from its last data, and the whole silent span is booked as communication
+    /// lost, never as the state it was last seen in.
     pub fn tick(&mut self, wall_now: EpochMs, out: &mut Vec<MachineEvent>) {
         let Some(head) = self.head else { return };
         let stale_after = self.model().stale_after_ms;
@@ -331,21 +375,35 @@ impl Machine {
         if self.resuming {
             if silent > stale_after {
                 // Restored but nothing has come since: resume now, as unknown.
-                self.resume_at(wall_now.max(head));
-                self.stale = true;
-                self.settle_state(out);
+                self.resume_silent(head, wall_now, out);
             }
             return;
         }
         if !self.stale && silent > stale_after {
-            self.stale = true;
-            let at = head.max(self.last_seen + stale_after);
-            self.advance(at, out);
-            self.settle_state(out);
+            self.go_silent(out);
         }
         if self.stale {
             self.advance(self.last_seen + silent, out);
         }
+    }
+
+    /// The source knows its connection is gone (at wall time `wall_now`): the machine is
+    /// `unknown` at once, from its last data, instead of after `stale_after`. Data or a
+    /// heartbeat brings it back, as after staleness.
+    pub fn comms_lost(&mut self, wall_now: EpochMs, out: &mut Vec<MachineEvent>) {
+        let Some(head) = self.head else {
+            // No data yet: already unknown, and no clock to run.
+            self.mark_gap();
+            return;
+        };
+        if self.resuming {
+            self.resume_silent(head, wall_now, out);
+            return;
+        }
+        if !self.stale {
+            self.go_silent(out);
+        }
+        self.advance(self.last_seen + (wall_now - self.last_received_wall), out);
     }
 
     /// The open interval so far, for checkpointing; `None` when nothing is open.
@@ -400,6 +458,8 @@ impl Machine {
             tracking: false,
         });
         self.last_received_wall = wall_now;
+        // Counters moved unseen while MS5 was not running.
+        self.mark_gap();
     }
 
     /// A parts correction a person logged at `at` (a manual reject, or the void of one):
@@ -449,6 +509,65 @@ impl Machine {
         self.resuming = false;
         self.head = Some(at);
         self.state_since = Some(at);
+    }
+
+    /// Restored from the store, and no data came: the machine resumes at `wall_now` as
+    /// `unknown` (the time MS5 was not running is booked nowhere), its clock running on
+    /// with the wall clock from there.
+    fn resume_silent(&mut self, head: EpochMs, wall_now: EpochMs, out: &mut Vec<MachineEvent>) {
+        let at = wall_now.max(head);
+        self.resume_at(at);
+        self.last_seen = at;
+        self.last_received_wall = wall_now;
+        self.go_silent(out);
+    }
+
+    /// Communication is lost: `unknown` from the head (the last data), and every counter's
+    /// next step is checked for plausibility.
+    fn go_silent(&mut self, out: &mut Vec<MachineEvent>) {
+        self.stale = true;
+        self.mark_gap();
+        self.settle_state(out);
+    }
+
+    fn mark_gap(&mut self) {
+        for s in &mut self.signals {
+            s.across_gap = true;
+        }
+    }
+
+    /// Parts of one cumulative counter step to `raw`, read at `at.1` (the previous reading
+    /// was at `at.0`): a step across a gap in the data that counts more than the machine
+    /// could have made is a reset that counts nothing. Resets are reported.
+    fn counter_step(
+        &mut self,
+        signal: SignalIdx,
+        width: CounterWidth,
+        at: (Option<EpochMs>, EpochMs),
+        raw: u64,
+        out: &mut Vec<MachineEvent>,
+    ) -> u64 {
+        let ideal_cycle = self.product().map_or(self.model().ideal_cycle_ms, |p| p.ideal_cycle_ms);
+        let state = &mut self.signals[signal];
+        let previous = state.counter_raw;
+        let mut delta = cumulative_delta(previous, raw, width);
+        let gap_ms = at.0.map_or(0, |p| at.1 - p);
+        if std::mem::take(&mut state.across_gap) {
+            delta = across_gap(delta, gap_ms, ideal_cycle);
+        }
+        let kind = match delta.kind {
+            DeltaKind::Reset => CounterReset::Decrease,
+            DeltaKind::ImplausibleJump => CounterReset::ImplausibleJump,
+            DeltaKind::Baseline | DeltaKind::Normal | DeltaKind::Rollover => return delta.parts,
+        };
+        out.push(MachineEvent::CounterReset {
+            signal,
+            previous: previous.unwrap_or(0),
+            current: raw,
+            gap_ms,
+            kind,
+        });
+        delta.parts
     }
 
     fn derived_state(&self) -> MachineState {
@@ -534,7 +653,9 @@ impl Machine {
     }
 
     fn close_downtime(&mut self, dt: OpenDowntime, at: EpochMs, out: &mut Vec<MachineEvent>) {
-        let micro_stop = is_micro_stop(dt.start, at, self.model().micro_stop_threshold_ms);
+        // A loss of communication is not known to be a stop, let alone a short one.
+        let micro_stop =
+            dt.reason != REASON_COMMS_LOST && is_micro_stop(dt.start, at, self.model().micro_stop_threshold_ms);
         if micro_stop && dt.tracking {
             for &(bucket, ms) in &dt.down_by_bucket {
                 self.add(bucket, Tally::reclassified_as_micro_stop(ms));
@@ -560,14 +681,16 @@ impl Machine {
             let (end, planned) = self.segment_end(at, to);
             let t = Tally::of_time(state, planned, false, end - at);
             self.add(at, t);
+            // Time without data stays down even if the stop ends short (see Tally::of_time).
             if let Some(dt) = &mut self.open_downtime
                 && dt.tracking
-                && t.down_ms > 0
+                && t.down_ms > t.comms_lost_ms
             {
                 let bucket = bucket_start(at);
+                let down = t.down_ms - t.comms_lost_ms;
                 match dt.down_by_bucket.last_mut() {
-                    Some((b, ms)) if *b == bucket => *ms += t.down_ms,
-                    _ => dt.down_by_bucket.push((bucket, t.down_ms)),
+                    Some((b, ms)) if *b == bucket => *ms += down,
+                    _ => dt.down_by_bucket.push((bucket, down)),
                 }
                 if end - dt.start >= threshold {
                     // Too long to become a micro-stop: stop remembering buckets.
@@ -651,3 +774,6 @@ enum Effect {
     Product(i64),
     Counter(CounterDef, u64),
 }
+
+#[cfg(test)]
+mod tests;

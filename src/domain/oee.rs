@@ -50,6 +50,10 @@ pub struct OeeFigures {
     pub down_s: f64,
     /// Micro-stop time (performance loss), seconds.
     pub micro_stop_s: f64,
+    /// Planned time without data (state `unknown`: communication lost), seconds. Part of
+    /// `down_s`, not added to it. Absent from reports stored before it existed (read as 0).
+    #[serde(default)]
+    pub comms_lost_s: f64,
     /// Planned stop time, seconds.
     pub planned_stop_s: f64,
     /// Planned production time, seconds.
@@ -85,6 +89,7 @@ pub fn compute(t: &Tally) -> OeeFigures {
         run_s: t.run_ms as f64 / 1000.0,
         down_s: t.down_ms as f64 / 1000.0,
         micro_stop_s: t.micro_stop_ms as f64 / 1000.0,
+        comms_lost_s: t.comms_lost_ms as f64 / 1000.0,
         planned_stop_s: t.planned_stop_ms as f64 / 1000.0,
         planned_production_s: ppt as f64 / 1000.0,
     }
@@ -126,6 +131,7 @@ mod tests {
                     down_ms: 47 * MIN,
                     micro_stop_ms: 0,
                     planned_stop_ms: 60 * MIN,
+                    comms_lost_ms: 0,
                     total: 19_271,
                     good: 18_848,
                     ideal_ms: 19_271_000,
@@ -265,11 +271,14 @@ mod tests {
             down_ms: 500,
             micro_stop_ms: 250,
             planned_stop_ms: 1_000,
+            comms_lost_ms: 400,
             total: 5,
             good: 4,
             ideal_ms: 1_000,
         });
         assert_eq!(f.run_s, 1.5);
+        // comms lost is inside the down time, not on top of it
+        assert_eq!((f.down_s, f.comms_lost_s), (0.5, 0.4));
         assert_eq!(f.planned_production_s, 2.25);
         assert_eq!(f.reject, 1);
     }

@@ -22,6 +22,10 @@ pub struct Tally {
     pub micro_stop_ms: i64,
     /// Breaks, time outside shifts and planned-stop states: outside planned production time.
     pub planned_stop_ms: i64,
+    /// Planned time with no data from the machine (state `unknown`: communication lost).
+    /// Already inside `down_ms`: it says how much of the availability loss is not known to
+    /// be a stop, and is not added to planned production time again.
+    pub comms_lost_ms: i64,
     /// Parts made.
     pub total: i64,
     /// Good parts.
@@ -45,14 +49,22 @@ impl Tally {
     ///
     /// `planned` says whether the shift calendar plans production at that time (outside a
     /// shift or in a break every state is a planned stop); `micro_stop` says whether the
-    /// stop this time belongs to ended below the micro-stop threshold.
+    /// stop this time belongs to ended below the micro-stop threshold. Time without data
+    /// (`unknown`) is never a micro-stop: micro-stop time counts as operating time, and
+    /// nobody knows the machine ran.
     pub fn of_time(state: MachineState, planned: bool, micro_stop: bool, ms: i64) -> Tally {
         let mut t = Tally::default();
+        let no_data = state == MachineState::Unknown;
         match (planned, state.time_class()) {
             (false, _) | (true, TimeClass::Planned) => t.planned_stop_ms = ms,
             (true, TimeClass::Run) => t.run_ms = ms,
-            (true, TimeClass::Stop) if micro_stop => t.micro_stop_ms = ms,
-            (true, TimeClass::Stop) => t.down_ms = ms,
+            (true, TimeClass::Stop) if micro_stop && !no_data => t.micro_stop_ms = ms,
+            (true, TimeClass::Stop) => {
+                t.down_ms = ms;
+                if no_data {
+                    t.comms_lost_ms = ms;
+                }
+            }
         }
         t
     }
@@ -83,6 +95,7 @@ impl Tally {
             down_ms: constraint.down_ms,
             micro_stop_ms: constraint.micro_stop_ms,
             planned_stop_ms: constraint.planned_stop_ms,
+            comms_lost_ms: constraint.comms_lost_ms,
             total: output.total,
             good: output.good,
             ideal_ms: output.ideal_ms,
@@ -100,6 +113,7 @@ macro_rules! fieldwise {
                     down_ms: self.down_ms $op o.down_ms,
                     micro_stop_ms: self.micro_stop_ms $op o.micro_stop_ms,
                     planned_stop_ms: self.planned_stop_ms $op o.planned_stop_ms,
+                    comms_lost_ms: self.comms_lost_ms $op o.comms_lost_ms,
                     total: self.total $op o.total,
                     good: self.good $op o.good,
                     ideal_ms: self.ideal_ms $op o.ideal_ms,
@@ -131,18 +145,22 @@ mod tests {
     fn time_is_classified_by_calendar_state_and_micro_stop() {
         use MachineState::*;
         let table = [
-            // (state, planned by calendar, micro-stop, field that gets the time)
-            (Running, true, false, "run"),
-            (Running, false, false, "planned"),
-            (Down, true, false, "down"),
-            (Down, true, true, "micro"),
-            (Down, false, false, "planned"),
-            (Idle, true, false, "down"),
-            (Changeover, true, false, "down"),
-            (Unknown, true, false, "down"),
-            (PlannedStop, true, false, "planned"),
+            // (state, planned by calendar, micro-stop, field that gets the time, comms lost)
+            (Running, true, false, "run", 0),
+            (Running, false, false, "planned", 0),
+            (Down, true, false, "down", 0),
+            (Down, true, true, "micro", 0),
+            (Down, false, false, "planned", 0),
+            (Idle, true, false, "down", 0),
+            (Changeover, true, false, "down", 0),
+            (Unknown, true, false, "down", 1000),
+            // no data is never a micro-stop, even inside a stop that ended short
+            (Unknown, true, true, "down", 1000),
+            // a break without data is a break
+            (Unknown, false, false, "planned", 0),
+            (PlannedStop, true, false, "planned", 0),
         ];
-        for (state, planned, micro, field) in table {
+        for (state, planned, micro, field, comms_lost) in table {
             let t = Tally::of_time(state, planned, micro, 1000);
             let got = match t {
                 Tally { run_ms: 1000, .. } => "run",
@@ -156,6 +174,7 @@ mod tests {
                 _ => "none",
             };
             assert_eq!(got, field, "{state:?} planned={planned} micro={micro}");
+            assert_eq!(t.comms_lost_ms, comms_lost, "{state:?} planned={planned} micro={micro}");
             assert_eq!(t.run_ms + t.down_ms + t.micro_stop_ms + t.planned_stop_ms, 1000);
         }
     }

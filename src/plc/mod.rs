@@ -54,4 +54,11 @@ impl TagSink {
     pub fn heartbeat_machines(&self, ts: EpochMs, machines: &[crate::domain::plant::MachineIdx]) {
         self.plant.heartbeat(ts, machines);
     }
+
+    /// Tells these machines that their source knew at `at` (wall clock) that its
+    /// connection is gone: they turn `unknown` (`comms_lost`) at once. Delivered after
+    /// every update this sink was given before it.
+    pub fn comms_lost(&self, at: EpochMs, machines: &[crate::domain::plant::MachineIdx]) {
+        self.plant.comms_lost(at, machines);
+    }
 }

@@ -4,8 +4,11 @@
 //! Per endpoint: connect (never blocking start-up; retried with backoff and jitter), create
 //! one subscription with a monitored item per tag (in batches), turn data changes into
 //! [`TagUpdate`]s with the source timestamp and status quality. The client reconnects by
-//! itself and recreates subscriptions; while connected the endpoint heartbeats its
-//! machines, so a silent PLC makes them `unknown` after `stale_after`. A node id the server
+//! itself (`[opcua] reconnect_base` doubling up to `reconnect_max`) and recreates
+//! subscriptions; while connected the endpoint heartbeats its machines, so a PLC that stops
+//! answering makes them `unknown` after `stale_after`. When the session is lost the endpoint
+//! says so at once (after the data received before it), and its machines turn `unknown`
+//! (`comms_lost`) without waiting for `stale_after`. A node id the server
 //! does not know is reported once (tag, node, endpoint) and the other tags keep flowing.
 //! The connection is logged once per change (connected, unavailable, lost, reconnected),
 //! each retry at DEBUG and counted; the client library's own log is off (see
@@ -32,7 +35,7 @@ use tokio::sync::mpsc;
 
 use super::{TagSink, TagSource};
 use crate::clock::Clock;
-use crate::config::{OpcUaEndpoint, SecurityModeName, SecurityPolicyName};
+use crate::config::{OpcUaEndpoint, Reconnect, SecurityModeName, SecurityPolicyName};
 use crate::domain::plant::{MachineIdx, PlantModel};
 use crate::domain::tag::{Quality, TagUpdate, TagValue};
 use crate::metrics as m;
@@ -74,15 +77,17 @@ pub fn quality(status: StatusCode) -> Quality {
 /// The source: one task per endpoint.
 pub struct OpcUaSource {
     endpoints: Vec<OpcUaEndpoint>,
+    reconnect: Reconnect,
     plant: Arc<PlantModel>,
     clock: Clock,
 }
 
 impl OpcUaSource {
-    /// A source for these endpoints.
-    pub fn new(endpoints: Vec<OpcUaEndpoint>, plant: Arc<PlantModel>, clock: Clock) -> Self {
+    /// A source for these endpoints, reconnecting with these delays.
+    pub fn new(endpoints: Vec<OpcUaEndpoint>, reconnect: Reconnect, plant: Arc<PlantModel>, clock: Clock) -> Self {
         OpcUaSource {
             endpoints,
+            reconnect,
             plant,
             clock,
         }
@@ -110,6 +115,7 @@ impl TagSource for OpcUaSource {
                 .collect();
             let endpoint = Endpoint {
                 settings: ep,
+                reconnect: self.reconnect,
                 machines,
                 tags,
                 sink: sink.clone(),
@@ -131,6 +137,7 @@ enum Retries {
 
 struct Endpoint {
     settings: OpcUaEndpoint,
+    reconnect: Reconnect,
     machines: Vec<MachineIdx>,
     tags: Vec<String>,
     sink: TagSink,
@@ -141,6 +148,13 @@ struct Endpoint {
 struct Change {
     node: NodeId,
     value: DataValue,
+}
+
+/// What reaches the forwarding task, in order: data changes, and the loss of the session
+/// (after the changes received before it, so no older value undoes the loss).
+enum Feed {
+    Change(Change),
+    Lost,
 }
 
 impl Endpoint {
@@ -161,12 +175,15 @@ impl Endpoint {
             }
         }
         let by_node = Arc::new(by_node);
-        let (tx, rx) = mpsc::channel::<Change>(CHANGE_QUEUE);
+        let (tx, rx) = mpsc::channel::<Feed>(CHANGE_QUEUE);
         let connected = Arc::new(AtomicBool::new(false));
         actix_rt::spawn(forward(
             rx,
             by_node.clone(),
-            self.sink.clone(),
+            Fed {
+                sink: self.sink.clone(),
+                machines: self.machines.clone(),
+            },
             self.clock.clone(),
             name.clone(),
         ));
@@ -191,7 +208,8 @@ impl Endpoint {
             }
             connected.store(false, Ordering::Relaxed);
             let jitter: f64 = rand::rng().random();
-            let wait = crate::domain::page::backoff_ms(failures.max(1), 500, 30_000, jitter);
+            let (base, max) = (millis(self.reconnect.base), millis(self.reconnect.max));
+            let wait = crate::domain::page::backoff_ms(failures.max(1), base, max, jitter);
             actix_rt::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(500))).await;
         }
     }
@@ -202,10 +220,11 @@ impl Endpoint {
     async fn session(
         &self,
         link: &mut Link,
-        tx: mpsc::Sender<Change>,
+        tx: mpsc::Sender<Feed>,
         by_node: Arc<HashMap<NodeId, String>>,
         connected: Arc<AtomicBool>,
     ) -> bool {
+        let lost = tx.clone();
         let s = &self.settings;
         let (policy, mode) = match (s.security_policy, s.security_mode) {
             (SecurityPolicyName::None, _) => (SecurityPolicy::None, MessageSecurityMode::None),
@@ -278,13 +297,12 @@ impl Endpoint {
                 }
                 Ok(SessionPollResult::ReconnectFailed(status)) => link.failed(&status),
                 Ok(SessionPollResult::ConnectionLost(status)) => {
-                    connected.store(false, Ordering::Relaxed);
-                    link.lost(&status);
+                    session_lost(link, &status, &connected, &lost).await;
                 }
                 Ok(_) => {}
                 Err(status) => {
                     if link.up {
-                        link.lost(&status);
+                        session_lost(link, &status, &connected, &lost).await;
                     } else {
                         link.failed(&status);
                     }
@@ -295,40 +313,14 @@ impl Endpoint {
         setup.abort();
         if link.up {
             // The event loop ended by itself (the session was closed).
-            link.lost(&"session closed");
+            session_lost(link, &"session closed", &connected, &lost).await;
         }
         was_connected
     }
 
     /// A client for this endpoint; `retries` is how it retries a lost session by itself.
     fn client(&self, policy: SecurityPolicy, mode: MessageSecurityMode, retries: Retries) -> Result<Client, Error> {
-        let s = &self.settings;
-        ClientBuilder::new()
-            .application_name("MS5")
-            .application_uri("urn:ms5:client")
-            .product_uri("urn:ms5:client")
-            .pki_dir(&s.pki_dir)
-            .create_sample_keypair(true)
-            .trust_server_certs(s.trust_server_certs)
-            // The endpoint is described in the client's own configuration too (otherwise
-            // the client warns that it has none, though it is given one per connect).
-            .endpoint(
-                s.name.as_str(),
-                ClientEndpoint {
-                    security_policy: policy.to_str().to_owned(),
-                    security_mode: mode.into(),
-                    ..ClientEndpoint::new(s.url.as_str())
-                },
-            )
-            .session_retry_initial(Duration::from_millis(500))
-            .session_retry_max(Duration::from_secs(30))
-            .session_retry_limit(match retries {
-                Retries::None => 0,
-                Retries::Forever => -1,
-            })
-            .keep_alive_interval(Duration::from_secs(1))
-            .max_failed_keep_alive_count(3)
-            .request_timeout(Duration::from_secs(5))
+        client_builder(&self.settings, self.reconnect, (policy, mode), retries)
             .client()
             .map_err(|e| Error::new(StatusCode::BadConfigurationError, e.join("; ")))
     }
@@ -418,19 +410,73 @@ impl Link {
     }
 }
 
+/// The session dropped: logged and counted once, heartbeats stopped, and the endpoint's
+/// machines told (after the data received before the loss).
+async fn session_lost(
+    link: &mut Link,
+    status: &dyn std::fmt::Display,
+    connected: &AtomicBool,
+    feed: &mpsc::Sender<Feed>,
+) {
+    connected.store(false, Ordering::Relaxed);
+    link.lost(status);
+    // Fails only once the forwarding task is gone, and with it every machine's feed.
+    let _ = feed.send(Feed::Lost).await;
+}
+
+/// The client settings of an endpoint: identity, trust, the endpoint itself, and the
+/// reconnect delays and keep-alive that decide how soon a loss is seen and mended.
+fn client_builder(
+    s: &OpcUaEndpoint,
+    reconnect: Reconnect,
+    (policy, mode): (SecurityPolicy, MessageSecurityMode),
+    retries: Retries,
+) -> ClientBuilder {
+    ClientBuilder::new()
+        .application_name("MS5")
+        .application_uri("urn:ms5:client")
+        .product_uri("urn:ms5:client")
+        .pki_dir(&s.pki_dir)
+        .create_sample_keypair(true)
+        .trust_server_certs(s.trust_server_certs)
+        // The endpoint is described in the client's own configuration too (otherwise
+        // the client warns that it has none, though it is given one per connect).
+        .endpoint(
+            s.name.as_str(),
+            ClientEndpoint {
+                security_policy: policy.to_str().to_owned(),
+                security_mode: mode.into(),
+                ..ClientEndpoint::new(s.url.as_str())
+            },
+        )
+        .session_retry_initial(reconnect.base)
+        .session_retry_max(reconnect.max)
+        .session_retry_limit(match retries {
+            Retries::None => 0,
+            Retries::Forever => -1,
+        })
+        .keep_alive_interval(Duration::from_secs(1))
+        .max_failed_keep_alive_count(3)
+        .request_timeout(Duration::from_secs(5))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Creates the subscription and its monitored items, reporting items the server refuses.
 async fn subscribe(
     session: &Arc<Session>,
     items: Vec<(NodeId, f64)>,
     publishing: Duration,
     queue_size: u32,
-    tx: mpsc::Sender<Change>,
+    tx: mpsc::Sender<Feed>,
     endpoint: &str,
     by_node: &HashMap<NodeId, String>,
 ) -> Result<(), String> {
     let callback = DataChangeCallback::new(move |value: DataValue, item: &MonitoredItem| {
         let node = item.item_to_monitor().node_id.clone();
-        if tx.try_send(Change { node, value }).is_err() {
+        if tx.try_send(Feed::Change(Change { node, value })).is_err() {
             metrics::counter!(m::TAG_REJECTED, "source" => "opcua", "reason" => "queue_full").increment(1);
         }
     });
@@ -481,21 +527,41 @@ fn report_unknown(endpoint: &str, tag: &str, node: &NodeId, status: StatusCode) 
     metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => endpoint.to_owned(), "tag" => tag.to_owned()).set(1.0);
 }
 
-/// Drains data changes into the sink in batches (one delivery per burst).
-async fn forward(
-    mut rx: mpsc::Receiver<Change>,
-    by_node: Arc<HashMap<NodeId, String>>,
+/// Where an endpoint's data goes: the sink, and the machines it feeds.
+struct Fed {
     sink: TagSink,
+    machines: Vec<MachineIdx>,
+}
+
+/// Drains data changes into the sink in batches (one delivery per burst); a lost session
+/// is passed on to the endpoint's machines after the changes that came before it.
+async fn forward(
+    mut rx: mpsc::Receiver<Feed>,
+    by_node: Arc<HashMap<NodeId, String>>,
+    fed: Fed,
     clock: Clock,
     endpoint: String,
 ) {
+    let sink = &fed.sink;
     let mut reported: HashSet<NodeId> = HashSet::new();
     let (good, total) = (AtomicU64::new(0), AtomicU64::new(0));
     let mut buf = Vec::with_capacity(256);
     while rx.recv_many(&mut buf, 4096).await > 0 {
         let now = clock.now_ms();
         let mut updates = Vec::with_capacity(buf.len());
-        for change in buf.drain(..) {
+        let mut delivered = 0;
+        for feed in buf.drain(..) {
+            let change = match feed {
+                Feed::Change(change) => change,
+                Feed::Lost => {
+                    delivered += updates.len();
+                    if !updates.is_empty() {
+                        sink.deliver(std::mem::take(&mut updates));
+                    }
+                    sink.comms_lost(now, &fed.machines);
+                    continue;
+                }
+            };
             let Some(tag) = by_node.get(&change.node) else { continue };
             let status = change.value.status();
             total.fetch_add(1, Ordering::Relaxed);
@@ -539,7 +605,8 @@ async fn forward(
                 None => metrics::counter!(m::TAG_REJECTED, "source" => "opcua", "reason" => "wrong_value").increment(1),
             }
         }
-        metrics::counter!(m::OPCUA_NOTIFICATIONS, "endpoint" => endpoint.clone()).increment(updates.len() as u64);
+        delivered += updates.len();
+        metrics::counter!(m::OPCUA_NOTIFICATIONS, "endpoint" => endpoint.clone()).increment(delivered as u64);
         let (g, t) = (good.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
         if t > 0 {
             metrics::gauge!(m::OPCUA_SUCCESS_RATIO, "endpoint" => endpoint.clone()).set(g as f64 / t as f64);
@@ -573,6 +640,42 @@ mod tests {
         assert_eq!(tag_value(&Variant::UInt64(u64::MAX)), None);
         assert_eq!(tag_value(&Variant::Double(1.5)), Some(TagValue::Float(1.5)));
         assert_eq!(tag_value(&Variant::String("7".into())), None);
+    }
+
+    #[test]
+    fn the_configured_reconnect_delays_reach_the_client() {
+        use crate::config::OpcUaSettings;
+        use opcua::client::SessionRetryPolicy;
+        let endpoint: OpcUaEndpoint =
+            serde_json::from_value(serde_json::json!({"name": "plc", "url": "opc.tcp://127.0.0.1:4840/"}))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let ms = Duration::from_millis;
+        // (reconnect settings, first delay and cap the client retries a lost session with)
+        let table = [
+            (OpcUaSettings::default().reconnect(), ms(500), ms(5_000)),
+            (
+                Reconnect {
+                    base: ms(200),
+                    max: ms(3_000),
+                },
+                ms(200),
+                ms(3_000),
+            ),
+        ];
+        for (reconnect, first, cap) in table {
+            let builder = client_builder(
+                &endpoint,
+                reconnect,
+                (SecurityPolicy::None, MessageSecurityMode::None),
+                Retries::Forever,
+            );
+            // The policy keeps its fields to itself; its Debug text shows them all.
+            assert_eq!(
+                format!("{:?}", builder.config().session_retry_policy()),
+                format!("{:?}", SessionRetryPolicy::new(cap, None, first)),
+                "{reconnect:?}"
+            );
+        }
     }
 
     #[test]

@@ -118,6 +118,8 @@ impl Batch {
                         },
                     );
                 }
+                // Logged and counted by the machine actor; the new baseline is the tag's value.
+                MachineEvent::CounterReset { .. } => {}
                 MachineEvent::TagApplied { signal, ts, value } => {
                     let Some(def) = model.signals.get(signal) else { continue };
                     // Look up before inserting: the tag name is cloned once per batch, not per sample.

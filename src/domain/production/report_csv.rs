@@ -228,6 +228,7 @@ mod tests {
             down_ms: 47 * 60_000,
             micro_stop_ms: 0,
             planned_stop_ms: 60 * 60_000,
+            comms_lost_ms: 0,
             total: 19_271,
             good: 18_848,
             ideal_ms: 19_271_000,
