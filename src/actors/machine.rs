@@ -417,13 +417,14 @@ impl Handler<CommsLost> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: CommsLost, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
         let before = self.machine.state();
         guarded(self, ctx, "machine", |a| a.machine.comms_lost(msg.at, &mut a.events));
         if self.machine.state() != before {
             // Shown even when no event is stored (a stop that goes on under its own reason).
-            self.changed(ctx);
+            self.changed(ctx, Cause::StateChange);
         }
-        self.after_change(ctx);
+        self.after_change(ctx, Cause::Change);
     }
 }
 
