@@ -17,9 +17,11 @@ use super::defects_file;
 use super::reason::closest;
 use super::source::SourceMap;
 use crate::domain::counter::{CounterMode, CounterWidth};
+use crate::domain::downtime::IdleCause;
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{
-    CounterDef, CounterRole, LineModel, MachineModel, PlantModel, Product, SignalDef, SignalKind,
+    CounterDef, CounterRole, DEFAULT_BUFFER_CAPACITY, LineModel, MachineModel, PlantModel, Product, SignalDef,
+    SignalKind,
 };
 use crate::domain::production::defects::DefectTree;
 use crate::domain::shift::{DEFAULT_MAX_SHIFT_MS, ShiftCalendar, ShiftDef};
@@ -38,6 +40,10 @@ struct PlantFile {
     /// Default state code map for `state` tags without their own.
     #[serde(default)]
     state_codes: Option<BTreeMap<String, MachineState>>,
+    /// Default idle code map (fault code of an idle machine → starved, blocked) for
+    /// machines without their own.
+    #[serde(default)]
+    idle_codes: Option<BTreeMap<String, IdleCause>>,
     #[serde(default)]
     shifts: Vec<ShiftDef>,
     lines: Vec<LineFile>,
@@ -72,6 +78,9 @@ struct LineFile {
     /// This line's defect codes (replaces the plant's `[defects]`).
     #[serde(default)]
     defects: Option<DefectTree>,
+    /// Parts the simulator holds between two consecutive machines.
+    #[serde(default)]
+    buffer_capacity: Option<u32>,
     machines: Vec<MachineFile>,
 }
 
@@ -86,6 +95,9 @@ struct MachineFile {
     products: Vec<ProductFile>,
     #[serde(default)]
     fault_codes: BTreeMap<String, String>,
+    /// This machine's idle codes (replaces the plant's `[idle_codes]`).
+    #[serde(default)]
+    idle_codes: Option<BTreeMap<String, IdleCause>>,
     tags: TagsFile,
 }
 
@@ -184,6 +196,12 @@ pub fn parse(text: &str, file: &str) -> Result<PlantModel, ConfigError> {
         .map_err(|e| e.located(&source))
 }
 
+/// The plant-wide code maps a machine gets unless it has its own.
+struct DefaultCodes {
+    state: HashMap<i64, MachineState>,
+    idle: HashMap<i64, IdleCause>,
+}
+
 /// Plant-wide timing every machine gets.
 #[derive(Debug, Clone, Copy)]
 struct Timing {
@@ -223,15 +241,17 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn code_map(
+    /// A map keyed by PLC codes written as TOML keys; `what` names the codes in errors.
+    fn code_map<T: Copy>(
         &self,
         key: &str,
-        map: &BTreeMap<String, MachineState>,
-    ) -> Result<HashMap<i64, MachineState>, ConfigError> {
+        what: &str,
+        map: &BTreeMap<String, T>,
+    ) -> Result<HashMap<i64, T>, ConfigError> {
         map.iter()
-            .map(|(code, state)| match i64::from_str(code) {
-                Ok(c) => Ok((c, *state)),
-                Err(_) => self.err(format!("{key}.{code}"), "state codes must be whole numbers"),
+            .map(|(code, value)| match i64::from_str(code) {
+                Ok(c) => Ok((c, *value)),
+                Err(_) => self.err(format!("{key}.{code}"), format!("{what} must be whole numbers")),
             })
             .collect()
     }
@@ -262,8 +282,15 @@ impl Validator<'_> {
             return self.err("stale_after", "must be longer than 0");
         }
         let default_codes = match &raw.state_codes {
-            Some(map) => self.code_map("state_codes", map)?,
+            Some(map) => self.code_map("state_codes", "state codes", map)?,
             None => standard_state_codes(),
+        };
+        let codes = DefaultCodes {
+            state: default_codes,
+            idle: match &raw.idle_codes {
+                Some(map) => self.code_map("idle_codes", "idle codes", map)?,
+                None => HashMap::new(),
+            },
         };
         if raw.lines.is_empty() {
             return self.err("lines", "at least one line is needed");
@@ -291,7 +318,7 @@ impl Validator<'_> {
                 let mkey = format!("{lkey}.machines[{mi}]");
                 self.unique_id(&mut ids, &m.id, format!("{mkey}.id"))?;
                 let idx = machines.len();
-                let model = self.machine(&mkey, m, li, &line.id, &default_codes, timing)?;
+                let model = self.machine(&mkey, m, li, &line.id, &codes, timing)?;
                 for (si, s) in model.signals.iter().enumerate() {
                     let here = format!("{mkey}.tags.{}", tag_key(&s.kind));
                     if let Some(first) = tag_keys.get(&s.tag) {
@@ -331,6 +358,13 @@ impl Validator<'_> {
                 line.defects,
                 plant_defects.as_ref(),
             )?;
+            let buffer_capacity = line.buffer_capacity.unwrap_or(DEFAULT_BUFFER_CAPACITY);
+            if buffer_capacity == 0 {
+                return self.err(
+                    format!("{lkey}.buffer_capacity"),
+                    "must be at least 1 (a machine only works with room for its part)",
+                );
+            }
             lines.push(LineModel {
                 id: line.id,
                 name: line.name,
@@ -338,6 +372,7 @@ impl Validator<'_> {
                 output,
                 constraint,
                 defects,
+                buffer_capacity,
             });
         }
         let andon = raw.andon.validate(self.file, &lines, &machines)?;
@@ -356,7 +391,7 @@ impl Validator<'_> {
         m: MachineFile,
         line: usize,
         line_id: &str,
-        default_codes: &HashMap<i64, MachineState>,
+        codes: &DefaultCodes,
         timing: Timing,
     ) -> Result<MachineModel, ConfigError> {
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
@@ -389,6 +424,10 @@ impl Validator<'_> {
             };
             fault_codes.insert(c, reason);
         }
+        let idle_codes = match &m.idle_codes {
+            Some(map) => self.code_map(&format!("{key}.idle_codes"), "idle codes", map)?,
+            None => codes.idle.clone(),
+        };
         let t = m.tags;
         let mut signals = Vec::new();
         match (&t.state, &t.running, &t.fault) {
@@ -408,8 +447,8 @@ impl Validator<'_> {
         }
         if let Some(s) = t.state {
             let map = match &s.map {
-                Some(map) => self.code_map(&format!("{key}.tags.state.map"), map)?,
-                None => default_codes.clone(),
+                Some(map) => self.code_map(&format!("{key}.tags.state.map"), "state codes", map)?,
+                None => codes.state.clone(),
             };
             signals.push(SignalDef {
                 tag: s.tag,
@@ -469,6 +508,7 @@ impl Validator<'_> {
             ideal_cycle_ms: ms(m.ideal_cycle_time),
             products,
             fault_codes,
+            idle_codes,
             micro_stop_threshold_ms: timing.micro_stop_threshold_ms,
             stale_after_ms: timing.stale_after_ms,
         })
@@ -513,6 +553,35 @@ mod tests {
         assert_eq!(plant.machines[1].ideal_cycle_ms, 500);
         assert_eq!(plant.machines[0].micro_stop_threshold_ms, 120_000);
         assert_eq!(plant.machines[0].stale_after_ms, 30_000);
+        assert_eq!(plant.lines[0].buffer_capacity, DEFAULT_BUFFER_CAPACITY);
+        assert!(plant.machines[0].idle_codes.is_empty(), "no idle codes unless given");
+    }
+
+    #[test]
+    fn idle_codes_come_from_the_plant_unless_a_machine_has_its_own() {
+        let text = with(
+            "[[lines]]",
+            "[idle_codes]\n90 = \"starved\"\n91 = \"blocked\"\n[[lines]]",
+        )
+        .replacen("fault_codes = { 101 = \"jam\" }", "idle_codes = { 7 = \"blocked\" }", 1)
+        .replacen("name = \"Line 1\"", "name = \"Line 1\"\nbuffer_capacity = 12", 1);
+        let plant = parse(&text, "plant.toml").unwrap_or_else(|e| panic!("{e}"));
+        // (machine, code, cause): m1 has its own map, m2 takes the plant's
+        let table = [
+            (0, 7, Some(IdleCause::Blocked)),
+            (0, 90, None),
+            (1, 90, Some(IdleCause::Starved)),
+            (1, 91, Some(IdleCause::Blocked)),
+            (1, 7, None),
+        ];
+        for (machine, code, want) in table {
+            assert_eq!(
+                plant.machines[machine].idle_codes.get(&code).copied(),
+                want,
+                "m{machine} {code}"
+            );
+        }
+        assert_eq!(plant.lines[0].buffer_capacity, 12);
     }
 
     /// GOOD with `from` replaced by `to` (which must be there).
@@ -629,6 +698,20 @@ mod tests {
                 with("start = \"06:00\"", "start = \"6am\""),
                 "plant.toml: shifts[0].start: expected a time of day like 06:00 or 06:00:30, found \"6am\" \
                  (plant.toml:5)",
+            ),
+            (
+                with("[[lines]]", "[idle_codes]\n90 = \"starvd\"\n[[lines]]"),
+                "plant.toml: idle_codes.90: unknown value \"starvd\", did you mean `starved`? (plant.toml:8)",
+            ),
+            (
+                with("fault_codes = { 101 = \"jam\" }", "idle_codes = { x = \"blocked\" }"),
+                "plant.toml: lines[0].machines[0].idle_codes.x: idle codes must be whole numbers (machine m1, \
+                 plant.toml:14)",
+            ),
+            (
+                with("name = \"Line 1\"", "name = \"Line 1\"\nbuffer_capacity = 0"),
+                "plant.toml: lines[0].buffer_capacity: must be at least 1 (a machine only works with room for \
+                 its part) (line l1, plant.toml:10)",
             ),
             (
                 format!("{GOOD}\n[andon.reasons]\n\"mechanical/x\" = []\n"),

@@ -629,7 +629,8 @@ impl Machine {
         if !self.state.is_unplanned_stop() {
             return;
         }
-        let reason = reason_for(self.state, self.fault_code, &self.model().fault_codes);
+        let model = self.model();
+        let reason = reason_for(self.state, self.fault_code, &model.fault_codes, &model.idle_codes);
         match &mut self.open_downtime {
             Some(dt) => {
                 if let Some(reason) = updated_reason(&dt.reason, &reason) {

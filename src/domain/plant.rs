@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::andon::{Category, PolicyBook, Priority, ReasonTree};
 use super::counter::{CounterMode, CounterWidth};
+use super::downtime::IdleCause;
 use super::machine_state::MachineState;
 use super::page::PagerKind;
 use super::production::defects::DefectTree;
@@ -123,6 +124,10 @@ impl PlantModel {
     }
 }
 
+/// Parts the simulated plant holds between two consecutive machines of a line that does
+/// not set its own `buffer_capacity`: a short conveyor.
+pub const DEFAULT_BUFFER_CAPACITY: u32 = 20;
+
 /// A production line.
 #[derive(Debug, Clone)]
 pub struct LineModel {
@@ -138,6 +143,8 @@ pub struct LineModel {
     pub constraint: MachineIdx,
     /// Defect codes operators log manual rejects with.
     pub defects: DefectTree,
+    /// Parts the simulated plant holds between two consecutive machines (at least 1).
+    pub buffer_capacity: u32,
 }
 
 /// A machine and how to read it.
@@ -159,6 +166,8 @@ pub struct MachineModel {
     pub products: HashMap<i64, Product>,
     /// PLC fault code → downtime reason.
     pub fault_codes: HashMap<i64, String>,
+    /// PLC fault code → why the machine is idle (starved, blocked), read while it is idle.
+    pub idle_codes: HashMap<i64, IdleCause>,
     /// Stops shorter than this are micro-stops, ms.
     pub micro_stop_threshold_ms: i64,
     /// No data for this long means `unknown`, ms.

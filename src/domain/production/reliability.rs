@@ -2,9 +2,11 @@
 //! stored stops and the same [`Tally`] the OEE of the span comes from.
 //!
 //! Definitions:
-//! - a **failure** is a downtime event that has ended, is not a micro-stop and is not a
-//!   changeover (its reason in force is neither `changeover` nor `changeover/…`): setup is
-//!   its own loss, and a stop shorter than the micro-stop threshold is a speed loss;
+//! - a **failure** is a downtime event that has ended, is not a micro-stop, is not a
+//!   changeover (its reason in force is neither `changeover` nor `changeover/…`) and was not
+//!   caused by another machine (`starved`, `blocked`): setup is its own loss, a stop shorter
+//!   than the micro-stop threshold is a speed loss, and a neighbour's breakdown is the
+//!   neighbour's failure;
 //! - it counts in the span it **starts** in, with its whole **repair time** (stop to
 //!   running again, even past the span's end): MTTR is about repairs, not about the span;
 //! - **operating time** is run time plus micro-stop time within the span's planned time,
@@ -18,6 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::EpochMs;
+use crate::domain::downtime::is_caused_elsewhere;
 use crate::domain::tally::Tally;
 
 /// A stop as stored, for reliability figures.
@@ -37,7 +40,7 @@ impl StopRecord {
     /// Whether the stop is a failure (see the module documentation).
     pub fn is_failure(&self) -> bool {
         let setup = self.reason == "changeover" || self.reason.starts_with("changeover/");
-        self.end.is_some() && !self.micro_stop && !setup
+        self.end.is_some() && !self.micro_stop && !setup && !is_caused_elsewhere(&self.reason)
     }
 
     /// Stop to running again, ms (0 while open).
@@ -150,6 +153,11 @@ mod tests {
             (stop(10, Some(40), "changeovers_are_not_this", false), true),
             (stop(10, Some(40), "idle", false), true),
             (stop(10, Some(40), "comms_lost", false), true),
+            // the machine before or after it broke down, not this one
+            (stop(10, Some(40), "starved", false), false),
+            (stop(10, Some(40), "blocked", false), false),
+            // the reason in force decides: an operator's classification replaces `starved`
+            (stop(10, Some(40), "material/shortage", false), true),
         ];
         for (s, want) in table {
             assert_eq!(s.is_failure(), want, "{s:?}");
