@@ -213,7 +213,9 @@ for n in $CLIENTS; do
   f="$WORK/ms5-$n.json"
   [ -s "$f" ] || continue
   rate=$(jq -r 'if .connected > 0 then .frames_per_s / .connected else 0 end' "$f")
-  size=$(jq -r '(.by_type.update.bytes // 0) / ((.by_type.update.frames // 0) | if . == 0 then 1 else . end) | floor' "$f")
+  # the mean of the state frames (protocol 2: patches and whole-state updates together)
+  size=$(jq -r '((.by_type.update.bytes // 0) + (.by_type.patch.bytes // 0))
+    / (((.by_type.update.frames // 0) + (.by_type.patch.frames // 0)) | if . == 0 then 1 else . end) | floor' "$f")
   if [ "$(jq -n "$rate > 0 and $size > 0")" != true ]; then say "ms5-$n delivered no updates: no nchan run"; continue; fi
   load "nchan-$n" --target nchan --url "ws://127.0.0.1:$NGINX_PORT/sub" --publish-url "http://127.0.0.1:$NGINX_PORT/pub" \
     --clients "$n" --publish-rate "$rate" --frame-bytes "$size" --server-pid "$NGINX_PIDS"
@@ -236,9 +238,11 @@ row() { # scenario, server, json file
   [ -s "$3" ] || { echo "| $1 | $2 | not run, or failed (KEEP=1 keeps its log) | | | | | | | |"; return; }
   jq -r --arg s "$1" --arg srv "$2" '
     def f(d): if . == null then "-" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
-    def mean(t): t as $t | if ($t.frames // 0) > 0 then ($t.bytes / $t.frames | f(0)) else "-" end;
+    def frames(t): (t.update.frames // 0) + (t.patch.frames // 0);
+    def mean(t): if frames(t) > 0 then (((t.update.bytes // 0) + (t.patch.bytes // 0)) / frames(t) | f(0)) else "-" end;
+    def most(t): [t.update.max, t.patch.max] | map(select(. != null)) | if length == 0 then "-" else max end;
     "| \($s) | \($srv) | \(.connected)/\(.clients) | \(.frames_per_s | f(0)) | \(.bytes_per_client_s | f(0)) | "
-    + "\(mean(.by_type.update)) / \(.by_type.update.max // "-") | "
+    + "\(mean(.by_type)) / \(most(.by_type)) | "
     + (if .latency == null then "-" else "\(.latency.p50_ms | f(1)) / \(.latency.p99_ms | f(1)) / \(.latency.max_ms | f(1)) (\(.latency.matched)/\(.latency.probes))" end) + " | "
     + (if .server == null then "- | - | -" else "\(.server.cpu_s | f(2)) | \(.server.deliveries_per_cpu_s | f(0)) | \(.server.rss_mib | f(1)) / \(.server.peak_rss_mib | f(1))" end)
     + " |"' "$3"
@@ -255,7 +259,7 @@ wrk_row() { # scenario, server, wrk output
 echo
 echo "### Live path: $(date -u +%Y-%m-%d), $(nproc) cores, protocol $PROTOCOL${WINDOWS:+ (windows $WINDOWS)}, ${RUN_SECONDS} s per run, 200 machines"
 echo
-echo "| scenario | server | clients connected | frames/s (all clients) | bytes per client/s | update frame mean / max (B) | latency p50 / p99 / max (ms) (matched/probes) | server CPU-s | deliveries per CPU-s | RSS / peak (MiB) |"
+echo "| scenario | server | clients connected | frames/s (all clients) | bytes per client/s | state frame mean / max (B) | latency p50 / p99 / max (ms) (matched/probes) | server CPU-s | deliveries per CPU-s | RSS / peak (MiB) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 row "idle, probe only" ms5 "$WORK/ms5-idle.json"
 for n in $CLIENTS; do row "$n × production_updates" ms5 "$WORK/ms5-$n.json"; done
