@@ -535,21 +535,7 @@ async fn list_tickets(app: &TestApp) -> Vec<Value> {
 }
 
 async fn next_frame(ws: &mut actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>) -> Value {
-    use awc::ws::Frame;
-    use futures_util::StreamExt;
-    loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
-            .await
-            .expect("a frame within 10 s")
-            .expect("open")
-            .expect("valid");
-        if let Frame::Text(b) = frame {
-            let v: Value = serde_json::from_slice(&b).expect("json");
-            if v["type"] != json!("heartbeat") {
-                return v;
-            }
-        }
-    }
+    common::ws::next_json(ws).await
 }
 
 #[actix_web::test]

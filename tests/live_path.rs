@@ -407,3 +407,58 @@ async fn a_line_scoped_caller_never_receives_another_lines_bytes() {
     let next = next_json(&mut conn).await;
     assert_eq!(next["id"], json!("line-b"), "line A's change never reaches it: {next}");
 }
+
+#[actix_web::test]
+async fn a_snapshot_longer_than_a_fragment_arrives_in_fragments_that_make_it_whole() {
+    let dir = temp();
+    let t = DAY + 7 * 60 * MIN;
+    // line B with twelve presses: its snapshot is several fragments long
+    let presses: String = (0..12)
+        .map(|i| {
+            format!(
+                "\n[[lines.machines]]\nid = \"b-press-{i}\"\nname = \"Press {i}\"\nideal_cycle_time = \"1s\"\n\
+                 tags = {{ state = {{ tag = \"B.P{i}.State\" }}, total = {{ tag = \"B.P{i}.Total\", width = 32 }} }}\n"
+            )
+        })
+        .collect();
+    let plant = format!("{}{presses}", two_line_plant());
+    let app = spawn(dir.path(), t, &plant, json!({})).await;
+    let (_, mut conn) = app
+        .client
+        .ws(&app.ws_url)
+        .bearer_auth(&app.token)
+        .connect()
+        .await
+        .expect("ws connect");
+    send(&mut conn, r#"{"type":"subscribe","channel":"production_updates"}"#).await;
+    let mut parts = Vec::new();
+    let mut fragments = 0;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), conn.next())
+            .await
+            .expect("a frame")
+            .expect("open")
+            .expect("valid");
+        match frame {
+            Frame::Continuation(actix_http::ws::Item::FirstText(b) | actix_http::ws::Item::Continue(b)) => {
+                assert!(b.len() <= ms5::actors::ws_session::FRAGMENT_BYTES);
+                fragments += 1;
+                parts.extend_from_slice(&b);
+            }
+            Frame::Continuation(actix_http::ws::Item::Last(b)) => {
+                fragments += 1;
+                parts.extend_from_slice(&b);
+                break;
+            }
+            Frame::Text(b) => panic!("a {} byte snapshot came whole", b.len()),
+            _ => {}
+        }
+    }
+    assert!(fragments >= 3, "{fragments} fragments of {} bytes", parts.len());
+    let snapshot: Value = serde_json::from_slice(&parts).expect("the fragments make one JSON message");
+    assert_eq!(snapshot["type"], json!("snapshot"));
+    assert_eq!(
+        snapshot["data"]["lines"][1]["machines"].as_array().map(Vec::len),
+        Some(13)
+    );
+}

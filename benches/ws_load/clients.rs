@@ -10,7 +10,7 @@ use actix_codec::Framed;
 use actix_http::ws::Item;
 use awc::BoxedSocket;
 use awc::ws::{Codec, Frame, Message};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 
 use super::frames::{Received, frame_type};
@@ -81,21 +81,35 @@ pub async fn open(
         .await
         .map_err(|e| format!("subscribe: {e}"))?;
     let snapshot = async {
+        // A long message (a plant snapshot) arrives in fragments.
+        let mut parts = BytesMut::new();
         while let Some(frame) = conn.next().await {
-            match frame.map_err(|e| format!("read: {e}"))? {
-                Frame::Text(text) => {
-                    if let Some(t) = tally {
-                        t.record(&text);
-                    }
-                    match frame_type(&text) {
-                        "snapshot" => return Ok(text),
-                        "error" => return Err(String::from_utf8_lossy(&text).into_owned()),
-                        _ => {}
-                    }
+            let whole = match frame.map_err(|e| format!("read: {e}"))? {
+                Frame::Text(text) => Some(text),
+                Frame::Continuation(Item::FirstText(b) | Item::Continue(b)) => {
+                    parts.extend_from_slice(&b);
+                    None
                 }
-                Frame::Ping(p) => conn.send(Message::Pong(p)).await.map_err(|e| format!("pong: {e}"))?,
+                Frame::Continuation(Item::Last(b)) => {
+                    parts.extend_from_slice(&b);
+                    Some(std::mem::take(&mut parts).freeze())
+                }
+                Frame::Ping(p) => {
+                    conn.send(Message::Pong(p)).await.map_err(|e| format!("pong: {e}"))?;
+                    None
+                }
                 Frame::Close(reason) => return Err(format!("closed: {reason:?}")),
-                _ => {}
+                _ => None,
+            };
+            if let Some(text) = whole {
+                if let Some(t) = tally {
+                    t.record(&text);
+                }
+                match frame_type(&text) {
+                    "snapshot" => return Ok(text),
+                    "error" => return Err(String::from_utf8_lossy(&text).into_owned()),
+                    _ => {}
+                }
             }
         }
         Err("closed before the snapshot".to_owned())

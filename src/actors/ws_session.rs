@@ -158,6 +158,7 @@ impl Outbox {
             self.ready.notified().await;
             for (_, item) in self.take() {
                 let sent = match item {
+                    Outgoing::Text(text) if text.len() > FRAGMENT_BYTES => send_fragmented(&mut socket, text).await,
                     Outgoing::Text(text) => socket.text(text).await,
                     Outgoing::Ping => socket.ping(b"").await,
                     Outgoing::Pong(bytes) => socket.pong(&bytes).await,
@@ -174,6 +175,48 @@ impl Outbox {
             }
         }
     }
+}
+
+/// Text frames longer than this go out as continuation fragments of at most this size, so
+/// a connection's write buffer never grows to hold a whole plant snapshot (the server
+/// keeps a grown buffer for the connection's life).
+pub const FRAGMENT_BYTES: usize = 8 * 1024;
+
+/// The fragments of a long text: cut at character boundaries, none longer than `limit`.
+pub fn fragments(text: &str, limit: usize) -> Vec<&str> {
+    let mut out = Vec::with_capacity(text.len() / limit + 1);
+    let mut rest = text;
+    while rest.len() > limit {
+        let mut cut = limit;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        out.push(head);
+        rest = tail;
+    }
+    out.push(rest);
+    out
+}
+
+async fn send_fragmented(socket: &mut actix_ws::Session, text: ByteString) -> Result<(), actix_ws::Closed> {
+    use actix_web::web::Bytes;
+    use actix_ws::Item;
+    let bytes = text.into_bytes();
+    let parts = fragments(std::str::from_utf8(&bytes).unwrap_or_default(), FRAGMENT_BYTES);
+    let last = parts.len() - 1;
+    let mut at = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let piece: Bytes = bytes.slice(at..at + part.len());
+        at += part.len();
+        let item = match i {
+            0 => Item::FirstText(piece),
+            i if i == last => Item::Last(piece),
+            _ => Item::Continue(piece),
+        };
+        socket.continuation(item).await?;
+    }
+    Ok(())
 }
 
 /// A client frame.
@@ -481,6 +524,17 @@ mod tests {
             assert!(frames.contains(&latest), "{latest} missing from {frames:?}");
         }
         assert_eq!(outbox.one_off_bytes(), 0, "sent frames leave the budget");
+    }
+
+    #[test]
+    fn long_texts_are_cut_into_fragments_at_character_boundaries() {
+        let text = format!("{}é{}", "a".repeat(7), "b".repeat(9));
+        let parts = fragments(&text, 8);
+        // "é" is two bytes and would straddle the first cut: it moves to the second part
+        assert_eq!(parts, vec!["aaaaaaa", "ébbbbbb", "bbb"]);
+        assert_eq!(parts.concat(), text);
+        assert!(parts.iter().all(|p| p.len() <= 8));
+        assert_eq!(fragments("short", 8), vec!["short"]);
     }
 
     #[test]
