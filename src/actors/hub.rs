@@ -4,10 +4,12 @@
 //! Publishers (machine and line actors) already coalesce per entity; each publish here is
 //! serialised into one frame shared by every subscriber.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
+use actix_web::web::Bytes;
 use bytestring::ByteString;
 use serde::Serialize;
 use serde_json::Value;
@@ -277,6 +279,9 @@ struct Entity {
     line: Arc<str>,
     data: ByteString,
     doc: Arc<Value>,
+    /// The protocol 2 document serialised per window set, made for the first snapshot that
+    /// needs it and shared by every snapshot after (until the entity changes).
+    wire: RefCell<HashMap<WindowMask, Bytes>>,
     /// Per window set: the `seq` of the last protocol 2 frame sent for this entity.
     sent: [u64; WINDOW_MASKS],
 }
@@ -337,18 +342,35 @@ fn collection(channel: &str) -> Option<&'static str> {
 }
 
 impl Hub {
-    fn snapshot_data(channel: &str, ch: &Channel, sub: &Subscriber) -> String {
+    /// A snapshot frame as pieces: the frame's head and tail, and the entities' bytes,
+    /// which every snapshot of the same entities shares (no copy per subscriber).
+    fn snapshot(channel: &str, ch: &Channel, sub: &Subscriber) -> Vec<Bytes> {
         let item = |e: &Entity| match sub.protocol {
-            Protocol::V1 => e.data.to_string(),
-            Protocol::V2 => only_windows(&e.doc, sub.windows).to_string(),
+            Protocol::V1 => e.data.clone().into_bytes(),
+            Protocol::V2 => e
+                .wire
+                .borrow_mut()
+                .entry(sub.windows)
+                .or_insert_with(|| Bytes::from(only_windows(&e.doc, sub.windows).to_string()))
+                .clone(),
         };
+        let head = format!(r#"{{"type":"snapshot","channel":"{channel}","seq":{},"data":"#, ch.seq);
         let mut visible = ch.latest.values().filter(|e| in_scope(&sub.scope, &e.line));
+        let mut pieces = vec![Bytes::from(head)];
         if let Some(name) = collection(channel) {
-            let items: Vec<String> = visible.map(item).collect();
-            format!(r#"{{"{name}":[{}]}}"#, items.join(","))
+            pieces.push(Bytes::from(format!(r#"{{"{name}":["#)));
+            for (i, e) in visible.enumerate() {
+                if i > 0 {
+                    pieces.push(Bytes::from_static(b","));
+                }
+                pieces.push(item(e));
+            }
+            pieces.push(Bytes::from_static(b"]}}"));
         } else {
-            visible.next().map_or_else(|| "null".to_owned(), item)
+            pieces.push(visible.next().map_or_else(|| Bytes::from_static(b"null"), item));
+            pieces.push(Bytes::from_static(b"}"));
         }
+        pieces
     }
 
     fn send_snapshot(&self, session: u64, channel: &str) {
@@ -358,13 +380,11 @@ impl Hub {
         let Some(sub) = ch.subscribers.get(&session) else {
             return;
         };
-        let data = Hub::snapshot_data(channel, ch, sub);
         // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
-        s.deliver(&Deliver {
-            frame: frame("snapshot", channel, ch.seq, &data),
-            key: Some(Arc::from(format!("{channel}|#snapshot"))),
-            whole: None,
-        });
+        let key = Some(Arc::from(format!("{channel}|#snapshot")));
+        let _ = s
+            .outbox
+            .push(key, Outgoing::Pieces(Hub::snapshot(channel, ch, sub)), None);
     }
 }
 
@@ -424,6 +444,7 @@ impl Handler<Publish> for Hub {
                 line: msg.line.clone(),
                 data: msg.data.clone(),
                 doc: msg.doc.clone(),
+                wire: RefCell::default(),
                 sent: previous.as_ref().map_or([0; WINDOW_MASKS], |p| p.sent),
             };
             // Made for the first protocol 2 subscriber. `Some(None)`: nothing changed;

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use actix_web::web::{Bytes, BytesMut};
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use bytestring::ByteString;
 use serde::Deserialize;
@@ -35,6 +36,8 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 pub enum Outgoing {
     /// A JSON text frame.
     Text(ByteString),
+    /// A JSON text message made of shared pieces (a snapshot), each valid UTF-8.
+    Pieces(Vec<Bytes>),
     /// A protocol ping.
     Ping,
     /// A protocol pong answering the client's ping.
@@ -68,6 +71,7 @@ pub struct Outbox {
 fn size(item: &Outgoing) -> usize {
     match item {
         Outgoing::Text(t) => t.len(),
+        Outgoing::Pieces(p) => p.iter().map(Bytes::len).sum(),
         Outgoing::Pong(b) => b.len(),
         Outgoing::Ping | Outgoing::Close(_) => 0,
     }
@@ -158,8 +162,11 @@ impl Outbox {
             self.ready.notified().await;
             for (_, item) in self.take() {
                 let sent = match item {
-                    Outgoing::Text(text) if text.len() > FRAGMENT_BYTES => send_fragmented(&mut socket, text).await,
+                    Outgoing::Text(text) if text.len() > FRAGMENT_BYTES => {
+                        send_fragmented(&mut socket, &[text.into_bytes()]).await
+                    }
                     Outgoing::Text(text) => socket.text(text).await,
+                    Outgoing::Pieces(pieces) => send_fragmented(&mut socket, &pieces).await,
                     Outgoing::Ping => socket.ping(b"").await,
                     Outgoing::Pong(bytes) => socket.pong(&bytes).await,
                     Outgoing::Close(reason) => {
@@ -182,37 +189,53 @@ impl Outbox {
 /// keeps a grown buffer for the connection's life).
 pub const FRAGMENT_BYTES: usize = 8 * 1024;
 
-/// The fragments of a long text: cut at character boundaries, none longer than `limit`.
-pub fn fragments(text: &str, limit: usize) -> Vec<&str> {
-    let mut out = Vec::with_capacity(text.len() / limit + 1);
-    let mut rest = text;
-    while rest.len() > limit {
-        let mut cut = limit;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
+/// The fragments of a message made of `pieces` (each valid UTF-8): small pieces are joined,
+/// long ones cut at character boundaries (sharing their bytes), none longer than `limit`.
+pub fn fragments(pieces: &[Bytes], limit: usize) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut joined = BytesMut::new();
+    for piece in pieces {
+        if joined.len() + piece.len() <= limit {
+            joined.extend_from_slice(piece);
+            continue;
         }
-        let (head, tail) = rest.split_at(cut);
-        out.push(head);
-        rest = tail;
+        if !joined.is_empty() {
+            out.push(std::mem::take(&mut joined).freeze());
+        }
+        let text = std::str::from_utf8(piece).unwrap_or_default();
+        let mut rest = text;
+        while rest.len() > limit {
+            let mut cut = limit;
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let (head, tail) = rest.split_at(cut);
+            out.push(piece.slice_ref(head.as_bytes()));
+            rest = tail;
+        }
+        joined.extend_from_slice(rest.as_bytes());
     }
-    out.push(rest);
+    if !joined.is_empty() || out.is_empty() {
+        out.push(joined.freeze());
+    }
     out
 }
 
-async fn send_fragmented(socket: &mut actix_ws::Session, text: ByteString) -> Result<(), actix_ws::Closed> {
-    use actix_web::web::Bytes;
+/// Sends a message of `pieces`: one text frame when it fits in a fragment, else
+/// continuation fragments.
+async fn send_fragmented(socket: &mut actix_ws::Session, pieces: &[Bytes]) -> Result<(), actix_ws::Closed> {
     use actix_ws::Item;
-    let bytes = text.into_bytes();
-    let parts = fragments(std::str::from_utf8(&bytes).unwrap_or_default(), FRAGMENT_BYTES);
+    let parts = fragments(pieces, FRAGMENT_BYTES);
+    if let [one] = parts.as_slice() {
+        let text = ByteString::try_from(one.clone()).unwrap_or_default();
+        return socket.text(text).await;
+    }
     let last = parts.len() - 1;
-    let mut at = 0;
-    for (i, part) in parts.iter().enumerate() {
-        let piece: Bytes = bytes.slice(at..at + part.len());
-        at += part.len();
+    for (i, part) in parts.into_iter().enumerate() {
         let item = match i {
-            0 => Item::FirstText(piece),
-            i if i == last => Item::Last(piece),
-            _ => Item::Continue(piece),
+            0 => Item::FirstText(part),
+            i if i == last => Item::Last(part),
+            _ => Item::Continue(part),
         };
         socket.continuation(item).await?;
     }
@@ -527,14 +550,24 @@ mod tests {
     }
 
     #[test]
-    fn long_texts_are_cut_into_fragments_at_character_boundaries() {
+    fn messages_are_cut_into_fragments_at_character_boundaries_and_small_pieces_joined() {
+        let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
         let text = format!("{}é{}", "a".repeat(7), "b".repeat(9));
-        let parts = fragments(&text, 8);
-        // "é" is two bytes and would straddle the first cut: it moves to the second part
-        assert_eq!(parts, vec!["aaaaaaa", "ébbbbbb", "bbb"]);
-        assert_eq!(parts.concat(), text);
-        assert!(parts.iter().all(|p| p.len() <= 8));
-        assert_eq!(fragments("short", 8), vec!["short"]);
+        let table: [(Vec<Bytes>, Vec<&str>); 4] = [
+            // "é" is two bytes and would straddle the first cut: it moves to the second part
+            (vec![b(&text)], vec!["aaaaaaa", "ébbbbbb", "bbb"]),
+            (vec![b("{"), b("ab"), b(","), b("cd"), b("}")], vec!["{ab,cd}"]),
+            (
+                vec![b("head:"), b("0123456789"), b("]}")],
+                vec!["head:", "01234567", "89]}"],
+            ),
+            (vec![b("short")], vec!["short"]),
+        ];
+        for (pieces, want) in table {
+            let got = fragments(&pieces, 8);
+            let got: Vec<&str> = got.iter().map(|p| std::str::from_utf8(p).unwrap_or("?")).collect();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
