@@ -11,6 +11,11 @@ use ms5::domain::access::Role;
 use ms5::startup::{Application, StartupError};
 use ms5::store::{AuditEntry, Store};
 
+// Many sockets allocate and free frame buffers on several threads; mimalloc gives that
+// memory back instead of keeping each thread's peak.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// MS5: live OEE, downtime and Andon for the factory floor.
 #[derive(Parser)]
 #[command(version, about)]
