@@ -13,6 +13,7 @@ pub mod line;
 pub mod live_cache;
 pub mod machine;
 pub mod notifier;
+pub mod outbox_body;
 pub mod plant;
 pub mod report;
 pub mod report_builder;

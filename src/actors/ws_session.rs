@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -16,7 +17,6 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use bytestring::ByteString;
 use serde::Deserialize;
-use tokio::sync::Notify;
 
 use super::hub::{
     Connect, Disconnect, GoingAway, Hub, LineScope, OpenedBy, Protocol, Resync, Subscribe, Unsubscribe, WholeState,
@@ -53,17 +53,21 @@ struct Queue {
     /// Bytes of the one-off frames waiting.
     one_off_bytes: usize,
     closed: bool,
+    /// The connection's body, waiting for a frame.
+    waker: Option<Waker>,
 }
 
 /// A slow client's one-off frames went past its budget; the session closes with 1013.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverBudget;
 
-/// Frames waiting for one socket, shared by the session actor and its writer task.
+/// Frames waiting for one socket, shared by the hub, the session actor and the
+/// connection's body ([`super::outbox_body::OutboxBody`]), which takes them only when the
+/// connection has room: a slow client's frames wait here, where a newer state replaces an
+/// older one, not in the connection's buffers.
 #[derive(Default)]
 pub struct Outbox {
     queue: Mutex<Queue>,
-    ready: Notify,
     limit: usize,
     byte_budget: usize,
 }
@@ -119,8 +123,11 @@ impl Outbox {
             q.one_off_bytes += size(&item);
         }
         q.frames.push((key, item));
+        let waker = q.waker.take();
         drop(q);
-        self.ready.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
         Ok(())
     }
 
@@ -136,8 +143,11 @@ impl Outbox {
             q.frames.push((None, Outgoing::Close(reason)));
             q.closed = true;
         }
+        let waker = q.waker.take();
         drop(q);
-        self.ready.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     /// Frames waiting (tests and diagnostics).
@@ -150,37 +160,25 @@ impl Outbox {
         self.len() == 0
     }
 
+    #[cfg(test)]
     fn take(&self) -> Vec<(Option<Arc<str>>, Outgoing)> {
         let mut q = self.lock();
         q.one_off_bytes = 0;
         std::mem::take(&mut q.frames)
     }
 
-    /// Drains the outbox into the socket until it closes.
-    pub async fn run_writer(self: Arc<Self>, mut socket: actix_ws::Session) {
-        loop {
-            self.ready.notified().await;
-            for (_, item) in self.take() {
-                let sent = match item {
-                    Outgoing::Text(text) if text.len() > FRAGMENT_BYTES => {
-                        send_fragmented(&mut socket, &[text.into_bytes()]).await
-                    }
-                    Outgoing::Text(text) => socket.text(text).await,
-                    Outgoing::Pieces(pieces) => send_fragmented(&mut socket, &pieces).await,
-                    Outgoing::Ping => socket.ping(b"").await,
-                    Outgoing::Pong(bytes) => socket.pong(&bytes).await,
-                    Outgoing::Close(reason) => {
-                        let _ = socket.close(Some(reason)).await;
-                        return;
-                    }
-                };
-                if sent.is_err() {
-                    self.lock().closed = true;
-                    return;
-                }
-                metrics::counter!(m::WS_FRAMES, "direction" => "out").increment(1);
-            }
+    /// The oldest frame waiting; with none, `waker` is woken when one comes.
+    pub fn next(&self, waker: &Waker) -> Option<Outgoing> {
+        let mut q = self.lock();
+        if q.frames.is_empty() {
+            q.waker = Some(waker.clone());
+            return None;
         }
+        let (key, item) = q.frames.remove(0);
+        if key.is_none() {
+            q.one_off_bytes = q.one_off_bytes.saturating_sub(size(&item));
+        }
+        Some(item)
     }
 }
 
@@ -219,27 +217,6 @@ pub fn fragments(pieces: &[Bytes], limit: usize) -> Vec<Bytes> {
         out.push(joined.freeze());
     }
     out
-}
-
-/// Sends a message of `pieces`: one text frame when it fits in a fragment, else
-/// continuation fragments.
-async fn send_fragmented(socket: &mut actix_ws::Session, pieces: &[Bytes]) -> Result<(), actix_ws::Closed> {
-    use actix_ws::Item;
-    let parts = fragments(pieces, FRAGMENT_BYTES);
-    if let [one] = parts.as_slice() {
-        let text = ByteString::try_from(one.clone()).unwrap_or_default();
-        return socket.text(text).await;
-    }
-    let last = parts.len() - 1;
-    for (i, part) in parts.into_iter().enumerate() {
-        let item = match i {
-            0 => Item::FirstText(part),
-            i if i == last => Item::Last(part),
-            _ => Item::Continue(part),
-        };
-        socket.continuation(item).await?;
-    }
-    Ok(())
 }
 
 /// A client frame.

@@ -3,6 +3,7 @@
 //! `real_time_updates` flag.
 
 use actix::{Actor, AsyncContext};
+use actix_web::body::BodyStream;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytestring::ByteString;
 
@@ -10,6 +11,7 @@ use super::AppState;
 use super::access::{BEARER_PROTOCOL, Caller};
 use super::error::ApiError;
 use crate::actors::hub::{OpenedBy, Protocol};
+use crate::actors::outbox_body::OutboxBody;
 use crate::actors::ws_session::{Outbox, Outgoing, SessionAccess, SessionLimits, WsSession};
 use crate::domain::access::Principal;
 use crate::domain::flags::Flag;
@@ -99,7 +101,12 @@ pub async fn ws(
     if state.flags.get(Flag::MaintenanceMode) {
         let _ = outbox.push(Some("#banner".into()), Outgoing::Text(banner_frame(true)), None);
     }
-    actix_rt::spawn(outbox.clone().run_writer(socket));
+    // Frames go out through a body that takes them from the outbox only when the
+    // connection has room; the handshake's own sender is not used.
+    drop(socket);
+    let (response, handshake_body) = response.into_parts();
+    let body = BodyStream::new(OutboxBody::new(outbox.clone(), handshake_body));
+    let response = response.set_body(body).map_into_boxed_body();
     let limits = SessionLimits {
         heartbeat: settings.heartbeat,
         idle_timeout: settings.idle_timeout,
