@@ -13,7 +13,8 @@
 # everything on 127.0.0.1 in a scratch folder, stops what it started, and prints Markdown
 # tables. Settings (environment): CLIENTS ("100 1000 5000"), RUN_SECONDS (20), PROBE_MS (250),
 # WRK_SECONDS (10), PROTOCOL (1), WINDOWS (protocol 2: the OEE windows the clients ask for,
-# comma-separated, e.g. shift as the board does; empty: all), THREADS (1, client threads), PORT (18080), NGINX_PORT
+# comma-separated, e.g. shift as the board does; empty: all), PLANT (200, or shipped: the
+# plant of config/plant.toml), THREADS (1, client threads), PORT (18080), NGINX_PORT
 # (18090), STATIC_PORT (18091), BUDGET_SECONDS (540: the load runs stop starting after it, so
 # the runs take at most 10 minutes), KEEP=1 keeps the scratch folder (logs, JSON summaries).
 set -euo pipefail
@@ -26,6 +27,8 @@ WRK_SECONDS=${WRK_SECONDS:-10}
 BUDGET_SECONDS=${BUDGET_SECONDS:-540}
 PROTOCOL=${PROTOCOL:-1}
 WINDOWS=${WINDOWS:-}
+PLANT=${PLANT:-200}
+if [ "$PLANT" = shipped ]; then PLANT_NAME="the shipped plant (8 machines)"; else PLANT_NAME="200 machines"; fi
 THREADS=${THREADS:-1}
 PORT=${PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18090}
@@ -73,6 +76,9 @@ stop_all() {
 }
 trap stop_all EXIT
 
+if [ "$PLANT" = shipped ]; then
+  cp config/plant.toml "$WORK/plant.toml"
+else
 # ── A 200-machine plant: 20 lines × 10 machines, each line with a filler ──────
 kinds=(depal rinser filler capper labeler inspect coder shrink packer palletiser)
 {
@@ -124,6 +130,7 @@ EOF
     done
   done
 } > "$WORK/plant.toml"
+fi
 cp config/default.toml "$WORK/ms5.toml"
 export MS5_CONFIG="$WORK/ms5.toml"
 export MS5__HTTP__PORT=$PORT
@@ -132,7 +139,7 @@ export MS5__LOG__LEVEL=warn
 "$MS5" check-config >/dev/null
 
 # ── MS5, an admin and a token ─────────────────────────────────────────────────
-say "starting ms5 on 127.0.0.1:$PORT (200 machines, simulator)"
+say "starting ms5 on 127.0.0.1:$PORT ($PLANT_NAME, simulator)"
 "$MS5" serve > "$WORK/ms5.log" 2>&1 &
 MS5_PID=$!
 for _ in $(seq 120); do
@@ -257,7 +264,7 @@ wrk_row() { # scenario, server, wrk output
 }
 
 echo
-echo "### Live path: $(date -u +%Y-%m-%d), $(nproc) cores, protocol $PROTOCOL${WINDOWS:+ (windows $WINDOWS)}, ${RUN_SECONDS} s per run, 200 machines"
+echo "### Live path: $(date -u +%Y-%m-%d), $(nproc) cores, protocol $PROTOCOL${WINDOWS:+ (windows $WINDOWS)}, ${RUN_SECONDS} s per run, $PLANT_NAME"
 echo
 echo "| scenario | server | clients connected | frames/s (all clients) | bytes per client/s | state frame mean / max (B) | latency p50 / p99 / max (ms) (matched/probes) | server CPU-s | deliveries per CPU-s | RSS / peak (MiB) |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
