@@ -1,10 +1,11 @@
 //! `WsSession`: one actor per WebSocket. Parses client frames, keeps the session's
 //! subscriptions with the hub, heartbeats, and queues outbound frames in an [`Outbox`]
-//! that a writer task drains into the socket.
+//! that the connection's body ([`super::outbox_body::OutboxBody`]) takes from as the
+//! connection has room.
 //!
 //! A client that does not read cannot grow memory: the outbox keeps one frame per entity
-//! (a newer state replaces the unsent older one) plus at most `outbound_queue` one-off
-//! frames; the writer task simply blocks on the socket meanwhile.
+//! (a newer state replaces the unsent older one) plus one-off frames within a count and
+//! byte budget, past which the client is closed with 1013.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -182,8 +183,8 @@ impl Outbox {
     }
 }
 
-/// Text frames longer than this go out as continuation fragments of at most this size, so
-/// a connection's write buffer never grows to hold a whole plant snapshot (the server
+/// Text messages longer than this go out as continuation fragments of at most this size,
+/// so a connection's write buffer never grows to hold a whole plant snapshot (the server
 /// keeps a grown buffer for the connection's life).
 pub const FRAGMENT_BYTES: usize = 8 * 1024;
 
