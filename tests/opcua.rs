@@ -277,7 +277,11 @@ async fn bad_status_values_are_ignored_and_counted() {
     ]);
     until_metric(&app, r#"ms5_opcua_poll_success_ratio{endpoint="plc-bad-status"} 0."#).await;
     assert!(
-        metric(&app, r#"ms5_tag_updates_rejected_total{source="opcua",reason="bad_quality"}"#).await,
+        metric(
+            &app,
+            r#"ms5_tag_updates_rejected_total{source="opcua",reason="bad_quality"}"#
+        )
+        .await,
         "the bad values are counted"
     );
     let m = app.get("/api/v1/machines/a-filler").await.1;
