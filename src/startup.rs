@@ -188,9 +188,9 @@ impl Application {
         .disable_signals()
         // Frames are small and latency-bound: no Nagle delay waiting for the peer's ACK.
         .tcp_nodelay(true)
-        // A connection keeps its grown write buffer (up to 128 KiB): with 16 KiB flushes and
-        // 8 KiB WebSocket fragments, a thousand open sockets stay small.
-        .h1_write_buffer_size(16 * 1024)
+        // A connection keeps its grown write buffer (up to 128 KiB): with 8 KiB flushes and
+        // 8 KiB WebSocket fragments and chunks, a thousand open sockets stay small.
+        .h1_write_buffer_size(8 * 1024)
         .shutdown_timeout(5);
         if let Some(workers) = settings.http.workers {
             server = server.workers(workers);

@@ -20,7 +20,7 @@ use super::ws_session::{FRAGMENT_BYTES, Outbox, Outgoing, fragments};
 use crate::metrics as m;
 
 /// Bytes encoded per poll of the body.
-pub const CHUNK_BYTES: usize = 16 * 1024;
+pub const CHUNK_BYTES: usize = 8 * 1024;
 
 /// The body.
 pub struct OutboxBody {
