@@ -262,3 +262,18 @@ fn opcua_reconnect_delays_must_be_positive_and_ordered() {
     ]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn the_outbox_byte_budget_has_a_floor() {
+    let fine = Setup::new(SETTINGS, PLANT);
+    let (code, _, stderr) = fine.check(&[("MS5__WEBSOCKET__OUTBOUND_BYTES", "512")]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "ms5: configuration error: environment (MS5__…): websocket.outbound_bytes: must be at least 1024\n"
+        )
+    );
+    let (code, _, stderr) = fine.check(&[("MS5__WEBSOCKET__OUTBOUND_BYTES", "1024")]);
+    assert_eq!(code, 0, "{stderr}");
+}

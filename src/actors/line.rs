@@ -8,10 +8,9 @@ use actix::prelude::*;
 
 use super::hub::{Hub, PRODUCTION_UPDATES, Publish};
 use super::live_cache::LiveCache;
-use super::machine::Cause;
 use crate::domain::plant::PlantModel;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot, line_snapshot};
-use crate::domain::throttle::{Push, Throttle};
+use crate::domain::throttle::{Cause, Push, Throttle};
 use crate::domain::window::WindowName;
 use crate::metrics as m;
 
@@ -118,13 +117,7 @@ impl Handler<MachineChanged> for LineActor {
             *slot = Some(Arc::unwrap_or_clone(msg.snapshot));
         }
         self.version = self.version.max(msg.version);
-        let now = Instant::now();
-        let push = match msg.cause {
-            Cause::StateChange => self.throttle.on_state_change(now),
-            Cause::Change => self.throttle.on_change(now),
-            Cause::TimePassing => self.throttle.on_time_passing(now),
-        };
-        match push {
+        match self.throttle.on(msg.cause, Instant::now()) {
             Push::Now => self.publish(),
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {

@@ -21,7 +21,7 @@ use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::production::trend::TrendWarning;
 use crate::domain::snapshot::{MachineSnapshot, machine_snapshot};
 use crate::domain::tally::Tally;
-use crate::domain::throttle::{Push, Throttle};
+use crate::domain::throttle::{Cause, Push, Throttle};
 use crate::domain::window::WindowName;
 use crate::metrics as m;
 
@@ -105,17 +105,6 @@ pub struct SetTrendWarning(pub Option<TrendWarning>);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Poison;
-
-/// Why a machine's snapshot changed (see [`Throttle`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    /// The state, its reason or the product changed: pushed at once, whatever the rate.
-    StateChange,
-    /// A sample, a correction or a new job: pushed at once after a quiet spell.
-    Change,
-    /// Time passed (ticks, heartbeats): throttled without delaying the next change.
-    TimePassing,
-}
 
 /// The actor.
 pub struct MachineActor {
@@ -258,12 +247,7 @@ impl MachineActor {
     }
 
     fn changed(&mut self, ctx: &mut Context<Self>, cause: Cause) {
-        let now = Instant::now();
-        let push = match cause {
-            Cause::StateChange => self.throttle.on_state_change(now),
-            Cause::Change => self.throttle.on_change(now),
-            Cause::TimePassing => self.throttle.on_time_passing(now),
-        };
+        let push = self.throttle.on(cause, Instant::now());
         if cause == Cause::Change && push != Push::Now {
             self.pending_change = true;
         }

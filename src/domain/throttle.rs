@@ -15,6 +15,17 @@ pub enum Push {
     Scheduled,
 }
 
+/// Why an entity's state changed: decides how its push is throttled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The state, its reason or the product changed: pushed at once, whatever the rate.
+    StateChange,
+    /// A sample, a correction or a new job: pushed at once after a quiet spell.
+    Change,
+    /// Time passed (ticks, heartbeats): throttled without delaying the next change.
+    TimePassing,
+}
+
 /// Per-entity throttle state.
 ///
 /// Changes come in two kinds. A *change* (a sample, a correction, a new job) is what a
@@ -59,6 +70,15 @@ impl Throttle {
                 self.scheduled = true;
                 Push::After(wait)
             }
+        }
+    }
+
+    /// Decides what to do with a change of this `cause` at `now`.
+    pub fn on(&mut self, cause: Cause, now: Instant) -> Push {
+        match cause {
+            Cause::StateChange => self.on_state_change(now),
+            Cause::Change => self.on_change(now),
+            Cause::TimePassing => self.on_time_passing(now),
         }
     }
 
