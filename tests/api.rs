@@ -34,7 +34,10 @@ async fn feed_textbook_shift(app: &TestApp) {
 #[actix_web::test]
 async fn health_ready_and_metrics_answer() {
     let dir = temp();
-    let app = spawn_test_plant(dir.path(), DAY + 7 * 60 * MIN).await;
+    // Its own machine id: the tests of this file share one metrics registry, and others
+    // move `a-filler` through other states meanwhile.
+    let plant = TEST_PLANT.replace("a-filler", "health-filler");
+    let app = spawn_plant_at(dir.path(), &plant, DAY + 7 * 60 * MIN, json!({})).await;
     assert_eq!(app.get("/health").await, (200, json!({"status": "ok"})));
     let (status, ready) = app.get("/ready").await;
     assert_eq!((status, &ready["status"]), (200, &json!("ready")), "{ready}");
@@ -49,7 +52,7 @@ async fn health_ready_and_metrics_answer() {
         assert!(text.contains(name), "/metrics lacks {name}");
     }
     assert!(
-        text.contains(r#"ms5_machine_state{machine="a-filler",line="line-a",state="running"} 1"#),
+        text.contains(r#"ms5_machine_state{machine="health-filler",line="line-a",state="running"} 1"#),
         "{text}"
     );
 }
