@@ -60,19 +60,24 @@ pub const ANDON_TIME_TO_RESOLVE: &str = "ms5_andon_time_to_resolve_seconds";
 pub const ANDON_RAISED: &str = "ms5_andon_tickets_raised_total";
 /// Pager delivery attempts. Labels: target, outcome (delivered | retry | failed).
 pub const PAGER_DELIVERIES: &str = "ms5_pager_deliveries_total";
-/// 1 while an OPC UA endpoint is connected. Labels: endpoint.
-pub const OPCUA_CONNECTED: &str = "ms5_opcua_connected";
-/// OPC UA connection attempts after the first, failed or not: each retry while an endpoint is
-/// unreachable, and the attempt that reconnects (0 after a healthy start). Labels: endpoint.
-pub const OPCUA_RECONNECTS: &str = "ms5_opcua_reconnects_total";
-/// OPC UA data-change notifications delivered. Labels: endpoint.
-pub const OPCUA_NOTIFICATIONS: &str = "ms5_opcua_notifications_total";
-/// Source timestamp → received, seconds. Labels: endpoint.
-pub const OPCUA_LATENCY: &str = "ms5_opcua_publish_latency_seconds";
-/// Share of OPC UA values with Good status (the polling success ratio; SLO > 0.99). Labels: endpoint.
-pub const OPCUA_SUCCESS_RATIO: &str = "ms5_opcua_poll_success_ratio";
-/// 1 for a tag whose node the server refused or does not know. Labels: endpoint, tag.
-pub const OPCUA_NODE_ERRORS: &str = "ms5_opcua_node_errors";
+/// 1 while a PLC endpoint is connected. Labels: kind (opcua | modbus | …), endpoint.
+pub const PLC_CONNECTED: &str = "ms5_plc_connected";
+/// PLC connection attempts after the first, failed or not: each retry while an endpoint is
+/// unreachable, and the attempt that reconnects (0 after a healthy start). Labels: kind, endpoint.
+pub const PLC_RECONNECTS: &str = "ms5_plc_reconnects_total";
+/// Tag values delivered into the pipeline. Labels: kind, endpoint.
+pub const PLC_VALUES: &str = "ms5_plc_values_total";
+/// Source timestamp (or request sent) → value received, seconds. Labels: kind, endpoint.
+pub const PLC_LATENCY: &str = "ms5_plc_latency_seconds";
+/// Share of reads or values that came back good since start (the poll success ratio; SLO
+/// > 0.99). Labels: kind, endpoint.
+pub const PLC_SUCCESS_RATIO: &str = "ms5_plc_success_ratio";
+/// 1 while a tag's address or node is refused or unreadable. Labels: kind, endpoint, tag.
+pub const PLC_TAG_ERROR: &str = "ms5_plc_tag_error";
+/// Refusals and error replies per tag. Labels: kind, endpoint, tag.
+pub const PLC_TAG_ERRORS: &str = "ms5_plc_tag_errors_total";
+/// Tag received → its frames queued to the WebSocket clients, seconds.
+pub const WS_PUSH_LATENCY: &str = "ms5_ws_push_latency_seconds";
 /// Actor restarts after a panic. Labels: actor.
 pub const ACTOR_RESTARTS: &str = "ms5_actor_restarts_total";
 /// Audit entries that could not be written.
@@ -91,7 +96,7 @@ pub fn install() -> PrometheusHandle {
                 // People answer Andon in minutes, not milliseconds.
                 .and_then(|b| {
                     b.set_buckets_for_metric(
-                        Matcher::Full(OPCUA_LATENCY.into()),
+                        Matcher::Full(PLC_LATENCY.into()),
                         &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0],
                     )
                 })
@@ -124,9 +129,9 @@ fn describe() {
         (WS_CONNECTIONS, "Open WebSocket connections"),
         (STORE_BACKLOG, "Telemetry rows waiting to be written"),
         (ANDON_OPEN, "Open Andon tickets by line and priority"),
-        (OPCUA_CONNECTED, "1 while the OPC UA endpoint is connected"),
-        (OPCUA_SUCCESS_RATIO, "Share of OPC UA values with Good status"),
-        (OPCUA_NODE_ERRORS, "1 for a tag whose OPC UA node was refused"),
+        (PLC_CONNECTED, "1 while the PLC endpoint is connected"),
+        (PLC_SUCCESS_RATIO, "Share of PLC reads or values that came back good"),
+        (PLC_TAG_ERROR, "1 while a tag's PLC address or node is refused"),
     ] {
         describe_gauge!(name, what);
     }
@@ -152,8 +157,9 @@ fn describe() {
         (ANDON_ESCALATIONS, "Andon escalation levels fired"),
         (ANDON_RAISED, "Andon tickets raised by line and source"),
         (PAGER_DELIVERIES, "Pager delivery attempts by target and outcome"),
-        (OPCUA_RECONNECTS, "OPC UA connection attempts after the first (retries)"),
-        (OPCUA_NOTIFICATIONS, "OPC UA data changes delivered"),
+        (PLC_RECONNECTS, "PLC connection attempts after the first (retries)"),
+        (PLC_VALUES, "PLC tag values delivered"),
+        (PLC_TAG_ERRORS, "PLC refusals and error replies per tag"),
     ] {
         describe_counter!(name, what);
     }
@@ -164,7 +170,12 @@ fn describe() {
     );
     describe_histogram!(HTTP_REQUEST_SECONDS, Unit::Seconds, "HTTP request duration");
     describe_histogram!(STORE_BATCH_SECONDS, Unit::Seconds, "Store batch write duration");
-    describe_histogram!(OPCUA_LATENCY, Unit::Seconds, "OPC UA source timestamp to receipt");
+    describe_histogram!(PLC_LATENCY, Unit::Seconds, "PLC source timestamp or request to receipt");
+    describe_histogram!(
+        WS_PUSH_LATENCY,
+        Unit::Seconds,
+        "Tag received to WebSocket frames queued"
+    );
     describe_histogram!(ANDON_TIME_TO_ACK, Unit::Seconds, "Andon raise to acknowledge");
     describe_histogram!(ANDON_TIME_TO_RESOLVE, Unit::Seconds, "Andon raise to resolve");
 }

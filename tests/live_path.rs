@@ -220,6 +220,7 @@ async fn the_first_change_after_quiet_goes_out_at_once_whatever_the_coalesce_int
     let mut conn = connect_v2(&app, &app.token).await;
     send(&mut conn, r#"{"type":"subscribe","channel":"machine:a-filler"}"#).await;
     assert_eq!(next_json(&mut conn).await["type"], json!("snapshot"));
+    let timed_before = push_latency_count(&app).await;
     app.ingest(&[
         ("A.Filler.State", json!(1), t + 1000),
         ("A.Filler.Total", json!(4), t + 1000),
@@ -227,6 +228,23 @@ async fn the_first_change_after_quiet_goes_out_at_once_whatever_the_coalesce_int
     .await;
     let first = next_json(&mut conn).await;
     assert_eq!(first["data"]["state"], json!("running"), "{first}");
+    // the push was timed from the ingest to its frames (the tests of this file share the
+    // registry, so only "more than before" is this test's own)
+    assert!(push_latency_count(&app).await > timed_before);
+}
+
+/// How many pushes `ms5_ws_push_latency_seconds` has timed.
+async fn push_latency_count(app: &TestApp) -> u64 {
+    let (_, metrics) = app.get_text("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("ms5_ws_push_latency_seconds_count ")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }
 
 #[actix_web::test]

@@ -133,7 +133,7 @@ async fn tags_flow_end_to_end_and_survive_the_plc_going_away() {
     let port = server.port();
     let t = now_ms();
     let app = app_for(dir.path(), &server.url(), json!({}), t).await;
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 1"#).await;
     prime(&app, &server, t).await;
     server.write(&[update("A.Filler.Total", 100, t + 500, Quality::Good)]);
     // the server's initial 0 is the counter's baseline: 0 → 100 is 100 parts
@@ -155,11 +155,11 @@ async fn tags_flow_end_to_end_and_survive_the_plc_going_away() {
         first["windows"]["1h"]["oee"], second["windows"]["1h"]["oee"],
         "OEE moves with the counters"
     );
-    assert!(metric(&app, r#"ms5_opcua_notifications_total{endpoint="plc"}"#).await);
+    assert!(metric(&app, r#"ms5_plc_values_total{kind="opcua",endpoint="plc"}"#).await);
 
     // the PLC goes away: its machines are unknown (comms_lost), and stay so
     server.stop().await;
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 0"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 0"#).await;
     app.clock.advance(31_000);
     app.plant.tick().await;
     let gone = app.get("/api/v1/machines/a-filler").await.1;
@@ -177,7 +177,7 @@ async fn tags_flow_end_to_end_and_survive_the_plc_going_away() {
         update("A.Filler.Total", 150, t + 1_000, Quality::Good),
         update("A.Filler.Reject", 2, t + 1_000, Quality::Good),
     ]);
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 1"#).await;
     let later = now_ms().max(t + 40_000);
     server.write(&[
         update("A.Filler.State", 1, later, Quality::Good),
@@ -196,7 +196,7 @@ async fn a_lost_session_makes_the_machines_unknown_at_once_and_a_restarted_plc_b
     // reconnect fast: 100 ms, doubling up to 1 s (the default caps at 5 s)
     let reconnect = json!({"reconnect_base": "100ms", "reconnect_max": "1s"});
     let app = app_with(dir.path(), &server.url(), json!({}), reconnect, t).await;
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 1"#).await;
     prime(&app, &server, t).await;
     server.write(&[TagUpdate {
         tag: "A.Packer.Run".into(),
@@ -209,7 +209,7 @@ async fn a_lost_session_makes_the_machines_unknown_at_once_and_a_restarted_plc_b
     // The session drops. The manual clock moves 1 s, far below stale_after (30 s): only
     // the endpoint saying the session is lost can make the machines unknown.
     server.stop().await;
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 0"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 0"#).await;
     app.clock.advance(1_000);
     app.plant.tick().await;
     for id in ["a-filler", "a-packer"] {
@@ -228,7 +228,7 @@ async fn a_lost_session_makes_the_machines_unknown_at_once_and_a_restarted_plc_b
         update("A.Filler.State", 1, later, Quality::Good),
         update("A.Filler.Total", 10, later, Quality::Good),
     ]);
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 1"#).await;
     let back = until(&app, "data flows again", |m| {
         m["state"] == json!("running") && total(m) == 10
     })
@@ -249,7 +249,11 @@ async fn a_missing_node_is_reported_once_and_the_other_tags_flow() {
         t,
     )
     .await;
-    until_metric(&app, r#"ms5_opcua_node_errors{endpoint="plc",tag="A.Filler.Reject"} 1"#).await;
+    until_metric(
+        &app,
+        r#"ms5_plc_tag_error{kind="opcua",endpoint="plc",tag="A.Filler.Reject"} 1"#,
+    )
+    .await;
     prime(&app, &server, t).await;
     server.write(&[update("A.Filler.Total", 40, t + 500, Quality::Good)]);
     until(&app, "other tags flow", |m| {
@@ -266,7 +270,7 @@ async fn bad_status_values_are_ignored_and_counted() {
     let t = now_ms();
     // Its own endpoint name: the tests of this file share one metrics registry.
     let app = app_for(dir.path(), &server.url(), json!({"name": "plc-bad-status"}), t).await;
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc-bad-status"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc-bad-status"} 1"#).await;
     prime(&app, &server, t).await;
     server.write(&[update("A.Filler.Total", 10, t + 500, Quality::Good)]);
     until(&app, "running", |m| m["state"] == json!("running") && total(m) == 10).await;
@@ -275,7 +279,11 @@ async fn bad_status_values_are_ignored_and_counted() {
         update("A.Filler.State", 3, t + 500, Quality::Bad),
         update("A.Filler.Total", 999, t + 500, Quality::Bad),
     ]);
-    until_metric(&app, r#"ms5_opcua_poll_success_ratio{endpoint="plc-bad-status"} 0."#).await;
+    until_metric(
+        &app,
+        r#"ms5_plc_success_ratio{kind="opcua",endpoint="plc-bad-status"} 0."#,
+    )
+    .await;
     assert!(
         metric(
             &app,
@@ -297,7 +305,7 @@ async fn basic256sha256_sign_and_encrypt_works_with_generated_certificates() {
     let endpoint = json!({"security_policy": "basic256sha256", "security_mode": "sign_and_encrypt",
                           "username": "ms5", "password": "s3cret-pw"});
     let app = app_for(dir.path(), &server.url(), endpoint, t).await;
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 1"#).await;
     prime(&app, &server, t).await;
     server.write(&[update("A.Filler.Total", 25, t + 500, Quality::Good)]);
     until(&app, "encrypted data flows", |m| {
@@ -325,5 +333,5 @@ async fn an_unreachable_plc_does_not_block_start_up() {
     assert_eq!((status, health), (200, json!({"status": "ok"})));
     let (status, _) = app.get("/api/v1/production/lines").await;
     assert_eq!(status, 200);
-    until_metric(&app, r#"ms5_opcua_connected{endpoint="plc"} 0"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="opcua",endpoint="plc"} 0"#).await;
 }

@@ -16,13 +16,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_ms5");
 const JWT_SECRET: &str = "secret-of-this-test-secret-of-this-test";
 const METRICS_TOKEN: &str = "metrics-token-of-this-test-0123456789";
 /// Every retry of the client shows at DEBUG (`info` alone shows none).
-const RETRIES_VISIBLE: &str = "info,ms5::plc::opcua=debug";
+const RETRIES_VISIBLE: &str = "info,ms5::plc=debug";
 const CONNECTED: &str = "OPC UA connected";
 const RECONNECTED: &str = "OPC UA reconnected";
 const RETRY_FAILED: &str = "OPC UA retry failed";
-const RECONNECTS: &str = r#"ms5_opcua_reconnects_total{endpoint="simulated-plc"}"#;
-const NOTIFICATIONS: &str = r#"ms5_opcua_notifications_total{endpoint="simulated-plc"}"#;
-const UP: &str = r#"ms5_opcua_connected{endpoint="simulated-plc"}"#;
+const RECONNECTS: &str = r#"ms5_plc_reconnects_total{kind="opcua",endpoint="simulated-plc"}"#;
+const NOTIFICATIONS: &str = r#"ms5_plc_values_total{kind="opcua",endpoint="simulated-plc"}"#;
+const UP: &str = r#"ms5_plc_connected{kind="opcua",endpoint="simulated-plc"}"#;
 
 /// A process killed when the test ends, however it ends.
 struct Running(Child);

@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use actix::prelude::*;
 use actix_web::web::Bytes;
@@ -18,6 +19,7 @@ use super::ws_session::{Outbox, Outgoing};
 use crate::domain::merge_patch::diff;
 use crate::domain::plant::PlantModel;
 use crate::domain::wire_doc::{WINDOW_MASKS, WindowMask, entity_doc, is_empty_patch, only_windows};
+use crate::metrics as m;
 
 /// The channel with every line.
 pub const PRODUCTION_UPDATES: &str = "production_updates";
@@ -90,6 +92,9 @@ pub struct Publish {
     /// The entity is gone after this update (a closed ticket): send it, then drop it
     /// from snapshots.
     pub retire: bool,
+    /// When the tag values behind this change were received, for a change pushed at once
+    /// (timed into [`m::WS_PUSH_LATENCY`] once its frames are queued).
+    pub since: Option<Instant>,
 }
 
 impl Publish {
@@ -120,6 +125,7 @@ impl Publish {
             data,
             doc: Arc::new(entity_doc(value)),
             retire,
+            since: None,
         })
     }
 }
@@ -488,6 +494,9 @@ impl Handler<Publish> for Hub {
             if !msg.retire {
                 ch.latest.insert(slot, entity);
             }
+        }
+        if let Some(since) = msg.since {
+            metrics::histogram!(m::WS_PUSH_LATENCY).record(since.elapsed().as_secs_f64());
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct ApplySamples {
     pub source: &'static str,
     /// The samples, in arrival order.
     pub samples: Vec<Sample>,
+    /// When MS5 received them (the start of the push latency).
+    pub received: Instant,
 }
 
 /// What became of a batch of samples.
@@ -121,6 +123,8 @@ pub struct MachineActor {
     throttle: Throttle,
     /// A change waits in the scheduled flush.
     pending_change: bool,
+    /// When the oldest samples not yet pushed were received.
+    unpushed_since: Option<Instant>,
     events: Vec<MachineEvent>,
     ticks: u32,
     shown_state: Option<MachineState>,
@@ -160,6 +164,7 @@ impl MachineActor {
             clock,
             throttle: Throttle::new(coalesce),
             pending_change: false,
+            unpushed_since: None,
             events: Vec::new(),
             ticks: 0,
             shown_state: None,
@@ -252,23 +257,29 @@ impl MachineActor {
             self.pending_change = true;
         }
         match push {
-            Push::Now => self.publish(cause),
+            Push::Now => {
+                // Only changes pushed at once are timed: a coalesced count waits on purpose.
+                let since = self.unpushed_since.take();
+                self.publish(cause, since);
+            }
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {
                     act.throttle.flushed(Instant::now());
+                    act.unpushed_since = None;
                     let cause = if std::mem::take(&mut act.pending_change) {
                         Cause::Change
                     } else {
                         Cause::TimePassing
                     };
-                    act.publish(cause);
+                    act.publish(cause, None);
                 });
             }
             Push::Scheduled => {}
         }
     }
 
-    fn publish(&mut self, cause: Cause) {
+    /// Pushes the machine's state; `since`: when the samples it shows were received.
+    fn publish(&mut self, cause: Cause, since: Option<Instant>) {
         let snapshot = self.snapshot();
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
@@ -294,7 +305,8 @@ impl MachineActor {
         }
         let line_idx = self.plant.machines[self.idx].line;
         let line = Arc::from(self.plant.lines[line_idx].id.as_str());
-        if let Some(publish) = Publish::of(&snapshot, vec![format!("machine:{id}")], id, line, self.idx, false) {
+        if let Some(mut publish) = Publish::of(&snapshot, vec![format!("machine:{id}")], id, line, self.idx, false) {
+            publish.since = since;
             self.cache.store_machine(self.idx, publish.data.clone().into_bytes());
             self.hub.do_send(publish);
         }
@@ -311,7 +323,7 @@ impl Actor for MachineActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.publish(Cause::TimePassing);
+        self.publish(Cause::TimePassing, None);
         ctx.run_interval(TICK, |act, ctx| {
             act.cache.machine_changed(act.idx);
             act.ticks = act.ticks.wrapping_add(1);
@@ -342,6 +354,7 @@ impl Handler<ApplySamples> for MachineActor {
 
     fn handle(&mut self, msg: ApplySamples, ctx: &mut Context<Self>) -> SampleCounts {
         self.cache.machine_changed(self.idx);
+        self.unpushed_since.get_or_insert(msg.received);
         let shown = self.shown();
         let wall = self.clock.now_ms();
         let counts = guarded(self, ctx, "machine", |a| {

@@ -4,7 +4,7 @@
 //! tags through it, HTTP reads snapshots through it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::future::join_all;
@@ -191,19 +191,27 @@ impl PlantHandle {
 
     /// Routes and delivers updates without waiting (sources' hot path).
     pub fn deliver(&self, source: &'static str, updates: Vec<TagUpdate>) {
+        let received = Instant::now();
         for (machine, samples) in self.route(source, updates).per_machine {
-            self.inner.machines[machine].do_send(ApplySamples { source, samples });
+            self.inner.machines[machine].do_send(ApplySamples {
+                source,
+                samples,
+                received,
+            });
         }
     }
 
     /// Routes and delivers updates, and reports what became of them.
     pub async fn deliver_and_report(&self, source: &'static str, updates: Vec<TagUpdate>) -> IngestReport {
-        let received = updates.len();
+        let (received, at) = (updates.len(), Instant::now());
         let batch = self.route(source, updates);
-        let sends = batch
-            .per_machine
-            .into_iter()
-            .map(|(machine, samples)| self.inner.machines[machine].send(ApplySamples { source, samples }));
+        let sends = batch.per_machine.into_iter().map(|(machine, samples)| {
+            self.inner.machines[machine].send(ApplySamples {
+                source,
+                samples,
+                received: at,
+            })
+        });
         let mut report = IngestReport {
             received,
             unknown_tag: batch.unknown_tag,

@@ -2,6 +2,7 @@
 //! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
+pub mod health;
 pub mod opcua;
 pub mod opcua_server;
 pub mod router;

@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -33,6 +33,7 @@ use opcua::types::{
 use rand::RngExt;
 use tokio::sync::mpsc;
 
+use super::health::{EndpointHealth, Link};
 use super::{TagSink, TagSource};
 use crate::clock::Clock;
 use crate::config::{OpcUaEndpoint, Reconnect, SecurityModeName, SecurityPolicyName};
@@ -40,6 +41,8 @@ use crate::domain::plant::{MachineIdx, PlantModel};
 use crate::domain::tag::{Quality, TagUpdate, TagValue};
 use crate::metrics as m;
 
+/// The `kind` label of this source's metrics.
+const KIND: &str = "opcua";
 /// Monitored items created per request.
 const ITEMS_PER_REQUEST: usize = 500;
 /// Most data changes waiting between the client callback and the sink.
@@ -160,6 +163,7 @@ enum Feed {
 impl Endpoint {
     async fn run(self) {
         let name = self.settings.name.clone();
+        let mut link = Link::new(KIND, &name, &self.settings.url);
         // tag by node id; node ids that do not parse are reported once and skipped
         let mut by_node: HashMap<NodeId, String> = HashMap::new();
         for tag in &self.tags {
@@ -170,7 +174,7 @@ impl Endpoint {
                 }
                 Err(_) => {
                     tracing::error!(endpoint = %name, %tag, %node, "not a valid OPC UA node id; tag skipped");
-                    metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => name.clone(), "tag" => tag.clone()).set(1.0);
+                    link.health.tag_failed(tag);
                 }
             }
         }
@@ -185,7 +189,7 @@ impl Endpoint {
                 machines: self.machines.clone(),
             },
             self.clock.clone(),
-            name.clone(),
+            link.health.clone(),
         ));
         actix_rt::spawn(heartbeat(
             connected.clone(),
@@ -193,7 +197,6 @@ impl Endpoint {
             self.machines.clone(),
             self.clock.clone(),
         ));
-        let mut link = Link::new(&name, &self.settings.url);
         // Outer retries: the client could not even be set up (server unreachable before the
         // session existed); inside a session the client retries by itself.
         let mut failures = 0u32;
@@ -270,12 +273,13 @@ impl Endpoint {
         let name = s.name.clone();
         let setup = {
             let (session, connected, name) = (session.clone(), connected.clone(), name.clone());
+            let health = link.health.clone();
             let (items, publishing, queue) = (self.items(&by_node), s.publishing_interval, s.queue_size);
             actix_rt::spawn(async move {
                 if !session.wait_for_connection().await {
                     return;
                 }
-                match subscribe(&session, items, publishing, queue, tx, &name, &by_node).await {
+                match subscribe(&session, items, publishing, queue, tx, &health, &by_node).await {
                     // Only a session that delivers data vouches for its machines.
                     Ok(()) => connected.store(true, Ordering::Relaxed),
                     Err(e) => tracing::error!(endpoint = %name, error = %e, "cannot create the OPC UA subscription"),
@@ -332,81 +336,6 @@ impl Endpoint {
             .collect();
         items.sort_by_key(|item| item.0.to_string());
         items
-    }
-}
-
-/// What the log and the metrics say about one endpoint's connection: a line per change
-/// (connected, unavailable, lost, reconnected), each retry at DEBUG, and every attempt after
-/// the first counted in [`m::OPCUA_RECONNECTS`].
-struct Link {
-    name: String,
-    url: String,
-    /// Connected now.
-    up: bool,
-    /// Connected at some point since start.
-    ever_up: bool,
-    /// An attempt has ended since start (each later one is a retry).
-    tried: bool,
-    /// Retries since the last connection (or since start).
-    retries: u64,
-}
-
-impl Link {
-    fn new(name: &str, url: &str) -> Self {
-        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => name.to_owned()).set(0.0);
-        metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => name.to_owned()).absolute(0);
-        Link {
-            name: name.to_owned(),
-            url: url.to_owned(),
-            up: false,
-            ever_up: false,
-            tried: false,
-            retries: 0,
-        }
-    }
-
-    /// A connection attempt ended (either way).
-    fn attempted(&mut self) {
-        if self.tried {
-            self.retries += 1;
-            metrics::counter!(m::OPCUA_RECONNECTS, "endpoint" => self.name.clone()).increment(1);
-        }
-        self.tried = true;
-    }
-
-    /// An attempt made a connection.
-    fn connected(&mut self) {
-        self.attempted();
-        self.up = true;
-        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => self.name.clone()).set(1.0);
-        let (endpoint, url, retries) = (&self.name, &self.url, self.retries);
-        if self.ever_up {
-            tracing::info!(endpoint, url, retries, "OPC UA reconnected");
-        } else {
-            tracing::info!(endpoint, url, retries, "OPC UA connected");
-        }
-        self.ever_up = true;
-        self.retries = 0;
-    }
-
-    /// An attempt made no connection: said once at start, then at DEBUG per retry.
-    fn failed(&mut self, error: &dyn std::fmt::Display) {
-        self.attempted();
-        let (endpoint, url) = (&self.name, &self.url);
-        if self.ever_up || self.retries > 0 {
-            tracing::debug!(endpoint, url, retries = self.retries, %error, "OPC UA retry failed");
-        } else {
-            tracing::warn!(endpoint, url, %error, "OPC UA endpoint unavailable; retrying");
-        }
-    }
-
-    /// The connection dropped; the retries that follow are counted from here.
-    fn lost(&mut self, status: &dyn std::fmt::Display) {
-        self.up = false;
-        self.retries = 0;
-        metrics::gauge!(m::OPCUA_CONNECTED, "endpoint" => self.name.clone()).set(0.0);
-        let (endpoint, url) = (&self.name, &self.url);
-        tracing::warn!(endpoint, url, %status, "OPC UA connection lost; retrying");
     }
 }
 
@@ -471,7 +400,7 @@ async fn subscribe(
     publishing: Duration,
     queue_size: u32,
     tx: mpsc::Sender<Feed>,
-    endpoint: &str,
+    health: &EndpointHealth,
     by_node: &HashMap<NodeId, String>,
 ) -> Result<(), String> {
     let callback = DataChangeCallback::new(move |value: DataValue, item: &MonitoredItem| {
@@ -515,16 +444,17 @@ async fn subscribe(
         for ((node, _), result) in chunk.iter().zip(results) {
             let status = result.result.status_code;
             if !status.is_good() {
-                report_unknown(endpoint, by_node.get(node).map_or("?", String::as_str), node, status);
+                report_unknown(health, by_node.get(node).map_or("?", String::as_str), node, status);
             }
         }
     }
     Ok(())
 }
 
-fn report_unknown(endpoint: &str, tag: &str, node: &NodeId, status: StatusCode) {
+fn report_unknown(health: &EndpointHealth, tag: &str, node: &NodeId, status: StatusCode) {
+    let endpoint = health.endpoint();
     tracing::error!(endpoint, tag, node = %node, %status, "OPC UA node refused; this tag gets no data");
-    metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => endpoint.to_owned(), "tag" => tag.to_owned()).set(1.0);
+    health.tag_failed(tag);
 }
 
 /// Where an endpoint's data goes: the sink, and the machines it feeds.
@@ -540,15 +470,15 @@ async fn forward(
     by_node: Arc<HashMap<NodeId, String>>,
     fed: Fed,
     clock: Clock,
-    endpoint: String,
+    mut health: EndpointHealth,
 ) {
     let sink = &fed.sink;
     let mut reported: HashSet<NodeId> = HashSet::new();
-    let (good, total) = (AtomicU64::new(0), AtomicU64::new(0));
     let mut buf = Vec::with_capacity(256);
     while rx.recv_many(&mut buf, 4096).await > 0 {
         let now = clock.now_ms();
         let mut updates = Vec::with_capacity(buf.len());
+        let (mut good, mut total) = (0, 0);
         let mut delivered = 0;
         for feed in buf.drain(..) {
             let change = match feed {
@@ -564,20 +494,19 @@ async fn forward(
             };
             let Some(tag) = by_node.get(&change.node) else { continue };
             let status = change.value.status();
-            total.fetch_add(1, Ordering::Relaxed);
+            total += 1;
             if status == StatusCode::BadNodeIdUnknown {
                 // Some servers accept the item and only then say the node is not there.
                 if reported.insert(change.node.clone()) {
-                    report_unknown(&endpoint, tag, &change.node, status);
+                    report_unknown(&health, tag, &change.node, status);
                 }
                 continue;
             }
             if status.is_good() {
-                good.fetch_add(1, Ordering::Relaxed);
+                good += 1;
                 if reported.remove(&change.node) {
                     // The node exists now (added to the server later): the error clears.
-                    metrics::gauge!(m::OPCUA_NODE_ERRORS, "endpoint" => endpoint.clone(), "tag" => tag.clone())
-                        .set(0.0);
+                    health.tag_ok(tag);
                 }
             }
             let ts = change
@@ -585,8 +514,7 @@ async fn forward(
                 .source_timestamp
                 .or(change.value.server_timestamp)
                 .map_or(now, |t| t.as_chrono().timestamp_millis());
-            metrics::histogram!(m::OPCUA_LATENCY, "endpoint" => endpoint.clone())
-                .record(((now - ts).max(0) as f64) / 1000.0);
+            health.latency(((now - ts).max(0) as f64) / 1000.0);
             let value = change.value.value.as_ref().and_then(tag_value);
             match value {
                 Some(value) => updates.push(TagUpdate {
@@ -606,11 +534,8 @@ async fn forward(
             }
         }
         delivered += updates.len();
-        metrics::counter!(m::OPCUA_NOTIFICATIONS, "endpoint" => endpoint.clone()).increment(delivered as u64);
-        let (g, t) = (good.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
-        if t > 0 {
-            metrics::gauge!(m::OPCUA_SUCCESS_RATIO, "endpoint" => endpoint.clone()).set(g as f64 / t as f64);
-        }
+        health.delivered(delivered);
+        health.counted(good, total);
         if !updates.is_empty() {
             sink.deliver(updates);
         }
