@@ -105,7 +105,7 @@ fn opcua(c: &mut Criterion) {
         metrics
             .render()
             .lines()
-            .find(|l| l.starts_with("ms5_plc_values_total{kind="opcua",endpoint=\"bench\"}"))
+            .find(|l| l.starts_with("ms5_plc_values_total{kind=\"opcua\",endpoint=\"bench\"}"))
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
