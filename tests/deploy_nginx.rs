@@ -52,12 +52,35 @@ fn certificates(openssl: &Path, dir: &Path) -> Vec<u8> {
         run(Command::new(openssl).args(args), dir);
     };
     sh(&[
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=MS5 test CA",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=MS5 test CA",
     ]);
     sh(&[
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", "privkey.pem", "-out", "server.csr", "-subj", "/CN=localhost",
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "privkey.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
     ]);
     std::fs::write(
         dir.join("ext.cnf"),
@@ -65,8 +88,21 @@ fn certificates(openssl: &Path, dir: &Path) -> Vec<u8> {
     )
     .expect("write ext");
     sh(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "fullchain.pem", "-days", "2", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "fullchain.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
     ]);
     sh(&["x509", "-in", "ca.pem", "-outform", "der", "-out", "ca.der"]);
     std::fs::read(dir.join("ca.der")).expect("ca.der")
@@ -95,7 +131,11 @@ fn main_config(dir: &Path) -> String {
     let d = dir.display();
     // As root, nginx's workers would switch to `nobody`, who cannot write the temp folder.
     // SAFETY: geteuid has no preconditions.
-    let user = if unsafe { libc::geteuid() } == 0 { "user root;" } else { "" };
+    let user = if unsafe { libc::geteuid() } == 0 {
+        "user root;"
+    } else {
+        ""
+    };
     format!(
         "{user}\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
          events {{ worker_connections 64; }}\n\
@@ -124,7 +164,11 @@ fn https_client(ca: &[u8], tls12_only: bool) -> awc::Client {
         .with_root_certificates(roots)
         .with_no_client_auth();
     awc::Client::builder()
-        .connector(awc::Connector::new().rustls_0_23(Arc::new(config)).local_address(CLIENT))
+        .connector(
+            awc::Connector::new()
+                .rustls_0_23(Arc::new(config))
+                .local_address(CLIENT),
+        )
         .timeout(Duration::from_secs(20))
         .disable_redirects()
         .finish()
@@ -179,7 +223,10 @@ async fn nginx_proxies_rest_and_websockets_with_the_real_client_address() {
         .output()
         .expect("nginx -t");
     let said = String::from_utf8_lossy(&checked.stderr);
-    assert!(checked.status.success() && said.contains("test is successful"), "nginx -t: {said}");
+    assert!(
+        checked.status.success() && said.contains("test is successful"),
+        "nginx -t: {said}"
+    );
 
     let mut server = Nginx(
         Command::new(&nginx)
@@ -250,7 +297,11 @@ async fn nginx_proxies_rest_and_websockets_with_the_real_client_address() {
         .await
         .expect("wss through nginx");
     socket
-        .send(Message::Text(json!({"type": "subscribe", "channel": "line:line-a"}).to_string().into()))
+        .send(Message::Text(
+            json!({"type": "subscribe", "channel": "line:line-a"})
+                .to_string()
+                .into(),
+        ))
         .await
         .expect("subscribe");
     let snapshot = loop {
@@ -294,7 +345,11 @@ async fn nginx_proxies_rest_and_websockets_with_the_real_client_address() {
     assert_eq!(res.status().as_u16(), 413);
 
     // /metrics is not public.
-    let res = client.get(format!("{base}/metrics")).send().await.expect("GET /metrics");
+    let res = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics");
     assert_eq!(res.status().as_u16(), 403);
 }
 

@@ -78,7 +78,10 @@ fn every_alert_links_a_runbook_heading_in_the_operations_page() {
         let anchor = url
             .strip_prefix("docs/operations.md#")
             .unwrap_or_else(|| panic!("{name}: runbook_url `{url}` is not into docs/operations.md"));
-        assert!(anchors.contains(anchor), "{name}: docs/operations.md has no heading #{anchor}");
+        assert!(
+            anchors.contains(anchor),
+            "{name}: docs/operations.md has no heading #{anchor}"
+        );
         n += 1;
     }
     assert!(n >= 10);
@@ -91,7 +94,10 @@ fn the_dockerfile_passes_hadolint_and_copies_only_what_exists() {
     // Every COPY from the build context names files that exist, and .dockerignore lets
     // them through (it ignores everything else).
     let ignore = std::fs::read_to_string(repo().join(".dockerignore")).expect(".dockerignore");
-    for line in text.lines().filter(|l| l.starts_with("COPY ") && !l.contains("--from=")) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from="))
+    {
         let parts: Vec<&str> = line.split_whitespace().skip(1).collect();
         for src in &parts[..parts.len() - 1] {
             assert!(repo().join(src).exists(), "COPY {src}: no such file");
@@ -107,7 +113,13 @@ fn the_dockerfile_passes_hadolint_and_copies_only_what_exists() {
             assert!(through, ".dockerignore does not let {src} through");
         }
     }
-    for needed in ["USER 10001", "HEALTHCHECK", "/health", "VOLUME [\"/var/lib/ms5\"]", "--locked"] {
+    for needed in [
+        "USER 10001",
+        "HEALTHCHECK",
+        "/health",
+        "VOLUME [\"/var/lib/ms5\"]",
+        "--locked",
+    ] {
         assert!(text.contains(needed), "the Dockerfile lacks {needed}");
     }
     let Some(hadolint) = require(find("hadolint", "MS5_HADOLINT", Some("venv/bin/hadolint")), "hadolint") else {
@@ -119,7 +131,10 @@ fn the_dockerfile_passes_hadolint_and_copies_only_what_exists() {
 
 /// The rendered overlay's documents.
 fn kustomize(kubectl: &std::path::Path, overlay: &str) -> Vec<Yaml> {
-    let out = run(Command::new(kubectl).args(["kustomize", overlay]), &repo().join("deploy/k8s"));
+    let out = run(
+        Command::new(kubectl).args(["kustomize", overlay]),
+        &repo().join("deploy/k8s"),
+    );
     serde_yaml::Deserializer::from_str(&out)
         .map(|d| Yaml::deserialize(d).expect("kustomize output is YAML"))
         .collect()
@@ -142,7 +157,11 @@ fn kubernetes_overlays_render_and_validate() {
         return;
     };
     let validator = require(
-        find("kubernetes-validate", "MS5_KUBERNETES_VALIDATE", Some("venv/bin/kubernetes-validate")),
+        find(
+            "kubernetes-validate",
+            "MS5_KUBERNETES_VALIDATE",
+            Some("venv/bin/kubernetes-validate"),
+        ),
         "kubernetes-validate",
     );
     let dir = temp();
@@ -152,29 +171,52 @@ fn kubernetes_overlays_render_and_validate() {
         assert_eq!(deployment.len(), 1, "{overlay}");
         let pod = &deployment[0]["spec"]["template"]["spec"];
         let c = &pod["containers"][0];
-        assert_eq!(c["livenessProbe"]["httpGet"]["path"].as_str(), Some("/health"), "{overlay}");
-        assert_eq!(c["readinessProbe"]["httpGet"]["path"].as_str(), Some("/ready"), "{overlay}");
+        assert_eq!(
+            c["livenessProbe"]["httpGet"]["path"].as_str(),
+            Some("/health"),
+            "{overlay}"
+        );
+        assert_eq!(
+            c["readinessProbe"]["httpGet"]["path"].as_str(),
+            Some("/ready"),
+            "{overlay}"
+        );
         assert!(c["lifecycle"]["preStop"].is_mapping(), "{overlay}: preStop");
-        assert!(c["resources"]["requests"]["cpu"].as_str().is_some(), "{overlay}: resources");
+        assert!(
+            c["resources"]["requests"]["cpu"].as_str().is_some(),
+            "{overlay}: resources"
+        );
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"].as_bool(), Some(true));
         // The ServiceMonitor selects the Service and scrapes a port it has.
         let service = kind(&docs, "Service")[0];
         let monitor = kind(&docs, "ServiceMonitor");
         assert_eq!(monitor.len(), 1, "{overlay}");
-        let wanted = monitor[0]["spec"]["selector"]["matchLabels"].as_mapping().expect("selector");
+        let wanted = monitor[0]["spec"]["selector"]["matchLabels"]
+            .as_mapping()
+            .expect("selector");
         for (k, v) in wanted {
-            assert_eq!(&service["metadata"]["labels"][k], v, "{overlay}: the ServiceMonitor misses the Service");
+            assert_eq!(
+                &service["metadata"]["labels"][k], v,
+                "{overlay}: the ServiceMonitor misses the Service"
+            );
         }
         let port = monitor[0]["spec"]["endpoints"][0]["port"].as_str();
         assert!(
-            service["spec"]["ports"].as_sequence().into_iter().flatten().any(|p| p["name"].as_str() == port),
+            service["spec"]["ports"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|p| p["name"].as_str() == port),
             "{overlay}: no Service port {port:?}"
         );
         // The Service and the NetworkPolicy select the Deployment's pods.
         let labels = &pod_labels(deployment[0]);
         for (what, selector) in [
             ("Service", &service["spec"]["selector"]),
-            ("NetworkPolicy", &kind(&docs, "NetworkPolicy")[0]["spec"]["podSelector"]["matchLabels"]),
+            (
+                "NetworkPolicy",
+                &kind(&docs, "NetworkPolicy")[0]["spec"]["podSelector"]["matchLabels"],
+            ),
         ] {
             for (k, v) in selector.as_mapping().expect("selector") {
                 assert_eq!(&labels[k], v, "{overlay}: the {what} misses the pods");
@@ -186,7 +228,11 @@ fn kubernetes_overlays_render_and_validate() {
             assert_eq!(hpa[0]["spec"]["maxReplicas"].as_u64(), Some(10));
             assert_eq!(kind(&docs, "PodDisruptionBudget").len(), 1);
         } else {
-            assert_eq!(deployment[0]["spec"]["replicas"].as_u64(), Some(1), "edge: one replica on SQLite");
+            assert_eq!(
+                deployment[0]["spec"]["replicas"].as_u64(),
+                Some(1),
+                "edge: one replica on SQLite"
+            );
             assert_eq!(kind(&docs, "CronJob").len(), 1, "edge: the hourly backup");
         }
         let Some(validator) = &validator else { continue };
@@ -198,11 +244,17 @@ fn kubernetes_overlays_render_and_validate() {
             .collect();
         std::fs::write(&file, rendered.join("---\n")).expect("write");
         let out = run(
-            Command::new(validator).args(["--strict", "--kubernetes-version", "1.33.0"]).arg(&file),
+            Command::new(validator)
+                .args(["--strict", "--kubernetes-version", "1.33.0"])
+                .arg(&file),
             &repo(),
         );
         assert!(!out.contains("ERROR") && !out.contains("WARN"), "{overlay}: {out}");
-        assert_eq!(out.matches("passed for resource").count(), rendered.len(), "{overlay}: {out}");
+        assert_eq!(
+            out.matches("passed for resource").count(),
+            rendered.len(),
+            "{overlay}: {out}"
+        );
     }
 }
 
@@ -232,7 +284,10 @@ fn edge_units_pass_systemd_analyze_verify() {
         .expect("systemd-analyze");
     let said = String::from_utf8_lossy(&out.stderr);
     let ours: Vec<&str> = said.lines().filter(|l| units.iter().any(|u| l.contains(u))).collect();
-    assert!(out.status.success() && ours.is_empty(), "systemd-analyze verify:\n{said}");
+    assert!(
+        out.status.success() && ours.is_empty(),
+        "systemd-analyze verify:\n{said}"
+    );
     let unit = std::fs::read_to_string(repo().join("deploy/edge/ms5.service")).expect("unit");
     for hardening in [
         "User=ms5",
@@ -253,27 +308,49 @@ fn compose_wires_every_service_with_files_and_secrets_from_files() {
     let compose = yaml("deploy/compose.yaml");
     let deploy = repo().join("deploy");
     let services = compose["services"].as_mapping().expect("services");
-    for name in ["ms5", "nginx", "postgres", "redis", "prometheus", "alertmanager", "grafana"] {
+    for name in [
+        "ms5",
+        "nginx",
+        "postgres",
+        "redis",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    ] {
         assert!(services.contains_key(name), "no service {name}");
     }
-    assert!(compose["services"]["postgres"]["image"].as_str().unwrap_or_default().contains("timescaledb"));
+    assert!(
+        compose["services"]["postgres"]["image"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timescaledb")
+    );
     // The secret files, made the way a user makes them.
     let secrets_dir = temp();
     let made = run(
-        Command::new("bash").arg(deploy.join("secrets.sh")).arg(secrets_dir.path()),
+        Command::new("bash")
+            .arg(deploy.join("secrets.sh"))
+            .arg(secrets_dir.path()),
         &repo(),
     );
     assert!(made.contains("secrets in"), "{made}");
     let declared = compose["secrets"].as_mapping().expect("top-level secrets");
     for (name, secret) in declared {
-        let file = secret["file"].as_str().unwrap_or_else(|| panic!("secret {name:?} is not from a file"));
-        let rel = file.strip_prefix("./secrets/").unwrap_or_else(|| panic!("{file}: not under ./secrets/"));
+        let file = secret["file"]
+            .as_str()
+            .unwrap_or_else(|| panic!("secret {name:?} is not from a file"));
+        let rel = file
+            .strip_prefix("./secrets/")
+            .unwrap_or_else(|| panic!("{file}: not under ./secrets/"));
         let made = secrets_dir.path().join(rel);
         let len = std::fs::metadata(&made).map(|m| m.len()).unwrap_or(0);
         assert!(len > 0, "secrets.sh does not make {file}");
     }
     let gitignore = std::fs::read_to_string(repo().join(".gitignore")).expect(".gitignore");
-    assert!(gitignore.lines().any(|l| l == "/deploy/secrets/"), "deploy/secrets/ must stay out of git");
+    assert!(
+        gitignore.lines().any(|l| l == "/deploy/secrets/"),
+        "deploy/secrets/ must stay out of git"
+    );
     for (name, config) in compose["configs"].as_mapping().into_iter().flatten() {
         let file = config["file"].as_str().unwrap_or_default();
         assert!(deploy.join(file).exists(), "config {name:?}: {file} does not exist");
@@ -284,7 +361,10 @@ fn compose_wires_every_service_with_files_and_secrets_from_files() {
             let spec = volume.as_str().unwrap_or_default();
             let source = spec.split(':').next().unwrap_or_default();
             if source.starts_with('.') {
-                assert!(deploy.join(source).exists(), "{name}: mounts {source}, which does not exist");
+                assert!(
+                    deploy.join(source).exists(),
+                    "{name}: mounts {source}, which does not exist"
+                );
             } else {
                 assert!(
                     compose["volumes"].as_mapping().is_some_and(|v| v.contains_key(source)),
@@ -306,12 +386,18 @@ fn compose_wires_every_service_with_files_and_secrets_from_files() {
                     "{name}: {key} is written inline"
                 );
             }
-            assert!(!value.contains("://") || !value.contains('@'), "{name}: {key} carries credentials");
+            assert!(
+                !value.contains("://") || !value.contains('@'),
+                "{name}: {key} carries credentials"
+            );
         }
     }
     // nginx shares ms5's network, so deploy/nginx/ms5.conf's 127.0.0.1:8080 reaches MS5 and
     // MS5 trusts 127.0.0.1 as its proxy.
-    assert_eq!(compose["services"]["nginx"]["network_mode"].as_str(), Some("service:ms5"));
+    assert_eq!(
+        compose["services"]["nginx"]["network_mode"].as_str(),
+        Some("service:ms5")
+    );
     assert_eq!(
         compose["services"]["ms5"]["environment"]["MS5__HTTP__TRUSTED_PROXIES"].as_str(),
         Some("[\"127.0.0.1\"]")
@@ -409,7 +495,10 @@ async fn dashboards_and_alerts_name_only_metrics_ms5_exposes() {
         .flat_map(metric_names)
         .collect();
     for name in &served {
-        assert!(declared.contains(name), "{name} is on /metrics but not declared in src/metrics.rs");
+        assert!(
+            declared.contains(name),
+            "{name} is on /metrics but not declared in src/metrics.rs"
+        );
     }
     let mut known: HashSet<String> = served.union(&declared).cloned().collect();
     for (marker, names) in ARRIVING {
@@ -421,7 +510,10 @@ async fn dashboards_and_alerts_name_only_metrics_ms5_exposes() {
     let mut checked = 0;
     let mut titles = Vec::new();
     let provisioned = yaml("deploy/grafana/provisioning/datasources/ms5.yaml");
-    let datasource = provisioned["datasources"][0]["uid"].as_str().expect("datasource uid").to_owned();
+    let datasource = provisioned["datasources"][0]["uid"]
+        .as_str()
+        .expect("datasource uid")
+        .to_owned();
     let mut uids = HashSet::new();
     let dashboards = repo().join("deploy/grafana/dashboards");
     for entry in std::fs::read_dir(&dashboards).expect("dashboards") {
@@ -429,16 +521,26 @@ async fn dashboards_and_alerts_name_only_metrics_ms5_exposes() {
         let text = std::fs::read_to_string(&path).expect("dashboard");
         let dash: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("?").to_owned();
-        assert!(uids.insert(dash["uid"].as_str().expect("uid").to_owned()), "{file}: uid taken");
+        assert!(
+            uids.insert(dash["uid"].as_str().expect("uid").to_owned()),
+            "{file}: uid taken"
+        );
         assert!(dash["title"].is_string() && dash["schemaVersion"].is_u64(), "{file}");
         let mut ids = HashSet::new();
         for panel in dash["panels"].as_array().expect("panels") {
             let title = panel["title"].as_str().expect("title");
-            assert!(ids.insert(panel["id"].as_u64().expect("id")), "{file}: {title}: id taken");
+            assert!(
+                ids.insert(panel["id"].as_u64().expect("id")),
+                "{file}: {title}: id taken"
+            );
             for k in ["x", "y", "w", "h"] {
                 assert!(panel["gridPos"][k].is_u64(), "{file}: {title}: gridPos.{k}");
             }
-            assert_eq!(panel["datasource"]["uid"].as_str(), Some(datasource.as_str()), "{file}: {title}");
+            assert_eq!(
+                panel["datasource"]["uid"].as_str(),
+                Some(datasource.as_str()),
+                "{file}: {title}"
+            );
             let targets = panel["targets"].as_array().expect("targets");
             assert!(!targets.is_empty(), "{file}: {title}: no query");
             for t in targets {
