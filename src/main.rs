@@ -271,6 +271,7 @@ async fn main() -> ExitCode {
                         Err(e) => eprintln!("ms5: cannot make a board link: {e}"),
                     }
                 }
+                ms5::systemd::ready(app.plant().clone());
                 let code = match app.run_until_stopped(true).await {
                     Ok(()) => 0,
                     Err(e) => {

@@ -296,6 +296,8 @@ fn edge_units_pass_systemd_analyze_verify() {
         "NoNewPrivileges=yes",
         "CapabilityBoundingSet=\n",
         "Restart=on-failure",
+        "Type=notify",
+        "WatchdogSec=",
     ] {
         assert!(unit.contains(hardening), "ms5.service lacks {hardening:?}");
     }
