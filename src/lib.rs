@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod plc;
 pub mod startup;
 pub mod store;
+pub mod systemd;
 
 #[cfg(test)]
 pub(crate) mod test_support;

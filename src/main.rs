@@ -35,6 +35,16 @@ enum Command {
     Migrate,
     /// Validate the configuration and plant model, and exit.
     CheckConfig,
+    /// Copy the database to a new file, consistent while MS5 serves (SQLite's VACUUM INTO).
+    Backup {
+        /// The backup file to write (must not exist).
+        file: PathBuf,
+    },
+    /// Put a backup where the configured database goes (refused while a database is there).
+    Restore {
+        /// The backup file to read.
+        file: PathBuf,
+    },
     /// Serve the simulated plant as an OPC UA server (a stand-in PLC), see `[opcua.server]`.
     Simulate,
     /// Manage accounts (the password is asked for, or read from stdin; never an argument).
@@ -144,6 +154,35 @@ async fn audit(store: &Store, target: &str, action: &'static str, details: serde
     }
 }
 
+/// `ms5 backup`: the configured database, which must exist, copied to `file`.
+async fn backup(config: &Config, file: &std::path::Path) -> Result<String, ms5::store::backup::BackupError> {
+    let url = &config.settings.store.url;
+    let database = ms5::store::backup::existing_database(url)?;
+    let store = Store::connect(url).await?;
+    let done = store.backup_to(file).await?;
+    Ok(format!(
+        "backed up {} to {} ({} bytes, schema {})",
+        database.display(),
+        done.file.display(),
+        done.bytes,
+        done.schema
+    ))
+}
+
+/// Prints a command's result: exit 0 with its message, or 1 with the error.
+fn finish<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
+    match result {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ms5: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -188,6 +227,20 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup { file } => finish(backup(&config, &file).await),
+        Command::Restore { file } => finish(
+            ms5::store::backup::restore(&file, &config.settings.store.url)
+                .await
+                .map(|done| {
+                    format!(
+                        "ms5: {}\nrestored {} into {} (schema {}); start MS5 on it",
+                        config.describe(),
+                        file.display(),
+                        done.file.display(),
+                        done.schema
+                    )
+                }),
+        ),
         Command::Migrate => match Store::connect(&config.settings.store.url).await {
             Ok(store) => match store.migrate().await {
                 Ok(()) => {
@@ -218,6 +271,7 @@ async fn main() -> ExitCode {
                         Err(e) => eprintln!("ms5: cannot make a board link: {e}"),
                     }
                 }
+                ms5::systemd::ready(app.plant().clone());
                 let code = match app.run_until_stopped(true).await {
                     Ok(()) => 0,
                     Err(e) => {

@@ -50,6 +50,8 @@ pub const STORE_BACKLOG: &str = "ms5_store_backlog_rows";
 pub const STORE_DROPPED: &str = "ms5_store_raw_samples_dropped_total";
 /// Open Andon tickets (open or acknowledged). Labels: line, priority.
 pub const ANDON_OPEN: &str = "ms5_andon_open_tickets";
+/// Open tickets whose last response level has fired (nobody is left to page). Labels: line.
+pub const ANDON_AT_LAST_LEVEL: &str = "ms5_andon_tickets_at_last_level";
 /// Escalation levels fired. Labels: level, kind (response | resolve_deadline).
 pub const ANDON_ESCALATIONS: &str = "ms5_andon_escalations_total";
 /// Raise → acknowledge, seconds. Labels: priority.
@@ -82,6 +84,11 @@ pub const WS_PUSH_LATENCY: &str = "ms5_ws_push_latency_seconds";
 pub const ACTOR_RESTARTS: &str = "ms5_actor_restarts_total";
 /// Audit entries that could not be written.
 pub const AUDIT_FAILURES: &str = "ms5_audit_write_errors_total";
+
+/// 1, labelled with the running version. Labels: version.
+pub const BUILD_INFO: &str = "ms5_build_info";
+/// When this process started, Unix seconds (a change is a restart).
+pub const START_TIME: &str = "ms5_start_time_seconds";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -119,6 +126,15 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
+/// Sets the process gauges (version, start time); called once at start.
+pub fn record_start() {
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    metrics::gauge!(START_TIME).set(started);
+}
+
 fn describe() {
     for (name, what) in [
         (OEE, "OEE per scope (machine|line), id and window (0-1)"),
@@ -132,6 +148,12 @@ fn describe() {
         (PLC_CONNECTED, "1 while the PLC endpoint is connected"),
         (PLC_SUCCESS_RATIO, "Share of PLC reads or values that came back good"),
         (PLC_TAG_ERROR, "1 while a tag's PLC address or node is refused"),
+        (
+            ANDON_AT_LAST_LEVEL,
+            "Open Andon tickets past their last escalation level",
+        ),
+        (BUILD_INFO, "1, labelled with the running version"),
+        (START_TIME, "When this process started, Unix seconds"),
     ] {
         describe_gauge!(name, what);
     }

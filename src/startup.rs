@@ -76,6 +76,7 @@ impl Application {
         let first_admin = config.command_line("user add --username <name> --role admin");
         tracing::info!(config = config.describe(), "starting");
         let metrics = crate::metrics::install();
+        crate::metrics::record_start();
         // Pages go out over HTTPS with rustls; ring is its crypto. Fails only if a provider
         // is installed already, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -220,6 +220,12 @@ impl AndonDesk {
                     .count();
                 metrics::gauge!(m::ANDON_OPEN, "line" => l.id.clone(), "priority" => p.as_str()).set(n as f64);
             }
+            let last = self
+                .views
+                .values()
+                .filter(|v| v.line == l.id && v.at_last_level())
+                .count();
+            metrics::gauge!(m::ANDON_AT_LAST_LEVEL, "line" => l.id.clone()).set(last as f64);
         }
     }
 

@@ -226,3 +226,66 @@ pub fn ticket_view(t: &super::andon::Ticket, next: Option<super::andon::Due>) ->
         }),
     }
 }
+
+impl TicketView {
+    /// Still open after its last response level fired: nobody is left to page, so the
+    /// ticket waits on whoever got the last page (the `MS5AndonLastLevel` alert watches these).
+    pub fn at_last_level(&self) -> bool {
+        self.state == super::andon::TicketState::Open && self.level > 0 && self.next_escalation.is_none()
+    }
+}
+
+#[cfg(test)]
+mod last_level_tests {
+    use super::super::andon::{DueKind, TicketState};
+    use super::*;
+
+    fn view(state: TicketState, level: u32, next: Option<u32>) -> TicketView {
+        let at = utc(0);
+        TicketView {
+            id: 1,
+            line: "line-1".into(),
+            machine: None,
+            category: super::super::andon::Category::Maintenance,
+            priority: super::super::andon::Priority::High,
+            source: super::super::andon::TicketSource::Operator,
+            description: String::new(),
+            state,
+            level,
+            raised_at: at,
+            raised_by: "ada".into(),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            cancelled_at: None,
+            cancelled_by: None,
+            next_escalation: next.map(|level| NextEscalation {
+                level,
+                at,
+                kind: DueKind::Response,
+            }),
+        }
+    }
+
+    #[test]
+    fn only_an_open_ticket_past_its_last_level_is_at_the_last_level() {
+        // (state, levels fired, next level armed, at the last level)
+        let table = [
+            (TicketState::Open, 0, Some(1), false),      // fresh: level 1 armed
+            (TicketState::Open, 1, Some(2), false),      // between levels
+            (TicketState::Open, 2, None, true),          // the last of 2 levels fired
+            (TicketState::Open, 0, None, false),         // a policy without levels paged nobody
+            (TicketState::Acknowledged, 2, None, false), // someone answered
+            (TicketState::Resolved, 2, None, false),
+            (TicketState::Cancelled, 2, None, false),
+        ];
+        for (state, level, next, want) in table {
+            assert_eq!(
+                view(state, level, next).at_last_level(),
+                want,
+                "{state:?} {level} {next:?}"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@
 mod accounts;
 mod andon;
 mod audit;
+pub mod backup;
 pub mod batch;
 mod downtime;
 mod history;
@@ -50,6 +51,18 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A newer MS5 migrated the database: this binary would misread it.
+    #[error(
+        "the database was migrated by a newer MS5 (schema version {database}; this binary knows up to \
+         {binary}): run the newer binary, or restore a backup taken before the upgrade \
+         (see Rollback in docs/operations.md)"
+    )]
+    SchemaNewer {
+        /// The newest migration in the database.
+        database: i64,
+        /// The newest migration this binary has.
+        binary: i64,
+    },
     /// A unique key is taken (a username, say).
     #[error("{0}")]
     Conflict(String),

@@ -37,6 +37,11 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// The migrations built into this binary.
+pub(super) fn migrator() -> &'static sqlx::migrate::Migrator {
+    &MIGRATOR
+}
+
 impl Store {
     /// Opens (creating if missing) the database at `url` (`sqlite://path`).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -72,8 +77,9 @@ impl Store {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, after refusing a database a newer MS5 migrated.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        super::backup::check_schema(&self.pool).await?;
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }

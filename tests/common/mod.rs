@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pager;
+pub mod tools;
 pub mod ws;
 
 use std::path::Path;
