@@ -11,6 +11,7 @@ mod auth;
 mod defects_file;
 mod opcua;
 mod plant_file;
+mod proxy_range;
 mod reason;
 mod source;
 
@@ -19,6 +20,7 @@ pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, Se
 pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use plant_file::parse as parse_plant;
+pub use proxy_range::ProxyRange;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -229,10 +231,10 @@ pub struct HttpSettings {
     /// the WebSocket. The dashboard's own origin is always allowed.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
-    /// Addresses of reverse proxies in front of MS5: from these, the client address is
-    /// taken from `X-Forwarded-For` (for sign-in limits and the audit log).
+    /// Reverse proxies in front of MS5, as addresses or CIDR ranges: from these, the client
+    /// address is taken from `X-Forwarded-For` (for sign-in limits and the audit log).
     #[serde(default)]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<ProxyRange>,
 }
 
 /// `[store]`

@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::jwt::Claims;
+use crate::config::ProxyRange;
 use crate::domain::access::{Access, Denial, Principal, decide};
 use crate::domain::flags::Flag;
 
@@ -59,7 +60,7 @@ pub fn client_addr(req: &HttpRequest) -> String {
     let Some(peer) = req.peer_addr().map(|a| a.ip().to_canonical()) else {
         return "unknown".to_owned();
     };
-    let trusted: &[IpAddr] = req
+    let trusted: &[ProxyRange] = req
         .app_data::<web::Data<AppState>>()
         .map_or(&[], |s| s.trusted_proxies.as_slice());
     // Several header lines (a proxy may append its own) read as one list, in order.
@@ -73,8 +74,9 @@ pub fn client_addr(req: &HttpRequest) -> String {
 }
 
 /// See [`client_addr`].
-pub fn forwarded_client(peer: IpAddr, trusted: &[IpAddr], forwarded_for: Option<&str>) -> IpAddr {
-    if !trusted.contains(&peer) {
+pub fn forwarded_client(peer: IpAddr, trusted: &[ProxyRange], forwarded_for: Option<&str>) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|r| r.contains(ip));
+    if !is_trusted(&peer) {
         return peer;
     }
     let mut client = peer;
@@ -82,7 +84,7 @@ pub fn forwarded_client(peer: IpAddr, trusted: &[IpAddr], forwarded_for: Option<
         match hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) => {
                 client = ip;
-                if !trusted.contains(&ip) {
+                if !is_trusted(&ip) {
                     break;
                 }
             }
@@ -171,12 +173,18 @@ mod tests {
     #[test]
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let proxy = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let proxy: Vec<ProxyRange> = ["10.0.0.1", "10.0.0.2", "10.244.0.0/16"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
         // (peer, X-Forwarded-For, client)
         let table = [
             ("10.0.0.1", Some("203.0.113.7"), "203.0.113.7"),
             ("10.0.0.1", Some("198.51.100.1, 203.0.113.7"), "203.0.113.7"),
             ("10.0.0.1", Some("203.0.113.7, 10.0.0.2"), "203.0.113.7"),
+            // a proxy inside a trusted range (an ingress controller's pod)
+            ("10.244.7.3", Some("203.0.113.7"), "203.0.113.7"),
+            ("10.0.0.1", Some("203.0.113.7, 10.244.9.9"), "203.0.113.7"),
             ("10.0.0.1", None, "10.0.0.1"),
             ("10.0.0.1", Some("garbage"), "10.0.0.1"),
             ("192.0.2.9", Some("203.0.113.7"), "192.0.2.9"),

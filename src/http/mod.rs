@@ -62,7 +62,7 @@ pub struct AppState {
     /// Feature flags in force.
     pub flags: Arc<FeatureFlags>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<crate::config::ProxyRange>,
     /// Jobs' views, products and `jobs:{line}` frames.
     pub jobs: crate::actors::job_board::JobBoard,
     /// Reports: made, stored and read.
