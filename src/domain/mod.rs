@@ -10,6 +10,7 @@ pub mod counter;
 pub mod downtime;
 pub mod flags;
 pub mod history;
+pub mod idempotency;
 pub mod login_throttle;
 pub mod machine;
 pub mod machine_state;

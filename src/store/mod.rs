@@ -10,6 +10,8 @@ mod audit;
 pub mod batch;
 mod downtime;
 mod history;
+mod idempotency;
+pub use idempotency::KeptAnswer;
 mod production;
 pub use production::{JobFilter, JobPlan, JobRecord, StoredReport};
 mod sqlite;
