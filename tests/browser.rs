@@ -1,5 +1,6 @@
-//! The live board in a real browser: Debian chromium driven by playwright-core
-//! (tests/browser/board.mjs) against a server running the simulated plant.
+//! The live board and the floor app in a real browser: Debian chromium driven by
+//! playwright-core (tests/browser/board.mjs, tests/browser/floor.mjs) against real
+//! servers: the board on the simulated plant, the floor app on a manual clock.
 
 mod common;
 
@@ -11,19 +12,28 @@ use ms5::clock::Clock;
 const INJECTION: &str = "<img src=x onerror=alert(1)>";
 const TICKET_TEXT: &str = "<b>Filler</b> valve fault <img src=x onerror=alert(2)>";
 
-#[actix_web::test]
-async fn the_board_renders_the_live_plant_in_chromium() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/board.mjs");
+/// Whether chromium and the node packages are here; without them the test is skipped,
+/// unless `MS5_REQUIRE_BROWSER` is set.
+fn browser_ready() -> bool {
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules");
     let ready = Path::new("/usr/bin/chromium").exists()
-        && Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/browser/node_modules/playwright-core")
-            .exists();
+        && ["playwright-core", "axe-core", "jsqr"]
+            .iter()
+            .all(|m| modules.join(m).exists());
     if !ready {
         assert!(
             std::env::var_os("MS5_REQUIRE_BROWSER").is_none(),
-            "chromium or playwright-core missing: scripts/test.sh installs them"
+            "chromium or the browser test packages missing: scripts/test.sh installs them"
         );
-        eprintln!("skipped: chromium or playwright-core not installed (scripts/test.sh installs them)");
+        eprintln!("skipped: chromium or the browser test packages not installed (scripts/test.sh installs them)");
+    }
+    ready
+}
+
+#[actix_web::test]
+async fn the_board_renders_the_live_plant_in_chromium() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/board.mjs");
+    if !browser_ready() {
         return;
     }
     let dir = temp();
@@ -70,4 +80,96 @@ async fn the_board_renders_the_live_plant_in_chromium() {
     );
     assert!(out.status.success(), "browser test failed:\n{text}");
     assert!(text.contains(", 0 failed"), "{text}");
+    eprintln!("{}", text.trim());
+}
+
+/// 08:00 on the test day, two hours into the day shift (06:00-14:00 UTC).
+const FLOOR_T0: i64 = DAY + 8 * 60 * MIN;
+
+/// The test plant with a reason tree, a defect tree and products on the filler.
+fn floor_plant() -> String {
+    let plant = TEST_PLANT.replace(
+        "fault_codes = { 7 = \"jam\" }",
+        "fault_codes = { 7 = \"jam\" }\nproducts = [{ code = 1, name = \"Cola 2 l\", ideal_cycle_time = \"1s\" }]",
+    );
+    format!(
+        r#"{plant}
+[andon]
+reasons = {{ mechanical = ["belt", "bearing"], electrical = ["sensor"], other = [] }}
+
+[[andon.policies]]
+category = "maintenance"
+levels = [{{ after = "5m", targets = [] }}]
+
+[defects]
+fill = ["underfill", "overfill"]
+cap = ["missing", "loose"]
+"#
+    )
+}
+
+#[actix_web::test]
+async fn the_floor_app_serves_every_role_in_chromium() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/floor.mjs");
+    if !browser_ready() {
+        return;
+    }
+    let dir = temp();
+    let app = spawn_plant_at(dir.path(), &floor_plant(), FLOOR_T0, serde_json::json!({})).await;
+    // 06:00-07:40 running, 07:40-07:50 down (a stop to classify), running since: the
+    // filler has made 4,000 parts by 08:00, 30 of them PLC rejects.
+    let start = DAY + 6 * 60 * MIN;
+    app.ingest(&[
+            ("A.Filler.State", serde_json::json!(1), start),
+            ("A.Filler.Total", serde_json::json!(0), start),
+            ("A.Filler.Reject", serde_json::json!(0), start),
+            ("A.Packer.Run", serde_json::json!(true), start),
+            ("A.Packer.Good", serde_json::json!(0), start),
+            ("A.Filler.State", serde_json::json!(3), FLOOR_T0 - 20 * MIN),
+            ("A.Filler.Total", serde_json::json!(3_500), FLOOR_T0 - 20 * MIN),
+            ("A.Filler.State", serde_json::json!(1), FLOOR_T0 - 10 * MIN),
+            ("A.Filler.Total", serde_json::json!(4_000), FLOOR_T0),
+            ("A.Filler.Reject", serde_json::json!(30), FLOOR_T0),
+            ("A.Filler.State", serde_json::json!(1), FLOOR_T0),
+            ("A.Packer.Good", serde_json::json!(1_000), FLOOR_T0),
+            ("A.Packer.Run", serde_json::json!(true), FLOOR_T0),
+    ])
+    .await;
+    let (status, template) = app
+        .post(
+            "/api/v1/checklist-templates",
+            &serde_json::json!({"line": "line-a", "name": "Start-up", "items": [
+                {"key": "guard", "label": "Guards closed", "kind": "yes_no", "required": true},
+                {"key": "air", "label": "Air pressure", "kind": "number", "min": 4, "max": 6, "unit": "bar", "required": true}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{template}");
+    for (name, role) in [
+        ("olga", ms5::domain::access::Role::Operator),
+        ("sam", ms5::domain::access::Role::Supervisor),
+        ("eve", ms5::domain::access::Role::Engineer),
+    ] {
+        make_user(&app.store, name, role, None, FLOOR_T0).await;
+    }
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screens");
+    std::fs::create_dir_all(&shots).expect("screenshot directory");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .env("MS5_URL", format!("{}/", app.base))
+        .env("MS5_NOW_MS", FLOOR_T0.to_string())
+        .env("MS5_PASSWORD", TEST_PASSWORD)
+        .env("MS5_ADMIN_TOKEN", &app.token)
+        .env("MS5_SUPERVISOR_TOKEN", app.token_for("sam").await)
+        .env("MS5_SCREENSHOTS", &shots)
+        .output()
+        .await
+        .expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "browser test failed:\n{text}");
+    assert!(text.contains(", 0 failed"), "{text}");
+    eprintln!("{}", text.trim());
 }

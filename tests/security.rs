@@ -205,6 +205,7 @@ const CLASSES: &[(&str, &str)] = &[
     ("DELETE /api/v1/display-tokens/{id}", "admin"),
     ("GET /api/v1/audit", "admin"),
     ("GET /", "open"),
+    ("GET /app", "open"),
     ("GET /{file}", "open"),
 ];
 

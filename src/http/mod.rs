@@ -298,7 +298,8 @@ route_table! {
     Delete "/api/v1/display-tokens/{id}" => display_tokens::revoke, Admin;
     Get "/api/v1/audit" => audit::list, Admin;
     Get "/" => web::index, Open;
-    Get "/{file:[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}" => web::asset, Open;
+    Get "/app" => web::app, Open;
+    Get "/{file:(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}" => web::asset, Open;
 }
 
 /// CORS for the configured other origins (none: same-origin only).

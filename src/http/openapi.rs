@@ -148,7 +148,7 @@ impl Modify for SecuritySchemes {
         production::maintenance::start, production::maintenance::complete, production::maintenance::cancel,
         production::maintenance::note, production::maintenance_views::machine_orders,
         production::analytics::machines, production::analytics::losses, production::analytics::health,
-        web::index, web::asset,
+        web::index, web::app, web::asset,
     ),
     components(schemas(
         ErrorBody,
