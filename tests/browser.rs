@@ -83,8 +83,10 @@ async fn the_board_renders_the_live_plant_in_chromium() {
     eprintln!("{}", text.trim());
 }
 
-/// 08:00 on the test day, two hours into the day shift (06:00-14:00 UTC).
-const FLOOR_T0: i64 = DAY + 8 * 60 * MIN;
+/// Midnight of the floor test's day, 13 days after [`DAY`] (a Sunday, 2026-03-15).
+const FLOOR_DAY: i64 = DAY + 13 * 24 * 60 * MIN;
+/// 08:00 on that day, two hours into the day shift (06:00-14:00 UTC).
+const FLOOR_T0: i64 = FLOOR_DAY + 8 * 60 * MIN;
 
 /// The test plant with a reason tree, a defect tree and products on the filler.
 fn floor_plant() -> String {
@@ -115,24 +117,36 @@ async fn the_floor_app_serves_every_role_in_chromium() {
         return;
     }
     let dir = temp();
-    let app = spawn_plant_at(dir.path(), &floor_plant(), FLOOR_T0, serde_json::json!({})).await;
-    // 06:00-07:40 running, 07:40-07:50 down (a stop to classify), running since: the
+    // Recent window 3 days, baseline the 10 days before (as in tests/maintenance.rs).
+    let settings = serde_json::json!({"analytics": {"trend_window": "3d", "trend_baseline": "10d", "trend_half_life": "1d"}});
+    let app = spawn_plant_at(dir.path(), &floor_plant(), FLOOR_T0, settings).await;
+    let day = |d: i64, h: i64, m: i64| FLOOR_DAY - d * 24 * 60 * MIN + h * 60 * MIN + m * MIN;
+    // The filler's history makes it at risk: 5 min jams on days −12 and −6, then 3 on day
+    // −1 and 1 on day −2 (failing several times faster than its baseline).
+    let mut history = vec![("A.Filler.State", serde_json::json!(1), day(13, 6, 0))];
+    for (d, h) in [(12, 7), (6, 7), (2, 7), (1, 7), (1, 8), (1, 10)] {
+        history.push(("A.Filler.State", serde_json::json!(3), day(d, h, 0)));
+        history.push(("A.Filler.State", serde_json::json!(1), day(d, h, 5)));
+    }
+    history.push(("A.Filler.State", serde_json::json!(1), day(1, 14, 0)));
+    app.ingest(&history).await;
+    // Today 06:00-07:40 running, 07:40-07:50 down (a stop to classify), running since: the
     // filler has made 4,000 parts by 08:00, 30 of them PLC rejects.
-    let start = DAY + 6 * 60 * MIN;
+    let start = FLOOR_DAY + 6 * 60 * MIN;
     app.ingest(&[
-            ("A.Filler.State", serde_json::json!(1), start),
-            ("A.Filler.Total", serde_json::json!(0), start),
-            ("A.Filler.Reject", serde_json::json!(0), start),
-            ("A.Packer.Run", serde_json::json!(true), start),
-            ("A.Packer.Good", serde_json::json!(0), start),
-            ("A.Filler.State", serde_json::json!(3), FLOOR_T0 - 20 * MIN),
-            ("A.Filler.Total", serde_json::json!(3_500), FLOOR_T0 - 20 * MIN),
-            ("A.Filler.State", serde_json::json!(1), FLOOR_T0 - 10 * MIN),
-            ("A.Filler.Total", serde_json::json!(4_000), FLOOR_T0),
-            ("A.Filler.Reject", serde_json::json!(30), FLOOR_T0),
-            ("A.Filler.State", serde_json::json!(1), FLOOR_T0),
-            ("A.Packer.Good", serde_json::json!(1_000), FLOOR_T0),
-            ("A.Packer.Run", serde_json::json!(true), FLOOR_T0),
+        ("A.Filler.State", serde_json::json!(1), start),
+        ("A.Filler.Total", serde_json::json!(0), start),
+        ("A.Filler.Reject", serde_json::json!(0), start),
+        ("A.Packer.Run", serde_json::json!(true), start),
+        ("A.Packer.Good", serde_json::json!(0), start),
+        ("A.Filler.State", serde_json::json!(3), FLOOR_T0 - 20 * MIN),
+        ("A.Filler.Total", serde_json::json!(3_500), FLOOR_T0 - 20 * MIN),
+        ("A.Filler.State", serde_json::json!(1), FLOOR_T0 - 10 * MIN),
+        ("A.Filler.Total", serde_json::json!(4_000), FLOOR_T0),
+        ("A.Filler.Reject", serde_json::json!(30), FLOOR_T0),
+        ("A.Filler.State", serde_json::json!(1), FLOOR_T0),
+        ("A.Packer.Good", serde_json::json!(1_000), FLOOR_T0),
+        ("A.Packer.Run", serde_json::json!(true), FLOOR_T0),
     ])
     .await;
     let (status, template) = app
@@ -157,6 +171,7 @@ async fn the_floor_app_serves_every_role_in_chromium() {
         .arg(&script)
         .env("MS5_URL", format!("{}/", app.base))
         .env("MS5_NOW_MS", FLOOR_T0.to_string())
+        .env("MS5_DATE", "2026-03-15")
         .env("MS5_PASSWORD", TEST_PASSWORD)
         .env("MS5_ADMIN_TOKEN", &app.token)
         .env("MS5_SUPERVISOR_TOKEN", app.token_for("sam").await)

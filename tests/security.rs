@@ -473,7 +473,7 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     assert_eq!(status, 200);
     assert_eq!(
         me,
-        json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"]})
+        json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"], "timezone": "UTC"})
     );
 
     // The access token lives 30 min, give or take the 30 s leeway.

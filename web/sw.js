@@ -67,7 +67,8 @@ self.addEventListener('fetch', (event) => {
         }
         return res;
       })
-      .catch(() => caches.match(event.request, { ignoreSearch: true })),
+      // Module scripts are CORS requests; the kept copy is matched by its path alone.
+      .catch(() => caches.match(url.origin + url.pathname, { ignoreSearch: true, ignoreVary: true })),
   );
 });
 

@@ -4,6 +4,7 @@
 // Environment:
 //   MS5_URL               server base URL, e.g. http://127.0.0.1:8080/ (required)
 //   MS5_NOW_MS            the server's (manual) clock, ms; the browsers' clocks start there
+//   MS5_DATE              the plant-local date of that instant (the shift report's), YYYY-MM-DD
 //   MS5_PASSWORD          password of olga (operator), sam (supervisor), eve (engineer), root (admin)
 //   MS5_ADMIN_TOKEN       root's access token (API checks)
 //   MS5_SUPERVISOR_TOKEN  sam's access token (what happens "elsewhere")
@@ -26,6 +27,7 @@ const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const base = (process.env.MS5_URL || '').replace(/\/$/, '');
 const now = Number(process.env.MS5_NOW_MS || Date.now());
 const password = process.env.MS5_PASSWORD || '';
+const today = process.env.MS5_DATE || new Date(now).toISOString().slice(0, 10);
 const adminToken = process.env.MS5_ADMIN_TOKEN || '';
 const supToken = process.env.MS5_SUPERVISOR_TOKEN || '';
 const shots = process.env.MS5_SCREENSHOTS || '';
@@ -120,7 +122,9 @@ async function axe(page, name) {
 }
 
 async function shot(page, name) {
-  if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+  if (!shots) return;
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 }
 
 async function until(page, fn, arg, timeout, what) {
@@ -262,6 +266,12 @@ try {
   const waiting = Number(await op.$eval('#outbox', (e) => e.dataset.waiting));
   check('offline actions wait in the outbox ("n waiting")', waiting >= 2 && /waiting/.test(await op.$eval('#outbox', (e) => e.textContent)), `waiting=${waiting}`);
   await shot(op, 'operator-offline-1280x800');
+  // A reload without a connection: the service worker serves the app, and the outbox is still there.
+  const swReady = await op.evaluate(() => Promise.race([navigator.serviceWorker.ready.then((r) => Boolean(r.active)), new Promise((r) => setTimeout(() => r(false), 5000))]));
+  check('the service worker is active', swReady);
+  await op.reload({ waitUntil: 'load' });
+  await until(op, () => document.getElementById('view').dataset.screen === 'operator' && document.querySelector('.raise-panel') && document.getElementById('line-pick').value === 'line-a', null, 10000, 'the station opens offline from the service worker, on its line');
+  await until(op, (n) => Number(document.getElementById('outbox').dataset.waiting) === n, waiting, 5000, 'the waiting actions survive the reload');
   // Meanwhile the ticket is resolved elsewhere.
   const elsewhere = await api('POST', `/api/v1/andon/tickets/${other.body.id}/resolve`, supToken, {});
   check('the second ticket is resolved elsewhere', elsewhere.status === 200);
@@ -281,11 +291,11 @@ try {
   // ------------------------------------------------------------------ manager's report
   await sup.goto(`${base}/app#manager`, { waitUntil: 'load' });
   await sup.waitForSelector('form.inline select[name=kind]');
-  await sup.fill('input[name=date]', '2026-03-02');
+  await sup.fill('input[name=date]', today);
   await sup.fill('input[name=shift]', 'day');
   await sup.click('form.inline button[type=submit]');
   await until(sup, () => document.querySelector('.figures [data-figure=oee]'), null, 10000, 'the shift report shows');
-  const report = (await api('GET', '/api/v1/reports/shift?line=line-a&date=2026-03-02&shift=day')).body;
+  const report = (await api('GET', `/api/v1/reports/shift?line=line-a&date=${today}&shift=day`)).body;
   const r = report.lines[0];
   const shown = await sup.$$eval('.figures dd', (els) => Object.fromEntries(els.map((e) => [e.dataset.figure, e.textContent])));
   for (const f of ['oee', 'availability', 'performance', 'quality']) check(`report ${f} equals the API`, shown[f] === pct(r.oee[f]), `${shown[f]} vs ${pct(r.oee[f])}`);
@@ -314,6 +324,11 @@ try {
   const broken = await api('POST', '/api/v1/andon/tickets', supToken, { line: 'line-a', machine: 'a-filler', category: 'maintenance', priority: 'high', description: 'bearing noise' });
   await signIn(eng, 'eve', 'engineer');
   await until(eng, () => document.querySelectorAll('.health tbody tr').length === 2, null, 10000, 'machine health lists both machines with MTBF and MTTR');
+  const health = (await api('GET', '/api/v1/machines/a-filler/health')).body.trend_warning || {};
+  const risk = await eng.$eval('.health tr[data-machine=a-filler]', (r) => ({ flag: r.dataset.atRisk, text: r.querySelector('.risk').textContent }));
+  check('the at-risk filler is flagged with its figures', health.at_risk === true && risk.flag === 'true' && risk.text.includes(`${health.recent_failures} recent failures`), JSON.stringify([health.at_risk, risk]));
+  const steady = await eng.$eval('.health tr[data-machine=a-packer]', (r) => r.dataset.atRisk);
+  check('the steady packer is not flagged', steady === 'false', steady);
   await until(eng, (id) => [...document.querySelectorAll('.card option')].some((o) => o.value === id), String(broken.body.id), 10000, 'the ticket can be chosen for an order');
   await eng.selectOption('.card form.inline select', String(broken.body.id));
   await eng.fill('.card form.inline input[type=text]', 'replace bearing');

@@ -122,6 +122,26 @@ function paintOutbox({ waiting, conflicts }) {
   );
 }
 
+// Who signed in last and the plant's lines (not secrets: names, role, scope, time zone),
+// for starting offline.
+const ME_KEY = 'ms5.me';
+const LINES_KEY = 'ms5.lines';
+function remembered(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key || ME_KEY) || 'null');
+  } catch (_) {
+    return null;
+  }
+}
+function remember(value, key) {
+  try {
+    if (value) localStorage.setItem(key || ME_KEY, JSON.stringify(value));
+    else localStorage.removeItem(key || ME_KEY);
+  } catch (_) {
+    /* no storage */
+  }
+}
+
 async function signedIn() {
   let me;
   try {
@@ -131,9 +151,10 @@ async function signedIn() {
       await signOut();
       return;
     }
-    // Offline with a token: show the shell from what this browser knows.
-    me = ctx.me || { role: 'operator', kind: 'user', name: '' };
+    // Offline with a token: show the shell from what this browser last knew.
+    me = ctx.me || remembered() || { role: 'operator', kind: 'user', name: '' };
   }
+  remember(me);
   if (me.kind === 'display') {
     location.replace('/');
     return;
@@ -142,9 +163,14 @@ async function signedIn() {
   setTimeZone(me.timezone);
   try {
     const body = await get('/api/v1/production/lines');
-    ctx.lines = body.lines || [];
+    ctx.lines = (body.lines || []).map((l) => ({
+      id: l.id,
+      name: l.name,
+      machines: (l.machines || []).map((m) => ({ id: m.id, name: m.name })),
+    }));
+    remember(ctx.lines, LINES_KEY);
   } catch (_) {
-    ctx.lines = ctx.lines || [];
+    ctx.lines = ctx.lines.length ? ctx.lines : remembered(LINES_KEY) || [];
   }
   const params = new URLSearchParams(location.search);
   const wanted = params.get('line');
@@ -161,6 +187,8 @@ async function signedIn() {
 
 function signedOut() {
   ctx.me = null;
+  remember(null);
+  remember(null, LINES_KEY);
   live.stop();
   if (unmount) unmount();
   unmount = null;

@@ -42,7 +42,7 @@ export function mount(root, ctx) {
           {},
           open.map((tk) =>
             h(
-              'tr.ticket',
+              'tr.ticket-row',
               { dataset: { ticketId: tk.id, state: tk.state } },
               h('td', {}, tk.line),
               h('td', {}, tk.machine),
