@@ -118,7 +118,8 @@ async fn the_floor_app_serves_every_role_in_chromium() {
     }
     let dir = temp();
     // Recent window 3 days, baseline the 10 days before (as in tests/maintenance.rs).
-    let settings = serde_json::json!({"analytics": {"trend_window": "3d", "trend_baseline": "10d", "trend_half_life": "1d"}});
+    let settings =
+        serde_json::json!({"analytics": {"trend_window": "3d", "trend_baseline": "10d", "trend_half_life": "1d"}});
     let app = spawn_plant_at(dir.path(), &floor_plant(), FLOOR_T0, settings).await;
     let day = |d: i64, h: i64, m: i64| FLOOR_DAY - d * 24 * 60 * MIN + h * 60 * MIN + m * MIN;
     // The filler's history makes it at risk: 5 min jams on days −12 and −6, then 3 on day
