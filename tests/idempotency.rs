@@ -368,3 +368,27 @@ fn the_operator_writes_and_only_they_take_keys() {
         ]
     );
 }
+
+#[actix_web::test]
+async fn the_openapi_document_names_the_header_on_exactly_those_routes() {
+    let dir = temp();
+    let app = app(dir.path()).await;
+    let (status, doc) = app.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    for rule in ms5::http::ROUTES {
+        // `{file:regex}` → `{file}`, as the document names it.
+        let path = match rule.path.split_once(':') {
+            Some((head, _)) => format!("{head}}}"),
+            None => rule.path.to_owned(),
+        };
+        let op = &doc["paths"][path.as_str()][rule.method.to_lowercase()];
+        let named = op["parameters"].as_array().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p["name"] == json!("Idempotency-Key") && p["in"] == json!("header"))
+        });
+        assert_eq!(named, rule.idempotent, "{} {}", rule.method, rule.path);
+        if rule.idempotent {
+            assert!(op["responses"]["422"].is_object(), "{} {}", rule.method, rule.path);
+        }
+    }
+}

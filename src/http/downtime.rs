@@ -122,8 +122,8 @@ pub struct ClassifyBody {
 
 /// Classifies (or reclassifies) a downtime event with a reason code.
 #[utoipa::path(post, path = "/api/v1/downtime/{id}/classify", tag = "downtime", request_body = ClassifyBody,
-    params(("id" = i64, Path, description = "downtime event id")),
-    responses((status = 200, body = DowntimeRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = i64, Path, description = "downtime event id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 200, body = DowntimeRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "maintenance mode", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn classify(
