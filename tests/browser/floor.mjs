@@ -153,7 +153,7 @@ try {
   await wall.goto(`${base}/?line=line-a#token=${encodeURIComponent(display.body.token)}`, { waitUntil: 'load' });
   await until(wall, () => document.querySelectorAll('#board section.line').length > 0, null, 15000, 'the wall board shows line-a');
 
-  const opCtx = await context(TABLET_PORTRAIT);
+  const opCtx = await context(TABLET_PORTRAIT, { permissions: ['notifications'] });
   const op = await opCtx.newPage();
   watch(op, 'operator');
   await signIn(op, 'olga', 'operator');
@@ -203,6 +203,19 @@ try {
   await until(op, () => document.querySelectorAll('.tickets .ticket[data-state=open]').length === 1, null, 5000, 'the station lists the open ticket');
   await until(op, (n) => Number(document.body.dataset.alerts || 0) > n && !document.getElementById('alert-banner').hidden, alertsBefore, 5000, 'a new ticket alerts the station');
   const ticketId = await op.$eval('.tickets .ticket', (e) => e.dataset.ticketId);
+  const notified = await op.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    for (let i = 0; i < 50; i += 1) {
+      const list = await reg.getNotifications({ tag: 'ms5-andon' });
+      if (list.length) return list[0].body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return null;
+  });
+  check('the alert is also a system notification through the service worker', /a-filler/.test(notified || ''), String(notified));
+  await op.emulateMedia({ reducedMotion: 'reduce' });
+  check('reduced motion stops the alert animation', (await op.$eval('#alert-banner', (e) => getComputedStyle(e).animationName)) === 'none');
+  await op.emulateMedia({ reducedMotion: 'no-preference' });
   await shot(op, 'operator-800x1280');
   await axe(op, 'the operator station');
 
@@ -263,8 +276,9 @@ try {
   await op.click('.reject-body .tree [data-value=cap]');
   await op.click('.reject-body .tree [data-value="cap/missing"]');
   await op.click(`.tickets .ticket[data-ticket-id="${other.body.id}"] [data-act=acknowledge]`);
+  await until(op, () => Number(document.getElementById('outbox').dataset.waiting) >= 2, null, 5000, 'offline actions wait in the outbox');
   const waiting = Number(await op.$eval('#outbox', (e) => e.dataset.waiting));
-  check('offline actions wait in the outbox ("n waiting")', waiting >= 2 && /waiting/.test(await op.$eval('#outbox', (e) => e.textContent)), `waiting=${waiting}`);
+  check('the outbox says "n waiting"', (await op.$eval('#outbox', (e) => e.textContent)) === `${waiting} waiting`, `waiting=${waiting}`);
   await shot(op, 'operator-offline-1280x800');
   // A reload without a connection: the service worker serves the app, and the outbox is still there.
   const swReady = await op.evaluate(() => Promise.race([navigator.serviceWorker.ready.then((r) => Boolean(r.active)), new Promise((r) => setTimeout(() => r(false), 5000))]));
@@ -399,6 +413,31 @@ try {
   await adm.fill('.card form.inline input[name=action]', 'user.');
   await adm.click('.card form.inline:has(input[name=action]) button[type=submit]');
   await until(adm, () => [...document.querySelectorAll('tr.audit-entry')].every((r) => r.dataset.action.startsWith('user.')) && document.querySelectorAll('tr.audit-entry').length > 0, null, 10000, 'the audit log filters by action');
+
+  // Keyboard: from the skip link, Tab reaches the navigation, and Enter on "Raise Andon" opens the machines.
+  const kb = await opCtx.newPage();
+  watch(kb, 'keyboard');
+  await kb.goto(`${base}/app#operator`, { waitUntil: 'load' });
+  await kb.waitForSelector('.andon-raise');
+  await kb.keyboard.press('Tab');
+  const first = await kb.evaluate(() => `${document.activeElement.tagName}.${document.activeElement.className}`);
+  check('the first Tab lands on the skip link', first === 'A.skip', first);
+  await kb.close();
+  await op.focus('.andon-raise');
+  await op.keyboard.press('Enter');
+  check('Enter on Raise Andon opens the machine choice', await op.$eval('.raise-panel', (e) => !e.hidden && e.querySelectorAll('.choice').length > 0));
+  await op.click('.raise-panel button.secondary');
+
+  // Every screen at tablet (both ways) and wall sizes, for review.
+  for (const [page, screen] of [[op, 'operator'], [sup, 'supervisor'], [sup, 'manager'], [eng, 'engineer'], [adm, 'admin']]) {
+    await page.goto(`${base}/app#${screen}`, { waitUntil: 'load' });
+    await page.waitForFunction((s) => document.getElementById('view').dataset.screen === s, screen);
+    await page.waitForTimeout(500);
+    for (const v of [TABLET_PORTRAIT, TABLET_LANDSCAPE, WALL]) {
+      await page.setViewportSize(v);
+      await shot(page, `all-${screen}-${v.width}x${v.height}`);
+    }
+  }
 
   // Touch targets: every button and link in the station is at least 48 px high and wide.
   await op.setViewportSize(TABLET_PORTRAIT);

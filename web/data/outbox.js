@@ -14,6 +14,7 @@ const RETRY_MS = 5000;
 const listeners = new Set();
 let dbPromise = null;
 let flushing = null;
+let sending = Promise.resolve();
 
 function open() {
   if (!dbPromise) {
@@ -75,7 +76,15 @@ function notNow(e) {
  * `{done: body}` when the server answered, `{queued: true}` when it waits; rejects
  * with the ApiError of a refusal.
  */
-export async function send(action) {
+export function send(action) {
+  // One action at a time, so a second action never overtakes a first that is still
+  // finding out whether the server can be reached.
+  const run = sending.then(() => sendNow(action));
+  sending = run.catch(() => {});
+  return run;
+}
+
+async function sendNow(action) {
   const item = Object.assign({ key: newKey(), at: Date.now() }, action);
   const waiting = await all(QUEUE);
   if (waiting.length === 0) {
