@@ -362,6 +362,7 @@ fn the_operator_writes_and_only_they_take_keys() {
             "POST /api/v1/andon/tickets/{id}/acknowledge",
             "POST /api/v1/andon/tickets/{id}/resolve",
             "POST /api/v1/downtime/{id}/classify",
+            "POST /api/v1/downtime/{id}/split",
             "POST /api/v1/lines/{id}/checklists",
             "POST /api/v1/lines/{id}/handover",
             "POST /api/v1/rejects",

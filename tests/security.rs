@@ -168,6 +168,7 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/downtime/reasons", "read"),
     ("GET /api/v1/downtime/pareto", "read"),
     ("POST /api/v1/downtime/{id}/classify", "operate"),
+    ("POST /api/v1/downtime/{id}/split", "operate"),
     ("GET /api/v1/products", "read"),
     ("GET /api/v1/products/{code}", "read"),
     ("PUT /api/v1/products/{code}", "engineer"),

@@ -8,6 +8,7 @@ pub mod access;
 pub mod andon;
 pub mod counter;
 pub mod downtime;
+pub mod downtime_split;
 pub mod flags;
 pub mod history;
 pub mod idempotency;

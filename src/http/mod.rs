@@ -261,6 +261,7 @@ route_table! {
     Get "/api/v1/downtime/reasons" => downtime::reasons, Read;
     Get "/api/v1/downtime/pareto" => downtime::pareto, Read;
     Post "/api/v1/downtime/{id}/classify" => downtime::classify, Operate, idempotent;
+    Post "/api/v1/downtime/{id}/split" => downtime::split, Operate, idempotent;
     Get "/api/v1/products" => production::products::list, Read;
     Get "/api/v1/products/{code}" => production::products::show, Read;
     Put "/api/v1/products/{code}" => production::products::put, Engineer;

@@ -128,7 +128,7 @@ impl Modify for SecuritySchemes {
         production::rejects::void,
         ingest::ingest,
         andon::list, andon::raise, andon::show, andon::acknowledge, andon::resolve, andon::cancel,
-        downtime::list, downtime::reasons, downtime::pareto, downtime::classify,
+        downtime::list, downtime::reasons, downtime::pareto, downtime::classify, downtime::split,
         production::products::list, production::products::show, production::products::put, production::products::delete,
         production::jobs::list, production::jobs::create, production::jobs::show, production::jobs::update,
         production::jobs::release, production::jobs::start, production::jobs::pause, production::jobs::complete,
