@@ -66,8 +66,18 @@ async fn a_stop_splits_into_two_parts_with_their_own_reasons_and_oee_stays() {
     assert_eq!(status, 200, "{parts}");
     let (first, second) = (&parts["first"], &parts["second"]);
     assert_eq!(
-        (first["id"].as_i64(), first["end"].clone(), first["duration_s"].clone(), first["reason"].clone()),
-        (Some(id), json!(rfc3339(T0 - 13 * MIN)), json!(420.0), json!("unclassified"))
+        (
+            first["id"].as_i64(),
+            first["end"].clone(),
+            first["duration_s"].clone(),
+            first["reason"].clone()
+        ),
+        (
+            Some(id),
+            json!(rfc3339(T0 - 13 * MIN)),
+            json!(420.0),
+            json!("unclassified")
+        )
     );
     assert_eq!(
         (
@@ -99,7 +109,10 @@ async fn a_stop_splits_into_two_parts_with_their_own_reasons_and_oee_stays() {
         .unwrap_or_default();
     assert_eq!(
         minutes,
-        [(json!("unclassified"), json!(7.0)), (json!("waiting/fitter"), json!(3.0))]
+        [
+            (json!("unclassified"), json!(7.0)),
+            (json!("waiting/fitter"), json!(3.0))
+        ]
     );
     // The machine was down all along: OEE does not move.
     let (_, oee_after) = app.get(&format!("/api/v1/machines/a-filler/oee?{window}")).await;
@@ -123,24 +136,49 @@ async fn refused_splits_change_nothing() {
     let open = at(&list, T0 - 5 * MIN)["id"].as_i64().expect("id");
     let split = |id: i64, body: Value| {
         let (app, olga) = (&app, &olga);
-        async move {
-            app.post_as(&format!("/api/v1/downtime/{id}/split"), olga, &body)
-                .await
-        }
+        async move { app.post_as(&format!("/api/v1/downtime/{id}/split"), olga, &body).await }
     };
     // (stop, body, status, code, field)
     let table = [
-        (closed, json!({"at": rfc3339(T0 - 20 * MIN)}), 400, "bad_request", Some("at")),
-        (closed, json!({"at": rfc3339(T0 - 10 * MIN)}), 400, "bad_request", Some("at")),
-        (closed, json!({"at": rfc3339(T0 - 30 * MIN)}), 400, "bad_request", Some("at")),
-        (closed, json!({"at": rfc3339(T0 - 15 * MIN), "reason": "gremlins"}), 400, "bad_request", Some("reason")),
+        (
+            closed,
+            json!({"at": rfc3339(T0 - 20 * MIN)}),
+            400,
+            "bad_request",
+            Some("at"),
+        ),
+        (
+            closed,
+            json!({"at": rfc3339(T0 - 10 * MIN)}),
+            400,
+            "bad_request",
+            Some("at"),
+        ),
+        (
+            closed,
+            json!({"at": rfc3339(T0 - 30 * MIN)}),
+            400,
+            "bad_request",
+            Some("at"),
+        ),
+        (
+            closed,
+            json!({"at": rfc3339(T0 - 15 * MIN), "reason": "gremlins"}),
+            400,
+            "bad_request",
+            Some("reason"),
+        ),
         (closed, json!({"at": "07:45"}), 400, "bad_request", None),
         (open, json!({"at": rfc3339(T0 - 2 * MIN)}), 409, "conflict", None),
         (999, json!({"at": rfc3339(T0 - 15 * MIN)}), 404, "not_found", None),
     ];
     for (id, body, status, code, field) in table {
         let (got, answer) = split(id, body.clone()).await;
-        assert_eq!((got, answer["error"]["code"].clone()), (status, json!(code)), "{body}: {answer}");
+        assert_eq!(
+            (got, answer["error"]["code"].clone()),
+            (status, json!(code)),
+            "{body}: {answer}"
+        );
         if let Some(f) = field {
             assert_eq!(answer["error"]["details"]["field"], json!(f), "{body}: {answer}");
         }

@@ -144,6 +144,11 @@ const statusOf = (page, cardTitle) =>
   }, cardTitle);
 
 try {
+  // One catalogue per language, with the same keys.
+  const en = Object.keys((await import('../../web/i18n/en.js')).default);
+  const de = Object.keys((await import('../../web/i18n/de.js')).default);
+  check('English and German name the same strings', en.length > 100 && JSON.stringify([...en].sort()) === JSON.stringify([...de].sort()), `${en.filter((k) => !de.includes(k))} / ${de.filter((k) => !en.includes(k))}`);
+
   // ------------------------------------------------------------------ operator's day
   const display = await api('POST', '/api/v1/display-tokens', adminToken, { name: 'hall' });
   check('display token for the wall', display.status === 201, JSON.stringify(display.body));
@@ -241,6 +246,19 @@ try {
   await until(op, () => document.querySelector('.stops .stop')?.dataset.reason === 'mechanical/belt', null, 10000, 'the stop shows its new reason');
   const stops = (await api('GET', '/api/v1/downtime?line=line-a')).body.downtime || [];
   check('the stop is classified mechanical/belt', stops.some((s) => s.reason === 'mechanical/belt' && s.classified?.by === 'olga'), JSON.stringify(stops.map((s) => s.reason)));
+
+  // The stop was two causes: belt until 07:47, then a sensor. Split it there.
+  const stopId = await op.$eval('.stops .stop', (e) => e.dataset.stopId);
+  await op.click(`.stops .stop[data-stop-id="${stopId}"] [data-act=split]`);
+  const splitShown = await op.$eval('.stop-picker .split-at', (e) => e.textContent);
+  check('the split starts in the middle of the stop, in plant-local time', splitShown === '07:45', splitShown);
+  await op.click('.stop-picker .step >> nth=1');
+  await op.click('.stop-picker .step >> nth=1');
+  await op.click('.stop-picker .tree [data-value=electrical]');
+  await op.click('.stop-picker .tree [data-value="electrical/sensor"]');
+  await until(op, () => document.querySelectorAll('.stops .stop').length > 0 && document.querySelector('.stops .stop').dataset.reason === 'electrical/sensor', null, 10000, 'the second part is listed with its reason');
+  const parts = ((await api('GET', '/api/v1/downtime?line=line-a&limit=2')).body.downtime || []).map((x) => [x.start.slice(11, 16), x.end && x.end.slice(11, 16), x.reason]);
+  check('the stop is split at 07:47 into belt and sensor', JSON.stringify(parts) === JSON.stringify([['07:47', '07:50', 'electrical/sensor'], ['07:40', '07:47', 'mechanical/belt']]), JSON.stringify(parts));
 
   // German, and the landscape tablet
   await op.selectOption('#lang', 'de');

@@ -219,6 +219,9 @@ export function mount(root, ctx) {
             h('span.stop-head', {}, `${s.machine} · ${time(s.start)}–${s.end ? time(s.end) : '…'} · ${duration(s.duration_s)}`),
             h('span.stop-reason', { dataset: { unclassified: String(s.reason === 'unclassified') } }, s.reason),
             h('button.action', { type: 'button', dataset: { act: 'classify' }, onclick: () => classify(s) }, t('stops.classify')),
+            s.end && s.duration_s >= 120
+              ? h('button.action', { type: 'button', dataset: { act: 'split' }, onclick: () => splitStop(s) }, t('stops.split'))
+              : null,
           ),
         ),
       );
@@ -237,6 +240,51 @@ export function mount(root, ctx) {
           stopStatus,
           { method: 'POST', path: `/api/v1/downtime/${stop.id}/classify`, body: { reason: code }, label: t('outbox.classify', { id: stop.id }) },
           t('stops.classified', { reason: code }),
+        );
+        loadStops();
+      }),
+      h('button.secondary', { type: 'button', onclick: () => (stopPicker.hidden = true) }, t('common.cancel')),
+    );
+  }
+  // Split: where the second cause began (minute steps inside the stop), then its reason.
+  function splitStop(stop) {
+    const from = Date.parse(stop.start);
+    const to = Date.parse(stop.end);
+    const MINUTE = 60000;
+    let at = from + Math.max(MINUTE, Math.round((to - from) / 2 / MINUTE) * MINUTE);
+    const shown = h('output.stepper-value.split-at', { 'aria-live': 'polite' });
+    const paint = () => {
+      shown.textContent = time(new Date(at).toISOString());
+    };
+    const move = (d) => {
+      const next = at + d * MINUTE;
+      if (next > from && next < to) at = next;
+      paint();
+    };
+    paint();
+    stopPicker.hidden = false;
+    fill(
+      stopPicker,
+      h('p.tree-caption', {}, t('stops.split_at', { machine: stop.machine })),
+      h(
+        'div.stepper',
+        { role: 'group', 'aria-label': t('stops.split_at', { machine: stop.machine }) },
+        h('button.step', { type: 'button', 'aria-label': t('stepper.earlier'), onclick: () => move(-1) }, '−'),
+        shown,
+        h('button.step', { type: 'button', 'aria-label': t('stepper.later'), onclick: () => move(1) }, '+'),
+      ),
+      h('p.tree-caption', {}, t('stops.second_cause')),
+      treePicker('reasons', reasons.tree || {}, reasons.codes || [], async (code) => {
+        stopPicker.hidden = true;
+        await act(
+          stopStatus,
+          {
+            method: 'POST',
+            path: `/api/v1/downtime/${stop.id}/split`,
+            body: { at: new Date(at).toISOString(), reason: code },
+            label: t('outbox.split', { id: stop.id }),
+          },
+          t('stops.split_done', { at: time(new Date(at).toISOString()), reason: code }),
         );
         loadStops();
       }),
