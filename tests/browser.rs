@@ -30,6 +30,19 @@ fn browser_ready() -> bool {
     ready
 }
 
+/// Runs a browser script; it must exit 0 and report no failed check.
+async fn run_browser_script(mut node: tokio::process::Command) {
+    let out = node.output().await.expect("node runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "browser test failed:\n{text}");
+    assert!(text.contains(", 0 failed"), "{text}");
+    eprintln!("{}", text.trim());
+}
+
 #[actix_web::test]
 async fn the_board_renders_the_live_plant_in_chromium() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/board.mjs");
@@ -60,8 +73,8 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         .await;
     assert_eq!(status, 201, "{display}");
     let display_token = display["token"].as_str().expect("token").to_owned();
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
+    let mut node = tokio::process::Command::new("node");
+    node.arg(&script)
         .env("MS5_URL", format!("{}/", app.base))
         .env("MS5_DISPLAY_TOKEN", &display_token)
         .env("MS5_ADMIN_TOKEN", &app.token)
@@ -69,18 +82,8 @@ async fn the_board_renders_the_live_plant_in_chromium() {
         .env("MS5_PASSWORD", TEST_PASSWORD)
         .env("MS5_INJECTION_NAME", INJECTION)
         .env("MS5_EXPECT_TICKET", ticket["id"].to_string())
-        .env("MS5_EXPECT_TICKET_TEXT", TICKET_TEXT)
-        .output()
-        .await
-        .expect("node runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "browser test failed:\n{text}");
-    assert!(text.contains(", 0 failed"), "{text}");
-    eprintln!("{}", text.trim());
+        .env("MS5_EXPECT_TICKET_TEXT", TICKET_TEXT);
+    run_browser_script(node).await;
 }
 
 /// Midnight of the floor test's day, 13 days after [`DAY`] (a Sunday, 2026-03-15).
@@ -168,24 +171,14 @@ async fn the_floor_app_serves_every_role_in_chromium() {
     }
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screens");
     std::fs::create_dir_all(&shots).expect("screenshot directory");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
+    let mut node = tokio::process::Command::new("node");
+    node.arg(&script)
         .env("MS5_URL", format!("{}/", app.base))
         .env("MS5_NOW_MS", FLOOR_T0.to_string())
         .env("MS5_DATE", "2026-03-15")
         .env("MS5_PASSWORD", TEST_PASSWORD)
         .env("MS5_ADMIN_TOKEN", &app.token)
         .env("MS5_SUPERVISOR_TOKEN", app.token_for("sam").await)
-        .env("MS5_SCREENSHOTS", &shots)
-        .output()
-        .await
-        .expect("node runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "browser test failed:\n{text}");
-    assert!(text.contains(", 0 failed"), "{text}");
-    eprintln!("{}", text.trim());
+        .env("MS5_SCREENSHOTS", &shots);
+    run_browser_script(node).await;
 }

@@ -110,6 +110,33 @@ pub async fn reasons(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "tree": tree, "codes": tree.codes() }))
 }
 
+/// Refuses a code that is not in the reason tree, listing the valid ones.
+fn known_reason(state: &AppState, code: &str) -> Result<(), ApiError> {
+    let tree = &state.plant.plant().andon.reasons;
+    if tree.contains(code) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest {
+        message: format!("`{code}` is not a reason code; use one of the codes listed"),
+        details: Some(json!({ "field": "reason", "codes": tree.codes() })),
+    })
+}
+
+fn no_event(id: i64) -> ApiError {
+    ApiError::NotFound {
+        what: "downtime event",
+        id: id.to_string(),
+    }
+}
+
+/// The event `id` as it is now (pending writes flushed first), if the caller may see it.
+async fn event_for(state: &AppState, caller: &Caller, id: i64, now: i64) -> Result<DowntimeRecord, ApiError> {
+    state.plant.flush().await;
+    let event = state.store.downtime_event(id, now).await?.ok_or_else(|| no_event(id))?;
+    caller.require_line(&event.line)?;
+    Ok(event)
+}
+
 /// Body of a classification; who classified is the signed-in user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -134,32 +161,20 @@ pub async fn classify(
     body: web::Json<ClassifyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (*id, body.into_inner());
-    let tree = &state.plant.plant().andon.reasons;
-    if !tree.contains(&b.reason) {
-        return Err(ApiError::BadRequest {
-            message: format!("`{}` is not a reason code; use one of the codes listed", b.reason),
-            details: Some(json!({ "field": "reason", "codes": tree.codes() })),
-        });
-    }
+    known_reason(&state, &b.reason)?;
     let by = caller.principal.name();
     let comment = b.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if comment.as_ref().is_some_and(|c| c.chars().count() > 1_000) {
         return Err(ApiError::bad_request("`comment` may have at most 1000 characters"));
     }
-    state.plant.flush().await;
     let now = state.clock.now_ms();
-    let not_found = || ApiError::NotFound {
-        what: "downtime event",
-        id: id.to_string(),
-    };
-    let before = state.store.downtime_event(id, now).await?.ok_or_else(not_found)?;
-    caller.require_line(&before.line)?;
+    let before = event_for(&state, &caller, id, now).await?;
     if !state
         .store
         .classify_downtime(id, &b.reason, comment.as_deref(), &by, now)
         .await?
     {
-        return Err(not_found());
+        return Err(no_event(id));
     }
     let event = state.store.downtime_event(id, now).await?;
     state
@@ -209,26 +224,16 @@ pub async fn split(
     body: web::Json<SplitBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (*id, body.into_inner());
-    let tree = &state.plant.plant().andon.reasons;
-    if let Some(reason) = b.reason.as_deref().filter(|r| !tree.contains(r)) {
-        return Err(ApiError::BadRequest {
-            message: format!("`{reason}` is not a reason code; use one of the codes listed"),
-            details: Some(json!({ "field": "reason", "codes": tree.codes() })),
-        });
+    if let Some(reason) = b.reason.as_deref() {
+        known_reason(&state, reason)?;
     }
-    state.plant.flush().await;
     let now = state.clock.now_ms();
-    let not_found = || ApiError::NotFound {
-        what: "downtime event",
-        id: id.to_string(),
-    };
-    let before = state.store.downtime_event(id, now).await?.ok_or_else(not_found)?;
-    caller.require_line(&before.line)?;
+    let before = event_for(&state, &caller, id, now).await?;
     let by = caller.principal.name();
     let at = b.at.timestamp_millis();
     let second = b.reason.as_deref().map(|r| (r, by.as_str()));
     let new_id = match state.store.split_downtime(id, at, second, now).await? {
-        None => return Err(not_found()),
+        None => return Err(no_event(id)),
         Some(Err(SplitError::StillOpen)) => return Err(ApiError::Conflict(SplitError::StillOpen.to_string())),
         Some(Err(e @ SplitError::Outside)) => {
             return Err(ApiError::BadRequest {

@@ -47,3 +47,24 @@ pub async fn asset(path: web::Path<String>, state: web::Data<super::AppState>) -
     }
     serve(&path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Assets;
+
+    /// Every file of the board and the floor app is in the service worker's shell, so a
+    /// screen opened offline finds all its modules (the pages are kept as `./` and `app`,
+    /// the PNG icons are for installing only).
+    #[test]
+    fn the_service_worker_keeps_every_ui_file() {
+        let sw = Assets::get("sw.js").map(|f| String::from_utf8_lossy(&f.data).into_owned());
+        let sw = sw.unwrap_or_default();
+        let missing: Vec<String> = Assets::iter()
+            .map(|p| p.into_owned())
+            .filter(|p| !matches!(p.as_str(), "sw.js" | "index.html" | "app.html") && !p.ends_with(".png"))
+            .filter(|p| !sw.contains(&format!("'{p}'")))
+            .collect();
+        assert!(missing.is_empty(), "not in sw.js SHELL: {missing:?}");
+        assert!(sw.contains("'./'") && sw.contains("'app'"));
+    }
+}
