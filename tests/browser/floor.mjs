@@ -359,6 +359,7 @@ try {
   const health = (await api('GET', '/api/v1/machines/a-filler/health')).body.trend_warning || {};
   const risk = await eng.$eval('.health tr[data-machine=a-filler]', (r) => ({ flag: r.dataset.atRisk, text: r.querySelector('.risk').textContent }));
   check('the at-risk filler is flagged with its figures', health.at_risk === true && risk.flag === 'true' && risk.text.includes(`${health.recent_failures} recent failures`), JSON.stringify([health.at_risk, risk]));
+  await until(eng, () => document.querySelector('.last-data tr[data-machine=a-filler] .last-data-at')?.textContent === '08:00', null, 10000, "the PLC sources card shows the filler's last data (08:00)");
   const steady = await eng.$eval('.health tr[data-machine=a-packer]', (r) => r.dataset.atRisk);
   check('the steady packer is not flagged', steady === 'false', steady);
   await until(eng, (id) => [...document.querySelectorAll('.card option')].some((o) => o.value === id), String(broken.body.id), 10000, 'the ticket can be chosen for an order');

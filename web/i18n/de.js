@@ -163,6 +163,8 @@ export default {
   'col.ratio': 'Gute Werte',
   'col.reconnects': 'Neuverbindungen',
   'col.node_errors': 'Knotenfehler',
+  'col.last_data': 'Letzte Daten',
+  'engineer.comms_lost': 'keine Daten von der Quelle',
   'col.user': 'Benutzer',
   'col.role': 'Rolle',
   'col.lines': 'Linien',

@@ -163,6 +163,8 @@ export default {
   'col.ratio': 'Good values',
   'col.reconnects': 'Reconnects',
   'col.node_errors': 'Node errors',
+  'col.last_data': 'Last data',
+  'engineer.comms_lost': 'no data from the source',
   'col.user': 'User',
   'col.role': 'Role',
   'col.lines': 'Lines',

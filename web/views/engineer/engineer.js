@@ -159,10 +159,40 @@ export function mount(root, ctx) {
   }
   loadOrders();
 
-  // ---- PLC sources
+  // ---- PLC sources: each machine's last data (live), then each OPC UA endpoint
   const sStatus = statusLine();
+  const lastData = h('table.table.last-data');
   const sources = h('table.table.sources');
-  grid.append(card(t('engineer.sources'), sources, sStatus));
+  grid.append(card(t('engineer.sources'), lastData, sources, sStatus));
+  cleanups.push(
+    live.subscribe(
+      'production_updates',
+      (lines) => {
+        const l = lines.get(String(line));
+        if (!l) return;
+        const order = l.machine_order || Object.keys(l.machines || {});
+        fill(
+          lastData,
+          h('thead', {}, h('tr', {}, ['machine', 'state', 'last_data'].map((k) => h('th', { scope: 'col' }, t(`col.${k}`))))),
+          h(
+            'tbody',
+            {},
+            order.map((id) => {
+              const m = (l.machines || {})[id] || {};
+              return h(
+                'tr',
+                { dataset: { machine: id, state: m.state || 'unknown' } },
+                h('td', {}, m.name || id),
+                h('td', {}, `${t(`state.${m.state || 'unknown'}`)}${m.reason === 'comms_lost' ? ` · ${t('engineer.comms_lost')}` : ''}`),
+                h('td.last-data-at', {}, m.updated_at ? time(m.updated_at) : '—'),
+              );
+            }),
+          ),
+        );
+      },
+      ['shift'],
+    ),
+  );
   (async () => {
     try {
       const text = await request('GET', '/metrics');
