@@ -149,6 +149,30 @@ try {
   const de = Object.keys((await import('../../web/i18n/de.js')).default);
   check('English and German name the same strings', en.length > 100 && JSON.stringify([...en].sort()) === JSON.stringify([...de].sort()), `${en.filter((k) => !de.includes(k))} / ${de.filter((k) => !en.includes(k))}`);
 
+  // The QR encoder: codes of every version it makes (1-10) read back with jsqr.
+  const { qrMatrix } = await import('../../web/components/qr.js');
+  const unread = [];
+  for (let len = 1; len <= 213; len += 4) {
+    const text = `https://ms5.example/#token=${'ms5d_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'.repeat(4)}`.slice(0, len);
+    const m = qrMatrix(text);
+    const W = 400;
+    const n = m.length + 8;
+    const px = new Uint8ClampedArray(W * W * 4);
+    for (let y = 0; y < W; y += 1) {
+      for (let x = 0; x < W; x += 1) {
+        const mx = Math.floor((x * n) / W) - 4;
+        const my = Math.floor((y * n) / W) - 4;
+        const dark = mx >= 0 && my >= 0 && mx < m.length && my < m.length && m[my][mx];
+        px.fill(dark ? 0 : 255, (y * W + x) * 4, (y * W + x) * 4 + 3);
+        px[(y * W + x) * 4 + 3] = 255;
+      }
+    }
+    const r = jsQR(px, W, W);
+    if (!r || r.data !== text) unread.push(len);
+  }
+  check('QR codes of 1 to 213 bytes read back', unread.length === 0, `unread lengths ${unread.join(',')}`);
+  check('a text too long for version 10 gets no code', qrMatrix('x'.repeat(214)) === null);
+
   // ------------------------------------------------------------------ operator's day
   const display = await api('POST', '/api/v1/display-tokens', adminToken, { name: 'hall' });
   check('display token for the wall', display.status === 201, JSON.stringify(display.body));
@@ -161,6 +185,10 @@ try {
   const opCtx = await context(TABLET_PORTRAIT, { permissions: ['notifications'] });
   const op = await opCtx.newPage();
   watch(op, 'operator');
+  await op.goto(`${base}/app`, { waitUntil: 'load' });
+  await op.waitForSelector('#signin-form', { state: 'visible' });
+  await axe(op, 'the sign-in page');
+  await shot(op, 'signin-800x1280');
   await signIn(op, 'olga', 'operator');
   check('an operator sees only the station', (await op.$$eval('#nav .nav-link', (els) => els.map((e) => e.dataset.screen).join())) === 'operator,board');
   await until(op, () => document.querySelector('[data-figure=oee]') && document.querySelector('.machine[data-machine=a-filler]'), null, 10000, 'the station shows the line state and OEE');
@@ -423,6 +451,7 @@ try {
   await wall2.goto(link, { waitUntil: 'load' });
   await until(wall2, () => document.querySelectorAll('#board section.line[data-line-id=line-a]').length === 1, null, 15000, 'the wall view opens with the new display token');
   await shot(wall2, 'wall-1920x1080');
+  await axe(wall2, 'the wall board');
   await adm.check('input[data-flag=maintenance_mode]');
   await until(adm, () => !document.getElementById('maintenance-banner').hidden, null, 10000, 'maintenance mode shows the banner in the app');
   await until(wall2, () => !document.getElementById('maintenance-banner').hidden, null, 10000, 'maintenance mode shows the banner on the wall');

@@ -1,6 +1,6 @@
 // A QR code encoder (byte mode, error correction level M, versions 1-10: links up to
 // 213 bytes) drawn as SVG, for the wall screen's display-token link. Written after the
-// ISO/IEC 18004 procedure as laid out in Project Nayuki's QR Code generator (MIT).
+// ISO/IEC 18004 procedure as laid out in Project Nayuki's QR Code generator (MIT), with the mask chosen by the standard's penalty rules.
 
 const NS = 'http://www.w3.org/2000/svg';
 
@@ -124,9 +124,8 @@ export function qrMatrix(text) {
       for (let dy = -2; dy <= 2; dy += 1) for (let dx = -2; dx <= 2; dx += 1) set(ax + dx, ay + dy, Math.max(Math.abs(dx), Math.abs(dy)) !== 1);
     }),
   );
-  const MASK = 0;
-  const format = () => {
-    const data = (0 << 3) | MASK; // level M is 00
+  const format = (mask) => {
+    const data = (0 << 3) | mask; // level M is 00
     let rem = data;
     for (let i = 0; i < 10; i += 1) rem = (rem << 1) ^ ((rem >>> 9) * 0x537);
     const bits = ((data << 10) | rem) ^ 0x5412;
@@ -140,7 +139,7 @@ export function qrMatrix(text) {
     for (let i = 8; i < 15; i += 1) set(8, size - 15 + i, bit(i));
     set(8, size - 8, true);
   };
-  format();
+  format(0); // reserves the format areas
   if (v >= 7) {
     let rem = v;
     for (let i = 0; i < 12; i += 1) rem = (rem << 1) ^ ((rem >>> 11) * 0x1f25);
@@ -163,14 +162,70 @@ export function qrMatrix(text) {
         const upward = ((right + 1) & 2) === 0;
         const y = upward ? size - 1 - vert : vert;
         if (!fn[y][x]) {
-          const dark = i < cw.length * 8 ? ((cw[i >>> 3] >>> (7 - (i & 7))) & 1) === 1 : false;
-          m[y][x] = dark !== ((x + y) % 2 === 0); // mask 0
+          m[y][x] = i < cw.length * 8 ? ((cw[i >>> 3] >>> (7 - (i & 7))) & 1) === 1 : false;
           i += 1;
         }
       }
     }
   }
-  return m;
+  // Of the eight masks, the one with the lowest penalty (fewest look-alikes of finder
+  // patterns, long runs and blocks), so scanners lock on easily.
+  const unmasked = m.map((row) => row.slice());
+  let best = null;
+  for (let mask = 0; mask < 8; mask += 1) {
+    for (let y = 0; y < size; y += 1) for (let x = 0; x < size; x += 1) m[y][x] = unmasked[y][x] !== (!fn[y][x] && MASKS[mask](x, y));
+    format(mask);
+    const score = penalty(m);
+    if (!best || score < best.score) best = { score, mask, copy: m.map((row) => row.slice()) };
+  }
+  return best.copy;
+}
+
+const MASKS = [
+  (x, y) => (x + y) % 2 === 0,
+  (x, y) => y % 2 === 0,
+  (x) => x % 3 === 0,
+  (x, y) => (x + y) % 3 === 0,
+  (x, y) => (Math.floor(x / 3) + Math.floor(y / 2)) % 2 === 0,
+  (x, y) => ((x * y) % 2) + ((x * y) % 3) === 0,
+  (x, y) => (((x * y) % 2) + ((x * y) % 3)) % 2 === 0,
+  (x, y) => (((x + y) % 2) + ((x * y) % 3)) % 2 === 0,
+];
+
+/** The ISO/IEC 18004 mask penalty of a matrix (rules 1-4). */
+function penalty(m) {
+  const n = m.length;
+  let score = 0;
+  const line = (get) => {
+    let run = 1;
+    let s = 0;
+    for (let i = 1; i <= n; i += 1) {
+      if (i < n && get(i) === get(i - 1)) run += 1;
+      else {
+        if (run >= 5) s += 3 + (run - 5);
+        run = 1;
+      }
+    }
+    // 1:1:3:1:1 finder look-alikes with four light modules on either side.
+    for (let i = 0; i + 10 < n; i += 1) {
+      const w = [...Array(11)].map((_, k) => get(i + k));
+      const a = !w[0] && !w[1] && !w[2] && !w[3] && w[4] && !w[5] && w[6] && w[7] && w[8] && !w[9] && w[10];
+      const b = w[0] && !w[1] && w[2] && w[3] && w[4] && !w[5] && w[6] && !w[7] && !w[8] && !w[9] && !w[10];
+      if (a || b) s += 40;
+    }
+    return s;
+  };
+  for (let y = 0; y < n; y += 1) score += line((x) => m[y][x]);
+  for (let x = 0; x < n; x += 1) score += line((y) => m[y][x]);
+  let dark = 0;
+  for (let y = 0; y < n; y += 1) {
+    for (let x = 0; x < n; x += 1) {
+      if (m[y][x]) dark += 1;
+      if (x + 1 < n && y + 1 < n && m[y][x] === m[y][x + 1] && m[y][x] === m[y + 1][x] && m[y][x] === m[y + 1][x + 1]) score += 3;
+    }
+  }
+  score += Math.floor(Math.abs((dark * 20) / (n * n) - 10)) * 10;
+  return score;
 }
 
 /** An SVG of the QR code of `text` (with its quiet zone), labelled `label`. */
