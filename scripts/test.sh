@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
-# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get, playwright-core,
-# axe-core and jsqr via npm, schemathesis via pip into a virtualenv), then checks formatting and lints, then
-# runs `cargo test`.
+# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get; playwright-core,
+# axe-core and jsqr via npm; schemathesis via pip into a virtualenv), then checks formatting
+# and lints, then runs `cargo test`.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
