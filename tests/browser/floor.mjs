@@ -260,6 +260,21 @@ try {
   await until(sup, (id) => document.querySelector(`.tickets-all tr[data-ticket-id="${id}"]`), ticketId, 10000, 'the supervisor sees the ticket');
   await sup.click(`.tickets-all tr[data-ticket-id="${ticketId}"] [data-act=acknowledge]`);
   await until(op, (id) => document.querySelector(`.tickets .ticket[data-ticket-id="${id}"]`)?.dataset.state === 'acknowledged', ticketId, 10000, 'the station sees the acknowledgement');
+  // Jobs from the desk: plan one, release it, cancel it; void the operator's reject.
+  await sup.fill('.card form.inline input[name=target]', '100');
+  await sup.click('.card form.inline:has(input[name=target]) button[type=submit]');
+  await until(sup, () => document.querySelector('.jobs tr.job[data-state=planned]'), null, 10000, 'a job planned at the desk is listed');
+  const planned = await sup.$eval('.jobs tr.job[data-state=planned]', (r) => r.dataset.jobId);
+  await sup.click(`.jobs tr.job[data-job-id="${planned}"] [data-act=release]`);
+  await until(sup, (id) => document.querySelector(`.jobs tr.job[data-job-id="${id}"]`)?.dataset.state === 'released', planned, 10000, 'the job is released');
+  await sup.click(`.jobs tr.job[data-job-id="${planned}"] [data-act=cancel]`);
+  await until(sup, (id) => document.querySelector(`.jobs tr.job[data-job-id="${id}"]`)?.dataset.state !== 'released', planned, 10000, 'the job is cancelled');
+  const plannedJob = (await api('GET', `/api/v1/jobs/${planned}`)).body;
+  check('the desk planned, released and cancelled a job of 100', plannedJob.target === 100 && plannedJob.state === 'cancelled', JSON.stringify([plannedJob.target, plannedJob.state]));
+  await until(sup, () => document.querySelector('.rejects .reject[data-state=logged] [data-act=void]'), null, 10000, "the operator's reject can be voided");
+  const rejectId = await sup.$eval('.rejects .reject[data-state=logged]', (e) => e.dataset.rejectId);
+  await sup.click(`.rejects .reject[data-reject-id="${rejectId}"] [data-act=void]`);
+  await until(sup, (id) => document.querySelector(`.rejects .reject[data-reject-id="${id}"]`)?.dataset.state === 'voided', rejectId, 10000, 'the reject is voided');
   await shot(sup, 'supervisor-1280x800');
   await axe(sup, 'the supervisor desk');
 

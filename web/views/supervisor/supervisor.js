@@ -141,7 +141,7 @@ export function mount(root, ctx) {
   grid.append(card(t('supervisor.rejects'), rejects, rStatus));
   async function loadRejects() {
     try {
-      const list = await get(`/api/v1/rejects?line=${encodeURIComponent(line)}&limit=20`);
+      const list = await get(`/api/v1/rejects?line=${encodeURIComponent(line)}&include_void=true&limit=20`);
       fill(
         rejects,
         (list.rejects || []).map((r) =>
