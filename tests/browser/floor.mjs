@@ -353,6 +353,7 @@ try {
   await opCtx.setOffline(false);
   await op.evaluate(() => window.dispatchEvent(new Event('online')));
   await until(op, () => document.getElementById('outbox').hidden, null, 20000, 'the outbox empties when the connection is back');
+  await until(op, () => document.querySelectorAll('.stops .stop').length > 0 && document.querySelectorAll('.reject-body .tree').length > 0 && ![...document.querySelectorAll('.status-line')].some((e) => e.dataset.kind === 'error'), null, 15000, 'the station reads its stops, defects, checklist and notes again when the connection is back');
   await until(op, () => document.querySelectorAll('#conflicts .conflict').length === 1, null, 5000, 'the conflicting replay is shown');
   const conflict = await op.$eval('#conflicts .conflict', (e) => ({ status: e.dataset.status, text: e.textContent }));
   check('the conflict is the acknowledgement of the resolved ticket (409)', conflict.status === '409' && /#/.test(conflict.text), JSON.stringify(conflict));

@@ -23,6 +23,11 @@ const DONE = { acknowledge: 'andon.acknowledged', resolve: 'andon.resolved' };
 const CATEGORIES = ['maintenance', 'quality', 'material', 'safety', 'other'];
 const PRIORITIES = ['low', 'medium', 'high', 'critical'];
 
+/** Clears a status line that shows an error (a confirmation stays). */
+function clearError(el) {
+  if (el.dataset.kind === 'error') say(el, '', 'ok');
+}
+
 /** Sends an operator action through the outbox and reports the outcome in `line`. */
 async function act(status, action, okText) {
   try {
@@ -208,6 +213,7 @@ export function mount(root, ctx) {
         reasons ? Promise.resolve(reasons) : get('/api/v1/downtime/reasons'),
       ]);
       reasons = tree;
+      clearError(stopStatus);
       const stops = list.downtime || [];
       fill(
         stopList,
@@ -297,10 +303,11 @@ export function mount(root, ctx) {
   const rejectStatus = statusLine();
   const rejectBody = h('div.reject-body');
   grid.append(card(t('rejects.title'), rejectBody, rejectStatus));
-  (async () => {
+  async function loadRejects() {
     let defects;
     try {
       defects = await get(`/api/v1/lines/${encodeURIComponent(line)}/defects`);
+      clearError(rejectStatus);
     } catch (e) {
       say(rejectStatus, e.status === 0 ? t('common.offline') : e.message, 'error');
       return;
@@ -326,7 +333,8 @@ export function mount(root, ctx) {
       qty.set(1);
     });
     fill(rejectBody, h('p.tree-caption', {}, t('rejects.machine')), machinePick, h('p.tree-caption', {}, t('rejects.quantity')), qty.el, h('p.tree-caption', {}, t('rejects.defect')), tree);
-  })();
+  }
+  loadRejects();
 
   // ---- checklist and handover
   const checkStatus = statusLine();
@@ -336,6 +344,7 @@ export function mount(root, ctx) {
     let cur;
     try {
       cur = await get(`/api/v1/lines/${encodeURIComponent(line)}/checklists/current`);
+      clearError(checkStatus);
     } catch (e) {
       say(checkStatus, e.status === 0 ? t('common.offline') : e.message, 'error');
       return;
@@ -410,9 +419,10 @@ export function mount(root, ctx) {
     if (r) note.value = '';
   });
   grid.append(card(t('handover.title'), h('p.tree-caption', {}, t('handover.previous')), prevNotes, h('p.tree-caption', {}, t('handover.write')), handForm, handStatus));
-  (async () => {
+  async function loadHandover() {
     try {
       const prev = await get(`/api/v1/lines/${encodeURIComponent(line)}/handover`);
+      clearError(handStatus);
       const notes = prev.notes || [];
       fill(
         prevNotes,
@@ -422,7 +432,22 @@ export function mount(root, ctx) {
     } catch (e) {
       say(handStatus, e.status === 0 ? t('common.offline') : e.message, 'error');
     }
-  })();
+  }
+  loadHandover();
+
+  // What came over REST is read again when the connection returns.
+  let seen = null;
+  cleanups.push(
+    live.onStatus((st) => {
+      if (st === 'connected' && seen !== null && seen !== 'connected') {
+        loadStops();
+        loadRejects();
+        loadChecklist();
+        loadHandover();
+      }
+      seen = st;
+    }),
+  );
 
   return () => cleanups.forEach((fn) => fn());
 }
