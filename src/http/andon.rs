@@ -56,7 +56,8 @@ pub struct RaiseBody {
 
 /// Raises a ticket.
 #[utoipa::path(post, path = "/api/v1/andon/tickets", tag = "andon", request_body = RaiseBody,
-    responses((status = 201, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 201, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "maintenance mode", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn raise(
@@ -162,8 +163,8 @@ async fn act(
 
 /// Acknowledges a ticket (stops its response escalation).
 #[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/acknowledge", tag = "andon", request_body = Option<ActBody>,
-    params(("id" = i64, Path, description = "ticket id")),
-    responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = i64, Path, description = "ticket id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
         (status = 503, description = "maintenance mode", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -178,8 +179,8 @@ pub async fn acknowledge(
 
 /// Resolves a ticket.
 #[utoipa::path(post, path = "/api/v1/andon/tickets/{id}/resolve", tag = "andon", request_body = Option<ActBody>,
-    params(("id" = i64, Path, description = "ticket id")),
-    responses((status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = i64, Path, description = "ticket id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 200, body = TicketView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the ticket's state", body = ErrorBody),
         (status = 503, description = "maintenance mode", body = ErrorBody)),
     security(("bearer" = [])))]

@@ -218,6 +218,8 @@ pub struct Me {
     role: Option<Role>,
     /// Lines the caller is limited to; `null`: all.
     lines: Option<Vec<String>>,
+    /// The plant's time zone (IANA name), for showing plant-local times.
+    timezone: String,
 }
 
 /// The signed-in caller.
@@ -225,7 +227,7 @@ pub struct Me {
     responses((status = 200, description = "the caller", body = Me),
         (status = 401, description = "no valid token", body = ErrorBody)),
     security(("bearer" = []), ("display_token" = [])))]
-pub async fn me(caller: Caller) -> HttpResponse {
+pub async fn me(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
     let p = &caller.principal;
     let kind = match p {
         Principal::User { .. } => "user",
@@ -238,5 +240,6 @@ pub async fn me(caller: Caller) -> HttpResponse {
         name: p.name(),
         role: p.role(),
         lines: p.line_scope().map(<[String]>::to_vec),
+        timezone: state.plant.plant().calendar.tz().name().to_owned(),
     })
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::openapi::{DowntimeList, ErrorBody, ParetoReport, ReasonCodes};
 use super::query::ApiQuery;
 use crate::domain::andon::pareto as pareto_rows;
+use crate::domain::downtime_split::SplitError;
 use crate::domain::flags::Flag;
 use crate::domain::snapshot::utc;
 use crate::store::DowntimeFilter;
@@ -109,6 +110,33 @@ pub async fn reasons(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "tree": tree, "codes": tree.codes() }))
 }
 
+/// Refuses a code that is not in the reason tree, listing the valid ones.
+fn known_reason(state: &AppState, code: &str) -> Result<(), ApiError> {
+    let tree = &state.plant.plant().andon.reasons;
+    if tree.contains(code) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest {
+        message: format!("`{code}` is not a reason code; use one of the codes listed"),
+        details: Some(json!({ "field": "reason", "codes": tree.codes() })),
+    })
+}
+
+fn no_event(id: i64) -> ApiError {
+    ApiError::NotFound {
+        what: "downtime event",
+        id: id.to_string(),
+    }
+}
+
+/// The event `id` as it is now (pending writes flushed first), if the caller may see it.
+async fn event_for(state: &AppState, caller: &Caller, id: i64, now: i64) -> Result<DowntimeRecord, ApiError> {
+    state.plant.flush().await;
+    let event = state.store.downtime_event(id, now).await?.ok_or_else(|| no_event(id))?;
+    caller.require_line(&event.line)?;
+    Ok(event)
+}
+
 /// Body of a classification; who classified is the signed-in user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -122,8 +150,8 @@ pub struct ClassifyBody {
 
 /// Classifies (or reclassifies) a downtime event with a reason code.
 #[utoipa::path(post, path = "/api/v1/downtime/{id}/classify", tag = "downtime", request_body = ClassifyBody,
-    params(("id" = i64, Path, description = "downtime event id")),
-    responses((status = 200, body = DowntimeRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = i64, Path, description = "downtime event id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 200, body = DowntimeRecord), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "maintenance mode", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn classify(
@@ -133,32 +161,20 @@ pub async fn classify(
     body: web::Json<ClassifyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, b) = (*id, body.into_inner());
-    let tree = &state.plant.plant().andon.reasons;
-    if !tree.contains(&b.reason) {
-        return Err(ApiError::BadRequest {
-            message: format!("`{}` is not a reason code; use one of the codes listed", b.reason),
-            details: Some(json!({ "field": "reason", "codes": tree.codes() })),
-        });
-    }
+    known_reason(&state, &b.reason)?;
     let by = caller.principal.name();
     let comment = b.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
     if comment.as_ref().is_some_and(|c| c.chars().count() > 1_000) {
         return Err(ApiError::bad_request("`comment` may have at most 1000 characters"));
     }
-    state.plant.flush().await;
     let now = state.clock.now_ms();
-    let not_found = || ApiError::NotFound {
-        what: "downtime event",
-        id: id.to_string(),
-    };
-    let before = state.store.downtime_event(id, now).await?.ok_or_else(not_found)?;
-    caller.require_line(&before.line)?;
+    let before = event_for(&state, &caller, id, now).await?;
     if !state
         .store
         .classify_downtime(id, &b.reason, comment.as_deref(), &by, now)
         .await?
     {
-        return Err(not_found());
+        return Err(no_event(id));
     }
     let event = state.store.downtime_event(id, now).await?;
     state
@@ -170,6 +186,76 @@ pub async fn classify(
         )
         .await;
     Ok(HttpResponse::Ok().json(event))
+}
+
+/// Body of a split: where the second cause began, and optionally its reason.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    /// The instant the second cause began (RFC 3339), strictly inside the stop.
+    at: DateTime<Utc>,
+    /// A reason code for the second part; absent: it keeps the automatic reason, to be
+    /// classified later.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// The two parts of a split stop.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SplitParts {
+    /// The first part: the event as it was, now ending at `at`.
+    first: Option<DowntimeRecord>,
+    /// The second part: a new event from `at` to the old end.
+    second: Option<DowntimeRecord>,
+}
+
+/// Splits a stop in two at the moment its cause changed (a closed stop only).
+#[utoipa::path(post, path = "/api/v1/downtime/{id}/split", tag = "downtime", request_body = SplitBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = i64, Path, description = "downtime event id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 200, body = SplitParts),
+        (status = 400, description = "`at` outside the stop, or an unknown reason", body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the stop is still going on", body = ErrorBody),
+        (status = 503, description = "maintenance mode", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn split(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<SplitBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, b) = (*id, body.into_inner());
+    if let Some(reason) = b.reason.as_deref() {
+        known_reason(&state, reason)?;
+    }
+    let now = state.clock.now_ms();
+    let before = event_for(&state, &caller, id, now).await?;
+    let by = caller.principal.name();
+    let at = b.at.timestamp_millis();
+    let second = b.reason.as_deref().map(|r| (r, by.as_str()));
+    let new_id = match state.store.split_downtime(id, at, second, now).await? {
+        None => return Err(no_event(id)),
+        Some(Err(SplitError::StillOpen)) => return Err(ApiError::Conflict(SplitError::StillOpen.to_string())),
+        Some(Err(e @ SplitError::Outside)) => {
+            return Err(ApiError::BadRequest {
+                message: e.to_string(),
+                details: Some(json!({ "field": "at", "start": before.start, "end": before.end })),
+            });
+        }
+        Some(Ok(new_id)) => new_id,
+    };
+    let parts = SplitParts {
+        first: state.store.downtime_event(id, now).await?,
+        second: state.store.downtime_event(new_id, now).await?,
+    };
+    state
+        .audit_by(
+            &caller,
+            "downtime.split",
+            Some(id.to_string()),
+            json!({ "machine": before.machine, "at": b.at, "second": new_id, "reason": b.reason }),
+        )
+        .await;
+    Ok(HttpResponse::Ok().json(parts))
 }
 
 /// Pareto query.

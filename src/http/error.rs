@@ -28,6 +28,9 @@ pub enum ApiError {
     /// The request conflicts with the current state (e.g. acknowledging twice).
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` sent again with another request.
+    #[error("{0}")]
+    KeyReused(String),
     /// No valid credential.
     #[error("{0}")]
     Unauthorized(String),
@@ -85,6 +88,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => "bad_request",
             ApiError::NotFound { .. } => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::KeyReused(_) => "idempotency_key_reused",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
@@ -103,6 +107,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::KeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::FeatureDisabled(_) => StatusCode::FORBIDDEN,

@@ -13,6 +13,7 @@ pub mod downtime;
 pub mod error;
 pub mod flags;
 pub mod health;
+pub mod idempotency;
 pub mod ingest;
 pub mod oee;
 pub mod openapi;
@@ -177,15 +178,22 @@ pub struct Rule {
     pub path: &'static str,
     /// Who may call it.
     pub access: Access,
+    /// Whether it honours an `Idempotency-Key` (see [`idempotency`]).
+    pub idempotent: bool,
 }
 
 /// The route table: every route, its handler and who may call it, in one place. Each
 /// route is registered with its own access check; nothing else is routed.
 macro_rules! route_table {
-    ($( $method:ident $path:literal => $handler:path, $access:ident; )*) => {
+    ($( $method:ident $path:literal => $handler:path, $access:ident $(, $idem:ident)?; )*) => {
         /// Every route MS5 serves, with its access rule.
         pub const ROUTES: &[Rule] = &[
-            $( Rule { method: route_table!(@name $method), path: $path, access: Access::$access }, )*
+            $( Rule {
+                method: route_table!(@name $method),
+                path: $path,
+                access: Access::$access,
+                idempotent: route_table!(@idem $($idem)?),
+            }, )*
         ];
 
         fn register(cfg: &mut aw::ServiceConfig) {
@@ -193,12 +201,16 @@ macro_rules! route_table {
                 cfg.service(
                     aw::resource($path)
                         .guard(actix_web::guard::$method())
+                        // The last wrap runs first: the caller is known before a key is looked up.
+                        .wrap(from_fn(|req, next| idempotency::replay(route_table!(@idem $($idem)?), req, next)))
                         .wrap(from_fn(|req, next| access::authorize(Access::$access, req, next)))
                         .to($handler),
                 );
             )*
         }
     };
+    (@idem idempotent) => { true };
+    (@idem) => { false };
     (@name Get) => { "GET" };
     (@name Post) => { "POST" };
     (@name Put) => { "PUT" };
@@ -224,7 +236,7 @@ route_table! {
     Get "/api/v1/machines/{id}/oee" => oee::machine_oee, Read;
     Get "/api/v1/lines/{id}/defects" => production::rejects::defects, Read;
     Get "/api/v1/rejects" => production::rejects::list, Read;
-    Post "/api/v1/rejects" => production::rejects::log, Operate;
+    Post "/api/v1/rejects" => production::rejects::log, Operate, idempotent;
     Get "/api/v1/rejects/{id}" => production::rejects::show, Read;
     Post "/api/v1/rejects/{id}/void" => production::rejects::void, Supervise;
     Get "/api/v1/machines/{id}/maintenance" => production::maintenance_views::machine_orders, Read;
@@ -240,15 +252,16 @@ route_table! {
     Post "/api/v1/maintenance/orders/{id}/notes" => production::maintenance::note, Engineer;
     Post "/api/v1/ingest" => ingest::ingest, Ingest;
     Get "/api/v1/andon/tickets" => andon::list, Read;
-    Post "/api/v1/andon/tickets" => andon::raise, Operate;
+    Post "/api/v1/andon/tickets" => andon::raise, Operate, idempotent;
     Get "/api/v1/andon/tickets/{id}" => andon::show, Read;
-    Post "/api/v1/andon/tickets/{id}/acknowledge" => andon::acknowledge, Operate;
-    Post "/api/v1/andon/tickets/{id}/resolve" => andon::resolve, Operate;
+    Post "/api/v1/andon/tickets/{id}/acknowledge" => andon::acknowledge, Operate, idempotent;
+    Post "/api/v1/andon/tickets/{id}/resolve" => andon::resolve, Operate, idempotent;
     Post "/api/v1/andon/tickets/{id}/cancel" => andon::cancel, Supervise;
     Get "/api/v1/downtime" => downtime::list, Read;
     Get "/api/v1/downtime/reasons" => downtime::reasons, Read;
     Get "/api/v1/downtime/pareto" => downtime::pareto, Read;
-    Post "/api/v1/downtime/{id}/classify" => downtime::classify, Operate;
+    Post "/api/v1/downtime/{id}/classify" => downtime::classify, Operate, idempotent;
+    Post "/api/v1/downtime/{id}/split" => downtime::split, Operate, idempotent;
     Get "/api/v1/products" => production::products::list, Read;
     Get "/api/v1/products/{code}" => production::products::show, Read;
     Put "/api/v1/products/{code}" => production::products::put, Engineer;
@@ -268,10 +281,10 @@ route_table! {
     Put "/api/v1/checklist-templates/{id}" => production::checklist_templates::update, Admin;
     Delete "/api/v1/checklist-templates/{id}" => production::checklist_templates::delete, Admin;
     Get "/api/v1/lines/{id}/checklists" => production::checklists::list, Read;
-    Post "/api/v1/lines/{id}/checklists" => production::checklists::fill, Operate;
+    Post "/api/v1/lines/{id}/checklists" => production::checklists::fill, Operate, idempotent;
     Get "/api/v1/lines/{id}/checklists/current" => production::checklists::current, Read;
     Get "/api/v1/lines/{id}/handover" => production::handover::read, Read;
-    Post "/api/v1/lines/{id}/handover" => production::handover::write, Operate;
+    Post "/api/v1/lines/{id}/handover" => production::handover::write, Operate, idempotent;
     Get "/api/v1/reports/shift" => production::reports::shift, Read;
     Post "/api/v1/reports/shift/regenerate" => production::reports::regenerate, Supervise;
     Get "/api/v1/reports/day" => production::reports::day, Read;
@@ -286,7 +299,8 @@ route_table! {
     Delete "/api/v1/display-tokens/{id}" => display_tokens::revoke, Admin;
     Get "/api/v1/audit" => audit::list, Admin;
     Get "/" => web::index, Open;
-    Get "/{file:[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}" => web::asset, Open;
+    Get "/app" => web::app, Open;
+    Get "/{file:(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_.-]+\\.(?:js|css|svg|png|json|webmanifest)}" => web::asset, Open;
 }
 
 /// CORS for the configured other origins (none: same-origin only).
@@ -296,6 +310,7 @@ fn cors(allowed: &[String]) -> actix_cors::Cors {
         .allowed_headers([
             actix_web::http::header::AUTHORIZATION,
             actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static(idempotency::HEADER),
         ])
         .max_age(3600);
     for origin in allowed {

@@ -128,7 +128,7 @@ impl Modify for SecuritySchemes {
         production::rejects::void,
         ingest::ingest,
         andon::list, andon::raise, andon::show, andon::acknowledge, andon::resolve, andon::cancel,
-        downtime::list, downtime::reasons, downtime::pareto, downtime::classify,
+        downtime::list, downtime::reasons, downtime::pareto, downtime::classify, downtime::split,
         production::products::list, production::products::show, production::products::put, production::products::delete,
         production::jobs::list, production::jobs::create, production::jobs::show, production::jobs::update,
         production::jobs::release, production::jobs::start, production::jobs::pause, production::jobs::complete,
@@ -148,7 +148,7 @@ impl Modify for SecuritySchemes {
         production::maintenance::start, production::maintenance::complete, production::maintenance::cancel,
         production::maintenance::note, production::maintenance_views::machine_orders,
         production::analytics::machines, production::analytics::losses, production::analytics::health,
-        web::index, web::asset,
+        web::index, web::app, web::asset,
     ),
     components(schemas(
         ErrorBody,

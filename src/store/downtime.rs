@@ -166,6 +166,55 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Splits a closed downtime event at `at`: the event ends at `at` (keeping its id and
+    /// classification) and a new event runs from `at` to the old end with the same
+    /// automatic reason, classified with `second` (reason, by) when given. Returns the new
+    /// event's id, `None` if there is no such event, or the reason it cannot be split.
+    pub async fn split_downtime(
+        &self,
+        id: i64,
+        at: EpochMs,
+        second: Option<(&str, &str)>,
+        now: EpochMs,
+    ) -> Result<Option<Result<i64, crate::domain::downtime_split::SplitError>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT machine_id, line_id, start_ms, end_ms, reason, micro_stop FROM downtime_events WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let (start, end): (i64, Option<i64>) = (row.try_get(2)?, row.try_get(3)?);
+        if let Err(e) = crate::domain::downtime_split::check_split(start, end, at) {
+            return Ok(Some(Err(e)));
+        }
+        sqlx::query("UPDATE downtime_events SET end_ms = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO downtime_events (machine_id, line_id, start_ms, end_ms, reason, micro_stop, \
+             classified_reason, classified_by, classified_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(row.try_get::<String, _>(0)?)
+        .bind(row.try_get::<String, _>(1)?)
+        .bind(at)
+        .bind(end)
+        .bind(row.try_get::<String, _>(4)?)
+        .bind(row.try_get::<i64, _>(5)?)
+        .bind(second.map(|(reason, _)| reason))
+        .bind(second.map(|(_, by)| by))
+        .bind(second.map(|_| now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Ok(inserted.last_insert_rowid())))
+    }
+
     /// Downtime events still open: (machine id, start, reason in force).
     pub async fn open_downtime_events(&self) -> Result<Vec<(String, EpochMs, String)>, StoreError> {
         let rows = sqlx::query(

@@ -11,6 +11,8 @@ pub mod backup;
 pub mod batch;
 mod downtime;
 mod history;
+mod idempotency;
+pub use idempotency::KeptAnswer;
 mod production;
 pub use production::{JobFilter, JobPlan, JobRecord, StoredReport};
 mod sqlite;

@@ -136,8 +136,8 @@ pub(super) fn outside_shifts(calendar: &ShiftCalendar, what: &str, now: i64) -> 
 /// Fills a checklist for the current shift occurrence; a failure raises the template's
 /// Andon ticket.
 #[utoipa::path(post, path = "/api/v1/lines/{id}/checklists", tag = "checklists", request_body = FillBody,
-    params(("id" = String, Path, description = "line id")),
-    responses((status = 201, body = ChecklistView), (status = 400, description = "names the field", body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = String, Path, description = "line id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 201, body = ChecklistView), (status = 400, description = "names the field", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, description = "no such line or template", body = ErrorBody),
         (status = 409, description = "outside every shift", body = ErrorBody),

@@ -58,8 +58,8 @@ fn view(calendar: &ShiftCalendar, r: HandoverRow) -> HandoverNote {
 
 /// Writes a handover note for the current shift occurrence of a line.
 #[utoipa::path(post, path = "/api/v1/lines/{id}/handover", tag = "checklists", request_body = NoteBody,
-    params(("id" = String, Path, description = "line id")),
-    responses((status = 201, body = HandoverNote), (status = 400, description = "names the field", body = ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing"), ("id" = String, Path, description = "line id")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 201, body = HandoverNote), (status = 400, description = "names the field", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "outside every shift", body = ErrorBody),
         (status = 503, description = "maintenance mode", body = ErrorBody)),

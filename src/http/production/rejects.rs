@@ -135,7 +135,8 @@ pub async fn defects(
 /// Logs manual rejects: parts the PLC counted good that a person found bad. Good parts of
 /// the machine go down by `quantity` at `at` in every window.
 #[utoipa::path(post, path = "/api/v1/rejects", tag = "rejects", request_body = LogBody,
-    responses((status = 201, body = RejectRecord),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; the same key and request within 24 h gets the first answer back and applies nothing")),
+    responses((status = 422, description = "the Idempotency-Key was used for another request", body = ErrorBody), (status = 201, body = RejectRecord),
         (status = 400, description = "a field is wrong (named in `details.field`), or more parts than the machine has good", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 503, description = "maintenance mode", body = ErrorBody)),
