@@ -1,6 +1,6 @@
 """A Modbus TCP device for tests/modbus.rs: pymodbus's server on 127.0.0.1:PORT, unit 1.
 
-    python server.py PORT
+    python server.py PORT [COMMAND …]
 
 Holding and input registers 0..999, coils and discrete inputs 0..1007, all 0 at start;
 any other address answers with exception 2 (illegal data address). The test sets values
@@ -12,7 +12,9 @@ and faults through stdin, one command a line, each acknowledged with `ok` on std
     di ADDR 0|1 […]     discrete inputs
     delay SECONDS       hold back the reply to the next read for this long
 
-`ready PORT` is printed once the server listens.
+Commands given as arguments (one per argument) apply before the server listens, so a
+restarted device serves its values from its first reply. `ready PORT` is printed once the
+server listens.
 """
 
 import asyncio
@@ -86,4 +88,6 @@ async def main(port):
 
 
 if __name__ == "__main__":
+    for arg in sys.argv[2:]:
+        command(arg)
     asyncio.run(main(int(sys.argv[1])))
