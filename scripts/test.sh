@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
 # (Debian chromium, Node.js, Python venv support, curl and jq via apt-get, playwright-core
-# via npm, schemathesis via pip into a virtualenv), then checks formatting and lints, then
-# runs `cargo test`.
+# via npm, schemathesis and pymodbus via pip into a virtualenv), then checks formatting and
+# lints, then runs `cargo test`.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
@@ -52,6 +52,12 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
 fi
 export MS5_SCHEMATHESIS="$VENV/bin/schemathesis"
+# pymodbus is the independent Modbus TCP device of tests/modbus.rs (same virtualenv); its
+# device script uses the SimDevice API of 3.16.
+if ! "$VENV/bin/python" -c 'from pymodbus.simulator import SimDevice' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pymodbus>=3.16,<3.17'
+fi
+export MS5_PYTHON="$VENV/bin/python"
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     rustup component add "$component"
@@ -60,6 +66,7 @@ done
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
 echo "node: $(node --version)"
 echo "schemathesis: $("$MS5_SCHEMATHESIS" --version 2>/dev/null || echo missing)"
+echo "pymodbus: $("$MS5_PYTHON" -c 'import pymodbus; print(pymodbus.__version__)' 2>/dev/null || echo missing)"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -68,4 +75,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_MODBUS=1 cargo test --quiet 2>&1

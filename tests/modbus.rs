@@ -37,7 +37,7 @@ fn python() -> Option<PathBuf> {
     ];
     let found = candidates.into_iter().flatten().find(|p| {
         Command::new(p)
-            .args(["-c", "import pymodbus"])
+            .args(["-c", "from pymodbus.simulator import SimDevice"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

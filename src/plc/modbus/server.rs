@@ -273,6 +273,32 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_modbus_config_reads_every_tag_where_simulate_serves_it() {
+        let config = crate::config::Config::load(Some(std::path::Path::new("config/modbus.toml")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let endpoint = &config.settings.modbus.endpoints[0];
+        let read: HashMap<String, String> = endpoint
+            .points()
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .into_iter()
+            .map(|p| {
+                let ty = p.encoding.data_type;
+                let text = match ty {
+                    crate::plc::modbus::address::DataType::U32 => format!("{}:u32", p.address),
+                    _ => p.address.to_string(),
+                };
+                (p.tag, text)
+            })
+            .collect();
+        let served: HashMap<String, String> = register_map(&config.plant)
+            .into_iter()
+            .map(|(tag, slot)| (tag, slot.address_text()))
+            .collect();
+        assert_eq!(read, served);
+        assert!(config.settings.modbus.server.enabled && !config.settings.opcua.server.enabled);
+    }
+
+    #[test]
     fn reads_past_the_plant_are_illegal_addresses() {
         let memory = Memory {
             registers: vec![1, 2, 3],
