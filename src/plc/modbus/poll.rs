@@ -1,6 +1,7 @@
 //! The connection loop of one Modbus endpoint: connect (never blocking start-up; retried
 //! with backoff and jitter), read the planned requests every `poll_interval`, deliver
-//! what changed, and heartbeat the endpoint's machines after every complete poll.
+//! what changed, and heartbeat the endpoint's machines after complete polls (at most once a
+//! second).
 //!
 //! - **A timeout** (no reply within `timeout`) replaces the connection at once: one
 //!   reconnect, so a reply that comes late on the old connection is never read as the
@@ -28,6 +29,9 @@ use crate::domain::plant::MachineIdx;
 use crate::domain::tag::{Quality, TagUpdate, TagValue};
 use crate::plc::TagSink;
 use crate::plc::health::Link;
+
+/// Least time between two heartbeats of a connected endpoint's machines, ms.
+const HEARTBEAT_MS: i64 = 1_000;
 
 /// Why a connection could not be made or used.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +72,8 @@ pub struct Endpoint {
     last: Vec<Option<TagValue>>,
     /// Points whose last read failed.
     failing: Vec<bool>,
+    /// When the machines were last heartbeated, by the clock (none since the last connect).
+    heartbeat_at: Option<i64>,
 }
 
 impl Endpoint {
@@ -98,6 +104,7 @@ impl Endpoint {
         Endpoint {
             last: vec![None; points.len()],
             failing: vec![false; points.len()],
+            heartbeat_at: None,
             settings,
             points,
             plan,
@@ -126,7 +133,7 @@ impl Endpoint {
                 None => match self.connect().await {
                     Ok(ctx) => {
                         self.link.connected();
-                        self.last.fill(None);
+                        self.fresh();
                         failures = 0;
                         ctx
                     }
@@ -152,7 +159,7 @@ impl Endpoint {
                     tracing::warn!(endpoint, ?after, "Modbus request timed out; reconnecting");
                     match self.connect().await {
                         Ok(ctx) => {
-                            self.last.fill(None);
+                            self.fresh();
                             next = Some(ctx);
                         }
                         Err(e) => {
@@ -180,6 +187,12 @@ impl Endpoint {
             .await
             .map_err(|_| ModbusError::Timeout(timeout))??;
         Ok(ctx)
+    }
+
+    /// A new connection: every value goes out again, and the machines hear at once.
+    fn fresh(&mut self) {
+        self.last.fill(None);
+        self.heartbeat_at = None;
     }
 
     /// The connection is gone: said once, and the machines told at once.
@@ -269,7 +282,12 @@ impl Endpoint {
         match broken {
             Some(e) => Err(e),
             None => {
-                self.sink.heartbeat_machines(self.clock.now_ms(), &self.machines);
+                // at most once a second, however fast the polls
+                let now = self.clock.now_ms();
+                if self.heartbeat_at.is_none_or(|at| now - at >= HEARTBEAT_MS) {
+                    self.heartbeat_at = Some(now);
+                    self.sink.heartbeat_machines(now, &self.machines);
+                }
                 Ok(())
             }
         }
