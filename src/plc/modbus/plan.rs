@@ -108,10 +108,12 @@ mod tests {
         }
     }
 
+    /// (items, max_gap, requests, places)
+    type Case = (Vec<Item>, u16, Vec<Request>, Vec<(usize, u16)>);
+
     #[test]
     fn adjacent_items_merge_and_the_rest_stay_apart() {
-        // (items, max_gap, requests, places)
-        let table: Vec<(Vec<Item>, u16, Vec<Request>, Vec<(usize, u16)>)> = vec![
+        let table: Vec<Case> = vec![
             // hr 0, 1 and 2..3 are adjacent: one request of 4 registers
             (
                 vec![
