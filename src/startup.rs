@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::flags::FeatureFlags;
 use crate::http::{AppState, routes};
+use crate::plc::modbus::ModbusSource;
 use crate::plc::opcua::OpcUaSource;
 use crate::plc::simulator::SimulatorSource;
 use crate::plc::{TagSink, TagSource};
@@ -146,6 +147,16 @@ impl Application {
             sources.push(Box::new(OpcUaSource::new(
                 endpoints,
                 settings.opcua.reconnect(),
+                plant_model.clone(),
+                clock.clone(),
+            )));
+        }
+        if !settings.modbus.endpoints.is_empty() {
+            let endpoints = settings.modbus.endpoints.clone();
+            tracing::info!(endpoints = endpoints.len(), "Modbus sources starting");
+            sources.push(Box::new(ModbusSource::new(
+                endpoints,
+                settings.modbus.reconnect(),
                 plant_model.clone(),
                 clock.clone(),
             )));

@@ -97,29 +97,49 @@ fn environment_overrides_reach_the_settings() {
     assert!(text.contains("missing.toml: (file): no such file"), "{text}");
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
 /// `ms5 simulate` and `ms5 serve` as two processes, with the shipped OPC UA example config:
 /// the served plant runs on data that came over OPC UA.
 #[test]
 fn serve_runs_on_the_simulated_plc_over_opcua() {
+    let opc = free_port();
+    // the endpoint URL in the example names port 4855; point it at this test's port
+    let config = include_str!("../config/opcua.toml")
+        .replace("opc.tcp://127.0.0.1:4855/", &format!("opc.tcp://127.0.0.1:{opc}/"));
+    simulate_then_serve("opcua.toml", &config, &[("MS5__OPCUA__SERVER__PORT", opc.to_string())]);
+}
+
+/// The same with the shipped Modbus example config: `simulate` serves Modbus TCP only,
+/// `serve` polls it.
+#[test]
+fn serve_runs_on_the_simulated_plc_over_modbus() {
+    let port = free_port();
+    let config = include_str!("../config/modbus.toml").replace("127.0.0.1:5020", &format!("127.0.0.1:{port}"));
+    simulate_then_serve(
+        "modbus.toml",
+        &config,
+        &[("MS5__MODBUS__SERVER__PORT", port.to_string())],
+    );
+}
+
+/// Runs `simulate` and `serve` on `config/<file>` (written from `text`) until the filler
+/// has counted parts that came from the simulated PLC (60 s at most).
+fn simulate_then_serve(file: &str, text: &str, env: &[(&str, String)]) {
     let dir = config_dir();
-    std::fs::write(
-        dir.path().join("config/opcua.toml"),
-        include_str!("../config/opcua.toml"),
-    )
-    .expect("write");
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("port")
-    };
-    let (opc, http) = (free(), free());
-    let url = format!("opc.tcp://127.0.0.1:{opc}/");
+    let config = format!("config/{file}");
+    std::fs::write(dir.path().join(&config), text).expect("write");
+    let http = free_port();
     let spawn = |args: &[&str]| {
         Command::new(BIN)
             .args(args)
             .current_dir(dir.path())
-            .env("MS5__OPCUA__SERVER__PORT", opc.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("MS5__HTTP__PORT", http.to_string())
             .env("MS5__HTTP__HOST", "127.0.0.1")
             .env("MS5__LOG__LEVEL", "warn")
@@ -137,19 +157,12 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
             let _ = self.0.wait();
         }
     }
-    // the endpoint URL in the example names port 4855; point it at this test's port
-    let config = std::fs::read_to_string(dir.path().join("config/opcua.toml")).expect("read");
-    std::fs::write(
-        dir.path().join("config/opcua.toml"),
-        config.replace("opc.tcp://127.0.0.1:4855/", &url),
-    )
-    .expect("write");
     // A reader's account, and an access token for it signed with the served secret.
     const SECRET: &str = "secret-of-this-test-secret-of-this-test";
     let (code, text) = run_with_stdin(
         &[
             "--config",
-            "config/opcua.toml",
+            &config,
             "user",
             "add",
             "--username",
@@ -177,8 +190,8 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
             ver: 0,
         })
         .expect("sign");
-    let _plc = Kill(spawn(&["--config", "config/opcua.toml", "simulate"]));
-    let _ms5 = Kill(spawn(&["--config", "config/opcua.toml", "serve"]));
+    let _plc = Kill(spawn(&["--config", &config, "simulate"]));
+    let _ms5 = Kill(spawn(&["--config", &config, "serve"]));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut last = String::new();
     while std::time::Instant::now() < deadline {
@@ -199,7 +212,7 @@ fn serve_runs_on_the_simulated_plc_over_opcua() {
             return;
         }
     }
-    panic!("no OPC UA data reached ms5 serve in 60 s; last answer: {last}");
+    panic!("no data from the simulated PLC reached ms5 serve with {file} in 60 s; last answer: {last}");
 }
 
 #[test]

@@ -277,3 +277,63 @@ fn the_outbox_byte_budget_has_a_floor() {
     let (code, _, stderr) = fine.check(&[("MS5__WEBSOCKET__OUTBOUND_BYTES", "1024")]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn modbus_addresses_are_checked_with_the_key_and_the_line() {
+    let endpoint = "\n[[modbus.endpoints]]\nname = \"plc\"\naddress = \"10.0.0.5:502\"\n\n[modbus.endpoints.tags]\n\"L1.Filler.State\" = \"hr:0\"\n";
+    let with = |extra: &str| format!("{SETTINGS}{endpoint}{extra}");
+    let bad_address = with("\"L1.Filler.Good\" = \"hr:70000:u32\"\n");
+    let bad_type = with("\"L1.Filler.Good\" = { address = \"co:4\", type = \"u32\" }\n");
+    let unknown_tag = with("\"L1.Filler.Speed\" = \"hr:9\"\n");
+    let no_port = format!("{SETTINGS}{}", endpoint.replace("10.0.0.5:502", "10.0.0.5"));
+    let cases = [
+        (
+            &bad_address,
+            "modbus.endpoints[0].tags.L1.Filler.Good: `hr:70000:u32` is not a Modbus address: the address is above \
+             65535 (write e.g. hr:100, hr:102:u32, hr:7.3, ir:0, co:3, di:7 or 40101)",
+            "\"L1.Filler.Good\"",
+        ),
+        (
+            &bad_type,
+            "modbus.endpoints[0].tags.L1.Filler.Good: a coil or discrete input holds one bit: the type must be bool, \
+             not u32",
+            "\"L1.Filler.Good\"",
+        ),
+        (
+            &unknown_tag,
+            "modbus.endpoints[0].tags.L1.Filler.Speed: no such tag in the plant model",
+            "\"L1.Filler.Speed\"",
+        ),
+        (
+            &no_port,
+            "modbus.endpoints[0].address: `10.0.0.5` is not host:port (e.g. 10.0.0.5:502)",
+            "address = \"10.0.0.5\"",
+        ),
+    ];
+    for (settings, message, line_of_key) in cases {
+        let setup = Setup::new(settings, PLANT);
+        let file = setup.settings().display().to_string();
+        let (code, _, stderr) = setup.check(&[]);
+        let line = line_of(settings, line_of_key);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (
+                2,
+                format!("ms5: configuration error: {file}: {message} ({file}:{line})\n").as_str()
+            )
+        );
+    }
+    // the delays, from the environment
+    let fine = Setup::new(&with(""), PLANT);
+    let (code, _, stderr) = fine.check(&[("MS5__MODBUS__RECONNECT_MAX", "100ms")]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "ms5: configuration error: environment (MS5__…): modbus.reconnect_max: must not be shorter than \
+             modbus.reconnect_base (500ms)\n"
+        )
+    );
+    let (code, stdout, stderr) = fine.check(&[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}

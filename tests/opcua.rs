@@ -22,6 +22,7 @@ fn plant_text() -> String {
 
 fn server_settings(dir: &Path, port: u16, user: Option<(&str, &str)>) -> OpcUaServerSettings {
     OpcUaServerSettings {
+        enabled: true,
         host: "127.0.0.1".into(),
         port,
         namespace: "urn:ms5:sim".into(),

@@ -9,12 +9,14 @@ mod analytics;
 mod andon_file;
 mod auth;
 mod defects_file;
+mod modbus;
 mod opcua;
 mod plant_file;
 mod proxy_range;
 mod reason;
 mod source;
 
+pub use modbus::{ModbusEndpoint, ModbusServerSettings, ModbusSettings, TagAddress, TagEntry, TagPoint};
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, SecurityModeName, SecurityPolicyName};
 
 pub use analytics::AnalyticsSettings;
@@ -151,6 +153,9 @@ pub struct Settings {
     /// OPC UA endpoints and the `ms5 simulate` server.
     #[serde(default)]
     pub opcua: OpcUaSettings,
+    /// Modbus TCP devices and the `ms5 simulate` Modbus server.
+    #[serde(default)]
+    pub modbus: ModbusSettings,
     /// Accounts and tokens.
     #[serde(default)]
     pub auth: AuthSettings,
@@ -410,6 +415,7 @@ impl Config {
             None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
         };
         check_endpoints(&settings, &plant, &source).map_err(&blame)?;
+        settings.modbus.validate(&source, &plant).map_err(&blame)?;
         let file = match path {
             Some(p) => Some(p),
             None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),

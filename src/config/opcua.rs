@@ -279,6 +279,8 @@ impl OpcUaEndpoint {
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OpcUaServerSettings {
+    /// Serve the simulated plant over OPC UA (`ms5 simulate`).
+    pub enabled: bool,
     /// Address to bind.
     pub host: String,
     /// Port (0: any free port).
@@ -300,6 +302,7 @@ pub struct OpcUaServerSettings {
 impl Default for OpcUaServerSettings {
     fn default() -> Self {
         OpcUaServerSettings {
+            enabled: true,
             host: "127.0.0.1".to_owned(),
             port: 4855,
             namespace: "urn:ms5:sim".to_owned(),

@@ -1,11 +1,13 @@
-//! Where tag values come from: sources (the built-in simulator, OPC UA, HTTP ingest)
+//! Where tag values come from: sources (the built-in simulator, OPC UA, Modbus, HTTP ingest)
 //! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
 pub mod health;
+pub mod modbus;
 pub mod opcua;
 pub mod opcua_server;
 pub mod router;
+pub mod simulate;
 pub mod simulator;
 
 pub use crate::domain::tag::{Quality, TagUpdate, TagValue};

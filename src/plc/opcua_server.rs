@@ -16,9 +16,7 @@ use opcua::types::{DataValue, DateTime, MessageSecurityMode, NodeId, ObjectId, S
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::simulator::SimPlant;
-use crate::clock::Clock;
-use crate::config::{OpcUaServerSettings, SimulatorSettings};
+use crate::config::OpcUaServerSettings;
 use crate::domain::counter::CounterWidth;
 use crate::domain::plant::{PlantModel, SignalKind};
 use crate::domain::tag::{Quality, TagUpdate, TagValue};
@@ -39,6 +37,9 @@ pub enum PlcServerError {
     /// The OPC UA server refused its configuration.
     #[error("OPC UA server: {0}")]
     Server(String),
+    /// `ms5 simulate` was given no server to run.
+    #[error("nothing to serve: [opcua.server] and [modbus.server] are both disabled")]
+    NothingToServe,
 }
 
 /// How a tag is typed on the server.
@@ -225,34 +226,4 @@ impl PlcServer {
         self.handle.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }
-}
-
-/// Runs `ms5 simulate` until interrupted: the simulated plant, written to the server every
-/// simulator step.
-pub async fn run_simulation(
-    plant: &PlantModel,
-    server: &OpcUaServerSettings,
-    simulator: &SimulatorSettings,
-    clock: Clock,
-) -> Result<(), PlcServerError> {
-    let plc = PlcServer::start(plant, server).await?;
-    tracing::info!(url = %plc.url(), namespace = %server.namespace, "simulated PLC serving");
-    println!(
-        "simulated PLC at {} (namespace {}, node ids ns=2;s=<tag>)",
-        plc.url(),
-        server.namespace
-    );
-    let mut sim = SimPlant::new(plant, simulator.seed, clock.now_ms(), simulator.speed);
-    let mut every = tokio::time::interval(simulator.step);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {
-                let updates = sim.advance(sim.sim_time(clock.now_ms()));
-                plc.write(&updates);
-            }
-            _ = tokio::signal::ctrl_c() => break,
-        }
-    }
-    plc.stop().await;
-    Ok(())
 }
