@@ -9,6 +9,7 @@ mod analytics;
 mod andon_file;
 mod auth;
 mod defects_file;
+mod enip;
 mod opcua;
 mod plant_file;
 mod reason;
@@ -17,6 +18,7 @@ mod source;
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, SecurityModeName, SecurityPolicyName};
 
 pub use analytics::AnalyticsSettings;
+pub use enip::{LogixEndpoint, LogixSettings, PcccEndpoint, PcccSettings, machines_of, parse_route, socket_address};
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use plant_file::parse as parse_plant;
 
@@ -149,6 +151,12 @@ pub struct Settings {
     /// OPC UA endpoints and the `ms5 simulate` server.
     #[serde(default)]
     pub opcua: OpcUaSettings,
+    /// Logix (ControlLogix/CompactLogix) controllers over EtherNet/IP.
+    #[serde(default)]
+    pub logix: LogixSettings,
+    /// SLC 500 and MicroLogix controllers (PCCC over EtherNet/IP).
+    #[serde(default)]
+    pub pccc: PcccSettings,
     /// Accounts and tokens.
     #[serde(default)]
     pub auth: AuthSettings,
@@ -408,6 +416,7 @@ impl Config {
             None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
         };
         check_endpoints(&settings, &plant, &source).map_err(&blame)?;
+        enip::check(&settings.logix, &settings.pccc, &plant, &source).map_err(&blame)?;
         let file = match path {
             Some(p) => Some(p),
             None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),

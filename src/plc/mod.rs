@@ -1,10 +1,13 @@
-//! Where tag values come from: sources (the built-in simulator, OPC UA, HTTP ingest)
-//! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
+//! Where tag values come from: sources (the built-in simulator, OPC UA, Logix, PCCC, HTTP
+//! ingest) all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
+pub mod enip;
 pub mod health;
+pub mod logix;
 pub mod opcua;
 pub mod opcua_server;
+pub mod pccc;
 pub mod router;
 pub mod simulator;
 
