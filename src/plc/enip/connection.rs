@@ -170,7 +170,7 @@ mod tests {
         let large = forward_open_data(true, 4000, TRIAD, 1, &[1, 0]);
         // the parameters grow to 32 bits each: 4 bytes longer
         assert_eq!(large.len(), small.len() + 4);
-        assert_eq!(&large[30..34], &[0xA0, 0x0F, 0x00, 0x42]);
+        assert_eq!(&large[26..30], &[0xA0, 0x0F, 0x00, 0x42]);
         // an odd route (one port segment with a 1-byte link) is padded to a word
         let odd = forward_open_data(false, 500, TRIAD, 1, &[1]);
         assert_eq!(&odd[odd.len() - 7..], &[3, 1, 0, 0x20, 0x02, 0x24, 1]);

@@ -26,6 +26,9 @@ use crate::domain::plant::PlantModel;
 
 /// The `kind` label of this source's metrics.
 pub const KIND: &str = "logix";
+/// Statuses of a packet whose request or reply does not fit the connection: partial
+/// transfer, reply data too large, too much data.
+const TOO_LARGE: [u8; 3] = [0x06, 0x11, 0x15];
 
 /// The source: one polling task per controller.
 pub struct LogixSource {
@@ -123,6 +126,8 @@ impl Poller for LogixPoller {
         let mut session = Session::connect(&self.address, self.timeout).await?;
         let size = session.open(&self.route, self.large).await?;
         tracing::info!(endpoint = %self.name, bytes = size, "Logix connection open");
+        metrics::gauge!(crate::metrics::PLC_CONNECTION_BYTES, "kind" => KIND, "endpoint" => self.name.clone())
+            .set(f64::from(size));
         Ok(session)
     }
 
@@ -136,18 +141,30 @@ impl Poller for LogixPoller {
         let valid: Vec<usize> = (0..self.addresses.len()).filter(|&i| self.addresses[i].is_ok()).collect();
         let sizes: Vec<usize> = valid.iter().map(|&i| self.requests[i].len()).collect();
         let replies: Vec<usize> = valid.iter().map(|&i| self.replies[i]).collect();
-        for range in batch::plan(&sizes, &replies, size) {
-            let group = &valid[range];
+        // Packets in order; one the controller finds too large is split in halves and
+        // sent again (the sizes learned make the next poll's plan fit).
+        let mut work: Vec<Vec<usize>> = batch::plan(&sizes, &replies, size)
+            .into_iter()
+            .rev()
+            .map(|r| valid[r].to_vec())
+            .collect();
+        while let Some(group) = work.pop() {
             let embedded: Vec<Vec<u8>> = group.iter().map(|&i| self.requests[i].clone()).collect();
             let msg = request(MULTIPLE_SERVICE, &MESSAGE_ROUTER, &multiple_service_data(&embedded));
             let bytes = conn.connected(&msg).await?;
             let reply = Reply::parse(&bytes)?;
             if reply.status != 0 && reply.status != STATUS_EMBEDDED_ERROR {
-                // The packet as a whole was refused (too large a reply, most likely): the
-                // next poll plans with larger guesses.
-                for &i in group {
-                    reads[i] = Err(format!("CIP status {:#04x} ({})", reply.status, status_text(reply.status)));
+                for &i in &group {
                     self.replies[i] = self.replies[i].max(batch::FIRST_GUESS) * 2;
+                }
+                if group.len() > 1 && TOO_LARGE.contains(&reply.status) {
+                    let (a, b) = group.split_at(group.len() / 2);
+                    work.push(b.to_vec());
+                    work.push(a.to_vec());
+                    continue;
+                }
+                for &i in &group {
+                    reads[i] = Err(format!("CIP status {:#04x} ({})", reply.status, status_text(reply.status)));
                 }
                 continue;
             }
