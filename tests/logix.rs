@@ -71,6 +71,25 @@ async fn until_metric(app: &TestApp, needle: &str) {
     panic!("metric never showed {needle}");
 }
 
+/// Values the endpoint has delivered.
+async fn values(app: &TestApp) -> u64 {
+    let line = metric_line(app, r#"ms5_plc_values_total{kind="logix",endpoint="clx"}"#).await;
+    line.and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Waits until the endpoint has delivered `n` values: the first poll is in before the test
+/// changes anything, so no change shares the first poll's time.
+async fn until_values(app: &TestApp, n: u64) {
+    for _ in 0..1000 {
+        if values(app).await >= n {
+            return;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never {n} values delivered");
+}
+
 fn total(m: &Value) -> i64 {
     m["windows"]["1h"]["total"].as_i64().unwrap_or(-1)
 }
@@ -92,13 +111,14 @@ fn cpppo_python() -> Option<PathBuf> {
 }
 
 /// cpppo's tags: state and total DINTs, an array whose element 1 is the reject count, the
-/// packer's INT counter and SINT running bit.
-const CPPPO_TAGS: [&str; 5] = [
+/// packer's INT counter and SINT running and fault bits.
+const CPPPO_TAGS: [&str; 6] = [
     "Filler_State=DINT",
     "Filler_Total=DINT",
     "Counts=DINT[4]",
     "Packer_Good=INT",
     "Packer_Run=SINT",
+    "Packer_Fault=SINT",
 ];
 
 struct Cpppo {
@@ -180,18 +200,23 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
         "Counts[1]": "A.Filler.Reject",
         "Packer_Good": "A.Packer.Good",
         "Packer_Run": "A.Packer.Run",
+        "Packer_Fault": "A.Packer.Fault",
     });
     let app = app_with(dir.path(), json!({ "address": format!("127.0.0.1:{port}"), "tags": tags }), t).await;
     until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 1"#).await;
     // cpppo answers the Large Forward Open: the 4,000-byte connection is in force
     until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 4000"#).await;
 
-    // the first reading (all 0) is the counters' baseline
+    // the first reading (all 0) is the counters' baseline; polled values carry the manual
+    // clock's time, so it moves before each change (a second value at the same time would
+    // be a duplicate)
+    until_values(&app, 6).await;
+    app.clock.advance(1_000);
     plc.write(&["Filler_State=(DINT)1", "Packer_Run=(SINT)1"]).await;
     until_machine(&app, "a-filler", "running", |m| m["state"] == json!("running")).await;
+    until_values(&app, 8).await;
     until_machine(&app, "a-packer", "packer running", |m| m["state"] == json!("running")).await;
-    // polled values carry the (manual) clock's time: let minutes pass before each count,
-    // so the parts are plausible for the gap
+    // let minutes pass before each count, so the parts are plausible for the gap
     app.clock.advance(300_000);
     plc.write(&["Filler_Total=(DINT)100"]).await;
     let first = until_machine(&app, "a-filler", "counts flow", |m| total(m) == 100).await;
@@ -208,6 +233,7 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
 
     // the PLC goes away: both machines turn unknown (comms_lost) at once, without the
     // manual clock moving towards stale_after
+    let before = values(&app).await;
     plc.stop();
     until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 0"#).await;
     for id in ["a-filler", "a-packer"] {
@@ -219,6 +245,9 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     // without restarting MS5; the drop to 0 is a reset, so 20 more parts make 170
     let plc = Cpppo::start(&python, port).await;
     until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 1"#).await;
+    // a new connection delivers every value again: wait for them before changing any
+    until_values(&app, before + 6).await;
+    app.clock.advance(1_000);
     plc.write(&["Filler_State=(DINT)1"]).await;
     until_machine(&app, "a-filler", "running again", |m| m["state"] == json!("running")).await;
     app.clock.advance(300_000);

@@ -188,18 +188,18 @@ fn unconnected(cip: &[u8], state: &Mutex<State>, t_o_id: &mut u32, size: &mut us
         0x54 | 0x5B => {
             let large = service == 0x5B;
             let mut st = state.lock().expect("lock");
-            if large && !st.large {
-                return status(service, 0x08);
-            }
             // ticks (2), O→T id (4), T→O id (4), serial (2), vendor (2), originator (4),
             // multiplier + reserved (4), O→T RPI (4), O→T parameters (2 or 4)
-            *t_o_id = u32::from_le_bytes([data[6], data[7], data[8], data[9]]);
             let params = if large {
                 u32::from_le_bytes([data[26], data[27], data[28], data[29]]) & 0xFFFF
             } else {
                 u32::from(u16_at(data, 26)) & 0x01FF
             };
             st.opens.push((large, params));
+            if large && !st.large {
+                return status(service, 0x08);
+            }
+            *t_o_id = u32::from_le_bytes([data[6], data[7], data[8], data[9]]);
             *size = params as usize;
             let mut out = vec![service | 0x80, 0, 0, 0];
             out.extend_from_slice(&O_T_ID.to_le_bytes());

@@ -152,7 +152,9 @@ impl Session {
             .exchange(SEND_UNIT_DATA, &unit_data(c.opened.o_t_id, c.seq, cip))
             .await?;
         let (id, seq, reply) = connected_reply(&body)?;
-        if id != c.opened.t_o_id || seq != c.seq {
+        // The target should answer with the T→O id; some (cpppo) echo the O→T id. Either
+        // names this connection on this TCP stream; the sequence count must match.
+        if (id != c.opened.t_o_id && id != c.opened.o_t_id) || seq != c.seq {
             return Err(EnipError::Malformed("reply on another connection or out of sequence"));
         }
         Ok(reply.to_vec())
