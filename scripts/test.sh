@@ -52,6 +52,11 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.32,<5'
 fi
 export MS5_SCHEMATHESIS="$VENV/bin/schemathesis"
+# cpppo's EtherNet/IP server is the independent Logix the Logix tests read (tests/logix.rs).
+if ! "$VENV/bin/python" -c 'import cpppo' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cpppo>=5.2,<6'
+fi
+export MS5_CPPPO_PYTHON="$VENV/bin/python"
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     rustup component add "$component"
@@ -68,4 +73,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_CPPPO=1 cargo test --quiet 2>&1
