@@ -4,9 +4,9 @@
 //! fallback) and the PCCC source (N7 words). A round ends when the source has delivered
 //! all 300 changes. Prints one line per case; `cargo bench --bench logix`.
 
-mod support;
 #[path = "../tests/common/enip_server.rs"]
 mod enip_server;
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -75,7 +75,10 @@ fn main() {
             }));
             let mut tags = BTreeMap::new();
             for i in 0..TAGS {
-                state.lock().unwrap_or_else(|e| e.into_inner()).dint(&format!("Program:Main.Count{i}"), 0);
+                state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .dint(&format!("Program:Main.Count{i}"), 0);
                 tags.insert(format!("Program:Main.Count{i}"), counters[i % counters.len()].clone());
             }
             let server = EnipServer::start(0, state.clone()).await;
@@ -88,7 +91,12 @@ fn main() {
                 timeout: Duration::from_secs(2),
                 tags,
             };
-            let source = LogixSource::new(vec![ep], LogixSettings::default().reconnect(), plant.clone(), Clock::System);
+            let source = LogixSource::new(
+                vec![ep],
+                LogixSettings::default().reconnect(),
+                plant.clone(),
+                Clock::System,
+            );
             Box::new(source).start(TagSink::new(handle.clone(), "logix"));
             let rate = measure(&metrics, "logix", &state, |st, round| {
                 for i in 0..TAGS {
@@ -115,7 +123,12 @@ fn main() {
             timeout: Duration::from_secs(2),
             tags,
         };
-        let source = PcccSource::new(vec![ep], PcccSettings::default().reconnect(), plant.clone(), Clock::System);
+        let source = PcccSource::new(
+            vec![ep],
+            PcccSettings::default().reconnect(),
+            plant.clone(),
+            Clock::System,
+        );
         Box::new(source).start(TagSink::new(handle.clone(), "pccc"));
         let rate = measure(&metrics, "pccc", &state, |st, round| {
             for i in 0..TAGS {

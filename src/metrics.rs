@@ -135,7 +135,10 @@ fn describe() {
         (PLC_CONNECTED, "1 while the PLC endpoint is connected"),
         (PLC_SUCCESS_RATIO, "Share of PLC reads or values that came back good"),
         (PLC_TAG_ERROR, "1 while a tag's PLC address or node is refused"),
-        (PLC_CONNECTION_BYTES, "Size of the open CIP connection of an EtherNet/IP endpoint"),
+        (
+            PLC_CONNECTION_BYTES,
+            "Size of the open CIP connection of an EtherNet/IP endpoint",
+        ),
     ] {
         describe_gauge!(name, what);
     }

@@ -98,9 +98,9 @@ fn total(m: &Value) -> i64 {
 
 /// The Python with cpppo: `MS5_CPPPO_PYTHON`, else the test virtualenv's.
 fn cpppo_python() -> Option<PathBuf> {
-    let python = std::env::var_os("MS5_CPPPO_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/ms5/venv/bin/python")
-    });
+    let python = std::env::var_os("MS5_CPPPO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/ms5/venv/bin/python"));
     let ok = Command::new(&python)
         .args(["-c", "import cpppo"])
         .stdout(Stdio::null())
@@ -164,7 +164,11 @@ impl Cpppo {
         .await
         .expect("join")
         .expect("cpppo client runs");
-        assert!(out.status.success(), "cpppo write: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cpppo write: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn stop(mut self) {
@@ -202,7 +206,12 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
         "Packer_Run": "A.Packer.Run",
         "Packer_Fault": "A.Packer.Fault",
     });
-    let app = app_with(dir.path(), json!({ "address": format!("127.0.0.1:{port}"), "tags": tags }), t).await;
+    let app = app_with(
+        dir.path(),
+        json!({ "address": format!("127.0.0.1:{port}"), "tags": tags }),
+        t,
+    )
+    .await;
     until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 1"#).await;
     // cpppo answers the Large Forward Open: the 4,000-byte connection is in force
     until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 4000"#).await;
@@ -221,15 +230,26 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     plc.write(&["Filler_Total=(DINT)100"]).await;
     let first = until_machine(&app, "a-filler", "counts flow", |m| total(m) == 100).await;
     app.clock.advance(300_000);
-    plc.write(&["Filler_Total=(DINT)150", "Counts[1]=(DINT)2", "Packer_Good=(INT)7"]).await;
+    plc.write(&["Filler_Total=(DINT)150", "Counts[1]=(DINT)2", "Packer_Good=(INT)7"])
+        .await;
     let second = until_machine(&app, "a-filler", "counter moves", |m| {
         total(m) == 150 && m["windows"]["1h"]["reject"] == json!(2)
     })
     .await;
-    assert!(second["windows"]["1h"]["oee"].as_f64().is_some(), "OEE defined: {second}");
-    assert_ne!(first["windows"]["1h"]["oee"], second["windows"]["1h"]["oee"], "OEE moves with the counters");
+    assert!(
+        second["windows"]["1h"]["oee"].as_f64().is_some(),
+        "OEE defined: {second}"
+    );
+    assert_ne!(
+        first["windows"]["1h"]["oee"], second["windows"]["1h"]["oee"],
+        "OEE moves with the counters"
+    );
     until_machine(&app, "a-packer", "packer counts", |m| total(m) == 7).await;
-    assert!(metric_line(&app, r#"ms5_plc_values_total{kind="logix",endpoint="clx"}"#).await.is_some());
+    assert!(
+        metric_line(&app, r#"ms5_plc_values_total{kind="logix",endpoint="clx"}"#)
+            .await
+            .is_some()
+    );
 
     // the PLC goes away: both machines turn unknown (comms_lost) at once, without the
     // manual clock moving towards stale_after
@@ -303,31 +323,55 @@ async fn a_refused_large_connection_falls_back_to_500_bytes_and_every_type_flows
     for i in 0..6 {
         tags[format!("Spare{i}")] = json!("B.Press.Total");
     }
-    let app = app_with(dir.path(), json!({ "address": server.address(), "tags": tags }), now_ms()).await;
+    let app = app_with(
+        dir.path(),
+        json!({ "address": server.address(), "tags": tags }),
+        now_ms(),
+    )
+    .await;
     until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 500"#).await;
     // asked for 4,000 first, refused (service not supported), then 500
     assert_eq!(state.lock().expect("lock").opens, [(true, 4000), (false, 500)]);
-    until_machine(&app, "a-filler", "running from a STRING", |m| m["state"] == json!("running")).await;
-    until_machine(&app, "a-packer", "running from a BOOL", |m| m["state"] == json!("running")).await;
+    until_machine(&app, "a-filler", "running from a STRING", |m| {
+        m["state"] == json!("running")
+    })
+    .await;
+    until_machine(&app, "a-packer", "running from a BOOL", |m| {
+        m["state"] == json!("running")
+    })
+    .await;
     // counters from a program-scoped DINT, an array element, an INT (minutes later, so
     // the parts are plausible)
     app.clock.advance(300_000);
     state.lock().expect("lock").dint("Program:Main.FillerTotal", 40);
     state.lock().expect("lock").dint("Rejects[2]", 4);
-    state.lock().expect("lock").tag("Packer_Good", 0xC3, &15i16.to_le_bytes());
+    state
+        .lock()
+        .expect("lock")
+        .tag("Packer_Good", 0xC3, &15i16.to_le_bytes());
     let filler = until_machine(&app, "a-filler", "program-scoped total", |m| total(m) == 40).await;
     assert_eq!(filler["windows"]["1h"]["reject"], json!(1), "{filler}");
     until_machine(&app, "a-packer", "INT counter", |m| total(m) == 3).await;
     // bit 3 of Status set: the packer's fault bit
     state.lock().expect("lock").dint("Status", 0b1100);
-    until_machine(&app, "a-packer", "fault from a bit of a DINT", |m| m["state"] == json!("down")).await;
+    until_machine(&app, "a-packer", "fault from a bit of a DINT", |m| {
+        m["state"] == json!("down")
+    })
+    .await;
     // the missing tag is reported, the others flow
-    until_metric(&app, r#"ms5_plc_tag_error{kind="logix",endpoint="clx",tag="B.Press.Reject"} 1"#).await;
+    until_metric(
+        &app,
+        r#"ms5_plc_tag_error{kind="logix",endpoint="clx",tag="B.Press.Reject"} 1"#,
+    )
+    .await;
     // 8 strings of 94 bytes do not fit one 500-byte reply: each poll takes several packets,
     // none carrying more than the connection holds
     let packets = state.lock().expect("lock").packets.clone();
     let last: Vec<usize> = packets.iter().rev().take(3).copied().collect();
-    assert!(last.iter().all(|&n| n < 15), "15 reads never fit 500 bytes: {packets:?}");
+    assert!(
+        last.iter().all(|&n| n < 15),
+        "15 reads never fit 500 bytes: {packets:?}"
+    );
     server.stop().await;
 }
 
@@ -340,7 +384,12 @@ async fn the_large_connection_reads_every_tag_in_one_packet() {
     for i in 0..6 {
         tags[format!("Spare{i}")] = json!("B.Press.Total");
     }
-    let app = app_with(dir.path(), json!({ "address": server.address(), "tags": tags }), now_ms()).await;
+    let app = app_with(
+        dir.path(),
+        json!({ "address": server.address(), "tags": tags }),
+        now_ms(),
+    )
+    .await;
     until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 4000"#).await;
     until_machine(&app, "a-filler", "running", |m| m["state"] == json!("running")).await;
     assert_eq!(state.lock().expect("lock").opens, [(true, 4000)]);

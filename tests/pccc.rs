@@ -104,7 +104,10 @@ async fn data_table_values_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     let app = app_with(dir.path(), &server.address(), chrono::Utc::now().timestamp_millis()).await;
     until_metric(&app, r#"ms5_plc_connected{kind="pccc",endpoint="slc"} 1"#).await;
     until_machine(&app, "a-filler", "N7:0 state", |m| m["state"] == json!("running")).await;
-    until_machine(&app, "a-packer", "B3:0/5 running bit", |m| m["state"] == json!("running")).await;
+    until_machine(&app, "a-packer", "B3:0/5 running bit", |m| {
+        m["state"] == json!("running")
+    })
+    .await;
 
     // polled values carry the (manual) clock's time: let 5 minutes pass, so the parts
     // below are plausible for the gap
@@ -120,13 +123,20 @@ async fn data_table_values_reach_oee_and_a_restarted_plc_is_picked_up_again() {
         total(m) == 120 && m["windows"]["1h"]["reject"] == json!(4)
     })
     .await;
-    assert!(filler["windows"]["1h"]["oee"].as_f64().is_some(), "OEE defined: {filler}");
+    assert!(
+        filler["windows"]["1h"]["oee"].as_f64().is_some(),
+        "OEE defined: {filler}"
+    );
     until_machine(&app, "a-packer", "T4 ACC counts", |m| total(m) == 9).await;
     // B3/17 is B3:1/1: the packer's fault bit
     state.lock().expect("lock").word(B, 3, 1, 0b10);
     until_machine(&app, "a-packer", "fault from B3/17", |m| m["state"] == json!("down")).await;
     // the missing file: its tag is reported, the others flowed
-    until_metric(&app, r#"ms5_plc_tag_error{kind="pccc",endpoint="slc",tag="B.Press.State"} 1"#).await;
+    until_metric(
+        &app,
+        r#"ms5_plc_tag_error{kind="pccc",endpoint="slc",tag="B.Press.State"} 1"#,
+    )
+    .await;
     // N7:0..2 and N7:150 are two reads (151 words exceed 236 bytes); no read is longer
     let reads = state.lock().expect("lock").pccc_reads.clone();
     assert!(reads.contains(&(7, 0, 6)), "{reads:?}");
@@ -145,6 +155,9 @@ async fn data_table_values_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     state.lock().expect("lock").word(N, 7, 150, 135);
     let server = EnipServer::start(port, state.clone()).await;
     until_metric(&app, r#"ms5_plc_connected{kind="pccc",endpoint="slc"} 1"#).await;
-    until_machine(&app, "a-filler", "resumed", |m| m["state"] == json!("running") && total(m) == 135).await;
+    until_machine(&app, "a-filler", "resumed", |m| {
+        m["state"] == json!("running") && total(m) == 135
+    })
+    .await;
     server.stop().await;
 }

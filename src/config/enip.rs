@@ -169,7 +169,9 @@ pub fn parse_route(text: &str) -> Result<Vec<u8>, String> {
         .collect::<Result<Vec<u8>, _>>()
         .map_err(|_| format!("`{text}` is not port,link pairs of numbers 0–255 (e.g. \"1,0\")"))?;
     if bytes.len() % 2 == 1 || bytes.chunks(2).any(|pair| pair[0] == 0 || pair[0] > 14) {
-        return Err(format!("`{text}` is not port,link pairs with ports 1–14 (e.g. \"1,0\")"));
+        return Err(format!(
+            "`{text}` is not port,link pairs with ports 1–14 (e.g. \"1,0\")"
+        ));
     }
     Ok(bytes)
 }
@@ -187,7 +189,11 @@ pub fn machines_of(tags: &BTreeMap<String, String>, plant: &PlantModel) -> Vec<M
 
 fn check_reconnect(file: &str, section: &str, base: Duration, max: Duration) -> Result<(), ConfigError> {
     if base.is_zero() {
-        return Err(ConfigError::new(file, format!("{section}.reconnect_base"), "must be longer than 0"));
+        return Err(ConfigError::new(
+            file,
+            format!("{section}.reconnect_base"),
+            "must be longer than 0",
+        ));
     }
     if max < base {
         return Err(ConfigError::new(
@@ -220,7 +226,9 @@ fn check_common(
         return err("name", "must not be empty".into());
     }
     let sock = socket_address(ep.address);
-    let host_ok = sock.rsplit_once(':').is_some_and(|(h, _)| !h.is_empty() && !h.contains('/'));
+    let host_ok = sock
+        .rsplit_once(':')
+        .is_some_and(|(h, _)| !h.is_empty() && !h.contains('/'));
     if !host_ok {
         return err("address", format!("`{}` is not host or host:port", ep.address));
     }
@@ -264,12 +272,22 @@ pub(super) fn check(
             timeout: ep.timeout,
             tags: &ep.tags,
         };
-        check_common(file, &key, common, |a| crate::plc::logix::address::parse(a).map(|_| ()), plant)?;
+        check_common(
+            file,
+            &key,
+            common,
+            |a| crate::plc::logix::address::parse(a).map(|_| ()),
+            plant,
+        )?;
         if let Err(reason) = ep.route_bytes() {
             return Err(ConfigError::new(file, format!("{key}.route"), reason));
         }
         if !names.insert(ep.name.clone()) {
-            return Err(ConfigError::new(file, format!("{key}.name"), format!("`{}` is used twice", ep.name)));
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.name"),
+                format!("`{}` is used twice", ep.name),
+            ));
         }
     }
     names.clear();
@@ -282,9 +300,19 @@ pub(super) fn check(
             timeout: ep.timeout,
             tags: &ep.tags,
         };
-        check_common(file, &key, common, |a| crate::plc::pccc::address::parse(a).map(|_| ()), plant)?;
+        check_common(
+            file,
+            &key,
+            common,
+            |a| crate::plc::pccc::address::parse(a).map(|_| ()),
+            plant,
+        )?;
         if !names.insert(ep.name.clone()) {
-            return Err(ConfigError::new(file, format!("{key}.name"), format!("`{}` is used twice", ep.name)));
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.name"),
+                format!("`{}` is used twice", ep.name),
+            ));
         }
     }
     Ok(())

@@ -162,13 +162,22 @@ mod tests {
         // (bytes, service, status, ext, data)
         let ok = [0xCC, 0, 0, 0, 0xC4, 0, 1, 0, 0, 0];
         let r = Reply::parse(&ok).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.service, r.status, r.ext.clone(), r.data), (0xCC, 0, vec![], &ok[4..]));
+        assert_eq!(
+            (r.service, r.status, r.ext.clone(), r.data),
+            (0xCC, 0, vec![], &ok[4..])
+        );
         assert!(r.check().is_ok());
         // Forward Open refused: status 1, one ext word 0x0109 (invalid connection size).
         let refused = [0xDB, 0, 0x01, 1, 0x09, 0x01, 0xAA];
         let r = Reply::parse(&refused).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.status, r.ext.clone(), r.data), (1, vec![0x0109], &[0xAA][..]));
-        assert!(matches!(r.check(), Err(EnipError::Cip { status: 1, ext: Some(0x0109) })));
+        assert!(matches!(
+            r.check(),
+            Err(EnipError::Cip {
+                status: 1,
+                ext: Some(0x0109)
+            })
+        ));
         assert!(Reply::parse(&[0xCC, 0, 0]).is_err());
         assert!(Reply::parse(&[0xCC, 0, 1, 2, 0, 0]).is_err());
     }

@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 use super::EnipError;
 use super::cip::{Reply, request};
 use super::connection::{
-    CONNECTION_MANAGER, FORWARD_CLOSE, FORWARD_OPEN, LARGE_FORWARD_OPEN, LARGE_SIZE, Opened, SMALL_SIZE, Triad,
-    VENDOR, forward_close_data, forward_open_data, parse_forward_open_reply,
+    CONNECTION_MANAGER, FORWARD_CLOSE, FORWARD_OPEN, LARGE_FORWARD_OPEN, LARGE_SIZE, Opened, SMALL_SIZE, Triad, VENDOR,
+    forward_close_data, forward_open_data, parse_forward_open_reply,
 };
 use super::encap::{
     HEADER_LEN, Header, REGISTER_SESSION, SEND_RR_DATA, SEND_UNIT_DATA, UNREGISTER_SESSION, connected_reply, frame,
@@ -164,7 +164,9 @@ impl Session {
     pub async fn close(mut self) {
         if let Some(c) = self.connection.take() {
             let data = forward_close_data(c.opened.triad, &self.route);
-            let _ = self.unconnected(&request(FORWARD_CLOSE, &CONNECTION_MANAGER, &data)).await;
+            let _ = self
+                .unconnected(&request(FORWARD_CLOSE, &CONNECTION_MANAGER, &data))
+                .await;
         }
         let context = *b"ms5-enip";
         let _ = self

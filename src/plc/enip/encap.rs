@@ -199,17 +199,16 @@ mod tests {
     fn rr_and_unit_data_carry_their_items() {
         // SendRRData: handle 0, timeout 5, 2 items: null (0,0), unconnected data (0xB2, 2).
         let rr = rr_data(5, &[0x0E, 0x00]);
-        assert_eq!(
-            rr,
-            [0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0, 2, 0, 0x0E, 0x00]
-        );
+        assert_eq!(rr, [0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 0, 0, 0xB2, 0, 2, 0, 0x0E, 0x00]);
         assert_eq!(unconnected_reply(&rr).ok(), Some(&[0x0E, 0x00][..]));
         // SendUnitData: address item 0xA1 with the connection id, data item 0xB1 with the
         // sequence count first.
         let ud = unit_data(0x1122_3344, 7, &[0x4C]);
         assert_eq!(
             ud,
-            [0, 0, 0, 0, 0, 0, 2, 0, 0xA1, 0, 4, 0, 0x44, 0x33, 0x22, 0x11, 0xB1, 0, 3, 0, 7, 0, 0x4C]
+            [
+                0, 0, 0, 0, 0, 0, 2, 0, 0xA1, 0, 4, 0, 0x44, 0x33, 0x22, 0x11, 0xB1, 0, 3, 0, 7, 0, 0x4C
+            ]
         );
         assert_eq!(connected_reply(&ud).ok(), Some((0x1122_3344, 7, &[0x4C][..])));
     }

@@ -123,7 +123,14 @@ mod tests {
             ("Counts[3]", [&[0x91, 6][..], b"Counts", &[0x28, 3]].concat(), None),
             (
                 "Arr[300,70000]",
-                [&[0x91, 3][..], b"Arr", &[0], &[0x29, 0, 0x2C, 0x01], &[0x2A, 0, 0x70, 0x11, 0x01, 0x00]].concat(),
+                [
+                    &[0x91, 3][..],
+                    b"Arr",
+                    &[0],
+                    &[0x29, 0, 0x2C, 0x01],
+                    &[0x2A, 0, 0x70, 0x11, 0x01, 0x00],
+                ]
+                .concat(),
                 None,
             ),
             (
@@ -131,7 +138,11 @@ mod tests {
                 [&[0x91, 12][..], b"Program:Main", &[0x91, 5], b"Count", &[0]].concat(),
                 None,
             ),
-            ("Line.Good", [&[0x91, 4][..], b"Line", &[0x91, 4], b"Good"].concat(), None),
+            (
+                "Line.Good",
+                [&[0x91, 4][..], b"Line", &[0x91, 4], b"Good"].concat(),
+                None,
+            ),
             ("Status.5", [&[0x91, 6][..], b"Status"].concat(), Some(5)),
         ];
         for (text, path, bit) in table {

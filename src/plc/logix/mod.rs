@@ -14,8 +14,10 @@ use std::time::Duration;
 use address::LogixAddress;
 
 use super::enip::EnipError;
-use super::enip::cip::{MESSAGE_ROUTER, MULTIPLE_SERVICE, Reply, STATUS_EMBEDDED_ERROR, multiple_service_data,
-    multiple_service_replies, request, status_text};
+use super::enip::cip::{
+    MESSAGE_ROUTER, MULTIPLE_SERVICE, Reply, STATUS_EMBEDDED_ERROR, multiple_service_data, multiple_service_replies,
+    request, status_text,
+};
 use super::enip::client::Session;
 use super::enip::poll::{self, Endpoint, Poller, Read};
 use super::health::Link;
@@ -138,7 +140,9 @@ impl Poller for LogixPoller {
             .iter()
             .map(|a| Err(a.as_ref().err().cloned().unwrap_or_default()))
             .collect();
-        let valid: Vec<usize> = (0..self.addresses.len()).filter(|&i| self.addresses[i].is_ok()).collect();
+        let valid: Vec<usize> = (0..self.addresses.len())
+            .filter(|&i| self.addresses[i].is_ok())
+            .collect();
         let sizes: Vec<usize> = valid.iter().map(|&i| self.requests[i].len()).collect();
         let replies: Vec<usize> = valid.iter().map(|&i| self.replies[i]).collect();
         // Packets in order; one the controller finds too large is split in halves and
@@ -164,7 +168,11 @@ impl Poller for LogixPoller {
                     continue;
                 }
                 for &i in &group {
-                    reads[i] = Err(format!("CIP status {:#04x} ({})", reply.status, status_text(reply.status)));
+                    reads[i] = Err(format!(
+                        "CIP status {:#04x} ({})",
+                        reply.status,
+                        status_text(reply.status)
+                    ));
                 }
                 continue;
             }

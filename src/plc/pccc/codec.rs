@@ -254,11 +254,18 @@ mod tests {
     fn reads_cover_runs_of_a_file_within_the_limit() {
         use FileType::*;
         // (addresses, reads, read of each address)
-        let (reads, of) = plan(&addrs(&["N7:5", "N7:0", "B3:0/5", "N7:117", "N7:118", "T4:0.ACC", "T4:0.PRE"]));
+        let (reads, of) = plan(&addrs(&[
+            "N7:5", "N7:0", "B3:0/5", "N7:117", "N7:118", "T4:0.ACC", "T4:0.PRE",
+        ]));
         // N7:0..117 is 118 × 2 = 236 bytes: one read; N7:118 would make 238: a second.
         assert_eq!(
             reads,
-            [rp(Bit, 3, 0, 1), rp(Timer, 4, 0, 1), rp(Integer, 7, 0, 118), rp(Integer, 7, 118, 1)]
+            [
+                rp(Bit, 3, 0, 1),
+                rp(Timer, 4, 0, 1),
+                rp(Integer, 7, 0, 118),
+                rp(Integer, 7, 118, 1)
+            ]
         );
         assert_eq!(of, [2, 2, 0, 2, 3, 1, 1]);
         // timers: 39 × 6 = 234 fit, the 40th does not
@@ -312,7 +319,10 @@ mod tests {
             }),
             Err("PCCC STS 0x10: illegal command or format".to_owned())
         );
-        assert_eq!(parse_reply(&ok, 8), Err(ReplyError::Malformed("PCCC reply to another transaction")));
+        assert_eq!(
+            parse_reply(&ok, 8),
+            Err(ReplyError::Malformed("PCCC reply to another transaction"))
+        );
         assert!(parse_reply(&[7, 1, 2], 9).is_err());
         assert!(parse_reply(&[&id[..], &[0x4F, 0xF0, 9, 0]].concat(), 9).is_err());
     }
