@@ -62,13 +62,17 @@ pub async fn run<P: Poller>(mut poller: P, mut ep: Endpoint) {
         match poller.connect().await {
             Ok(mut conn) => {
                 ep.link.connected();
-                failures = 0;
-                let error = connected(&mut poller, &mut conn, &mut ep).await;
+                let (error, polled) = connected(&mut poller, &mut conn, &mut ep).await;
                 poller.close(conn).await;
                 ep.link.lost(&error);
                 ep.sink.comms_lost(ep.clock.now_ms(), &ep.machines);
-                // a lost connection is retried at once, then with backoff
-                continue;
+                if polled {
+                    // a connection that delivered is retried at once, then with backoff
+                    failures = 0;
+                    continue;
+                }
+                // one that failed its first poll is a failed attempt: no retry storm
+                failures += 1;
             }
             Err(e) => {
                 ep.link.failed(&e);
@@ -82,8 +86,8 @@ pub async fn run<P: Poller>(mut poller: P, mut ep: Endpoint) {
     }
 }
 
-/// Polls until the connection fails; returns why.
-async fn connected<P: Poller>(poller: &mut P, conn: &mut P::Conn, ep: &mut Endpoint) -> EnipError {
+/// Polls until the connection fails; returns why, and whether any poll succeeded.
+async fn connected<P: Poller>(poller: &mut P, conn: &mut P::Conn, ep: &mut Endpoint) -> (EnipError, bool) {
     let mut last: HashMap<usize, TagValue> = HashMap::new();
     let mut failing: Vec<bool> = vec![false; ep.tags.len()];
     let mut beat: Option<Instant> = None;
@@ -94,7 +98,7 @@ async fn connected<P: Poller>(poller: &mut P, conn: &mut P::Conn, ep: &mut Endpo
         let started = Instant::now();
         let reads = match poller.poll(conn).await {
             Ok(reads) => reads,
-            Err(e) => return e,
+            Err(e) => return (e, beat.is_some()),
         };
         let latency = started.elapsed().as_secs_f64();
         let now = ep.clock.now_ms();
