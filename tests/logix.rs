@@ -73,7 +73,8 @@ async fn until_metric(app: &TestApp, needle: &str) {
 
 /// Values the endpoint has delivered.
 async fn values(app: &TestApp) -> u64 {
-    let line = metric_line(app, r#"ms5_plc_values_total{kind="logix",endpoint="clx"}"#).await;
+    // each test has its own endpoint name: the tests of a file share one metrics registry
+    let line = metric_line(app, r#"ms5_plc_values_total{kind="logix",endpoint="cpppo"}"#).await;
     line.and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
@@ -208,13 +209,13 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     });
     let app = app_with(
         dir.path(),
-        json!({ "address": format!("127.0.0.1:{port}"), "tags": tags }),
+        json!({ "name": "cpppo", "address": format!("127.0.0.1:{port}"), "tags": tags }),
         t,
     )
     .await;
-    until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="cpppo"} 1"#).await;
     // cpppo answers the Large Forward Open: the 4,000-byte connection is in force
-    until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 4000"#).await;
+    until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="cpppo"} 4000"#).await;
 
     // the first reading (all 0) is the counters' baseline; polled values carry the manual
     // clock's time, so it moves before each change (a second value at the same time would
@@ -246,7 +247,7 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     );
     until_machine(&app, "a-packer", "packer counts", |m| total(m) == 7).await;
     assert!(
-        metric_line(&app, r#"ms5_plc_values_total{kind="logix",endpoint="clx"}"#)
+        metric_line(&app, r#"ms5_plc_values_total{kind="logix",endpoint="cpppo"}"#)
             .await
             .is_some()
     );
@@ -255,7 +256,7 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     // manual clock moving towards stale_after
     let before = values(&app).await;
     plc.stop();
-    until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 0"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="cpppo"} 0"#).await;
     for id in ["a-filler", "a-packer"] {
         let gone = until_machine(&app, id, "unknown at once", |m| m["state"] == json!("unknown")).await;
         assert_eq!(gone["reason"], json!("comms_lost"), "{gone}");
@@ -264,7 +265,7 @@ async fn counts_from_cpppo_reach_oee_and_a_restarted_plc_is_picked_up_again() {
     // it comes back on the same port with its tags at 0 (a cold start): data flows again
     // without restarting MS5; the drop to 0 is a reset, so 20 more parts make 170
     let plc = Cpppo::start(&python, port).await;
-    until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="clx"} 1"#).await;
+    until_metric(&app, r#"ms5_plc_connected{kind="logix",endpoint="cpppo"} 1"#).await;
     // a new connection delivers every value again: wait for them before changing any
     until_values(&app, before + 6).await;
     app.clock.advance(1_000);
@@ -325,11 +326,15 @@ async fn a_refused_large_connection_falls_back_to_500_bytes_and_every_type_flows
     }
     let app = app_with(
         dir.path(),
-        json!({ "address": server.address(), "tags": tags }),
+        json!({ "name": "clx-small", "address": server.address(), "tags": tags }),
         now_ms(),
     )
     .await;
-    until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 500"#).await;
+    until_metric(
+        &app,
+        r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx-small"} 500"#,
+    )
+    .await;
     // asked for 4,000 first, refused (service not supported), then 500
     assert_eq!(state.lock().expect("lock").opens, [(true, 4000), (false, 500)]);
     until_machine(&app, "a-filler", "running from a STRING", |m| {
@@ -361,7 +366,7 @@ async fn a_refused_large_connection_falls_back_to_500_bytes_and_every_type_flows
     // the missing tag is reported, the others flow
     until_metric(
         &app,
-        r#"ms5_plc_tag_error{kind="logix",endpoint="clx",tag="B.Press.Reject"} 1"#,
+        r#"ms5_plc_tag_error{kind="logix",endpoint="clx-small",tag="B.Press.Reject"} 1"#,
     )
     .await;
     // 8 strings of 94 bytes do not fit one 500-byte reply: each poll takes several packets,
@@ -386,11 +391,15 @@ async fn the_large_connection_reads_every_tag_in_one_packet() {
     }
     let app = app_with(
         dir.path(),
-        json!({ "address": server.address(), "tags": tags }),
+        json!({ "name": "clx-large", "address": server.address(), "tags": tags }),
         now_ms(),
     )
     .await;
-    until_metric(&app, r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx"} 4000"#).await;
+    until_metric(
+        &app,
+        r#"ms5_plc_connection_bytes{kind="logix",endpoint="clx-large"} 4000"#,
+    )
+    .await;
     until_machine(&app, "a-filler", "running", |m| m["state"] == json!("running")).await;
     assert_eq!(state.lock().expect("lock").opens, [(true, 4000)]);
     // 15 reads (9 strings of 94 bytes) in one Multiple Service Packet per poll
