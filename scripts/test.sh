@@ -93,6 +93,11 @@ if ! "$VENV/bin/python" -c 'from pymodbus.simulator import SimDevice' >/dev/null
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pymodbus>=3.16,<3.17'
 fi
 export MS5_PYTHON="$VENV/bin/python"
+# cpppo's EtherNet/IP server is the independent Logix the Logix tests read (tests/logix.rs).
+if ! "$VENV/bin/python" -c 'import cpppo' >/dev/null 2>&1; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cpppo>=5.2,<6'
+fi
+export MS5_CPPPO_PYTHON="$VENV/bin/python"
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     rustup component add "$component"
@@ -114,4 +119,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 cargo test --quiet 2>&1

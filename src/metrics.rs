@@ -78,6 +78,9 @@ pub const PLC_SUCCESS_RATIO: &str = "ms5_plc_success_ratio";
 pub const PLC_TAG_ERROR: &str = "ms5_plc_tag_error";
 /// Refusals and error replies per tag. Labels: kind, endpoint, tag.
 pub const PLC_TAG_ERRORS: &str = "ms5_plc_tag_errors_total";
+/// Size in bytes of the CIP connection an EtherNet/IP endpoint has open (4,000 large, 500
+/// small). Labels: kind (logix), endpoint.
+pub const PLC_CONNECTION_BYTES: &str = "ms5_plc_connection_bytes";
 /// Tag received → its frames queued to the WebSocket clients, seconds.
 pub const WS_PUSH_LATENCY: &str = "ms5_ws_push_latency_seconds";
 /// Actor restarts after a panic. Labels: actor.
@@ -154,6 +157,10 @@ fn describe() {
         ),
         (BUILD_INFO, "1, labelled with the running version"),
         (START_TIME, "When this process started, Unix seconds"),
+        (
+            PLC_CONNECTION_BYTES,
+            "Size of the open CIP connection of an EtherNet/IP endpoint",
+        ),
     ] {
         describe_gauge!(name, what);
     }

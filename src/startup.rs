@@ -18,8 +18,10 @@ use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::flags::FeatureFlags;
 use crate::http::{AppState, routes};
+use crate::plc::logix::LogixSource;
 use crate::plc::modbus::ModbusSource;
 use crate::plc::opcua::OpcUaSource;
+use crate::plc::pccc::PcccSource;
 use crate::plc::simulator::SimulatorSource;
 use crate::plc::{TagSink, TagSource};
 use crate::store::{Store, StoreError};
@@ -157,6 +159,24 @@ impl Application {
             sources.push(Box::new(ModbusSource::new(
                 endpoints,
                 settings.modbus.reconnect(),
+                plant_model.clone(),
+                clock.clone(),
+            )));
+        }
+        if !settings.logix.endpoints.is_empty() {
+            tracing::info!(endpoints = settings.logix.endpoints.len(), "Logix sources starting");
+            sources.push(Box::new(LogixSource::new(
+                settings.logix.endpoints.clone(),
+                settings.logix.reconnect(),
+                plant_model.clone(),
+                clock.clone(),
+            )));
+        }
+        if !settings.pccc.endpoints.is_empty() {
+            tracing::info!(endpoints = settings.pccc.endpoints.len(), "PCCC sources starting");
+            sources.push(Box::new(PcccSource::new(
+                settings.pccc.endpoints.clone(),
+                settings.pccc.reconnect(),
                 plant_model.clone(),
                 clock.clone(),
             )));

@@ -337,3 +337,57 @@ fn modbus_addresses_are_checked_with_the_key_and_the_line() {
     let (code, stdout, stderr) = fine.check(&[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 }
+
+#[test]
+fn logix_and_pccc_addresses_are_checked_with_their_key_and_line() {
+    let logix = "\n[[logix.endpoints]]\nname = \"clx\"\naddress = \"10.0.0.5\"\n[logix.endpoints.tags]\n\"Program:Main.Count\" = \"L1.Filler.Good\"\n\"Bad-Tag\" = \"L1.Filler.State\"\n";
+    let pccc = "\n[[pccc.endpoints]]\nname = \"slc\"\naddress = \"10.0.0.6:44818\"\ntags = { \"N7:0\" = \"L1.Capper.State\", \"T4:0.CU\" = \"L1.Capper.Good\" }\n";
+    let unknown = "\n[[pccc.endpoints]]\nname = \"slc\"\naddress = \"10.0.0.6\"\ntags = { \"N7:1\" = \"L1.Nope\" }\n";
+    let (logix, pccc, unknown) = (
+        format!("{SETTINGS}{logix}"),
+        format!("{SETTINGS}{pccc}"),
+        format!("{SETTINGS}{unknown}"),
+    );
+    let cases = [
+        (
+            &logix,
+            "logix.endpoints[0].tags.Bad-Tag: `Bad-Tag` is not a tag name (letters, digits and _, not starting with a digit)",
+            "\"Bad-Tag\"",
+        ),
+        (
+            &pccc,
+            "pccc.endpoints[0].tags.T4:0.CU: `T4:0.CU`: `.CU` is not a part of a T element",
+            "tags = {",
+        ),
+        (
+            &unknown,
+            "pccc.endpoints[0].tags.N7:1: no tag `L1.Nope` in the plant model",
+            "tags = {",
+        ),
+    ];
+    for (settings, message, line) in cases {
+        let setup = Setup::new(settings, PLANT);
+        let file = setup.settings().display().to_string();
+        let (code, _, stderr) = setup.check(&[]);
+        let want = format!(
+            "ms5: configuration error: {file}: {message} ({file}:{})\n",
+            line_of(settings, line)
+        );
+        assert_eq!((code, stderr.as_str()), (2, want.as_str()));
+    }
+    // a valid endpoint passes; the reconnect delays are checked like OPC UA's
+    let fine = format!(
+        "{SETTINGS}\n[[logix.endpoints]]\nname = \"clx\"\naddress = \"10.0.0.5\"\nroute = \"1,2\"\ntags = {{ \"Program:Main.Count\" = \"L1.Filler.Good\", \"Counts[3]\" = \"L1.Capper.Good\", \"Status.4\" = \"L1.Filler.State\" }}\n"
+    );
+    let setup = Setup::new(&fine, PLANT);
+    let (code, _, stderr) = setup.check(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = setup.check(&[("MS5__PCCC__RECONNECT_BASE", "0s")]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "ms5: configuration error: environment (MS5__…): pccc.reconnect_base: must be longer than 0\n"
+        )
+    );
+}

@@ -9,6 +9,7 @@ mod analytics;
 mod andon_file;
 mod auth;
 mod defects_file;
+mod enip;
 mod modbus;
 mod opcua;
 mod plant_file;
@@ -21,6 +22,7 @@ pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, Se
 
 pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
+pub use enip::{LogixEndpoint, LogixSettings, PcccEndpoint, PcccSettings, machines_of, parse_route, socket_address};
 pub use plant_file::parse as parse_plant;
 pub use proxy_range::ProxyRange;
 
@@ -156,6 +158,12 @@ pub struct Settings {
     /// Modbus TCP devices and the `ms5 simulate` Modbus server.
     #[serde(default)]
     pub modbus: ModbusSettings,
+    /// Logix (ControlLogix/CompactLogix) controllers over EtherNet/IP.
+    #[serde(default)]
+    pub logix: LogixSettings,
+    /// SLC 500 and MicroLogix controllers (PCCC over EtherNet/IP).
+    #[serde(default)]
+    pub pccc: PcccSettings,
     /// Accounts and tokens.
     #[serde(default)]
     pub auth: AuthSettings,
@@ -416,6 +424,7 @@ impl Config {
         };
         check_endpoints(&settings, &plant, &source).map_err(&blame)?;
         settings.modbus.validate(&source, &plant).map_err(&blame)?;
+        enip::check(&settings.logix, &settings.pccc, &plant, &source).map_err(&blame)?;
         let file = match path {
             Some(p) => Some(p),
             None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),
