@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Profile};
 use crate::flags::FeatureFlags;
 use crate::http::{AppState, routes};
+use crate::plc::mqtt::MqttSource;
 use crate::plc::opcua::OpcUaSource;
 use crate::plc::simulator::SimulatorSource;
 use crate::plc::{TagSink, TagSource};
@@ -145,6 +146,16 @@ impl Application {
             sources.push(Box::new(OpcUaSource::new(
                 endpoints,
                 settings.opcua.reconnect(),
+                plant_model.clone(),
+                clock.clone(),
+            )));
+        }
+        if !settings.mqtt.endpoints.is_empty() {
+            let endpoints = settings.mqtt.endpoints.clone();
+            tracing::info!(endpoints = endpoints.len(), "MQTT sources starting");
+            sources.push(Box::new(MqttSource::new(
+                endpoints,
+                settings.mqtt.reconnect(),
                 plant_model.clone(),
                 clock.clone(),
             )));

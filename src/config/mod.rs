@@ -9,11 +9,13 @@ mod analytics;
 mod andon_file;
 mod auth;
 mod defects_file;
+mod mqtt;
 mod opcua;
 mod plant_file;
 mod reason;
 mod source;
 
+pub use mqtt::{MqttEndpoint, MqttSettings, SparkplugNode, SparkplugSettings, TopicMap, broker_address};
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, SecurityModeName, SecurityPolicyName};
 
 pub use analytics::AnalyticsSettings;
@@ -149,6 +151,9 @@ pub struct Settings {
     /// OPC UA endpoints and the `ms5 simulate` server.
     #[serde(default)]
     pub opcua: OpcUaSettings,
+    /// MQTT brokers (plain topics and Sparkplug B).
+    #[serde(default)]
+    pub mqtt: MqttSettings,
     /// Accounts and tokens.
     #[serde(default)]
     pub auth: AuthSettings,
@@ -408,6 +413,7 @@ impl Config {
             None => plant_file::parse(EMBEDDED_PLANT, "embedded plant.toml")?,
         };
         check_endpoints(&settings, &plant, &source).map_err(&blame)?;
+        settings.mqtt.validate(&plant, &source).map_err(&blame)?;
         let file = match path {
             Some(p) => Some(p),
             None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),

@@ -1,8 +1,9 @@
-//! Where tag values come from: sources (the built-in simulator, OPC UA, HTTP ingest)
+//! Where tag values come from: sources (the built-in simulator, OPC UA, MQTT, HTTP ingest)
 //! all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
 pub mod health;
+pub mod mqtt;
 pub mod opcua;
 pub mod opcua_server;
 pub mod router;
