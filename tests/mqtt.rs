@@ -496,6 +496,99 @@ async fn a_device_death_makes_only_its_machines_unknown() {
     assert_ne!(packer["state"], json!("unknown"), "{packer}");
 }
 
+#[actix_web::test]
+async fn after_a_broker_restart_the_host_is_online_again_and_asks_its_nodes_for_births() {
+    let Some(bin) = broker_binary() else { return };
+    let dir = temp();
+    let mut broker = Broker::start(&bin, dir.path());
+    let mut edge = TestClient::connect(broker.port, "edge1", &["spBv1.0/G/NCMD/edge1", "spBv1.0/STATE/ms5"]).await;
+    let t = now_ms();
+    let app = app_with(dir.path(), sparkplug_endpoint("restart", &broker.url()), t).await;
+    edge.until("STATE online", |topic, _| topic == "spBv1.0/STATE/ms5")
+        .await;
+    edge.publish(&topic("NBIRTH"), nbirth(0, t)).await;
+    edge.publish(&format!("{}/filler", topic("DBIRTH")), dbirth(1, t, 0, 0))
+        .await;
+    until_machine(&app, "a-filler", "filler running", |m| m["state"] == json!("running")).await;
+
+    // The broker goes away: the machines are unknown at once (the clock has not moved).
+    broker.stop();
+    until_metric(&app, &connected("restart", 0)).await;
+    for id in ["a-filler", "a-packer"] {
+        let m = until_machine(&app, id, "unknown", |m| m["state"] == json!("unknown")).await;
+        assert_eq!(m["reason"], json!("comms_lost"), "{id}: {m}");
+    }
+
+    // It comes back (empty: no retained STATE survives): MS5 subscribes again and says it
+    // is online again; the node's data needs a birth first, so it is asked for one.
+    broker.restart();
+    edge.until_connected().await;
+    edge.until("STATE online again", |topic, body| {
+        topic == "spBv1.0/STATE/ms5" && serde_json::from_slice::<Value>(body).is_ok_and(|v| v["online"] == json!(true))
+    })
+    .await;
+    until_metric(&app, &connected("restart", 1)).await;
+    edge.publish(&topic("NDATA"), payload(Some(3), t + 5_000, vec![])).await;
+    edge.until("rebirth request after the restart", is_rebirth_request)
+        .await;
+    edge.publish(&topic("NBIRTH"), nbirth(1, t + 5_000)).await;
+    edge.publish(&format!("{}/filler", topic("DBIRTH")), dbirth(1, t + 5_000, 5, 0))
+        .await;
+    let m = until_machine(&app, "a-filler", "data flows again", |m| {
+        m["state"] == json!("running") && total(m) == 5
+    })
+    .await;
+    assert_eq!(m["reason"], Value::Null, "{m}");
+}
+
+#[actix_web::test]
+async fn the_hosts_will_says_offline_with_the_timestamp_of_its_birth() {
+    let Some(bin) = broker_binary() else { return };
+    let dir = temp();
+    let broker = Broker::start(&bin, dir.path());
+    let mut watcher = TestClient::connect(broker.port, "watcher", &["spBv1.0/STATE/ms5"]).await;
+    let app = app_with(dir.path(), sparkplug_endpoint("will", &broker.url()), now_ms()).await;
+    let read = |body: &[u8]| serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    let (_, birth) = watcher
+        .until("STATE online", |topic, _| topic == "spBv1.0/STATE/ms5")
+        .await;
+    let birth = read(&birth);
+    assert_eq!(birth["online"], json!(true), "{birth}");
+    // Another client takes MS5's client id: the broker drops MS5 without a DISCONNECT and
+    // publishes its will.
+    let mut imposter = rumqttc::EventLoop::new(MqttOptions::new("ms5-will", "127.0.0.1", broker.port), 8);
+    loop {
+        match imposter.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => break,
+            Ok(_) => {}
+            Err(e) => panic!("imposter: {e}"),
+        }
+    }
+    let (_, will) = watcher
+        .until("STATE offline", |topic, body| {
+            topic == "spBv1.0/STATE/ms5" && read(body)["online"] == json!(false)
+        })
+        .await;
+    assert_eq!(
+        read(&will)["timestamp"],
+        birth["timestamp"],
+        "will and birth of one connection"
+    );
+    drop(imposter);
+    // MS5 connects again and is online with a new timestamp.
+    let (_, again) = watcher
+        .until("STATE online again", |topic, body| {
+            topic == "spBv1.0/STATE/ms5" && read(body)["online"] == json!(true)
+        })
+        .await;
+    assert!(
+        read(&again)["timestamp"].as_i64() >= birth["timestamp"].as_i64(),
+        "{}",
+        read(&again)
+    );
+    until_metric(&app, &connected("will", 1)).await;
+}
+
 // ---- plain topics ----
 
 #[actix_web::test]
