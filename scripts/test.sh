@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
-# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get, playwright-core
+# (Debian chromium, mosquitto, Node.js, Python venv support, curl and jq via apt-get, playwright-core
 # via npm, schemathesis via pip into a virtualenv), then checks formatting and lints, then
 # runs `cargo test`.
 #
@@ -20,6 +20,7 @@ as_root() {
 step "test prerequisites"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)  # the MQTT broker of tests/mqtt.rs
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -58,6 +59,7 @@ for component in rustfmt clippy; do
   fi
 done
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
+echo "mosquitto: $(dpkg-query -W -f='${Version}' mosquitto 2>/dev/null || echo missing)"
 echo "node: $(node --version)"
 echo "schemathesis: $("$MS5_SCHEMATHESIS" --version 2>/dev/null || echo missing)"
 
@@ -68,4 +70,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_MQTT=1 cargo test --quiet 2>&1
