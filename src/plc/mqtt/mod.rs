@@ -329,7 +329,13 @@ impl Endpoint {
         if step.rebirth {
             self.ask_rebirth(group, node, now);
         }
-        self.refresh_alive();
+        // only births and deaths change which machines are alive
+        if matches!(
+            topic.kind,
+            MessageType::NBirth | MessageType::DBirth | MessageType::NDeath | MessageType::DDeath
+        ) {
+            self.refresh_alive();
+        }
     }
 
     fn ask_rebirth(&self, group: &str, node: &str, now: EpochMs) {

@@ -280,7 +280,8 @@ mod tests {
     #[test]
     fn topics_match_filters_and_fill_the_wildcards() {
         // (filter, topic, + levels, # rest; None: no match)
-        let table: [(&str, &str, Option<(Vec<&str>, Option<&str>)>); 12] = [
+        type Want = Option<(Vec<&'static str>, Option<&'static str>)>;
+        let table: [(&str, &str, Want); 12] = [
             ("a/b", "a/b", Some((vec![], None))),
             ("a/b", "a/c", None),
             ("a/b", "a/b/c", None),

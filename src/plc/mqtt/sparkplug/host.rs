@@ -342,10 +342,8 @@ impl Host {
                             defined.read(&payload.metrics, device, payload.timestamp, now, &mut step);
                         }
                     }
-                    (MessageType::DDeath, Some(d)) => {
-                        if node.devices.remove(d).is_some() {
-                            step.devices_offline.push(d.to_owned());
-                        }
+                    (MessageType::DDeath, Some(d)) if node.devices.remove(d).is_some() => {
+                        step.devices_offline.push(d.to_owned());
                     }
                     _ => {}
                 }
@@ -374,11 +372,11 @@ fn in_sequence(node: &mut Node, topic: &SparkTopic, payload: &Payload, step: &mu
     node.seq = expected;
     // Device data before its own birth: the node is asked to rebirth, which brings every
     // DBIRTH again; the sequence itself is intact.
-    if let (MessageType::DData | MessageType::DDeath, Some(d)) = (topic.kind, &topic.device) {
-        if !node.devices.contains_key(d) {
-            step.problems.push(Problem::BeforeBirth);
-            return false;
-        }
+    if let (MessageType::DData | MessageType::DDeath, Some(d)) = (topic.kind, &topic.device)
+        && !node.devices.contains_key(d)
+    {
+        step.problems.push(Problem::BeforeBirth);
+        return false;
     }
     true
 }
