@@ -67,7 +67,7 @@ pub struct MqttEndpoint {
     /// The password itself (tests and development only).
     #[serde(default)]
     pub password: Option<String>,
-    /// MQTT keep-alive: a silent broker is noticed within about 1.5 × this.
+    /// MQTT keep-alive: a silent broker is noticed within about 2 × this.
     #[serde(default = "default_keep_alive", with = "humantime_serde")]
     pub keep_alive: Duration,
     /// Machines this broker's topics feed (ids): heartbeated while connected, `unknown` when
