@@ -96,7 +96,7 @@ async fn counted(handle: &PlantHandle, plant: &PlantModel) -> i64 {
 
 /// Waits until the machines have counted `want` parts; the time it took from `started`.
 async fn until_counted(handle: &PlantHandle, plant: &PlantModel, want: i64, started: Instant) -> Duration {
-    let deadline = Instant::now() + Duration::from_secs(300);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let n = counted(handle, plant).await;
         if n >= want {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::sparkplug::host::{NAMESPACE, Sample};
-use super::topic::{self, TagTemplate, TopicFilter, ValueError};
+use super::topic::{self, ReceiptClock, TagTemplate, TopicFilter, ValueError};
 use crate::config::MqttEndpoint;
 use crate::domain::EpochMs;
 use crate::domain::plant::{MachineIdx, PlantModel};
@@ -127,9 +127,16 @@ impl Mapping {
         self.nodes.contains_key(&(group.to_owned(), node.to_owned()))
     }
 
-    /// The values of a plain message on `topic`, from every entry that matches it. `None`
+    /// The values of a plain message on `topic`, from every entry that matches it, received
+    /// at `now` (values without a time stamp of their own are stamped by `receipt`). `None`
     /// when no entry matches.
-    pub fn plain(&self, topic_name: &str, payload: &[u8], now: EpochMs) -> Option<PlainValues> {
+    pub fn plain(
+        &self,
+        topic_name: &str,
+        payload: &[u8],
+        now: EpochMs,
+        receipt: &mut ReceiptClock,
+    ) -> Option<PlainValues> {
         let mut out: Option<PlainValues> = None;
         let mut doc: Option<Result<serde_json::Value, ValueError>> = None;
         for entry in &self.entries {
@@ -139,11 +146,12 @@ impl Mapping {
             let got = out.get_or_insert_with(PlainValues::default);
             let doc = doc.get_or_insert_with(|| topic::parse_payload(payload));
             let ts = match (&doc, &entry.timestamp) {
-                (Ok(d), Some(p)) => topic::timestamp_at(d, p).unwrap_or(now),
-                _ => now,
+                (Ok(d), Some(p)) => topic::timestamp_at(d, p),
+                _ => None,
             };
             for (pointer, template) in &entry.values {
                 let tag = template.fill(&caps);
+                let ts = ts.unwrap_or_else(|| receipt.stamp(&tag, now));
                 match doc.as_ref().map_err(|e| *e).and_then(|d| topic::value_at(d, pointer)) {
                     Ok(value) => got.updates.push(TagUpdate {
                         tag,
@@ -290,14 +298,17 @@ tags = { state = { tag = "L1.Packer.State" }, total = { tag = "L1.Packer.Total" 
         ];
         for (topic, payload, updates, failed) in table {
             let got = map
-                .plain(topic, payload, 9)
+                .plain(topic, payload, 9, &mut ReceiptClock::default())
                 .unwrap_or_else(|| panic!("{topic} matches"));
             let mut sorted = got.updates.clone();
             sorted.sort_by(|a, b| a.tag.cmp(&b.tag));
             assert_eq!(sorted, updates, "{topic}");
             assert_eq!(got.failed, failed, "{topic}");
         }
-        assert_eq!(map.plain("plant/L2/Filler/counts", b"1", 9), None);
+        assert_eq!(
+            map.plain("plant/L2/Filler/counts", b"1", 9, &mut ReceiptClock::default()),
+            None
+        );
         // every machine a template can name feeds from this broker
         let ids: Vec<&str> = map
             .plain_machines

@@ -29,6 +29,7 @@ use rumqttc::{
 use self::mapping::Mapping;
 use self::sparkplug::host::{Host, MessageType, Problem, Step, ncmd_topic, parse_topic};
 use self::sparkplug::payload::Payload;
+use self::topic::ReceiptClock;
 use super::health::{EndpointHealth, Link};
 use super::{TagSink, TagSource};
 use crate::clock::Clock;
@@ -81,6 +82,7 @@ impl TagSource for MqttSource {
                 clock: self.clock.clone(),
                 alive: Arc::new(Mutex::new(Vec::new())),
                 failing: HashSet::new(),
+                receipt: ReceiptClock::default(),
                 link,
                 connect_ts: 0,
                 client: None,
@@ -102,6 +104,8 @@ struct Endpoint {
     alive: Arc<Mutex<Vec<MachineIdx>>>,
     /// Tags whose last value could not be read.
     failing: HashSet<String>,
+    /// Time stamps for plain values that carry none.
+    receipt: ReceiptClock,
     link: Link,
     /// When the current connection was attempted: the STATE birth and will carry it.
     connect_ts: EpochMs,
@@ -234,7 +238,7 @@ impl Endpoint {
             }
             return;
         }
-        let Some(values) = self.mapping.plain(topic_name, payload, now) else {
+        let Some(values) = self.mapping.plain(topic_name, payload, now, &mut self.receipt) else {
             return;
         };
         for (tag, error) in &values.failed {

@@ -252,6 +252,31 @@ pub fn timestamp_at(doc: &serde_json::Value, pointer: &str) -> Option<EpochMs> {
     }
 }
 
+/// Time stamps for values that carry none: the time of receipt, but never the same
+/// millisecond twice for one tag (the machines drop a second value with its tag's last
+/// time stamp as a duplicate, and a burst can bring two values of a tag within 1 ms).
+#[derive(Debug, Default)]
+pub struct ReceiptClock {
+    last: std::collections::HashMap<String, EpochMs>,
+}
+
+impl ReceiptClock {
+    /// The time stamp of a value of `tag` received at `now`.
+    pub fn stamp(&mut self, tag: &str, now: EpochMs) -> EpochMs {
+        let ts = match self.last.get(tag) {
+            Some(&last) if last >= now => last + 1,
+            _ => now,
+        };
+        match self.last.get_mut(tag) {
+            Some(last) => *last = ts,
+            None => {
+                self.last.insert(tag.to_owned(), ts);
+            }
+        }
+        ts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +386,23 @@ mod tests {
             assert_eq!(parse_payload(payload).and_then(|d| value_at(&d, "")), want);
         }
         assert!(valid_pointer("") && valid_pointer("/a/b") && !valid_pointer("a/b"));
+    }
+
+    #[test]
+    fn values_received_in_one_millisecond_get_successive_stamps_per_tag() {
+        let mut clock = ReceiptClock::default();
+        // (tag, received at, stamp)
+        let table = [
+            ("A", 100, 100),
+            ("A", 100, 101),
+            ("B", 100, 100),
+            ("A", 100, 102),
+            // time catches up: the receipt time again
+            ("A", 105, 105),
+            ("A", 103, 106),
+        ];
+        for (tag, now, want) in table {
+            assert_eq!(clock.stamp(tag, now), want, "{tag} at {now}");
+        }
     }
 }
