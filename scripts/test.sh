@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every MS5 test on a bare machine: installs what the tests need if it is missing
-# (Debian chromium, Node.js, Python venv support, curl and jq via apt-get; playwright-core,
+# (Debian chromium, mosquitto, Node.js, Python venv support, curl and jq via apt-get; playwright-core,
 # axe-core and jsqr via npm; schemathesis and pymodbus via pip into a virtualenv), then checks
 # formatting and lints, then runs `cargo test`. The deployment checks (tests/deploy_*.rs) get
 # Debian nginx-light, prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
@@ -22,6 +22,7 @@ as_root() {
 step "test prerequisites"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)  # the MQTT broker of tests/mqtt.rs
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -104,6 +105,7 @@ for component in rustfmt clippy; do
   fi
 done
 echo "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
+echo "mosquitto: $(dpkg-query -W -f='${Version}' mosquitto 2>/dev/null || echo missing)"
 echo "node: $(node --version)"
 echo "schemathesis: $("$MS5_SCHEMATHESIS" --version 2>/dev/null || echo missing)"
 echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1 | head -1)"
@@ -119,4 +121,4 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 MS5_REQUIRE_MQTT=1 cargo test --quiet 2>&1

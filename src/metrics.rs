@@ -81,6 +81,10 @@ pub const PLC_TAG_ERRORS: &str = "ms5_plc_tag_errors_total";
 /// Size in bytes of the CIP connection an EtherNet/IP endpoint has open (4,000 large, 500
 /// small). Labels: kind (logix), endpoint.
 pub const PLC_CONNECTION_BYTES: &str = "ms5_plc_connection_bytes";
+/// Sparkplug B host events per MQTT endpoint. Labels: endpoint, event (nbirth | ndeath |
+/// dbirth | ddeath | rebirth_request | seq_gap | before_birth | stale_death | unknown_alias |
+/// no_bd_seq | undecodable).
+pub const SPARKPLUG_EVENTS: &str = "ms5_sparkplug_events_total";
 /// Tag received → its frames queued to the WebSocket clients, seconds.
 pub const WS_PUSH_LATENCY: &str = "ms5_ws_push_latency_seconds";
 /// Actor restarts after a panic. Labels: actor.
@@ -189,6 +193,10 @@ fn describe() {
         (PLC_RECONNECTS, "PLC connection attempts after the first (retries)"),
         (PLC_VALUES, "PLC tag values delivered"),
         (PLC_TAG_ERRORS, "PLC refusals and error replies per tag"),
+        (
+            SPARKPLUG_EVENTS,
+            "Sparkplug B births, deaths, rebirth requests and dropped messages",
+        ),
     ] {
         describe_counter!(name, what);
     }

@@ -20,6 +20,7 @@ use crate::flags::FeatureFlags;
 use crate::http::{AppState, routes};
 use crate::plc::logix::LogixSource;
 use crate::plc::modbus::ModbusSource;
+use crate::plc::mqtt::MqttSource;
 use crate::plc::opcua::OpcUaSource;
 use crate::plc::pccc::PcccSource;
 use crate::plc::simulator::SimulatorSource;
@@ -177,6 +178,16 @@ impl Application {
             sources.push(Box::new(PcccSource::new(
                 settings.pccc.endpoints.clone(),
                 settings.pccc.reconnect(),
+                plant_model.clone(),
+                clock.clone(),
+            )));
+        }
+        if !settings.mqtt.endpoints.is_empty() {
+            let endpoints = settings.mqtt.endpoints.clone();
+            tracing::info!(endpoints = endpoints.len(), "MQTT sources starting");
+            sources.push(Box::new(MqttSource::new(
+                endpoints,
+                settings.mqtt.reconnect(),
                 plant_model.clone(),
                 clock.clone(),
             )));

@@ -263,6 +263,99 @@ fn opcua_reconnect_delays_must_be_positive_and_ordered() {
     assert_eq!(code, 0, "{stderr}");
 }
 
+/// An `[mqtt]` section for [`PLANT`], valid as written.
+const MQTT: &str = r#"
+[[mqtt.endpoints]]
+name = "broker"
+url = "mqtt://127.0.0.1:1883"
+
+[[mqtt.endpoints.topics]]
+topic = "plant/+/filler"
+values = { "/state" = "{1}.Filler.State", "/good" = "L1.Filler.Good" }
+timestamp = "/ts"
+
+[mqtt.endpoints.sparkplug]
+host_id = "ms5"
+
+[[mqtt.endpoints.sparkplug.nodes]]
+group = "plant"
+node = "edge1"
+device = "capper"
+metrics = { "Counters/Good" = "L1.Capper.Good" }
+"#;
+
+#[test]
+fn mqtt_topics_pointers_and_metrics_are_checked_with_key_and_line() {
+    let fine = Setup::new(&format!("{SETTINGS}{MQTT}"), PLANT);
+    let (code, _, stderr) = fine.check(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    // (what to change in MQTT, key, reason, the text on the line the error names)
+    let cases = [
+        (
+            ("plant/+/filler", "plant/#/filler"),
+            "mqtt.endpoints[0].topics[0].topic",
+            "`plant/#/filler`: `#` must be the last level",
+            "topic = ",
+        ),
+        (
+            ("\"/good\" = \"L1.Filler.Good\"", "\"/good\" = \"L1.Filler.Goods\""),
+            "mqtt.endpoints[0].topics[0].values./good",
+            "`L1.Filler.Goods` is no tag of the plant model",
+            "values = ",
+        ),
+        (
+            ("\"{1}.Filler.State\"", "\"{2}.Filler.State\""),
+            "mqtt.endpoints[0].topics[0].values./state",
+            "`{2}.Filler.State`: `{2}` names no wildcard of the topic (it has 1 `+`)",
+            "values = ",
+        ),
+        (
+            ("timestamp = \"/ts\"", "timestamp = \"ts\""),
+            "mqtt.endpoints[0].topics[0].timestamp",
+            "`ts` is not a JSON pointer (`/field`)",
+            "timestamp = ",
+        ),
+        (
+            ("\"L1.Capper.Good\" }", "\"L1.Capper.Bad\" }"),
+            "mqtt.endpoints[0].sparkplug.nodes[0].metrics.Counters/Good",
+            "`L1.Capper.Bad` is no tag of the plant model",
+            "metrics = ",
+        ),
+        (
+            ("mqtt://127.0.0.1:1883", "mqtts://127.0.0.1:8883"),
+            "mqtt.endpoints[0].url",
+            "must be an mqtt://host[:port] URL (TLS, mqtts://, is not supported)",
+            "url = ",
+        ),
+        (
+            ("device = \"capper\"", "device = \"cap/per\""),
+            "mqtt.endpoints[0].sparkplug.nodes[0].device",
+            "`cap/per` must be non-empty, without `/`, `+` or `#`",
+            "device = ",
+        ),
+    ];
+    for ((from, to), key, reason, on) in cases {
+        let mqtt = with(MQTT, from, to);
+        let settings = format!("{SETTINGS}{mqtt}");
+        let setup = Setup::new(&settings, PLANT);
+        let file = setup.settings().display().to_string();
+        let (code, _, stderr) = setup.check(&[]);
+        // the line of `on` in the section, counted on from the end of the shipped settings
+        let line = SETTINGS.matches('\n').count() + line_of(&mqtt, &format!("\n{on}")) + 1;
+        let want = format!("ms5: configuration error: {file}: {key}: {reason} ({file}:{line})\n");
+        assert_eq!((code, stderr.as_str()), (2, want.as_str()), "{to}");
+    }
+    // the reconnect delays, as for OPC UA
+    let (code, _, stderr) = fine.check(&[("MS5__MQTT__RECONNECT_MAX", "100ms")]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "ms5: configuration error: environment (MS5__…): mqtt.reconnect_max: must not be shorter than mqtt.reconnect_base (500ms)\n"
+        )
+    );
+}
+
 #[test]
 fn the_outbox_byte_budget_has_a_floor() {
     let fine = Setup::new(SETTINGS, PLANT);

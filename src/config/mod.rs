@@ -11,6 +11,7 @@ mod auth;
 mod defects_file;
 mod enip;
 mod modbus;
+mod mqtt;
 mod opcua;
 mod plant_file;
 mod proxy_range;
@@ -18,6 +19,7 @@ mod reason;
 mod source;
 
 pub use modbus::{ModbusEndpoint, ModbusServerSettings, ModbusSettings, TagAddress, TagEntry, TagPoint};
+pub use mqtt::{MqttEndpoint, MqttSettings, SparkplugNode, SparkplugSettings, TopicMap, broker_address};
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, SecurityModeName, SecurityPolicyName};
 
 pub use analytics::AnalyticsSettings;
@@ -164,6 +166,9 @@ pub struct Settings {
     /// SLC 500 and MicroLogix controllers (PCCC over EtherNet/IP).
     #[serde(default)]
     pub pccc: PcccSettings,
+    /// MQTT brokers (plain topics and Sparkplug B).
+    #[serde(default)]
+    pub mqtt: MqttSettings,
     /// Accounts and tokens.
     #[serde(default)]
     pub auth: AuthSettings,
@@ -425,6 +430,7 @@ impl Config {
         check_endpoints(&settings, &plant, &source).map_err(&blame)?;
         settings.modbus.validate(&source, &plant).map_err(&blame)?;
         enip::check(&settings.logix, &settings.pccc, &plant, &source).map_err(&blame)?;
+        settings.mqtt.validate(&plant, &source).map_err(&blame)?;
         let file = match path {
             Some(p) => Some(p),
             None => dir.as_ref().map(|_| Path::new(DEFAULT_CONFIG_PATH)),

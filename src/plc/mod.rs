@@ -1,11 +1,12 @@
 //! Where tag values come from: sources (the built-in simulator, OPC UA, Modbus, Logix, PCCC,
-//! HTTP ingest) all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
+//! MQTT, HTTP ingest) all hand [`TagUpdate`]s to a [`TagSink`], which routes them through the one
 //! [`router::TagRouter`] to the machine actors.
 
 pub mod enip;
 pub mod health;
 pub mod logix;
 pub mod modbus;
+pub mod mqtt;
 pub mod opcua;
 pub mod opcua_server;
 pub mod pccc;
