@@ -69,10 +69,17 @@ mod tests {
         }
     }
 
+    /// (state, assignee before, asked for, the assignee after or `None` for an error)
+    type Row = (
+        TicketState,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<Option<&'static str>>,
+    );
+
     #[test]
     fn assignment_is_allowed_while_open_or_acknowledged_only() {
-        // (state, before, asked, expected assignee or None for an error)
-        let table: [(TicketState, Option<&str>, Option<&str>, Option<Option<&str>>); 6] = [
+        let table: [Row; 6] = [
             (TicketState::Open, None, Some("ben"), Some(Some("ben"))),
             (TicketState::Open, Some("ben"), Some("cleo"), Some(Some("cleo"))),
             (TicketState::Acknowledged, Some("ben"), None, Some(None)),
