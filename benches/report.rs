@@ -70,6 +70,7 @@ async fn setup(dir: &std::path::Path) -> (ReportBuilder, Arc<PlantModel>) {
             cancelled_at: None,
             cancelled_by: None,
             downtime: None,
+            assignee: None,
         };
         store
             .insert_ticket(&ticket)

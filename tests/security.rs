@@ -164,6 +164,8 @@ const CLASSES: &[(&str, &str)] = &[
     ("POST /api/v1/andon/tickets/{id}/acknowledge", "operate"),
     ("POST /api/v1/andon/tickets/{id}/resolve", "operate"),
     ("POST /api/v1/andon/tickets/{id}/cancel", "supervise"),
+    ("POST /api/v1/andon/tickets/{id}/assign", "supervise"),
+    ("GET /api/v1/andon/assignees", "supervise"),
     ("GET /api/v1/downtime", "read"),
     ("GET /api/v1/downtime/reasons", "read"),
     ("GET /api/v1/downtime/pareto", "read"),
@@ -345,6 +347,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 "/reports/shift?date=2026-03-02&shift=day/regenerate",
                 "/reports/shift/regenerate",
             )
+            .replace("/andon/assignees", "/andon/assignees?line=line-a")
             .replace("/reports/day", "/reports/day?date=2026-03-02")
             .replace("/reports/week", "/reports/week?week=2026-W10");
         for (i, token) in tokens.iter().enumerate() {
@@ -357,6 +360,7 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
                 ),
                 "POST /api/v1/downtime/{id}/classify" => Some(json!({"reason": "other"})),
                 "POST /api/v1/rejects" => Some(json!({"machine": "a-filler", "defect": "other", "quantity": 1})),
+                "POST /api/v1/andon/tickets/{id}/assign" => Some(json!({"assignee": "target"})),
                 "POST /api/v1/rejects/{id}/void" => Some(json!({"reason": "from the matrix"})),
                 "POST /api/v1/maintenance/orders" => {
                     Some(json!({"machine": "a-filler", "problem": "from the matrix", "priority": "low"}))

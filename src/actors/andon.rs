@@ -1,7 +1,7 @@
 //! `AndonDesk`: the registry of open tickets. Raises tickets (by operators, or by itself
 //! when a machine's downtime outlasts its auto-raise rule, once per downtime event), starts
 //! one supervised [`AndonTicketActor`] per open ticket (reloaded at start), routes
-//! acknowledge/resolve/cancel to it, and publishes tickets on the `andon` channels.
+//! acknowledge/resolve/cancel and assignments to it, and publishes tickets on the `andon` channels.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::andon_ticket::{Act, AndonTicketActor, FireDue};
+use super::andon_ticket::{Act, AndonTicketActor, Assign, FireDue};
 use super::hub::{ANDON, Hub, Publish};
 use super::notifier::Notifier;
 use crate::clock::Clock;
@@ -74,6 +74,16 @@ pub struct ActOn {
     pub id: i64,
     /// The act.
     pub act: Act,
+}
+
+/// Assign ticket `id` to a person, or to nobody.
+#[derive(Message)]
+#[rtype(result = "Result<TicketView, AndonError>")]
+pub struct AssignOn {
+    /// Ticket.
+    pub id: i64,
+    /// The assignment.
+    pub assign: Assign,
 }
 
 /// A ticket changed (from its actor).
@@ -389,6 +399,7 @@ fn ticket_for(r: &Raise, at: EpochMs) -> Ticket {
         cancelled_at: None,
         cancelled_by: None,
         downtime: r.downtime.clone(),
+        assignee: None,
     }
 }
 
@@ -452,6 +463,25 @@ impl Handler<ActOn> for AndonDesk {
         Box::pin(async move {
             let ticket = store.ticket(msg.id).await?.ok_or(AndonError::NotFound(msg.id))?;
             match transition(&ticket, msg.act.action, &msg.act.by, now) {
+                Err(e) => Err(AndonError::Conflict(e.to_string())),
+                Ok(_) => Err(AndonError::Unavailable),
+            }
+        })
+    }
+}
+
+impl Handler<AssignOn> for AndonDesk {
+    type Result = ResponseFuture<Result<TicketView, AndonError>>;
+
+    fn handle(&mut self, msg: AssignOn, _: &mut Context<Self>) -> Self::Result {
+        if let Some(addr) = self.tickets.get(&msg.id).cloned() {
+            return Box::pin(async move { addr.send(msg.assign).await.map_err(|_| AndonError::Unavailable)? });
+        }
+        // Not active: unknown, or closed (no assignment applies to those).
+        let store = self.store.clone();
+        Box::pin(async move {
+            let ticket = store.ticket(msg.id).await?.ok_or(AndonError::NotFound(msg.id))?;
+            match crate::domain::andon_assign::assign(&ticket, msg.assign.assignee.as_deref()) {
                 Err(e) => Err(AndonError::Conflict(e.to_string())),
                 Ok(_) => Err(AndonError::Unavailable),
             }

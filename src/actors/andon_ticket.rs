@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::domain::andon::{
     Action, DueKind, EscalationPolicy, Ticket, TicketState, due_by, mark_fired, next_due, transition,
 };
+use crate::domain::andon_assign::assign;
 use crate::domain::flags::Flag;
 use crate::domain::snapshot::{TicketView, ticket_view};
 use crate::flags::FeatureFlags;
@@ -28,6 +29,16 @@ pub struct Act {
     pub by: String,
     /// Why, optionally.
     pub comment: Option<String>,
+}
+
+/// Assign the ticket to a person, or to nobody. The assignee was checked by the caller.
+#[derive(Message)]
+#[rtype(result = "Result<TicketView, AndonError>")]
+pub struct Assign {
+    /// The username, or `None` to unassign.
+    pub assignee: Option<String>,
+    /// Who assigns.
+    pub by: String,
 }
 
 /// Fire whatever is due now (the timer does this; tests with a manual clock send it).
@@ -222,6 +233,30 @@ impl Handler<Act> for AndonTicketActor {
                 }
                 Ok(view)
             }),
+        ))
+    }
+}
+
+impl Handler<Assign> for AndonTicketActor {
+    type Result = AtomicResponse<Self, Result<TicketView, AndonError>>;
+
+    fn handle(&mut self, msg: Assign, _: &mut Context<Self>) -> Self::Result {
+        let next = match assign(&self.ticket, msg.assignee.as_deref()) {
+            Ok(t) => t,
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(AndonError::Conflict(e.to_string()))))),
+        };
+        let (store, now, stored) = (self.store.clone(), self.clock.now_ms(), next.clone());
+        AtomicResponse::new(Box::pin(
+            async move { store.record_assignment(&stored, &msg.by, now).await }
+                .into_actor(self)
+                .map(move |result, act, _| {
+                    result.map_err(AndonError::Store)?;
+                    // The timer stays armed as it was: a new assignee does not restart escalation.
+                    act.ticket = next;
+                    let view = act.view();
+                    act.desk.do_send(TicketChanged(view.clone()));
+                    Ok(view)
+                }),
         ))
     }
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 pub enum Role {
     /// Runs a line: reads, raises, acknowledges and resolves Andon tickets, classifies downtime.
     Operator,
-    /// Leads a shift: also cancels tickets.
+    /// Leads a shift: also cancels and assigns tickets.
     Supervisor,
     /// Owns the plant model and PLC data: also ingests tags.
     Engineer,

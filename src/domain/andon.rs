@@ -232,6 +232,8 @@ pub struct Ticket {
     pub cancelled_by: Option<String>,
     /// For auto-raised tickets: the downtime event (machine id, start) that raised it.
     pub downtime: Option<(String, EpochMs)>,
+    /// The person the ticket is assigned to (a username), if any.
+    pub assignee: Option<String>,
 }
 
 /// Why an action cannot be applied to a ticket.
@@ -595,6 +597,7 @@ mod tests {
             cancelled_at: None,
             cancelled_by: None,
             downtime: None,
+            assignee: None,
         };
         match state {
             TicketState::Open => {}

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod andon;
+pub mod andon_assign;
 pub mod counter;
 pub mod downtime;
 pub mod downtime_split;

@@ -195,6 +195,8 @@ pub struct TicketView {
     pub cancelled_at: Option<DateTime<Utc>>,
     /// By whom.
     pub cancelled_by: Option<String>,
+    /// The person the ticket is assigned to (a username), if any.
+    pub assignee: Option<String>,
     /// The next escalation, if one is armed.
     pub next_escalation: Option<NextEscalation>,
 }
@@ -219,6 +221,7 @@ pub fn ticket_view(t: &super::andon::Ticket, next: Option<super::andon::Due>) ->
         resolved_by: t.resolved_by.clone(),
         cancelled_at: t.cancelled_at.map(utc),
         cancelled_by: t.cancelled_by.clone(),
+        assignee: t.assignee.clone(),
         next_escalation: next.map(|d| NextEscalation {
             level: d.level,
             at: utc(d.at),
@@ -260,6 +263,7 @@ mod last_level_tests {
             resolved_by: None,
             cancelled_at: None,
             cancelled_by: None,
+            assignee: None,
             next_escalation: next.map(|level| NextEscalation {
                 level,
                 at,

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod andon;
+pub mod andon_assign;
 pub mod audit;
 pub mod auth;
 pub mod body;
@@ -257,6 +258,8 @@ route_table! {
     Post "/api/v1/andon/tickets/{id}/acknowledge" => andon::acknowledge, Operate, idempotent;
     Post "/api/v1/andon/tickets/{id}/resolve" => andon::resolve, Operate, idempotent;
     Post "/api/v1/andon/tickets/{id}/cancel" => andon::cancel, Supervise;
+    Post "/api/v1/andon/tickets/{id}/assign" => andon_assign::assign, Supervise;
+    Get "/api/v1/andon/assignees" => andon_assign::assignees, Supervise;
     Get "/api/v1/downtime" => downtime::list, Read;
     Get "/api/v1/downtime/reasons" => downtime::reasons, Read;
     Get "/api/v1/downtime/pareto" => downtime::pareto, Read;

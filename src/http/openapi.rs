@@ -6,7 +6,9 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{andon, audit, auth, display_tokens, downtime, flags, health, ingest, oee, production, users, web, ws};
+use super::{
+    andon, andon_assign, audit, auth, display_tokens, downtime, flags, health, ingest, oee, production, users, web, ws,
+};
 use crate::domain::snapshot::{LineSnapshot, TicketView};
 use crate::store::{DowntimeRecord, NotificationRow, TicketEvent};
 
@@ -128,6 +130,7 @@ impl Modify for SecuritySchemes {
         production::rejects::void,
         ingest::ingest,
         andon::list, andon::raise, andon::show, andon::acknowledge, andon::resolve, andon::cancel,
+        andon_assign::assign, andon_assign::assignees,
         downtime::list, downtime::reasons, downtime::pareto, downtime::classify, downtime::split,
         production::products::list, production::products::show, production::products::put, production::products::delete,
         production::jobs::list, production::jobs::create, production::jobs::show, production::jobs::update,

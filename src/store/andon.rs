@@ -11,7 +11,7 @@ use crate::domain::snapshot::utc;
 
 const TICKET_COLUMNS: &str = "id, line_id, machine_id, category, priority, source, description, state, level, \
      deadline_fired, raised_at_ms, raised_by, acknowledged_at_ms, acknowledged_by, resolved_at_ms, resolved_by, \
-     cancelled_at_ms, cancelled_by, downtime_machine_id, downtime_start_ms";
+     cancelled_at_ms, cancelled_by, downtime_machine_id, downtime_start_ms, assignee";
 
 fn ticket_from_row(r: &SqliteRow) -> Option<Ticket> {
     let downtime = match (r.get::<Option<String>, _>(18), r.get::<Option<i64>, _>(19)) {
@@ -38,6 +38,7 @@ fn ticket_from_row(r: &SqliteRow) -> Option<Ticket> {
         cancelled_at: r.get(16),
         cancelled_by: r.get(17),
         downtime,
+        assignee: r.get(20),
     })
 }
 
@@ -46,13 +47,13 @@ fn ticket_from_row(r: &SqliteRow) -> Option<Ticket> {
 pub struct TicketEvent {
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
-    /// raised, acknowledged, resolved, cancelled, escalated.
+    /// raised, acknowledged, resolved, cancelled, escalated, assigned, unassigned.
     pub kind: String,
     /// Escalation level, for escalations.
     pub level: Option<i64>,
     /// Who (a person, or `system`).
     pub actor: String,
-    /// Free text (comment, targets paged).
+    /// Free text (comment, targets paged, the new assignee).
     pub detail: Option<String>,
 }
 
@@ -220,6 +221,20 @@ impl Store {
         }
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Stores a ticket's new assignee with its `assigned` (or, to nobody, `unassigned`) event.
+    pub async fn record_assignment(&self, t: &Ticket, actor: &str, at: EpochMs) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE andon_tickets SET assignee = ? WHERE id = ?")
+            .bind(&t.assignee)
+            .bind(t.id)
+            .execute(&mut *tx)
+            .await?;
+        let kind = if t.assignee.is_some() { "assigned" } else { "unassigned" };
+        add_event(&mut tx, t.id, at, kind, None, actor, t.assignee.as_deref()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Stores a transition (acknowledge, resolve, cancel) with its event, and the pages it

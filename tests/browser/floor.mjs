@@ -260,6 +260,17 @@ try {
   await until(sup, (id) => document.querySelector(`.tickets-all tr[data-ticket-id="${id}"]`), ticketId, 10000, 'the supervisor sees the ticket');
   await sup.click(`.tickets-all tr[data-ticket-id="${ticketId}"] [data-act=acknowledge]`);
   await until(op, (id) => document.querySelector(`.tickets .ticket[data-ticket-id="${id}"]`)?.dataset.state === 'acknowledged', ticketId, 10000, 'the station sees the acknowledgement');
+  // The desk assigns the ticket to sam, then reassigns it to olga: her station marks it hers.
+  const assignSel = `.tickets-all tr[data-ticket-id="${ticketId}"] select[data-act=assign]`;
+  await until(sup, (sel) => [...(document.querySelector(sel)?.options || [])].some((o) => o.value === 'olga'), assignSel, 10000, "the desk lists line-a's people");
+  await sup.selectOption(assignSel, 'sam');
+  await until(op, (id) => document.querySelector(`.tickets .ticket[data-ticket-id="${id}"] .ticket-assignee`)?.textContent === 'Assigned to sam', ticketId, 10000, 'the station shows the assignee');
+  check('a ticket assigned to someone else is not marked as hers', (await op.$eval(`.tickets .ticket[data-ticket-id="${ticketId}"]`, (e) => e.dataset.mine)) === 'false');
+  await sup.selectOption(assignSel, 'olga');
+  await until(op, (id) => document.querySelector(`.tickets .ticket[data-ticket-id="${id}"]`)?.dataset.mine === 'true', ticketId, 10000, 'the reassigned ticket is marked on her station');
+  check('her station says "Assigned to you"', (await op.$eval(`.tickets .ticket[data-ticket-id="${ticketId}"] .ticket-assignee`, (e) => e.textContent)) === 'Assigned to you');
+  const assigned = (await api('GET', `/api/v1/andon/tickets/${ticketId}`)).body;
+  check('the ticket is assigned to olga, after sam', assigned.ticket?.assignee === 'olga' && assigned.events?.filter((e) => e.kind === 'assigned').map((e) => e.detail).join() === 'sam,olga', JSON.stringify(assigned.events?.map((e) => [e.kind, e.detail])));
   // Jobs from the desk: plan one, release it, cancel it; void the operator's reject.
   await sup.fill('.card form.inline input[name=target]', '100');
   await sup.click('.card form.inline:has(input[name=target]) button[type=submit]');

@@ -448,6 +448,7 @@ mod tests {
             cancelled_at: None,
             cancelled_by: None,
             downtime: None,
+            assignee: None,
         }
     }
 

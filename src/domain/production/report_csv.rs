@@ -304,6 +304,7 @@ mod tests {
             cancelled_at: None,
             cancelled_by: None,
             downtime: None,
+            assignee: None,
         });
         t.time_to_acknowledge_s = None;
         r.lines[0].andon.tickets.push(t);

@@ -171,15 +171,21 @@ export function mount(root, ctx) {
   cleanups.push(
     live.subscribe(`andon:${line}`, (tickets) => {
       const open = [...tickets.values()].filter((tk) => tk.state === 'open' || tk.state === 'acknowledged');
-      open.sort((a, b) => Date.parse(a.raised_at) - Date.parse(b.raised_at));
+      // The signed-in person's own tickets first, then oldest first.
+      open.sort((a, b) => Number(mine(b)) - Number(mine(a)) || Date.parse(a.raised_at) - Date.parse(b.raised_at));
       fill(
         ticketList,
         open.length ? null : h('li.muted', {}, t('andon.none')),
         open.map((tk) =>
           h(
             'li.ticket',
-            { dataset: { ticketId: tk.id, state: tk.state, priority: tk.priority } },
+            { dataset: { ticketId: tk.id, state: tk.state, priority: tk.priority, mine: String(mine(tk)) } },
             h('span.ticket-head', {}, `${t(`category.${tk.category}`)} · ${tk.machine} · ${t(`priority.${tk.priority}`)}`),
+            mine(tk)
+              ? h('span.ticket-assignee.mine', {}, t('andon.assigned_to_you'))
+              : tk.assignee
+                ? h('span.ticket-assignee', {}, t('andon.assigned_to', { name: tk.assignee }))
+                : null,
             h('span.ticket-desc', {}, tk.description),
             h('span.ticket-state', {}, `${t(`ticket.${tk.state}`)} · L${tk.level || 0}`),
             h('span.ticket-countdown', { title: t('andon.next_escalation') }, countdown(tk.next_escalation)),
@@ -192,6 +198,9 @@ export function mount(root, ctx) {
       );
     }),
   );
+  function mine(tk) {
+    return Boolean(tk.assignee) && Boolean(ctx.me) && tk.assignee === ctx.me.name;
+  }
   function move(tk, action) {
     return act(
       andonStatus,

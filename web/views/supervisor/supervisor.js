@@ -1,5 +1,5 @@
 // The supervisor's desk: every open ticket across their lines with its level and
-// countdown (cancel); the line's jobs (plan, release, start, pause, complete); rejects
+// countdown (assign to one of the line's people, cancel); the line's jobs (plan, release, start, pause, complete); rejects
 // to void; stops to reclassify.
 
 import { get, post } from '../../data/api.js';
@@ -36,7 +36,7 @@ export function mount(root, ctx) {
       open.sort((a, b) => (b.level || 0) - (a.level || 0) || Date.parse(a.raised_at) - Date.parse(b.raised_at));
       fill(
         tickets,
-        h('thead', {}, h('tr', {}, ['line', 'machine', 'category', 'state', 'level', 'next', ''].map((k) => h('th', { scope: 'col' }, k ? t(`col.${k}`) : '')))),
+        h('thead', {}, h('tr', {}, ['line', 'machine', 'category', 'state', 'level', 'next', 'assignee', ''].map((k) => h('th', { scope: 'col' }, k ? t(`col.${k}`) : '')))),
         h(
           'tbody',
           {},
@@ -50,6 +50,7 @@ export function mount(root, ctx) {
               h('td', {}, t(`ticket.${tk.state}`)),
               h('td', {}, `L${tk.level || 0}`),
               h('td', {}, countdown(tk.next_escalation)),
+              h('td', {}, assignPicker(tk)),
               h(
                 'td',
                 {},
@@ -65,6 +66,43 @@ export function mount(root, ctx) {
       );
     }),
   );
+  // The people of each line, asked for once per line while the desk is open.
+  const people = new Map();
+  function peopleOf(lineId) {
+    if (!people.has(lineId)) {
+      people.set(
+        lineId,
+        get(`/api/v1/andon/assignees?line=${encodeURIComponent(lineId)}`)
+          .then((r) => r.assignees || [])
+          .catch((e) => {
+            people.delete(lineId);
+            say(tStatus, e.message, 'error');
+            return [];
+          }),
+      );
+    }
+    return people.get(lineId);
+  }
+  function assignPicker(tk) {
+    const current = tk.assignee || '';
+    const option = (name) => h('option', { value: name, selected: name === current }, name || t('andon.nobody'));
+    const select = h('select.assign', { name: 'assignee', 'aria-label': t('andon.assign_ticket', { id: tk.id }), dataset: { act: 'assign' } }, option(''), current ? option(current) : null);
+    peopleOf(tk.line).then((list) => {
+      const names = list.map((p) => p.username);
+      if (current && !names.includes(current)) names.unshift(current);
+      fill(select, option(''), names.map(option));
+    });
+    select.addEventListener('change', () => assign(tk, select.value || null));
+    return select;
+  }
+  async function assign(tk, assignee) {
+    try {
+      await post(`/api/v1/andon/tickets/${tk.id}/assign`, { assignee });
+      say(tStatus, assignee ? t('andon.assigned', { name: assignee }) : t('andon.unassigned'));
+    } catch (e) {
+      say(tStatus, e.message, 'error');
+    }
+  }
   async function ticketAct(tk, action) {
     try {
       await post(`/api/v1/andon/tickets/${tk.id}/${action}`, {});
