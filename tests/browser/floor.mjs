@@ -415,6 +415,20 @@ try {
   const risk = await eng.$eval('.health tr[data-machine=a-filler]', (r) => ({ flag: r.dataset.atRisk, text: r.querySelector('.risk').textContent }));
   check('the at-risk filler is flagged with its figures', health.at_risk === true && risk.flag === 'true' && risk.text.includes(`${health.recent_failures} recent failures`), JSON.stringify([health.at_risk, risk]));
   await until(eng, () => document.querySelector('.last-data tr[data-machine=a-filler] .last-data-at')?.textContent === '08:00', null, 10000, "the PLC sources card shows the filler's last data (08:00)");
+  // every source kind's endpoints, read from the ms5_plc_* series (as /metrics writes them)
+  const plc = await eng.evaluate(async () => (await import('/views/engineer/engineer.js')).plcHealth([
+    'ms5_plc_connected{kind="modbus",endpoint="press"} 1',
+    'ms5_plc_values_total{kind="modbus",endpoint="press"} 42',
+    'ms5_plc_success_ratio{kind="modbus",endpoint="press"} 0.5',
+    'ms5_plc_tag_error{kind="modbus",endpoint="press",tag="L1.Press.Good"} 1',
+    'ms5_plc_tag_error{kind="modbus",endpoint="press",tag="L1.Press.State"} 0',
+    'ms5_plc_connected{kind="mqtt",endpoint="press"} 0',
+    'ms5_opcua_connected{endpoint="old"} 1',
+  ].join('\n')));
+  check('each kind and endpoint of ms5_plc_* is a row with its figures', JSON.stringify(plc) === JSON.stringify([
+    { kind: 'modbus', endpoint: 'press', connected: true, reconnects: null, values: 42, ratio: 0.5, tag_errors: 1 },
+    { kind: 'mqtt', endpoint: 'press', connected: false, reconnects: null, values: null, ratio: null, tag_errors: 0 },
+  ]), JSON.stringify(plc));
   const steady = await eng.$eval('.health tr[data-machine=a-packer]', (r) => r.dataset.atRisk);
   check('the steady packer is not flagged', steady === 'false', steady);
   await until(eng, (id) => [...document.querySelectorAll('.card option')].some((o) => o.value === id), String(broken.body.id), 10000, 'the ticket can be chosen for an order');

@@ -1,6 +1,6 @@
 // The engineer's screen: machine health (MTBF, MTTR, the at-risk warning with its
 // figures), maintenance orders (create from a ticket or a stop, start, notes, close),
-// and PLC source health per OPC UA endpoint (from /metrics).
+// and PLC source health per endpoint of every source kind (from /metrics).
 
 import { get, post, request } from '../../data/api.js';
 import * as live from '../../data/live.js';
@@ -9,27 +9,28 @@ import { dateTime, duration, num, t, time } from '../../i18n/index.js';
 
 const DAY_MS = 86400000;
 
-/** The OPC UA series of a Prometheus text, by endpoint. */
-export function opcuaHealth(text) {
+/** The PLC source series of a Prometheus text (`ms5_plc_*`), one row per kind and endpoint. */
+export function plcHealth(text) {
   const by = new Map();
-  const row = (ep) => {
-    if (!by.has(ep)) by.set(ep, { endpoint: ep, connected: null, reconnects: null, notifications: null, ratio: null, node_errors: 0 });
-    return by.get(ep);
+  const row = (kind, ep) => {
+    const key = `${kind}/${ep}`;
+    if (!by.has(key)) by.set(key, { kind, endpoint: ep, connected: null, reconnects: null, values: null, ratio: null, tag_errors: 0 });
+    return by.get(key);
   };
   String(text)
     .split('\n')
     .forEach((l) => {
-      const m = /^(ms5_opcua_\w+)\{([^}]*)\}\s+(\S+)/.exec(l);
+      const m = /^(ms5_plc_\w+)\{([^}]*)\}\s+(\S+)/.exec(l);
       if (!m) return;
       const labels = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-      if (!labels.endpoint) return;
-      const r = row(labels.endpoint);
+      if (!labels.endpoint || !labels.kind) return;
+      const r = row(labels.kind, labels.endpoint);
       const v = Number(m[3]);
-      if (m[1] === 'ms5_opcua_connected') r.connected = v === 1;
-      else if (m[1] === 'ms5_opcua_reconnects_total') r.reconnects = v;
-      else if (m[1] === 'ms5_opcua_notifications_total') r.notifications = v;
-      else if (m[1] === 'ms5_opcua_poll_success_ratio') r.ratio = v;
-      else if (m[1] === 'ms5_opcua_node_errors' && v === 1) r.node_errors += 1;
+      if (m[1] === 'ms5_plc_connected') r.connected = v === 1;
+      else if (m[1] === 'ms5_plc_reconnects_total') r.reconnects = v;
+      else if (m[1] === 'ms5_plc_values_total') r.values = v;
+      else if (m[1] === 'ms5_plc_success_ratio') r.ratio = v;
+      else if (m[1] === 'ms5_plc_tag_error' && v === 1) r.tag_errors += 1;
     });
   return [...by.values()];
 }
@@ -159,7 +160,7 @@ export function mount(root, ctx) {
   }
   loadOrders();
 
-  // ---- PLC sources: each machine's last data (live), then each OPC UA endpoint
+  // ---- PLC sources: each machine's last data (live), then each endpoint of every source
   const sStatus = statusLine();
   const lastData = h('table.table.last-data');
   const sources = h('table.table.sources');
@@ -196,11 +197,11 @@ export function mount(root, ctx) {
   (async () => {
     try {
       const text = await request('GET', '/metrics');
-      const rows = opcuaHealth(text);
+      const rows = plcHealth(text);
       fill(
         sources,
         rows.length ? null : h('caption', {}, t('engineer.no_sources')),
-        h('thead', {}, h('tr', {}, ['endpoint', 'connected', 'notifications', 'ratio', 'reconnects', 'node_errors'].map((k) => h('th', { scope: 'col' }, t(`col.${k}`))))),
+        h('thead', {}, h('tr', {}, ['endpoint', 'connected', 'values', 'ratio', 'reconnects', 'tag_errors'].map((k) => h('th', { scope: 'col' }, t(`col.${k}`))))),
         h(
           'tbody',
           {},
@@ -208,12 +209,12 @@ export function mount(root, ctx) {
             h(
               'tr',
               { dataset: { endpoint: r.endpoint, connected: String(r.connected) } },
-              h('td', {}, r.endpoint),
+              h('td', {}, `${r.endpoint} (${r.kind})`),
               h('td', {}, r.connected ? t('engineer.yes') : t('engineer.no')),
-              h('td', {}, num(r.notifications)),
+              h('td', {}, num(r.values)),
               h('td', {}, r.ratio === null ? '—' : `${(r.ratio * 100).toFixed(1)}%`),
               h('td', {}, num(r.reconnects)),
-              h('td', {}, num(r.node_errors)),
+              h('td', {}, num(r.tag_errors)),
             ),
           ),
         ),
