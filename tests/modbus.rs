@@ -139,23 +139,6 @@ fn step(app: &TestApp) {
     app.clock.advance(1_000);
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// Polls a machine until `check` holds (10 s at most), returning the last snapshot.
-async fn until_machine(app: &TestApp, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..500 {
-        last = app.get(&format!("/api/v1/machines/{id}")).await.1;
-        if check(&last) {
-            return last;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what}: last snapshot {last}");
-}
-
 async fn until(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     until_machine(app, "a-filler", what, check).await
 }

@@ -218,38 +218,6 @@ async fn app_with(dir: &Path, endpoint: Value, now: i64) -> TestApp {
     .await
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-/// Polls a machine until `check` holds (10 s at most), returning the last snapshot.
-async fn until_machine(app: &TestApp, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..500 {
-        last = app.get(&format!("/api/v1/machines/{id}")).await.1;
-        if check(&last) {
-            return last;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what}: last snapshot {last}");
-}
-
-async fn metric_line(app: &TestApp, needle: &str) -> Option<String> {
-    let text = app.get_text("/metrics").await.1;
-    text.lines().find(|l| l.starts_with(needle)).map(str::to_owned)
-}
-
-async fn until_metric(app: &TestApp, needle: &str) {
-    for _ in 0..500 {
-        if metric_line(app, needle).await.is_some() {
-            return;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("metric never showed {needle}");
-}
-
 fn total(m: &Value) -> i64 {
     m["windows"]["1h"]["total"].as_i64().unwrap_or(-1)
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::*;
 use ms5::clock::Clock;
@@ -68,10 +67,6 @@ async fn app_with(dir: &Path, url: &str, endpoint: Value, opcua: Value, now: i64
     .await
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 fn update(tag: &str, value: i64, ts: i64, quality: Quality) -> TagUpdate {
     TagUpdate {
         tag: tag.into(),
@@ -84,33 +79,6 @@ fn update(tag: &str, value: i64, ts: i64, quality: Quality) -> TagUpdate {
 /// Polls the filler until `check` holds (10 s at most), returning the last snapshot.
 async fn until(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     until_machine(app, "a-filler", what, check).await
-}
-
-/// Polls a machine until `check` holds (10 s at most), returning the last snapshot.
-async fn until_machine(app: &TestApp, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..500 {
-        last = app.get(&format!("/api/v1/machines/{id}")).await.1;
-        if check(&last) {
-            return last;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what}: last snapshot {last}");
-}
-
-async fn metric(app: &TestApp, needle: &str) -> bool {
-    app.get_text("/metrics").await.1.lines().any(|l| l.starts_with(needle))
-}
-
-async fn until_metric(app: &TestApp, needle: &str) {
-    for _ in 0..500 {
-        if metric(app, needle).await {
-            return;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("metric never showed {needle}");
 }
 
 /// Sets the baseline (state running, counter 0) and waits until the subscription delivers
@@ -156,7 +124,11 @@ async fn tags_flow_end_to_end_and_survive_the_plc_going_away() {
         first["windows"]["1h"]["oee"], second["windows"]["1h"]["oee"],
         "OEE moves with the counters"
     );
-    assert!(metric(&app, r#"ms5_plc_values_total{kind="opcua",endpoint="plc"}"#).await);
+    assert!(
+        metric_line(&app, r#"ms5_plc_values_total{kind="opcua",endpoint="plc"}"#)
+            .await
+            .is_some()
+    );
 
     // the PLC goes away: its machines are unknown (comms_lost), and stay so
     server.stop().await;
@@ -286,11 +258,12 @@ async fn bad_status_values_are_ignored_and_counted() {
     )
     .await;
     assert!(
-        metric(
+        metric_line(
             &app,
             r#"ms5_tag_updates_rejected_total{source="opcua",reason="bad_quality"}"#
         )
-        .await,
+        .await
+        .is_some(),
         "the bad values are counted"
     );
     let m = app.get("/api/v1/machines/a-filler").await.1;

@@ -9,7 +9,6 @@ mod enip_server;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::*;
 use enip_server::{EnipServer, State};
@@ -52,28 +51,6 @@ async fn app_with(dir: &Path, address: &str, now: i64) -> TestApp {
         } }),
     })
     .await
-}
-
-async fn until_machine(app: &TestApp, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..1000 {
-        last = app.get(&format!("/api/v1/machines/{id}")).await.1;
-        if check(&last) {
-            return last;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what}: last snapshot {last}");
-}
-
-async fn until_metric(app: &TestApp, needle: &str) {
-    for _ in 0..1000 {
-        if app.get_text("/metrics").await.1.lines().any(|l| l.starts_with(needle)) {
-            return;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("metric never showed {needle}");
 }
 
 fn total(m: &Value) -> i64 {

@@ -414,3 +414,38 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn pct(v: &Value) -> Option<f64> {
     v.as_f64().map(|x| (x * 10_000.0).round() / 100.0)
 }
+
+/// Wall-clock now, in ms (for tests on the system clock).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Polls a machine until `check` holds (20 s at most), returning the last snapshot.
+pub async fn until_machine(app: &TestApp, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..1000 {
+        last = app.get(&format!("/api/v1/machines/{id}")).await.1;
+        if check(&last) {
+            return last;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{what}: last snapshot {last}");
+}
+
+/// The first `/metrics` line that starts with `needle`.
+pub async fn metric_line(app: &TestApp, needle: &str) -> Option<String> {
+    let text = app.get_text("/metrics").await.1;
+    text.lines().find(|l| l.starts_with(needle)).map(str::to_owned)
+}
+
+/// Polls `/metrics` until a line starts with `needle` (20 s at most).
+pub async fn until_metric(app: &TestApp, needle: &str) {
+    for _ in 0..1000 {
+        if metric_line(app, needle).await.is_some() {
+            return;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("metric never showed {needle}");
+}
