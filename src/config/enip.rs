@@ -187,24 +187,6 @@ pub fn machines_of(tags: &BTreeMap<String, String>, plant: &PlantModel) -> Vec<M
     out
 }
 
-fn check_reconnect(file: &str, section: &str, base: Duration, max: Duration) -> Result<(), ConfigError> {
-    if base.is_zero() {
-        return Err(ConfigError::new(
-            file,
-            format!("{section}.reconnect_base"),
-            "must be longer than 0",
-        ));
-    }
-    if max < base {
-        return Err(ConfigError::new(
-            file,
-            format!("{section}.reconnect_max"),
-            format!("must not be shorter than {section}.reconnect_base"),
-        ));
-    }
-    Ok(())
-}
-
 /// What every endpoint of both kinds must satisfy.
 struct Common<'a> {
     name: &'a str,
@@ -260,8 +242,8 @@ pub(super) fn check(
     plant: &PlantModel,
     file: &str,
 ) -> Result<(), ConfigError> {
-    check_reconnect(file, "logix", logix.reconnect_base, logix.reconnect_max)?;
-    check_reconnect(file, "pccc", pccc.reconnect_base, pccc.reconnect_max)?;
+    logix.reconnect().check(file, "logix")?;
+    pccc.reconnect().check(file, "pccc")?;
     let mut names = std::collections::HashSet::new();
     for (i, ep) in logix.endpoints.iter().enumerate() {
         let key = format!("logix.endpoints[{i}]");

@@ -75,19 +75,7 @@ impl ModbusSettings {
 
     /// Checks the delays, every endpoint, and that the tags exist in `plant`.
     pub(super) fn validate(&self, file: &str, plant: &PlantModel) -> Result<(), ConfigError> {
-        if self.reconnect_base.is_zero() {
-            return Err(ConfigError::new(file, "modbus.reconnect_base", "must be longer than 0"));
-        }
-        if self.reconnect_max < self.reconnect_base {
-            return Err(ConfigError::new(
-                file,
-                "modbus.reconnect_max",
-                format!(
-                    "must not be shorter than modbus.reconnect_base ({})",
-                    humantime::format_duration(self.reconnect_base)
-                ),
-            ));
-        }
+        self.reconnect().check(file, "modbus")?;
         let mut names = std::collections::HashSet::new();
         for (i, ep) in self.endpoints.iter().enumerate() {
             let key = format!("modbus.endpoints[{i}]");

@@ -183,19 +183,7 @@ impl MqttSettings {
 
     /// Checks everything against the plant: keys named as `mqtt.endpoints[0].topics[1].topic`.
     pub(super) fn validate(&self, plant: &PlantModel, file: &str) -> Result<(), ConfigError> {
-        if self.reconnect_base.is_zero() {
-            return Err(ConfigError::new(file, "mqtt.reconnect_base", "must be longer than 0"));
-        }
-        if self.reconnect_max < self.reconnect_base {
-            return Err(ConfigError::new(
-                file,
-                "mqtt.reconnect_max",
-                format!(
-                    "must not be shorter than mqtt.reconnect_base ({})",
-                    humantime::format_duration(self.reconnect_base)
-                ),
-            ));
-        }
+        self.reconnect().check(file, "mqtt")?;
         let mut names = std::collections::HashSet::new();
         for (i, ep) in self.endpoints.iter().enumerate() {
             let key = format!("mqtt.endpoints[{i}]");

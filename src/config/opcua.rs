@@ -53,30 +53,42 @@ impl OpcUaSettings {
     }
 
     pub(super) fn validate(&self, file: &str) -> Result<(), ConfigError> {
-        if self.reconnect_base.is_zero() {
-            return Err(ConfigError::new(file, "opcua.reconnect_base", "must be longer than 0"));
-        }
-        if self.reconnect_max < self.reconnect_base {
-            return Err(ConfigError::new(
-                file,
-                "opcua.reconnect_max",
-                format!(
-                    "must not be shorter than opcua.reconnect_base ({})",
-                    humantime::format_duration(self.reconnect_base)
-                ),
-            ));
-        }
-        Ok(())
+        self.reconnect().check(file, "opcua")
     }
 }
 
-/// How an OPC UA endpoint retries: the first delay, doubling up to the longest.
+/// How a PLC endpoint retries: the first delay, doubling up to the longest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reconnect {
     /// First delay.
     pub base: Duration,
     /// Longest delay.
     pub max: Duration,
+}
+
+impl Reconnect {
+    /// The delays of `[section]` (`reconnect_base`, `reconnect_max`) make sense: a first
+    /// delay above 0, and a longest one not below it.
+    pub(super) fn check(self, file: &str, section: &str) -> Result<(), ConfigError> {
+        if self.base.is_zero() {
+            return Err(ConfigError::new(
+                file,
+                format!("{section}.reconnect_base"),
+                "must be longer than 0",
+            ));
+        }
+        if self.max < self.base {
+            return Err(ConfigError::new(
+                file,
+                format!("{section}.reconnect_max"),
+                format!(
+                    "must not be shorter than {section}.reconnect_base ({})",
+                    humantime::format_duration(self.base)
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Security policy names.
