@@ -348,7 +348,9 @@ try {
   await op.click('.reject-body .tree [data-value=cap]');
   await op.click('.reject-body .tree [data-value="cap/missing"]');
   await op.click(`.tickets .ticket[data-ticket-id="${other.body.id}"] [data-act=acknowledge]`);
-  await until(op, () => Number(document.getElementById('outbox').dataset.waiting) >= 2, null, 5000, 'offline actions wait in the outbox');
+  // all three (the raise whose answer was lost, the reject, the acknowledgement): the
+  // acknowledgement may still be finding out that the server is away
+  await until(op, () => Number(document.getElementById('outbox').dataset.waiting) === 3, null, 15000, 'offline actions wait in the outbox');
   const waiting = Number(await op.$eval('#outbox', (e) => e.dataset.waiting));
   check('the outbox says "n waiting"', (await op.$eval('#outbox', (e) => e.textContent)) === `${waiting} waiting`, `waiting=${waiting}`);
   await shot(op, 'operator-offline-1280x800');
@@ -357,7 +359,7 @@ try {
   check('the service worker is active', swReady);
   await op.reload({ waitUntil: 'load' });
   await until(op, () => document.getElementById('view').dataset.screen === 'operator' && document.querySelector('.raise-panel') && document.getElementById('line-pick').value === 'line-a', null, 10000, 'the station opens offline from the service worker, on its line');
-  await until(op, (n) => Number(document.getElementById('outbox').dataset.waiting) === n, waiting, 5000, 'the waiting actions survive the reload');
+  await until(op, (n) => Number(document.getElementById('outbox').dataset.waiting) === n, waiting, 15000, 'the waiting actions survive the reload');
   // Meanwhile the ticket is resolved elsewhere.
   const elsewhere = await api('POST', `/api/v1/andon/tickets/${other.body.id}/resolve`, supToken, {});
   check('the second ticket is resolved elsewhere', elsewhere.status === 200);
