@@ -123,7 +123,8 @@ pub struct MachineActor {
     throttle: Throttle,
     /// A change waits in the scheduled flush.
     pending_change: bool,
-    /// When the oldest samples not yet pushed were received.
+    /// When the latest samples not yet pushed were received (a change pushed at once is
+    /// timed from the samples that caused it, not from counts waiting to be coalesced).
     unpushed_since: Option<Instant>,
     events: Vec<MachineEvent>,
     ticks: u32,
@@ -354,7 +355,7 @@ impl Handler<ApplySamples> for MachineActor {
 
     fn handle(&mut self, msg: ApplySamples, ctx: &mut Context<Self>) -> SampleCounts {
         self.cache.machine_changed(self.idx);
-        self.unpushed_since.get_or_insert(msg.received);
+        self.unpushed_since = Some(msg.received);
         let shown = self.shown();
         let wall = self.clock.now_ms();
         let counts = guarded(self, ctx, "machine", |a| {
