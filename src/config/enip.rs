@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::opcua::{default_reconnect_base, default_reconnect_max};
 use super::{ConfigError, Reconnect};
 use crate::domain::plant::{MachineIdx, PlantModel};
 
@@ -103,12 +104,6 @@ pub struct PcccEndpoint {
     pub tags: BTreeMap<String, String>,
 }
 
-fn default_reconnect_base() -> Duration {
-    Duration::from_millis(500)
-}
-fn default_reconnect_max() -> Duration {
-    Duration::from_secs(5)
-}
 fn default_route() -> String {
     "1,0".to_owned()
 }

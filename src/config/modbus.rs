@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::opcua::{default_reconnect_base, default_reconnect_max};
 use super::{ConfigError, Reconnect};
 use crate::domain::plant::PlantModel;
 use crate::plc::modbus::address::{self, Address, DataType};
@@ -45,12 +46,6 @@ impl Default for ModbusSettings {
     }
 }
 
-fn default_reconnect_base() -> Duration {
-    Duration::from_millis(500)
-}
-fn default_reconnect_max() -> Duration {
-    Duration::from_secs(5)
-}
 fn default_unit() -> u8 {
     1
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::opcua::{default_reconnect_base, default_reconnect_max};
 use super::{ConfigError, Reconnect};
 use crate::domain::plant::PlantModel;
 use crate::plc::mqtt::topic::{TagTemplate, TopicFilter, valid_pointer};
@@ -36,12 +37,6 @@ impl Default for MqttSettings {
     }
 }
 
-fn default_reconnect_base() -> Duration {
-    Duration::from_millis(500)
-}
-fn default_reconnect_max() -> Duration {
-    Duration::from_secs(5)
-}
 fn default_keep_alive() -> Duration {
     Duration::from_secs(5)
 }

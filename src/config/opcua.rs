@@ -122,10 +122,12 @@ fn password_from(env: &Option<String>, inline: &Option<String>) -> Option<String
         .or_else(|| inline.clone())
 }
 
-fn default_reconnect_base() -> Duration {
+/// The first reconnect delay of every PLC source section, unless set.
+pub(super) fn default_reconnect_base() -> Duration {
     Duration::from_millis(500)
 }
-fn default_reconnect_max() -> Duration {
+/// The longest reconnect delay of every PLC source section, unless set.
+pub(super) fn default_reconnect_max() -> Duration {
     Duration::from_secs(5)
 }
 fn default_pki() -> PathBuf {
