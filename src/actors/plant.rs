@@ -335,10 +335,12 @@ impl PlantHandle {
         }
     }
 
-    /// Shows a machine's trend warning on its snapshot (pushed like any other change).
-    pub fn set_trend_warning(&self, idx: MachineIdx, warning: Option<TrendWarning>) {
+    /// Shows a machine's trend warning on its snapshot (pushed like any other change), and
+    /// waits for it, so a read that follows (through the REST cache too) sees it.
+    pub async fn set_trend_warning(&self, idx: MachineIdx, warning: Option<TrendWarning>) {
         if let Some(m) = self.inner.machines.get(idx) {
-            m.do_send(SetTrendWarning(warning));
+            // An actor that does not answer is restarting; the next refresh sets it again.
+            let _ = m.send(SetTrendWarning(warning)).await;
         }
     }
 

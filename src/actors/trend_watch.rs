@@ -48,11 +48,11 @@ pub async fn refresh_all(
     let model = plant.plant().clone();
     for idx in 0..model.machines.len() {
         if !flags.get(Flag::AdvancedAnalytics) {
-            plant.set_trend_warning(idx, None);
+            plant.set_trend_warning(idx, None).await;
             continue;
         }
         match judge(store, &model, settings, idx, now).await {
-            Ok(w) => plant.set_trend_warning(idx, Some(w)),
+            Ok(w) => plant.set_trend_warning(idx, Some(w)).await,
             Err(e) => tracing::warn!(machine = %model.machines[idx].id, error = %e, "cannot judge the trend warning"),
         }
     }

@@ -94,7 +94,7 @@ async fn judged(state: &AppState, idx: MachineIdx) -> Result<TrendWarning, ApiEr
     let plant = state.plant.plant().clone();
     let settings = state.settings.analytics.trend();
     let warning = judge(&state.store, &plant, &settings, idx, state.clock.now_ms()).await?;
-    state.plant.set_trend_warning(idx, Some(warning));
+    state.plant.set_trend_warning(idx, Some(warning)).await;
     Ok(warning)
 }
 
