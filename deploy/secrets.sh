@@ -11,7 +11,10 @@ mkdir -p "$dir/tls"
 random() { [ -s "$dir/$1" ] || openssl rand -base64 "$2" | tr -d '\n' >"$dir/$1"; }
 random MS5__AUTH__JWT_SECRET 48
 random MS5__AUTH__METRICS_TOKEN 32
-random postgres_password 24
+# Hex, so that the password needs no escaping inside the store URL.
+[ -s "$dir/postgres_password" ] || openssl rand -hex 24 | tr -d '\n' >"$dir/postgres_password"
+[ -s "$dir/MS5__STORE__URL" ] ||
+  printf 'postgres://ms5:%s@postgres:5432/ms5' "$(cat "$dir/postgres_password")" >"$dir/MS5__STORE__URL"
 random redis_password 24
 random grafana_admin_password 18
 [ -s "$dir/alertmanager_webhook_url" ] || printf 'http://127.0.0.1:9/replace-me' >"$dir/alertmanager_webhook_url"

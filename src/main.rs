@@ -158,12 +158,12 @@ async fn audit(store: &Store, target: &str, action: &'static str, details: serde
 /// `ms5 backup`: the configured database, which must exist, copied to `file`.
 async fn backup(config: &Config, file: &std::path::Path) -> Result<String, ms5::store::backup::BackupError> {
     let url = &config.settings.store.url;
-    let database = ms5::store::backup::existing_database(url)?;
+    let database = ms5::store::backup::source_of(url)?;
     let store = Store::connect(url).await?;
     let done = store.backup_to(file).await?;
     Ok(format!(
         "backed up {} to {} ({} bytes, schema {})",
-        database.display(),
+        database,
         done.file.display(),
         done.bytes,
         done.schema

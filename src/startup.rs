@@ -87,6 +87,8 @@ impl Application {
         let settings = Arc::new(config.settings);
         let store = Store::connect(&settings.store.url).await?;
         store.migrate().await?;
+        // PostgreSQL: today's partitions exist before the first write.
+        store.maintain(clock.now_ms(), &settings.store.retention()).await?;
         let plant_model = Arc::new(config.plant);
         let flags = Arc::new(FeatureFlags::new(&settings.flags, &store.flag_changes().await?));
         let auth = Arc::new(Auth::new(settings.auth.clone(), store.clone(), clock.clone()).await?);
@@ -204,9 +206,7 @@ impl Application {
             flags.clone(),
             clock.clone(),
         );
-        if settings.store.raw_samples {
-            spawn_retention(store.clone(), settings.store.raw_retention, clock.clone());
-        }
+        spawn_retention(store.clone(), settings.store.retention(), clock.clone());
         let state = web::Data::new(AppState {
             plant: plant.clone(),
             store: store.clone(),
@@ -370,17 +370,23 @@ async fn wait_for_signal() {
     }
 }
 
-/// Deletes raw samples past their retention, hourly.
-fn spawn_retention(store: Store, retention: Duration, clock: Clock) {
+/// Deletes what is past its retention and (PostgreSQL) makes the coming days' partitions,
+/// at start and hourly.
+fn spawn_retention(store: Store, retention: crate::store::Retention, clock: Clock) {
     actix_rt::spawn(async move {
         let mut every = actix_rt::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            let before = clock.now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-            match store.purge_raw(before).await {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "raw samples past retention deleted"),
+            match store.maintain(clock.now_ms(), &retention).await {
+                Ok(p) if p.raw + p.telemetry + p.audit > 0 || p.partitions > 0 => tracing::info!(
+                    raw = p.raw,
+                    telemetry = p.telemetry,
+                    audit = p.audit,
+                    partitions = p.partitions,
+                    "records past retention deleted"
+                ),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "raw sample retention failed"),
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
             }
         }
     });

@@ -1,7 +1,7 @@
-//! `ms5 backup` and `ms5 restore` (SQLite) as a user runs them, beside a serving MS5: a backup
-//! taken while telemetry is being written restores into a fresh instance with every ticket,
-//! audit entry and count of the moment equal; restores never overwrite a database; and an
-//! older binary refuses a database a newer one migrated.
+//! `ms5 backup` and `ms5 restore` as a user runs them, beside a serving MS5, on SQLite and on
+//! PostgreSQL: a backup taken while telemetry is being written restores into a fresh instance
+//! with every ticket, audit entry and count of the moment equal; restores never overwrite a
+//! database; and an older binary refuses a database a newer one migrated.
 
 mod common;
 
@@ -18,11 +18,16 @@ use sqlx::sqlite::SqlitePoolOptions;
 /// Runs the real `ms5` binary on the configuration spawn_app wrote in `config_dir`, with
 /// the database `db`.
 async fn ms5(config_dir: &Path, db: &Path, args: &[&str]) -> Output {
+    ms5_on(config_dir, &format!("sqlite://{}", db.display()), args).await
+}
+
+/// Runs the real `ms5` binary with the store at `url`.
+async fn ms5_on(config_dir: &Path, url: &str, args: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_ms5"))
         .arg("--config")
         .arg(config_dir.join("ms5.toml"))
         .args(args)
-        .env("MS5__STORE__URL", format!("sqlite://{}", db.display()))
+        .env("MS5__STORE__URL", url)
         .env("MS5__LOG__LEVEL", "warn")
         .env("MS5__HTTP__PORT", "0")
         .output()
@@ -36,6 +41,60 @@ fn said(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// Where a test's database is.
+enum Db {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database URL.
+    Postgres(String),
+}
+
+impl Db {
+    fn url(&self) -> String {
+        match self {
+            Db::Sqlite(file) => format!("sqlite://{}", file.display()),
+            Db::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Every table: (name, row count, every row quoted, sorted).
+    async fn tables(&self) -> Vec<(String, i64, String)> {
+        match self {
+            Db::Sqlite(file) => tables(file).await,
+            Db::Postgres(url) => pg_tables(url).await,
+        }
+    }
+}
+
+/// Every table of a PostgreSQL database (partitions counted in their parent).
+async fn pg_tables(url: &str) -> Vec<(String, i64, String)> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("open");
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace \
+         AND relkind IN ('r', 'p') AND NOT relispartition ORDER BY relname",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("tables");
+    let mut out = Vec::new();
+    for name in names {
+        // Table names come from the database's own catalogue.
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT t::text AS r FROM \"{name}\" t ORDER BY r"
+        )))
+        .fetch_all(&pool)
+        .await
+        .expect("rows");
+        out.push((name, rows.len() as i64, rows.join("\n")));
+    }
+    pool.close().await;
+    out
 }
 
 /// Every table of a database file: (name, row count, every row quoted, sorted).
@@ -86,9 +145,54 @@ const TELEMETRY: &[&str] = &[
 
 #[actix_web::test]
 async fn a_backup_taken_while_serving_restores_into_an_equal_instance() {
-    let source = temp();
+    let (source, fresh) = (temp(), temp());
+    let db = Db::Sqlite(source.path().join("ms5.db"));
+    let restored = Db::Sqlite(fresh.path().join("data/ms5.db"));
+    round_trip(
+        source.path(),
+        db,
+        fresh.path(),
+        restored,
+        &source.path().join("backups/ms5-1.db"),
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_postgres_backup_taken_while_serving_restores_into_an_equal_instance() {
+    let Some(server) = postgres_server() else { return };
+    let (source, fresh) = (temp(), temp());
+    let db = Db::Postgres(postgres_database(&server, &format!("backup-source-{}", source.path().display())).await);
+    let restored = Db::Postgres(postgres_database(&server, &format!("backup-fresh-{}", fresh.path().display())).await);
+    round_trip(
+        source.path(),
+        db,
+        fresh.path(),
+        restored,
+        &source.path().join("backups/ms5-1.dump"),
+    )
+    .await;
+}
+
+/// The test PostgreSQL server, if there is one (required when `MS5_REQUIRE_POSTGRES` is set).
+fn postgres_server() -> Option<String> {
+    match std::env::var("MS5_TEST_POSTGRES_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var_os("MS5_REQUIRE_POSTGRES").is_some() => {
+            panic!("MS5_REQUIRE_POSTGRES is set but MS5_TEST_POSTGRES_URL is not")
+        }
+        Err(_) => {
+            eprintln!("skipping: MS5_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// Serve on `db`, back up into `backup` while telemetry comes in, restore into `restored`
+/// (empty), and compare the two databases and the two instances' answers.
+async fn round_trip(source: &Path, db: Db, fresh: &Path, restored_db: Db, backup: &Path) {
     let t0 = DAY + 6 * 60 * MIN; // the shift starts
-    let app = spawn_test_plant(source.path(), t0).await;
+    let app = spawn_plant_at(source, TEST_PLANT, t0, json!({ "store": { "url": db.url() } })).await;
     // Half an hour of a running filler, a stop and two tickets, one acknowledged.
     let mut samples = vec![("A.Filler.State", json!(1), t0), ("A.Filler.Total", json!(0), t0)];
     for m in 1..=30 {
@@ -114,8 +218,7 @@ async fn a_backup_taken_while_serving_restores_into_an_equal_instance() {
         .await;
     assert_eq!(status, 200);
     app.plant.flush().await;
-    let db = source.path().join("ms5.db");
-    let before = tables(&db).await;
+    let before = db.tables().await;
     let span = format!("from={}&to={}", rfc3339(t0), rfc3339(t0 + 30 * MIN));
     let (_, oee) = app.get(&format!("/api/v1/lines/line-a/oee?{span}")).await;
     assert!(oee["oee"]["oee"].is_number(), "{oee}");
@@ -152,8 +255,7 @@ async fn a_backup_taken_while_serving_restores_into_an_equal_instance() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let at_start = written.load(Ordering::SeqCst);
-    let backup = source.path().join("backups/ms5-1.db");
-    let out = ms5(source.path(), &db, &["backup", backup.to_str().expect("path")]).await;
+    let out = ms5_on(source, &db.url(), &["backup", backup.to_str().expect("path")]).await;
     assert!(out.status.success(), "{}", said(&out));
     assert!(said(&out).contains("backed up"), "{}", said(&out));
     let at_end = written.load(Ordering::SeqCst);
@@ -166,25 +268,18 @@ async fn a_backup_taken_while_serving_restores_into_an_equal_instance() {
     app.plant.flush().await;
 
     // A second backup to the same name is refused; so is a restore over the live database.
-    let again = ms5(source.path(), &db, &["backup", backup.to_str().expect("path")]).await;
+    let again = ms5_on(source, &db.url(), &["backup", backup.to_str().expect("path")]).await;
     assert_eq!(again.status.code(), Some(1));
     assert!(said(&again).contains("exists"), "{}", said(&again));
-    let over = ms5(source.path(), &db, &["restore", backup.to_str().expect("path")]).await;
+    let over = ms5_on(source, &db.url(), &["restore", backup.to_str().expect("path")]).await;
     assert_eq!(over.status.code(), Some(1));
-    assert!(said(&over).contains("refusing to restore over"), "{}", said(&over));
+    assert!(said(&over).contains("refusing to restore"), "{}", said(&over));
 
-    // Restore into a fresh data directory.
-    let fresh = temp();
-    let restored_db = fresh.path().join("data/ms5.db");
-    let out = ms5(
-        source.path(),
-        &restored_db,
-        &["restore", backup.to_str().expect("path")],
-    )
-    .await;
+    // Restore into a fresh data directory (SQLite) or an empty database (PostgreSQL).
+    let out = ms5_on(source, &restored_db.url(), &["restore", backup.to_str().expect("path")]).await;
     assert!(out.status.success(), "{}", said(&out));
-    let restored = tables(&restored_db).await;
-    let after = tables(&db).await;
+    let restored = restored_db.tables().await;
+    let after = db.tables().await;
     assert_eq!(restored.len(), before.len(), "the same tables");
     for (((name, n, rows), (_, n_before, rows_before)), (_, n_after, rows_after)) in
         restored.iter().zip(&before).zip(&after)
@@ -202,14 +297,8 @@ async fn a_backup_taken_while_serving_restores_into_an_equal_instance() {
     assert!(count(&restored, "andon_tickets") == Some(2) && count(&restored, "audit_log") >= Some(3));
 
     // A fresh instance on the restored data serves the same tickets, audit log and figures.
-    std::fs::rename(&restored_db, fresh.path().join("ms5.db")).expect("move");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::rename(
-            fresh.path().join(format!("data/ms5.db{suffix}")),
-            fresh.path().join(format!("ms5.db{suffix}")),
-        );
-    }
-    let copy = spawn_test_plant(fresh.path(), t0 + 31 * MIN).await;
+    let store = json!({ "store": { "url": restored_db.url() } });
+    let copy = spawn_plant_at(fresh, TEST_PLANT, t0 + 31 * MIN, store).await;
     for path in [
         "/api/v1/andon/tickets?line=line-a".to_owned(),
         "/api/v1/audit?limit=100".to_owned(),

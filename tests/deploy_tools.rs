@@ -348,6 +348,20 @@ fn compose_wires_every_service_with_files_and_secrets_from_files() {
         let len = std::fs::metadata(&made).map(|m| m.len()).unwrap_or(0);
         assert!(len > 0, "secrets.sh does not make {file}");
     }
+    // MS5's store is the compose PostgreSQL, with the password that server is given.
+    let read = |name: &str| std::fs::read_to_string(secrets_dir.path().join(name)).expect(name);
+    assert_eq!(
+        read("MS5__STORE__URL"),
+        format!("postgres://ms5:{}@postgres:5432/ms5", read("postgres_password"))
+    );
+    let ms5_secrets: Vec<&str> = compose["services"]["ms5"]["secrets"]
+        .as_sequence()
+        .expect("ms5 secrets")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(ms5_secrets.contains(&"MS5__STORE__URL"), "{ms5_secrets:?}");
+    assert!(compose["services"]["ms5"]["environment"]["MS5__STORE__URL"].is_null());
     let gitignore = std::fs::read_to_string(repo().join(".gitignore")).expect(".gitignore");
     assert!(
         gitignore.lines().any(|l| l == "/deploy/secrets/"),

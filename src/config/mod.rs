@@ -259,13 +259,19 @@ pub struct HttpSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
-    /// `sqlite://path` (created if missing).
+    /// `sqlite://path` (created if missing) or `postgres://user:password@host/db`.
     pub url: String,
     /// Keep raw tag samples.
     pub raw_samples: bool,
     /// How long raw samples are kept.
     #[serde(with = "humantime_serde")]
     pub raw_retention: Duration,
+    /// How long per-minute parts and state intervals are kept.
+    #[serde(with = "humantime_serde", default = "default_telemetry_retention")]
+    pub telemetry_retention: Duration,
+    /// How long audit entries are kept.
+    #[serde(with = "humantime_serde", default = "default_audit_retention")]
+    pub audit_retention: Duration,
     /// Longest a telemetry row waits before it is written.
     #[serde(with = "humantime_serde")]
     pub flush_interval: Duration,
@@ -294,6 +300,25 @@ pub struct SimulatorSettings {
     /// How often the simulator emits what happened, real time.
     #[serde(with = "humantime_serde")]
     pub step: Duration,
+}
+
+fn default_telemetry_retention() -> Duration {
+    Duration::from_secs(90 * 86_400)
+}
+
+fn default_audit_retention() -> Duration {
+    Duration::from_secs(365 * 86_400)
+}
+
+impl StoreSettings {
+    /// How long each kind of record is kept.
+    pub fn retention(&self) -> crate::store::Retention {
+        crate::store::Retention {
+            raw: self.raw_retention,
+            telemetry: self.telemetry_retention,
+            audit: self.audit_retention,
+        }
+    }
 }
 
 fn default_outbound_bytes() -> usize {
@@ -545,8 +570,17 @@ fn check_endpoints(settings: &Settings, plant: &PlantModel, file: &str) -> Resul
 impl Settings {
     fn validate(&self, file: &str) -> Result<(), ConfigError> {
         let err = |key: &str, reason: &str| Err(ConfigError::new(file, key, reason));
-        if !self.store.url.starts_with("sqlite:") {
-            return err("store.url", "must start with sqlite: (e.g. sqlite://data/ms5.db)");
+        if !crate::store::is_sqlite(&self.store.url) && !crate::store::is_postgres(&self.store.url) {
+            return err(
+                "store.url",
+                "must start with sqlite: or postgres:// (e.g. sqlite://data/ms5.db, postgres://ms5@db/ms5)",
+            );
+        }
+        if self.store.telemetry_retention < Duration::from_secs(86_400) {
+            return err("store.telemetry_retention", "must be at least 1d");
+        }
+        if self.store.audit_retention < Duration::from_secs(86_400) {
+            return err("store.audit_retention", "must be at least 1d");
         }
         if self.store.batch_max == 0 {
             return err("store.batch_max", "must be at least 1");
@@ -597,6 +631,18 @@ impl Settings {
         }
         self.opcua.validate(file)?;
         self.auth.validate(file, self.profile)?;
+        if self.profile == Profile::Production
+            && crate::store::is_postgres(&self.store.url)
+            && url::Url::parse(&self.store.url)
+                .ok()
+                .and_then(|u| u.password().map(|p| p.starts_with(auth::EXAMPLE_SECRET_PREFIX)))
+                .unwrap_or(false)
+        {
+            return err(
+                "store.url",
+                "carries the example password: the production profile needs one of your own (set MS5__STORE__URL)",
+            );
+        }
         self.analytics.validate(file)?;
         Ok(())
     }

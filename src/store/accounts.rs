@@ -1,8 +1,9 @@
 //! Users, refresh tokens, display tokens and feature-flag changes.
 
+use crate::store::sql;
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use super::{Store, StoreError};
@@ -86,13 +87,13 @@ fn lines_json(lines: &Option<Vec<String>>) -> Option<String> {
     lines.as_ref().map(|l| serde_json::Value::from(l.clone()).to_string())
 }
 
-fn lines_from(row: &SqliteRow) -> Result<Option<Vec<String>>, sqlx::Error> {
+fn lines_from(row: &AnyRow) -> Result<Option<Vec<String>>, sqlx::Error> {
     let text: Option<String> = row.try_get("lines")?;
     text.map(|t| serde_json::from_str(&t).map_err(|e| sqlx::Error::Decode(Box::new(e))))
         .transpose()
 }
 
-fn user_from(row: &SqliteRow) -> Result<User, sqlx::Error> {
+fn user_from(row: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -106,7 +107,7 @@ fn user_from(row: &SqliteRow) -> Result<User, sqlx::Error> {
     })
 }
 
-fn display_from(row: &SqliteRow) -> Result<DisplayToken, sqlx::Error> {
+fn display_from(row: &AnyRow) -> Result<DisplayToken, sqlx::Error> {
     Ok(DisplayToken {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -153,8 +154,8 @@ pub struct NewRefresh<'a> {
 }
 
 /// Stores a refresh token unless its user changed or was disabled since it was read.
-async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, t: &NewRefresh<'_>) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+async fn insert_refresh(tx: &mut sqlx::Transaction<'_, sqlx::Any>, t: &NewRefresh<'_>) -> Result<bool, StoreError> {
+    let done = sql::query(
         "INSERT INTO refresh_tokens (token_hash, family, user_id, issued_at_ms, expires_at_ms)
          SELECT ?, ?, id, ?, ? FROM users WHERE id = ? AND token_version = ? AND disabled = 0",
     )
@@ -174,7 +175,7 @@ const USER_COLUMNS: &str = "id, username, role, lines, disabled, token_version, 
 impl Store {
     /// How many users exist (disabled ones too).
     pub async fn user_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        Ok(sql::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
             .await?)
     }
@@ -188,10 +189,10 @@ impl Store {
         lines: &Option<Vec<String>>,
         now: EpochMs,
     ) -> Result<User, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "INSERT INTO users (username, password_hash, role, lines, created_at_ms, updated_at_ms)
              VALUES (?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
-        )))
+        ))
         .bind(username)
         .bind(password_hash)
         .bind(role.as_str())
@@ -206,9 +207,9 @@ impl Store {
 
     /// A user and their password hash, by name.
     pub async fn user_with_hash(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?"
-        )))
+        ))
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
@@ -220,22 +221,18 @@ impl Store {
 
     /// A user by id.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(user_from).transpose()?)
     }
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sql::query(format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(user_from).collect::<Result<_, _>>()?)
     }
 
@@ -251,12 +248,13 @@ impl Store {
         now: EpochMs,
     ) -> Result<Option<User>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let was_admin: Option<bool> =
-            sqlx::query_scalar("SELECT role = 'admin' AND disabled = 0 FROM users WHERE username = ?")
-                .bind(username)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let was_admin: Option<i64> = sql::query_scalar(
+            "SELECT CASE WHEN role = 'admin' AND disabled = 0 THEN 1 ELSE 0 END FROM users WHERE username = ?",
+        )
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let row = sql::query(format!(
             "UPDATE users SET
                 role = COALESCE(?, role),
                 lines = CASE WHEN ? THEN ? ELSE lines END,
@@ -265,7 +263,7 @@ impl Store {
                 token_version = token_version + CASE WHEN ? THEN 1 ELSE 0 END,
                 updated_at_ms = ?
              WHERE username = ? RETURNING {USER_COLUMNS}"
-        )))
+        ))
         .bind(change.role.map(Role::as_str))
         .bind(change.lines.is_some())
         .bind(change.lines.as_ref().and_then(lines_json))
@@ -278,16 +276,16 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let user = user_from(&row)?;
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
+        let admins: i64 = sql::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")
             .fetch_one(&mut *tx)
             .await?;
-        if admins == 0 && was_admin == Some(true) {
+        if admins == 0 && was_admin == Some(1) {
             return Err(StoreError::Conflict(
                 "this is the last active admin: make another admin first".into(),
             ));
         }
         if end_sessions {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL")
+            sql::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL")
                 .bind(now)
                 .bind(user.id)
                 .execute(&mut *tx)
@@ -308,7 +306,7 @@ impl Store {
 
     /// A refresh token by its hash.
     pub async fn refresh_token(&self, hash: &[u8]) -> Result<Option<RefreshRow>, StoreError> {
-        let row = sqlx::query(
+        let row = sql::query(
             "SELECT id, family, user_id, expires_at_ms, rotated_at_ms, revoked_at_ms
              FROM refresh_tokens WHERE token_hash = ?",
         )
@@ -332,7 +330,7 @@ impl Store {
     /// account changed since it was read (then nothing changes).
     pub async fn rotate_refresh(&self, id: i64, next: &NewRefresh<'_>) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE refresh_tokens SET rotated_at_ms = ?
              WHERE id = ? AND rotated_at_ms IS NULL AND revoked_at_ms IS NULL",
         )
@@ -351,15 +349,15 @@ impl Store {
     /// changed user's `token_version`. Entries whose `exp` is more than `keep_s` past
     /// are dropped.
     pub async fn token_revocations(&self, now_s: i64, keep_s: i64) -> Result<TokenRevocations, StoreError> {
-        sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at_s + ? < ?")
+        sql::query("DELETE FROM revoked_access_tokens WHERE expires_at_s + ? < ?")
             .bind(keep_s)
             .bind(now_s)
             .execute(&self.pool)
             .await?;
-        let jtis = sqlx::query_as("SELECT jti, expires_at_s FROM revoked_access_tokens")
+        let jtis = sql::query_as("SELECT jti, expires_at_s FROM revoked_access_tokens")
             .fetch_all(&self.pool)
             .await?;
-        let users = sqlx::query_as("SELECT id, token_version FROM users WHERE token_version > 0")
+        let users = sql::query_as("SELECT id, token_version FROM users WHERE token_version > 0")
             .fetch_all(&self.pool)
             .await?;
         Ok(TokenRevocations { jtis, users })
@@ -367,7 +365,7 @@ impl Store {
 
     /// Refuses an access token from now on (sign-out).
     pub async fn revoke_access_token(&self, jti: &str, expires_at_s: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at_s) VALUES (?, ?)")
+        sql::query("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at_s) VALUES (?, ?)")
             .bind(jti)
             .bind(expires_at_s)
             .execute(&self.pool)
@@ -377,12 +375,11 @@ impl Store {
 
     /// Revokes every token of a login family; returns how many were live.
     pub async fn revoke_family(&self, family: &str, now: EpochMs) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE family = ? AND revoked_at_ms IS NULL")
-                .bind(now)
-                .bind(family)
-                .execute(&self.pool)
-                .await?;
+        let done = sql::query("UPDATE refresh_tokens SET revoked_at_ms = ? WHERE family = ? AND revoked_at_ms IS NULL")
+            .bind(now)
+            .bind(family)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -395,7 +392,7 @@ impl Store {
         by: &str,
         now: EpochMs,
     ) -> Result<DisplayToken, StoreError> {
-        let row = sqlx::query(
+        let row = sql::query(
             "INSERT INTO display_tokens (name, token_hash, lines, created_by, created_at_ms)
              VALUES (?, ?, ?, ?, ?) RETURNING *",
         )
@@ -411,7 +408,7 @@ impl Store {
 
     /// Every display token, newest first.
     pub async fn display_tokens(&self) -> Result<Vec<DisplayToken>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM display_tokens ORDER BY id DESC")
+        let rows = sql::query("SELECT * FROM display_tokens ORDER BY id DESC")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(display_from).collect::<Result<_, _>>()?)
@@ -419,7 +416,7 @@ impl Store {
 
     /// Live display tokens with their hashes (loaded into memory at start).
     pub async fn live_display_tokens(&self) -> Result<Vec<(Vec<u8>, DisplayToken)>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM display_tokens WHERE revoked_at_ms IS NULL")
+        let rows = sql::query("SELECT * FROM display_tokens WHERE revoked_at_ms IS NULL")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -435,7 +432,7 @@ impl Store {
         by: &str,
         now: EpochMs,
     ) -> Result<Option<DisplayToken>, StoreError> {
-        let row = sqlx::query(
+        let row = sql::query(
             "UPDATE display_tokens SET revoked_at_ms = COALESCE(revoked_at_ms, ?), revoked_by = COALESCE(revoked_by, ?)
              WHERE id = ? RETURNING *",
         )
@@ -449,7 +446,7 @@ impl Store {
 
     /// Flag values set by admins.
     pub async fn flag_changes(&self) -> Result<Vec<(String, bool)>, StoreError> {
-        let rows = sqlx::query("SELECT name, enabled FROM feature_flags")
+        let rows = sql::query("SELECT name, enabled FROM feature_flags")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -460,7 +457,7 @@ impl Store {
 
     /// Stores an admin's flag change.
     pub async fn set_flag(&self, name: &str, enabled: bool, by: &str, now: EpochMs) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO feature_flags (name, enabled, updated_by, updated_at_ms) VALUES (?, ?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled, updated_by = excluded.updated_by,
              updated_at_ms = excluded.updated_at_ms",

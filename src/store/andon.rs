@@ -1,8 +1,9 @@
 //! Andon tickets, their event history and pager deliveries.
 
+use crate::store::sql::{self, SqlBuilder};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
 use crate::domain::EpochMs;
@@ -13,7 +14,7 @@ const TICKET_COLUMNS: &str = "id, line_id, machine_id, category, priority, sourc
      deadline_fired, raised_at_ms, raised_by, acknowledged_at_ms, acknowledged_by, resolved_at_ms, resolved_by, \
      cancelled_at_ms, cancelled_by, downtime_machine_id, downtime_start_ms, assignee";
 
-fn ticket_from_row(r: &SqliteRow) -> Option<Ticket> {
+fn ticket_from_row(r: &AnyRow) -> Option<Ticket> {
     let downtime = match (r.get::<Option<String>, _>(18), r.get::<Option<i64>, _>(19)) {
         (Some(m), Some(s)) => Some((m, s)),
         _ => None,
@@ -100,7 +101,7 @@ pub struct NotificationRow {
 const NOTIFICATION_COLUMNS: &str = "id, ticket_id, action, level, target, idempotency_key, state, attempts, \
      last_status, last_error, created_at_ms, delivered_at_ms";
 
-fn notification_from_row(r: &SqliteRow) -> NotificationRow {
+fn notification_from_row(r: &AnyRow) -> NotificationRow {
     NotificationRow {
         id: r.get(0),
         ticket_id: r.get(1),
@@ -137,7 +138,7 @@ pub struct TicketFilter {
 }
 
 async fn add_notifications(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ticket: i64,
     rows: &[NewNotification],
     at: EpochMs,
@@ -145,7 +146,7 @@ async fn add_notifications(
     let mut ids = Vec::new();
     for n in rows {
         let key = format!("ms5-{ticket}-{}-{}-{}", n.action, n.level, n.target);
-        let id: Option<i64> = sqlx::query_scalar(
+        let id: Option<i64> = sql::query_scalar(
             "INSERT INTO notifications (ticket_id, action, level, target, idempotency_key, state, created_at_ms) \
              VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
         )
@@ -163,7 +164,7 @@ async fn add_notifications(
 }
 
 async fn add_event(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ticket: i64,
     at: EpochMs,
     kind: &str,
@@ -171,7 +172,7 @@ async fn add_event(
     actor: &str,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO andon_events (ticket_id, at_ms, kind, level, actor, detail) VALUES (?, ?, ?, ?, ?, ?)")
+    sql::query("INSERT INTO andon_events (ticket_id, at_ms, kind, level, actor, detail) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(ticket)
         .bind(at)
         .bind(kind)
@@ -188,7 +189,7 @@ impl Store {
     /// auto-raised ticket for the same downtime event exists already.
     pub async fn insert_ticket(&self, t: &Ticket) -> Result<Option<i64>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: Option<i64> = sqlx::query_scalar(
+        let id: Option<i64> = sql::query_scalar(
             "INSERT INTO andon_tickets (line_id, machine_id, category, priority, source, description, state, level, \
              deadline_fired, raised_at_ms, raised_by, downtime_machine_id, downtime_start_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?) \
@@ -226,7 +227,7 @@ impl Store {
     /// Stores a ticket's new assignee with its `assigned` (or, to nobody, `unassigned`) event.
     pub async fn record_assignment(&self, t: &Ticket, actor: &str, at: EpochMs) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE andon_tickets SET assignee = ? WHERE id = ?")
+        sql::query("UPDATE andon_tickets SET assignee = ? WHERE id = ?")
             .bind(&t.assignee)
             .bind(t.id)
             .execute(&mut *tx)
@@ -249,7 +250,7 @@ impl Store {
         pages: &[NewNotification],
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
+        sql::query(
             "UPDATE andon_tickets SET state = ?, acknowledged_at_ms = ?, acknowledged_by = ?, resolved_at_ms = ?, \
              resolved_by = ?, cancelled_at_ms = ?, cancelled_by = ? WHERE id = ?",
         )
@@ -279,9 +280,9 @@ impl Store {
         pages: &[NewNotification],
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE andon_tickets SET level = ?, deadline_fired = ? WHERE id = ?")
+        sql::query("UPDATE andon_tickets SET level = ?, deadline_fired = ? WHERE id = ?")
             .bind(i64::from(t.level))
-            .bind(t.deadline_fired)
+            .bind(i64::from(t.deadline_fired))
             .bind(t.id)
             .execute(&mut *tx)
             .await?;
@@ -303,20 +304,18 @@ impl Store {
 
     /// A ticket by id.
     pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {TICKET_COLUMNS} FROM andon_tickets WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {TICKET_COLUMNS} FROM andon_tickets WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().and_then(ticket_from_row))
     }
 
     /// Tickets still open or acknowledged, oldest first.
     pub async fn active_tickets(&self) -> Result<Vec<Ticket>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sql::query(format!(
             "SELECT {TICKET_COLUMNS} FROM andon_tickets WHERE state IN ('open', 'acknowledged') ORDER BY id"
-        )))
+        ))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().filter_map(ticket_from_row).collect())
@@ -324,7 +323,7 @@ impl Store {
 
     /// Tickets matching a filter, newest first.
     pub async fn tickets(&self, f: &TicketFilter) -> Result<Vec<Ticket>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {TICKET_COLUMNS} FROM andon_tickets WHERE 1 = 1"));
+        let mut q = SqlBuilder::new(format!("SELECT {TICKET_COLUMNS} FROM andon_tickets WHERE 1 = 1"));
         if let Some(line) = &f.line {
             q.push(" AND line_id = ").push_bind(line.clone());
         }
@@ -342,14 +341,14 @@ impl Store {
             q.push(" AND raised_at_ms < ").push_bind(to);
         }
         q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         Ok(rows.iter().filter_map(ticket_from_row).collect())
     }
 
     /// A ticket's history, oldest first.
     pub async fn ticket_events(&self, id: i64) -> Result<Vec<TicketEvent>, StoreError> {
         let rows =
-            sqlx::query("SELECT at_ms, kind, level, actor, detail FROM andon_events WHERE ticket_id = ? ORDER BY id")
+            sql::query("SELECT at_ms, kind, level, actor, detail FROM andon_events WHERE ticket_id = ? ORDER BY id")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -367,9 +366,9 @@ impl Store {
 
     /// A ticket's deliveries, oldest first.
     pub async fn ticket_notifications(&self, id: i64) -> Result<Vec<NotificationRow>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sql::query(format!(
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE ticket_id = ? ORDER BY id"
-        )))
+        ))
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
@@ -378,19 +377,17 @@ impl Store {
 
     /// One delivery.
     pub async fn notification(&self, id: i64) -> Result<Option<NotificationRow>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(notification_from_row))
     }
 
     /// Deliveries not yet delivered or given up (retried after a restart).
     pub async fn pending_notifications(&self) -> Result<Vec<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM notifications WHERE state = 'pending' ORDER BY id")
+            sql::query_scalar("SELECT id FROM notifications WHERE state = 'pending' ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?,
         )
@@ -406,7 +403,7 @@ impl Store {
         error: Option<&str>,
         delivered_at: Option<EpochMs>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "UPDATE notifications SET state = ?, attempts = ?, last_status = ?, last_error = ?, delivered_at_ms = ? \
              WHERE id = ?",
         )
@@ -423,7 +420,7 @@ impl Store {
 
     /// Targets that were paged about a ticket's escalations (to page them its resolution).
     pub async fn paged_targets(&self, ticket: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT DISTINCT target FROM notifications WHERE ticket_id = ? AND action = 'escalated' ORDER BY target",
         )
         .bind(ticket)

@@ -1,8 +1,9 @@
 //! The audit log: appended to, read with filters, never changed (triggers in the schema
 //! refuse UPDATE and DELETE; no code path issues them).
 
+use crate::store::sql::{self, SqlBuilder};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::{Store, StoreError};
@@ -72,7 +73,7 @@ pub struct AuditFilter {
 impl Store {
     /// Appends an entry.
     pub async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "INSERT INTO audit_log (at_ms, actor, action, target, outcome, source, details)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -99,7 +100,7 @@ impl Store {
 
     /// Entries matching `f`, newest first.
     pub async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM audit_log WHERE 1 = 1");
+        let mut q = SqlBuilder::new("SELECT * FROM audit_log WHERE 1 = 1");
         if let Some(a) = &f.actor {
             q.push(" AND actor = ").push_bind(a.clone());
         }
@@ -128,7 +129,7 @@ impl Store {
             q.push(" AND id < ").push_bind(id);
         }
         q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let details: Option<String> = r.try_get("details")?;
@@ -156,5 +157,11 @@ impl Store {
             .execute(&self.pool)
             .await?
             .rows_affected())
+    }
+
+    /// Runs a raw query that answers one number (tests look into the tables with it).
+    #[doc(hidden)]
+    pub async fn count_raw(&self, sql: &str) -> Result<i64, StoreError> {
+        Ok(sql::query_scalar(sql.to_owned()).fetch_one(&self.pool).await?)
     }
 }

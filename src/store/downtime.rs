@@ -1,8 +1,9 @@
 //! Downtime events: listing, operator classification, Pareto input.
 
+use crate::store::sql::{self, SqlBuilder};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Store, StoreError};
 use crate::domain::EpochMs;
@@ -71,7 +72,7 @@ pub struct DowntimeFilter {
 const COLUMNS: &str = "id, machine_id, line_id, start_ms, end_ms, reason, micro_stop, classified_reason, \
      classified_comment, classified_by, classified_at_ms";
 
-fn record(r: &SqliteRow, now: EpochMs) -> DowntimeRecord {
+fn record(r: &AnyRow, now: EpochMs) -> DowntimeRecord {
     let (start, end): (i64, Option<i64>) = (r.get(3), r.get(4));
     let auto_reason: String = r.get(5);
     let classified = match (
@@ -106,7 +107,7 @@ fn record(r: &SqliteRow, now: EpochMs) -> DowntimeRecord {
 impl Store {
     /// Downtime events matching a filter, newest first.
     pub async fn downtime(&self, f: &DowntimeFilter, now: EpochMs) -> Result<Vec<DowntimeRecord>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM downtime_events WHERE 1 = 1"));
+        let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM downtime_events WHERE 1 = 1"));
         if let Some(line) = &f.line {
             q.push(" AND line_id = ").push_bind(line.clone());
         }
@@ -128,18 +129,16 @@ impl Store {
             q.push(" AND micro_stop = ").push_bind(i64::from(micro));
         }
         q.push(" ORDER BY start_ms DESC, id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| record(r, now)).collect())
     }
 
     /// One downtime event.
     pub async fn downtime_event(&self, id: i64, now: EpochMs) -> Result<Option<DowntimeRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM downtime_events WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {COLUMNS} FROM downtime_events WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| record(&r, now)))
     }
 
@@ -152,7 +151,7 @@ impl Store {
         by: &str,
         at: EpochMs,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE downtime_events SET classified_reason = ?, classified_comment = ?, classified_by = ?, \
              classified_at_ms = ? WHERE id = ?",
         )
@@ -178,7 +177,7 @@ impl Store {
         now: EpochMs,
     ) -> Result<Option<Result<i64, crate::domain::downtime_split::SplitError>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let Some(row) = sqlx::query(
+        let Some(row) = sql::query(
             "SELECT machine_id, line_id, start_ms, end_ms, reason, micro_stop FROM downtime_events WHERE id = ?",
         )
         .bind(id)
@@ -191,14 +190,14 @@ impl Store {
         if let Err(e) = crate::domain::downtime_split::check_split(start, end, at) {
             return Ok(Some(Err(e)));
         }
-        sqlx::query("UPDATE downtime_events SET end_ms = ? WHERE id = ?")
+        sql::query("UPDATE downtime_events SET end_ms = ? WHERE id = ?")
             .bind(at)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let inserted = sqlx::query(
+        let inserted: i64 = sql::query_scalar(
             "INSERT INTO downtime_events (machine_id, line_id, start_ms, end_ms, reason, micro_stop, \
-             classified_reason, classified_by, classified_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             classified_reason, classified_by, classified_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(row.try_get::<String, _>(0)?)
         .bind(row.try_get::<String, _>(1)?)
@@ -209,15 +208,15 @@ impl Store {
         .bind(second.map(|(reason, _)| reason))
         .bind(second.map(|(_, by)| by))
         .bind(second.map(|_| now))
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Some(Ok(inserted.last_insert_rowid())))
+        Ok(Some(Ok(inserted)))
     }
 
     /// Downtime events still open: (machine id, start, reason in force).
     pub async fn open_downtime_events(&self) -> Result<Vec<(String, EpochMs, String)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT machine_id, start_ms, COALESCE(classified_reason, reason) FROM downtime_events WHERE end_ms IS NULL",
         )
         .fetch_all(&self.pool)
@@ -232,7 +231,7 @@ impl Store {
         from: EpochMs,
         to: EpochMs,
     ) -> Result<Vec<DowntimeSpan>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = SqlBuilder::new(
             "SELECT COALESCE(classified_reason, reason), start_ms, end_ms, micro_stop FROM downtime_events \
              WHERE (end_ms IS NULL OR end_ms > ",
         );
@@ -240,7 +239,7 @@ impl Store {
         if let Some(line) = line {
             q.push(" AND line_id = ").push_bind(line.to_owned());
         }
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .map(|r| DowntimeSpan {

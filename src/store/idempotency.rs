@@ -1,6 +1,7 @@
 //! Kept answers of idempotent writes (see `domain::idempotency`): claimed before the
 //! write is applied, filled with its answer after, forgotten after the key lifetime.
 
+use crate::store::sql;
 use sqlx::Row;
 
 use super::{Store, StoreError};
@@ -33,7 +34,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // An expired key, and a claim left unanswered (the service stopped while
         // applying it), free the key for a new request.
-        sqlx::query(
+        sql::query(
             "DELETE FROM idempotency_keys
              WHERE created_at_ms <= ? OR (status IS NULL AND created_at_ms <= ?)",
         )
@@ -41,7 +42,7 @@ impl Store {
         .bind(now - IN_FLIGHT_LIMIT_MS)
         .execute(&mut *tx)
         .await?;
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT OR IGNORE INTO idempotency_keys (idem_key, username, fingerprint, created_at_ms)
              VALUES (?, ?, ?, ?)",
         )
@@ -55,7 +56,7 @@ impl Store {
         let found = if inserted == 1 {
             (Stored::Nothing, None)
         } else {
-            let row = sqlx::query(
+            let row = sql::query(
                 "SELECT fingerprint, status, content_type, body FROM idempotency_keys
                  WHERE idem_key = ? AND username = ?",
             )
@@ -83,7 +84,7 @@ impl Store {
 
     /// Keeps the answer to the request that claimed `(key, user)`.
     pub async fn keep_idempotent_answer(&self, key: &str, user: &str, answer: &KeptAnswer) -> Result<(), StoreError> {
-        sqlx::query(
+        sql::query(
             "UPDATE idempotency_keys SET status = ?, content_type = ?, body = ?
              WHERE idem_key = ? AND username = ?",
         )
@@ -99,7 +100,7 @@ impl Store {
 
     /// Lets go of a claim whose answer is not kept (the request may be sent again).
     pub async fn release_idempotency_key(&self, key: &str, user: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE idem_key = ? AND username = ?")
+        sql::query("DELETE FROM idempotency_keys WHERE idem_key = ? AND username = ?")
             .bind(key)
             .bind(user)
             .execute(&self.pool)

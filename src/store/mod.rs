@@ -1,5 +1,5 @@
-//! Durable history: SQLite (embedded default, WAL mode) through sqlx, with migrations
-//! applied at start and by `ms5 migrate`.
+//! Durable history: SQLite (embedded default, WAL mode) or PostgreSQL (TimescaleDB when
+//! present) through sqlx, with migrations applied at start and by `ms5 migrate`.
 //!
 //! Writes come in batches from the telemetry writer, off the hot path; reads serve restart
 //! (machine windows rebuilt from recent history) and past-window OEE.
@@ -7,6 +7,7 @@
 mod accounts;
 mod andon;
 mod audit;
+mod backend;
 pub mod backup;
 pub mod batch;
 mod downtime;
@@ -15,7 +16,10 @@ mod idempotency;
 pub use idempotency::KeptAnswer;
 mod production;
 pub use production::{JobFilter, JobPlan, JobRecord, StoredReport};
-mod sqlite;
+mod postgres;
+mod retention;
+mod sql;
+mod telemetry;
 
 pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange};
 pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};
@@ -27,10 +31,16 @@ pub use production::handover::HandoverRow;
 pub use production::maintenance::{NewNote, NewOrder, OrderEvent, OrderFilter, OrderNote};
 pub use production::rejects::{Logged, NewReject, RejectFilter, RejectRecord, RejectVoid, Voided};
 
-pub use sqlite::{Store, database_file};
+pub(crate) use backend::Backend;
+pub use backend::{Store, database_file, is_postgres, is_sqlite};
+pub use postgres::Layout;
+#[doc(hidden)]
+pub use postgres::copy::sample_line as copy_line;
+pub use retention::{Purged, Retention, cutoff};
+use sql::SqlBuilder;
 
 /// Adds `AND line_id IN (…)` for a line scope (an empty scope matches nothing).
-fn push_line_scope(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, lines: Option<&[String]>) {
+fn push_line_scope(q: &mut SqlBuilder, lines: Option<&[String]>) {
     let Some(lines) = lines else { return };
     if lines.is_empty() {
         q.push(" AND 0 = 1");

@@ -1,5 +1,7 @@
-//! Test harness: starts MS5 on a random port with a temporary SQLite database and a
-//! manual clock, and talks to it over real HTTP and WebSockets.
+//! Test harness: starts MS5 on a random port with a temporary database and a manual clock,
+//! and talks to it over real HTTP and WebSockets. The database is SQLite in the test's
+//! directory, or with `MS5_TEST_STORE=postgres` a PostgreSQL database of its own on the
+//! server `MS5_TEST_POSTGRES_URL` names (see [`store_url`]).
 #![allow(dead_code)]
 
 pub mod pager;
@@ -130,7 +132,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let overrides = Figment::new()
         .merge(Serialized::defaults(serde_json::json!({
             "http": { "host": "127.0.0.1", "port": 0 },
-            "store": { "url": format!("sqlite://{}/ms5.db", opts.dir.display()), "flush_interval": "50ms" },
+            "store": { "url": store_url(opts.dir).await, "flush_interval": "50ms" },
             "simulator": { "enabled": opts.simulator, "step": "100ms", "speed": 1.0 },
             "websocket": { "coalesce": "0ms", "heartbeat": "1s", "idle_timeout": "5s" },
             "log": { "level": "warn" },
@@ -167,6 +169,50 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
     }
+}
+
+/// Whether the tests run on PostgreSQL (`MS5_TEST_STORE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("MS5_TEST_STORE").is_ok_and(|s| s == "postgres")
+}
+
+/// The store URL for a test whose data lives in `dir`: `sqlite://dir/ms5.db`, or on
+/// PostgreSQL a database named after `dir`, created when missing (so a restart on the same
+/// directory finds its data).
+pub async fn store_url(dir: &Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}/ms5.db", dir.display());
+    }
+    let server = std::env::var("MS5_TEST_POSTGRES_URL")
+        .expect("MS5_TEST_STORE=postgres needs MS5_TEST_POSTGRES_URL (scripts/test.sh sets both)");
+    postgres_database(&server, &format!("{}", dir.display())).await
+}
+
+/// A database on the PostgreSQL server at `server` (an admin URL) named after `key`,
+/// created when missing; returns its URL.
+pub async fn postgres_database(server: &str, key: &str) -> String {
+    use sqlx::Connection;
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    let name = format!("ms5_test_{:016x}", hasher.finish());
+    let mut admin = sqlx::PgConnection::connect(server)
+        .await
+        .expect("connect to the test PostgreSQL");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .expect("pg_database");
+    if !exists {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+    }
+    let _ = admin.close().await;
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{name}")
 }
 
 /// A fresh temporary directory.

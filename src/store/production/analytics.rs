@@ -1,6 +1,7 @@
 //! Loss analytics input: a machine's stops with the reason in force, for MTBF, MTTR and
 //! the trend warning.
 
+use crate::store::sql;
 use sqlx::Row;
 
 use crate::domain::EpochMs;
@@ -15,7 +16,7 @@ impl Store {
         from: EpochMs,
         to: EpochMs,
     ) -> Result<Vec<StopRecord>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT start_ms, end_ms, COALESCE(classified_reason, reason), micro_stop FROM downtime_events \
              WHERE machine_id = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms",
         )

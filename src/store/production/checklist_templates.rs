@@ -1,9 +1,10 @@
 //! Checklist templates: stored per line by admins, versioned on every change, kept
 //! (marked deleted) when deleted so the checklists filled from them keep their origin.
 
+use crate::store::sql::{self, SqlBuilder};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 use utoipa::ToSchema;
 
 use crate::domain::EpochMs;
@@ -52,7 +53,7 @@ pub(super) fn corrupt(what: &str, id: i64, e: impl std::fmt::Display) -> StoreEr
     ))
 }
 
-fn template_from(r: &SqliteRow) -> Result<ChecklistTemplate, StoreError> {
+fn template_from(r: &AnyRow) -> Result<ChecklistTemplate, StoreError> {
     let id: i64 = r.try_get("id")?;
     let items: String = r.try_get("items")?;
     let items = serde_json::from_str(&items).map_err(|e| corrupt("checklist template", id, e))?;
@@ -108,11 +109,11 @@ impl Store {
         by: &str,
         at: EpochMs,
     ) -> Result<ChecklistTemplate, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "INSERT INTO checklist_templates (line_id, name, version, items, blocks_job_start, andon_category, \
              andon_priority, created_at_ms, created_by, updated_at_ms, updated_by) \
              VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-        )))
+        ))
         .bind(&spec.line)
         .bind(&spec.name)
         .bind(items_json(spec)?)
@@ -131,9 +132,9 @@ impl Store {
 
     /// A template that is not deleted.
     pub async fn checklist_template(&self, id: i64) -> Result<Option<ChecklistTemplate>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "SELECT {COLUMNS} FROM checklist_templates WHERE id = ? AND deleted_at_ms IS NULL"
-        )))
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -142,14 +143,14 @@ impl Store {
 
     /// Templates that are not deleted, of one line or of all, by line and name.
     pub async fn checklist_templates(&self, line: Option<&str>) -> Result<Vec<ChecklistTemplate>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
+        let mut q = SqlBuilder::new(format!(
             "SELECT {COLUMNS} FROM checklist_templates WHERE deleted_at_ms IS NULL"
         ));
         if let Some(line) = line {
             q.push(" AND line_id = ").push_bind(line.to_owned());
         }
         q.push(" ORDER BY line_id, name, id");
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         rows.iter().map(template_from).collect()
     }
 
@@ -163,11 +164,11 @@ impl Store {
         by: &str,
         at: EpochMs,
     ) -> Result<Option<ChecklistTemplate>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "UPDATE checklist_templates SET name = ?, version = version + 1, items = ?, blocks_job_start = ?, \
              andon_category = ?, andon_priority = ?, updated_at_ms = ?, updated_by = ? \
              WHERE id = ? AND deleted_at_ms IS NULL RETURNING {COLUMNS}"
-        )))
+        ))
         .bind(&spec.name)
         .bind(items_json(spec)?)
         .bind(i64::from(spec.blocks_job_start))
@@ -190,10 +191,10 @@ impl Store {
         by: &str,
         at: EpochMs,
     ) -> Result<Option<ChecklistTemplate>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "UPDATE checklist_templates SET deleted_at_ms = ?, deleted_by = ? \
              WHERE id = ? AND deleted_at_ms IS NULL RETURNING {COLUMNS}"
-        )))
+        ))
         .bind(at)
         .bind(by)
         .bind(id)

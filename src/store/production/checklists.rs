@@ -3,10 +3,11 @@
 //! ticket its failure raised. Also [`job_start_blocker`], which the jobs code asks before
 //! a job starts on a line.
 
+use crate::store::sql::{self, SqlBuilder};
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::checklist_templates::corrupt;
 use crate::domain::EpochMs;
@@ -55,7 +56,7 @@ pub struct ChecklistRow {
 const COLUMNS: &str = "id, line_id, template_id, template_name, template_version, blocks_job_start, shift_name, \
      shift_start_ms, shift_end_ms, result, items, filled_by, filled_at_ms, ticket_id";
 
-fn row_from(r: &SqliteRow) -> Result<ChecklistRow, StoreError> {
+fn row_from(r: &AnyRow) -> Result<ChecklistRow, StoreError> {
     let id: i64 = r.try_get("id")?;
     let items: String = r.try_get("items")?;
     let items = serde_json::from_str(&items).map_err(|e| corrupt("checklist", id, e))?;
@@ -99,7 +100,7 @@ impl Store {
     /// Stores a filled checklist; returns its id.
     pub async fn insert_checklist(&self, c: &NewChecklist) -> Result<i64, StoreError> {
         let items = serde_json::to_string(&c.items).map_err(|e| StoreError::Database(sqlx::Error::Encode(e.into())))?;
-        let id = sqlx::query_scalar(
+        let id = sql::query_scalar(
             "INSERT INTO checklists (line_id, template_id, template_name, template_version, blocks_job_start, \
              shift_name, shift_start_ms, shift_end_ms, result, items, filled_by, filled_at_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -123,7 +124,7 @@ impl Store {
 
     /// Records the Andon ticket a checklist's failure raised.
     pub async fn set_checklist_ticket(&self, id: i64, ticket: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE checklists SET ticket_id = ? WHERE id = ?")
+        sql::query("UPDATE checklists SET ticket_id = ? WHERE id = ?")
             .bind(ticket)
             .bind(id)
             .execute(&self.pool)
@@ -133,18 +134,16 @@ impl Store {
 
     /// One checklist.
     pub async fn checklist(&self, id: i64) -> Result<Option<ChecklistRow>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM checklists WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {COLUMNS} FROM checklists WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(row_from).transpose()
     }
 
     /// Checklists of a line filled in a span, newest first.
     pub async fn checklists(&self, f: &ChecklistFilter) -> Result<Vec<ChecklistRow>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM checklists WHERE line_id = "));
+        let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM checklists WHERE line_id = "));
         q.push_bind(f.line.clone());
         if let Some(from) = f.from {
             q.push(" AND filled_at_ms >= ").push_bind(from);
@@ -153,16 +152,16 @@ impl Store {
             q.push(" AND filled_at_ms < ").push_bind(to);
         }
         q.push(" ORDER BY filled_at_ms DESC, id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         rows.iter().map(row_from).collect()
     }
 
     /// Checklists of a line filled in the shift occurrence starting at `shift_start`,
     /// oldest first.
     pub async fn shift_checklists(&self, line: &str, shift_start: EpochMs) -> Result<Vec<ChecklistRow>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sql::query(format!(
             "SELECT {COLUMNS} FROM checklists WHERE line_id = ? AND shift_start_ms = ? ORDER BY filled_at_ms, id"
-        )))
+        ))
         .bind(line)
         .bind(shift_start)
         .fetch_all(&self.pool)

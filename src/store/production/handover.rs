@@ -1,7 +1,8 @@
 //! Handover notes: what one shift leaves the next on a line, kept per shift occurrence.
 
+use crate::store::sql;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::domain::EpochMs;
 use crate::domain::shift::ShiftInstance;
@@ -26,7 +27,7 @@ pub struct HandoverRow {
 
 const COLUMNS: &str = "id, line_id, shift_name, shift_start_ms, shift_end_ms, note, written_by, written_at_ms";
 
-fn row_from(r: &SqliteRow) -> Result<HandoverRow, StoreError> {
+fn row_from(r: &AnyRow) -> Result<HandoverRow, StoreError> {
     Ok(HandoverRow {
         id: r.try_get("id")?,
         line: r.try_get("line_id")?,
@@ -51,10 +52,10 @@ impl Store {
         by: &str,
         at: EpochMs,
     ) -> Result<HandoverRow, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sql::query(format!(
             "INSERT INTO handover_notes (line_id, shift_name, shift_start_ms, shift_end_ms, note, written_by, \
              written_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
-        )))
+        ))
         .bind(line)
         .bind(&shift.name)
         .bind(shift.start)
@@ -70,9 +71,9 @@ impl Store {
     /// The notes of `line` written in the shift occurrence starting at `shift_start`,
     /// oldest first.
     pub async fn handover_notes(&self, line: &str, shift_start: EpochMs) -> Result<Vec<HandoverRow>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sql::query(format!(
             "SELECT {COLUMNS} FROM handover_notes WHERE line_id = ? AND shift_start_ms = ? ORDER BY written_at_ms, id"
-        )))
+        ))
         .bind(line)
         .bind(shift_start)
         .fetch_all(&self.pool)
@@ -87,10 +88,10 @@ impl Store {
         from: EpochMs,
         to: EpochMs,
     ) -> Result<Vec<HandoverRow>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sql::query(format!(
             "SELECT {COLUMNS} FROM handover_notes WHERE line_id = ? AND written_at_ms >= ? AND written_at_ms < ? \
              ORDER BY written_at_ms, id"
-        )))
+        ))
         .bind(line)
         .bind(from)
         .bind(to)

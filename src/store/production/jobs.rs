@@ -1,7 +1,8 @@
 //! Jobs (work orders) and their state changes.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::{self, SqlBuilder};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::domain::EpochMs;
 use crate::domain::production::job::JobState;
@@ -71,7 +72,7 @@ pub struct JobFilter {
 const COLUMNS: &str = "id, line_id, product_code, target, planned_start_ms, planned_end_ms, notes, state, \
                        created_at_ms, created_by";
 
-fn job_from_row(r: &SqliteRow) -> Option<JobRecord> {
+fn job_from_row(r: &AnyRow) -> Option<JobRecord> {
     Some(JobRecord {
         id: r.get(0),
         line: r.get(1),
@@ -93,7 +94,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 impl Store {
     async fn job_events(&self, id: i64) -> Result<Vec<(EpochMs, JobState, String)>, StoreError> {
-        let rows = sqlx::query("SELECT at_ms, state, actor FROM job_events WHERE job_id = ? ORDER BY seq")
+        let rows = sql::query("SELECT at_ms, state, actor FROM job_events WHERE job_id = ? ORDER BY seq")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
@@ -105,7 +106,7 @@ impl Store {
 
     /// One job with its history.
     pub async fn job(&self, id: i64) -> Result<Option<JobRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE id = ?")))
+        let row = sql::query(format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -118,7 +119,7 @@ impl Store {
 
     /// Jobs matching `f`, newest first, each with its history.
     pub async fn jobs(&self, f: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {COLUMNS} FROM jobs WHERE 1 = 1"));
+        let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM jobs WHERE 1 = 1"));
         super::super::push_line_scope(&mut q, f.lines.as_deref());
         if let Some(s) = f.state {
             q.push(" AND state = ").push_bind(s.as_str());
@@ -133,7 +134,7 @@ impl Store {
             q.push(" AND created_at_ms < ").push_bind(to);
         }
         q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         let mut jobs: Vec<JobRecord> = rows.iter().filter_map(job_from_row).collect();
         for job in &mut jobs {
             job.events = self.job_events(job.id).await?;
@@ -154,7 +155,7 @@ impl Store {
     /// When jobs of `line` started or resumed (entered `running`) within `[from, to)`,
     /// oldest first: they mark start-up for the loss analysis.
     pub async fn job_starts(&self, line: &str, from: EpochMs, to: EpochMs) -> Result<Vec<EpochMs>, StoreError> {
-        Ok(sqlx::query_scalar(
+        Ok(sql::query_scalar(
             "SELECT e.at_ms FROM job_events e JOIN jobs j ON j.id = e.job_id \
              WHERE j.line_id = ? AND e.state = 'running' AND e.at_ms >= ? AND e.at_ms < ? ORDER BY e.at_ms",
         )
@@ -168,7 +169,7 @@ impl Store {
     /// Stores a new planned job.
     pub async fn insert_job(&self, plan: &JobPlan, at: EpochMs, by: &str) -> Result<JobRecord, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO jobs (line_id, product_code, target, planned_start_ms, planned_end_ms, notes, state, \
              created_at_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?) RETURNING id",
         )
@@ -182,7 +183,7 @@ impl Store {
         .bind(by)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO job_events (job_id, seq, at_ms, state, actor) VALUES (?, 0, ?, 'planned', ?)")
+        sql::query("INSERT INTO job_events (job_id, seq, at_ms, state, actor) VALUES (?, 0, ?, 'planned', ?)")
             .bind(id)
             .bind(at)
             .bind(by)
@@ -202,7 +203,7 @@ impl Store {
         expected: JobState,
         plan: &JobPlan,
     ) -> Result<Option<JobRecord>, StoreError> {
-        let changed = sqlx::query(
+        let changed = sql::query(
             "UPDATE jobs SET product_code = ?, target = ?, planned_start_ms = ?, planned_end_ms = ?, notes = ? \
              WHERE id = ? AND state = ?",
         )
@@ -234,7 +235,7 @@ impl Store {
         by: &str,
     ) -> Result<Option<JobRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let updated = sqlx::query("UPDATE jobs SET state = ? WHERE id = ? AND state = ?")
+        let updated = sql::query("UPDATE jobs SET state = ? WHERE id = ? AND state = ?")
             .bind(next.as_str())
             .bind(id)
             .bind(expected.as_str())
@@ -261,7 +262,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        sqlx::query(
+        sql::query(
             "INSERT INTO job_events (job_id, seq, at_ms, state, actor) \
              SELECT ?, COALESCE(MAX(seq), -1) + 1, ?, ?, ? FROM job_events WHERE job_id = ?",
         )

@@ -2,9 +2,10 @@
 //! when), work notes and parts used. Each write is one transaction, and a transition only
 //! applies if the order is still in the state it was read in (no lost update).
 
+use crate::store::sql::{self, SqlBuilder};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::domain::EpochMs;
 use crate::domain::andon::Priority;
@@ -17,7 +18,7 @@ const COLUMNS: &str = "id, machine_id, line_id, problem, priority, assignee, sta
      created_at_ms, created_by, started_at_ms, started_by, completed_at_ms, completed_by, cancelled_at_ms, \
      cancelled_by, minutes_spent";
 
-fn order_from_row(r: &SqliteRow) -> Option<Order> {
+fn order_from_row(r: &AnyRow) -> Option<Order> {
     Some(Order {
         id: r.get(0),
         machine: r.get(1),
@@ -124,14 +125,14 @@ pub struct NewNote {
 }
 
 async fn add_event(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     order: i64,
     at: EpochMs,
     kind: &str,
     actor: &str,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO maintenance_order_events (order_id, at_ms, kind, actor, detail) VALUES (?, ?, ?, ?, ?)")
+    sql::query("INSERT INTO maintenance_order_events (order_id, at_ms, kind, actor, detail) VALUES (?, ?, ?, ?, ?)")
         .bind(order)
         .bind(at)
         .bind(kind)
@@ -146,7 +147,7 @@ impl Store {
     /// Stores a new open order and its `created` event; returns it.
     pub async fn insert_order(&self, o: &NewOrder) -> Result<Order, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::query_scalar(
             "INSERT INTO maintenance_orders (machine_id, line_id, problem, priority, assignee, state, downtime_id, \
              ticket_id, created_at_ms, created_by) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) RETURNING id",
         )
@@ -187,18 +188,16 @@ impl Store {
 
     /// An order by id.
     pub async fn order(&self, id: i64) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM maintenance_orders WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {COLUMNS} FROM maintenance_orders WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().and_then(order_from_row))
     }
 
     /// Orders matching a filter, newest first.
     pub async fn orders(&self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM maintenance_orders WHERE 1 = 1"));
+        let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM maintenance_orders WHERE 1 = 1"));
         if let Some(machine) = &f.machine {
             q.push(" AND machine_id = ").push_bind(machine.clone());
         }
@@ -216,7 +215,7 @@ impl Store {
             q.push(" AND created_at_ms < ").push_bind(to);
         }
         q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         Ok(rows.iter().filter_map(order_from_row).collect())
     }
 
@@ -232,7 +231,7 @@ impl Store {
         comment: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE maintenance_orders SET state = ?, assignee = ?, started_at_ms = ?, started_by = ?, \
              completed_at_ms = ?, completed_by = ?, cancelled_at_ms = ?, cancelled_by = ? WHERE id = ? AND state = ?",
         )
@@ -260,7 +259,7 @@ impl Store {
     /// progress; `false` (nothing written) otherwise.
     pub async fn add_order_note(&self, id: i64, n: &NewNote, at: EpochMs, author: &str) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE maintenance_orders SET minutes_spent = minutes_spent + ? \
              WHERE id = ? AND state IN ('open', 'in_progress')",
         )
@@ -271,7 +270,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        let note_id: i64 = sqlx::query_scalar(
+        let note_id: i64 = sql::query_scalar(
             "INSERT INTO maintenance_notes (order_id, at_ms, author, note, minutes_spent) VALUES (?, ?, ?, ?, ?) \
              RETURNING id",
         )
@@ -283,7 +282,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         for p in &n.parts {
-            sqlx::query("INSERT INTO maintenance_parts (note_id, order_id, part, quantity) VALUES (?, ?, ?, ?)")
+            sql::query("INSERT INTO maintenance_parts (note_id, order_id, part, quantity) VALUES (?, ?, ?, ?)")
                 .bind(note_id)
                 .bind(id)
                 .bind(&p.part)
@@ -298,7 +297,7 @@ impl Store {
 
     /// An order's history, oldest first.
     pub async fn order_events(&self, id: i64) -> Result<Vec<OrderEvent>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT at_ms, kind, actor, detail FROM maintenance_order_events WHERE order_id = ? ORDER BY id",
         )
         .bind(id)
@@ -317,13 +316,13 @@ impl Store {
 
     /// An order's notes with their parts, oldest first.
     pub async fn order_notes(&self, id: i64) -> Result<Vec<OrderNote>, StoreError> {
-        let notes = sqlx::query(
+        let notes = sql::query(
             "SELECT id, at_ms, author, note, minutes_spent FROM maintenance_notes WHERE order_id = ? ORDER BY id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let parts = sqlx::query("SELECT note_id, part, quantity FROM maintenance_parts WHERE order_id = ? ORDER BY id")
+        let parts = sql::query("SELECT note_id, part, quantity FROM maintenance_parts WHERE order_id = ? ORDER BY id")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;

@@ -1,15 +1,16 @@
 //! Stored products (the plant model's are not stored).
 
+use crate::store::sql;
 use std::collections::BTreeMap;
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::domain::EpochMs;
 use crate::domain::production::product::{ProductDef, ProductSource};
 use crate::store::{Store, StoreError};
 
-fn product_from_row(r: &SqliteRow) -> ProductDef {
+fn product_from_row(r: &AnyRow) -> ProductDef {
     let cycles: BTreeMap<String, i64> = serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default();
     ProductDef {
         code: r.get(0),
@@ -23,7 +24,7 @@ fn product_from_row(r: &SqliteRow) -> ProductDef {
 impl Store {
     /// Every stored product, by code.
     pub async fn products(&self) -> Result<Vec<ProductDef>, StoreError> {
-        let rows = sqlx::query("SELECT code, name, ideal_cycle_ms, machine_cycles FROM products ORDER BY code")
+        let rows = sql::query("SELECT code, name, ideal_cycle_ms, machine_cycles FROM products ORDER BY code")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(product_from_row).collect())
@@ -31,7 +32,7 @@ impl Store {
 
     /// One stored product.
     pub async fn product(&self, code: &str) -> Result<Option<ProductDef>, StoreError> {
-        let row = sqlx::query("SELECT code, name, ideal_cycle_ms, machine_cycles FROM products WHERE code = ?")
+        let row = sql::query("SELECT code, name, ideal_cycle_ms, machine_cycles FROM products WHERE code = ?")
             .bind(code)
             .fetch_optional(&self.pool)
             .await?;
@@ -43,7 +44,7 @@ impl Store {
     /// telemetry writer).
     pub async fn put_product(&self, p: &ProductDef, at: EpochMs, by: &str) -> Result<bool, StoreError> {
         let cycles = serde_json::to_string(&p.machine_cycles).unwrap_or_else(|_| "{}".to_owned());
-        let inserted = sqlx::query(
+        let inserted = sql::query(
             "INSERT INTO products (code, name, ideal_cycle_ms, machine_cycles, updated_at_ms, updated_by) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
         )
@@ -59,7 +60,7 @@ impl Store {
         if inserted > 0 {
             return Ok(true);
         }
-        sqlx::query(
+        sql::query(
             "UPDATE products SET name = ?, ideal_cycle_ms = ?, machine_cycles = ?, updated_at_ms = ?, \
              updated_by = ? WHERE code = ?",
         )
@@ -79,9 +80,9 @@ impl Store {
     /// same moment cannot lose its product.
     pub async fn delete_product(&self, code: &str) -> Result<bool, StoreError> {
         const OPEN_JOB: &str = "SELECT id FROM jobs WHERE product_code = ? AND state NOT IN ('completed', 'cancelled')";
-        let gone = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let gone = sql::query(format!(
             "DELETE FROM products WHERE code = ? AND NOT EXISTS ({OPEN_JOB})"
-        )))
+        ))
         .bind(code)
         .bind(code)
         .execute(&self.pool)
@@ -90,7 +91,7 @@ impl Store {
         if gone > 0 {
             return Ok(true);
         }
-        let used: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{OPEN_JOB} LIMIT 1")))
+        let used: Option<i64> = sql::query_scalar(format!("{OPEN_JOB} LIMIT 1"))
             .bind(code)
             .fetch_optional(&self.pool)
             .await?;

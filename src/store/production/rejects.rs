@@ -4,9 +4,10 @@
 //! live rows into every past span as corrections (`good − quantity` in the minute of
 //! `at_ms`), so the figures never depend on a second copy of the same fact.
 
+use crate::store::sql::{self, SqlBuilder};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::domain::EpochMs;
 use crate::domain::snapshot::utc;
@@ -24,10 +25,10 @@ pub(in crate::store) fn minute_ceil(t: EpochMs) -> EpochMs {
 
 /// Good parts of a machine over `[from, to)` as `?from=&to=` counts them: PLC good parts
 /// less live manual rejects. Binds: machine, from, to, machine, ⌈from⌉, ⌈to⌉.
-const GOOD_PARTS: &str = "COALESCE((SELECT SUM(good) FROM production_counts \
+const GOOD_PARTS: &str = "CAST(COALESCE((SELECT SUM(good) FROM production_counts \
        WHERE machine_id = ? AND minute_ms >= ? AND minute_ms < ?), 0) \
      - COALESCE((SELECT SUM(quantity) FROM rejects \
-       WHERE machine_id = ? AND voided_at_ms IS NULL AND at_ms >= ? AND at_ms < ?), 0)";
+       WHERE machine_id = ? AND voided_at_ms IS NULL AND at_ms >= ? AND at_ms < ?), 0) AS BIGINT)";
 
 const COLUMNS: &str = "id, line_id, machine_id, defect, quantity, note, at_ms, logged_by, logged_at_ms, \
      voided_at_ms, voided_by, void_reason";
@@ -103,7 +104,7 @@ impl RejectRecord {
     }
 }
 
-fn record(r: &SqliteRow) -> RejectRecord {
+fn record(r: &AnyRow) -> RejectRecord {
     let void = match (
         r.get::<Option<i64>, _>(9),
         r.get::<Option<String>, _>(10),
@@ -176,7 +177,7 @@ impl Store {
     /// Good parts of a machine over `[from, to)`: PLC good less live manual rejects, as
     /// `?from=&to=` counts them.
     pub async fn good_parts(&self, machine_id: &str, from: EpochMs, to: EpochMs) -> Result<i64, StoreError> {
-        let good: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {GOOD_PARTS}")))
+        let good: i64 = sql::query_scalar(format!("SELECT {GOOD_PARTS}"))
             .bind(machine_id)
             .bind(from)
             .bind(to)
@@ -193,10 +194,10 @@ impl Store {
     /// once cannot both take the same parts).
     pub async fn log_reject(&self, r: &NewReject, from: EpochMs, to: EpochMs) -> Result<Logged, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        let id: Option<i64> = sql::query_scalar(format!(
             "INSERT INTO rejects (line_id, machine_id, defect, quantity, note, at_ms, logged_by, logged_at_ms) \
              SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE {GOOD_PARTS} >= ? RETURNING id"
-        )))
+        ))
         .bind(&r.line)
         .bind(&r.machine)
         .bind(&r.defect)
@@ -218,30 +219,26 @@ impl Store {
             tx.rollback().await?;
             return Ok(Logged::NotEnoughGood(self.good_parts(&r.machine, from, to).await?));
         };
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM rejects WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let row = sql::query(format!("SELECT {COLUMNS} FROM rejects WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Logged::Yes(Box::new(record(&row))))
     }
 
     /// One reject.
     pub async fn reject(&self, id: i64) -> Result<Option<RejectRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM rejects WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sql::query(format!("SELECT {COLUMNS} FROM rejects WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(record))
     }
 
     /// Rejects matching a filter, latest `at` first.
     pub async fn rejects(&self, f: &RejectFilter) -> Result<Vec<RejectRecord>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM rejects WHERE 1 = 1"));
+        let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM rejects WHERE 1 = 1"));
         if let Some(line) = &f.line {
             q.push(" AND line_id = ").push_bind(line.clone());
         }
@@ -267,7 +264,7 @@ impl Store {
             q.push(" AND voided_at_ms IS NULL");
         }
         q.push(" ORDER BY at_ms DESC, id DESC LIMIT ").push_bind(f.limit);
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         Ok(rows.iter().map(record).collect())
     }
 
@@ -275,7 +272,7 @@ impl Store {
     /// left as it is.
     pub async fn void_reject(&self, id: i64, by: &str, reason: &str, now: EpochMs) -> Result<Voided, StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
+        let done = sql::query(
             "UPDATE rejects SET voided_at_ms = ?, voided_by = ?, void_reason = ? \
              WHERE id = ? AND voided_at_ms IS NULL",
         )
@@ -285,12 +282,10 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM rejects WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row = sql::query(format!("SELECT {COLUMNS} FROM rejects WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(match (row.as_ref().map(record), done.rows_affected()) {
             (None, _) => Voided::NotFound,

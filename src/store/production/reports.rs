@@ -1,7 +1,8 @@
 //! Stored shift reports, and the rows a report gathers that no other read gives in this
 //! shape: a line's downtime with its machines, and the jobs that ran within a span.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::sql::{self, SqlBuilder};
+use sqlx::Row;
 
 use crate::domain::EpochMs;
 use crate::domain::andon::DowntimeSpan;
@@ -32,7 +33,7 @@ impl Store {
     /// Stores a line's shift report made at shift end, unless one is stored already
     /// (`false` then: a regenerated one is kept).
     pub async fn store_shift_report(&self, r: &StoredReport<'_>) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = sql::query(
             "INSERT INTO shift_reports (line_id, shift_name, shift_date, start_ms, end_ms, generated_at_ms, \
              generated_by, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (line_id, shift_name, shift_date) DO NOTHING",
@@ -55,7 +56,7 @@ impl Store {
     pub async fn replace_shift_reports(&self, reports: &[StoredReport<'_>]) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         for r in reports {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO shift_reports (line_id, shift_name, shift_date, start_ms, end_ms, generated_at_ms, \
                  generated_by, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (line_id, shift_name, shift_date) DO UPDATE SET start_ms = excluded.start_ms, \
@@ -79,7 +80,7 @@ impl Store {
 
     /// The stored report body of a line for a shift occurrence.
     pub async fn shift_report(&self, line: &str, shift: &str, date: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT body FROM shift_reports WHERE line_id = ? AND shift_name = ? AND shift_date = ?")
+        let row = sql::query("SELECT body FROM shift_reports WHERE line_id = ? AND shift_name = ? AND shift_date = ?")
             .bind(line)
             .bind(shift)
             .bind(date)
@@ -95,7 +96,7 @@ impl Store {
         until: EpochMs,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
         let rows =
-            sqlx::query("SELECT line_id, shift_name, shift_date FROM shift_reports WHERE end_ms > ? AND end_ms <= ?")
+            sql::query("SELECT line_id, shift_name, shift_date FROM shift_reports WHERE end_ms > ? AND end_ms <= ?")
                 .bind(after)
                 .bind(until)
                 .fetch_all(&self.pool)
@@ -111,7 +112,7 @@ impl Store {
         from: EpochMs,
         to: EpochMs,
     ) -> Result<Vec<(String, DowntimeSpan)>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = SqlBuilder::new(
             "SELECT machine_id, COALESCE(classified_reason, reason), start_ms, end_ms, micro_stop \
              FROM downtime_events WHERE (end_ms IS NULL OR end_ms > ",
         );
@@ -120,7 +121,7 @@ impl Store {
             .push_bind(to)
             .push(" AND line_id = ")
             .push_bind(line.to_owned());
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build()?.fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -140,7 +141,7 @@ impl Store {
     /// Jobs of a line that may have run within `[from, to)`: started before `to`, and
     /// either running still or changed state at or after `from`. Oldest first.
     pub async fn jobs_ran_between(&self, line: &str, from: EpochMs, to: EpochMs) -> Result<Vec<JobRecord>, StoreError> {
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let ids: Vec<i64> = sql::query_scalar(
             "SELECT j.id FROM jobs j WHERE j.line_id = ? \
              AND EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = j.id AND e.state = 'running' AND e.at_ms < ?) \
              AND (j.state = 'running' OR EXISTS (SELECT 1 FROM job_events x WHERE x.job_id = j.id AND x.at_ms >= ?)) \

@@ -1,14 +1,11 @@
-//! The SQLite store.
+//! Telemetry: state intervals, parts per minute, downtime, last tag values and raw samples,
+//! written in batches by the telemetry writer and read back for restarts and past spans.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::Row;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite};
-
-use super::StoreError;
 use super::batch::Batch;
+use super::sql::{self, SqlBuilder};
+use super::{Backend, Store, StoreError};
 use crate::domain::EpochMs;
 use crate::domain::machine::{PastInterval, PastParts};
 use crate::domain::machine_state::MachineState;
@@ -18,86 +15,22 @@ use crate::domain::tally::Tally;
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters).
 const ROWS_PER_INSERT: usize = 2_000;
 
-/// The database file a `sqlite:` URL names, as an absolute path (`None` for an
-/// in-memory database or a URL that does not parse).
-pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
-    let options = SqliteConnectOptions::from_str(url).ok()?;
-    let file = options.get_filename();
-    if file.as_os_str().is_empty() || file.to_str().is_some_and(|f| f.starts_with(":memory:")) {
-        return None;
-    }
-    std::path::absolute(file).ok()
-}
-
-/// The durable store.
-#[derive(Debug, Clone)]
-pub struct Store {
-    pub(super) pool: SqlitePool,
-}
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// The migrations built into this binary.
-pub(super) fn migrator() -> &'static sqlx::migrate::Migrator {
-    &MIGRATOR
-}
-
 impl Store {
-    /// Opens (creating if missing) the database at `url` (`sqlite://path`).
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Url {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
-        if let Some(dir) = Path::new(options.get_filename()).parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Url {
-                url: url.to_owned(),
-                reason: format!("cannot create {}: {e}", dir.display()),
-            })?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        Ok(Store { pool })
-    }
-
-    /// A write transaction that holds SQLite's write lock from its first statement
-    /// (`BEGIN IMMEDIATE`): one that reads first and writes later would otherwise fail at
-    /// once with "database is locked" when another connection wrote in between, instead
-    /// of waiting `busy_timeout` for the lock.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    /// Applies pending migrations, after refusing a database a newer MS5 migrated.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        super::backup::check_schema(&self.pool).await?;
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    /// A round trip to the database.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// Writes a batch in one transaction.
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
+        // On PostgreSQL raw samples go first, in bulk and idempotent: if the rest then
+        // fails, the retry of the whole batch stores each sample once.
+        let raw = match &self.backend {
+            Backend::Postgres(pg) => {
+                super::postgres::copy::write_samples(pg, &batch.raw).await?;
+                &[][..]
+            }
+            Backend::Sqlite => &batch.raw[..],
+        };
         let mut tx = self.write_tx().await?;
         let intervals: Vec<_> = batch.intervals.values().collect();
         for chunk in intervals.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO machine_state_intervals (machine_id, start_ms, end_ms, state) ",
-            );
+            let mut q = SqlBuilder::new("INSERT INTO machine_state_intervals (machine_id, start_ms, end_ms, state) ");
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.machine_id)
                     .push_bind(r.start)
@@ -105,13 +38,14 @@ impl Store {
                     .push_bind(r.state.as_str());
             });
             q.push(
-                " ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = MAX(end_ms, excluded.end_ms), state = excluded.state",
+                " ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = CASE WHEN excluded.end_ms > machine_state_intervals.end_ms \
+                 THEN excluded.end_ms ELSE machine_state_intervals.end_ms END, state = excluded.state",
             );
-            q.build().execute(&mut *tx).await?;
+            q.build()?.execute(&mut *tx).await?;
         }
         let parts: Vec<_> = batch.parts.iter().collect();
         for chunk in parts.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
+            let mut q = SqlBuilder::new(
                 "INSERT INTO production_counts (machine_id, minute_ms, product, total, good, ideal_ms) ",
             );
             q.push_values(chunk, |mut b, ((_, minute, product), t)| {
@@ -120,16 +54,16 @@ impl Store {
                 b.push_bind(t.1.total).push_bind(t.1.good).push_bind(t.1.ideal_ms);
             });
             q.push(
-                " ON CONFLICT (machine_id, minute_ms, product) DO UPDATE SET total = total + excluded.total, \
-                 good = good + excluded.good, ideal_ms = ideal_ms + excluded.ideal_ms",
+                " ON CONFLICT (machine_id, minute_ms, product) DO UPDATE SET total = production_counts.total + excluded.total, \
+                 good = production_counts.good + excluded.good, ideal_ms = production_counts.ideal_ms + excluded.ideal_ms",
             );
-            q.build().execute(&mut *tx).await?;
+            q.build()?.execute(&mut *tx).await?;
         }
         for d in batch.downtime.values() {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO downtime_events (machine_id, line_id, start_ms, end_ms, reason, micro_stop) \
                  VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = COALESCE(excluded.end_ms, end_ms), \
+                 ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = COALESCE(excluded.end_ms, downtime_events.end_ms), \
                  reason = excluded.reason, micro_stop = excluded.micro_stop",
             )
             .bind(&d.machine_id)
@@ -137,11 +71,11 @@ impl Store {
             .bind(d.start)
             .bind(d.end)
             .bind(&d.reason)
-            .bind(d.micro_stop)
+            .bind(i64::from(d.micro_stop))
             .execute(&mut *tx)
             .await?;
             if let (Some(end), true) = (d.end, d.micro_stop) {
-                sqlx::query(
+                sql::query(
                     "UPDATE machine_state_intervals SET micro_stop = 1 \
                      WHERE machine_id = ? AND start_ms >= ? AND start_ms < ? AND state <> 'running'",
                 )
@@ -154,7 +88,7 @@ impl Store {
         }
         let tags: Vec<_> = batch.tag_last.iter().collect();
         for chunk in tags.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO tag_last (tag, ts_ms, value) ");
+            let mut q = SqlBuilder::new("INSERT INTO tag_last (tag, ts_ms, value) ");
             q.push_values(chunk, |mut b, (tag, (ts, value))| {
                 b.push_bind(tag.as_str()).push_bind(*ts).push_bind(*value);
             });
@@ -162,10 +96,10 @@ impl Store {
                 " ON CONFLICT (tag) DO UPDATE SET ts_ms = excluded.ts_ms, value = excluded.value \
                  WHERE excluded.ts_ms >= tag_last.ts_ms",
             );
-            q.build().execute(&mut *tx).await?;
+            q.build()?.execute(&mut *tx).await?;
         }
-        for chunk in batch.raw.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO tag_samples (tag, ts_ms, value, quality) ");
+        for chunk in raw.chunks(ROWS_PER_INSERT) {
+            let mut q = SqlBuilder::new("INSERT INTO tag_samples (tag, ts_ms, value, quality) ");
             q.push_values(chunk, |mut b, u| {
                 b.push_bind(u.tag.as_str())
                     .push_bind(u.ts)
@@ -173,7 +107,7 @@ impl Store {
                     .push_bind(Batch::quality_name(u.quality));
             });
             q.push(" ON CONFLICT (tag, ts_ms) DO NOTHING");
-            q.build().execute(&mut *tx).await?;
+            q.build()?.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -186,7 +120,7 @@ impl Store {
         from: EpochMs,
         to: EpochMs,
     ) -> Result<Vec<PastInterval>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT start_ms, end_ms, state, micro_stop FROM machine_state_intervals \
              WHERE machine_id = ? AND end_ms > ? AND start_ms < ? ORDER BY start_ms",
         )
@@ -213,7 +147,7 @@ impl Store {
     /// minute of its instant. Every past span (OEE, jobs, reports) and every restart reads
     /// parts here, so manual rejects count the same everywhere.
     pub async fn parts(&self, machine_id: &str, from: EpochMs, to: EpochMs) -> Result<Vec<PastParts>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sql::query(
             "SELECT minute_ms, total, good, ideal_ms FROM production_counts \
              WHERE machine_id = ? AND minute_ms >= ? AND minute_ms < ? \
              UNION ALL \
@@ -241,7 +175,7 @@ impl Store {
     pub async fn tag_last(&self, tags: &[&str]) -> Result<Vec<(String, EpochMs, TagValue)>, StoreError> {
         let mut out = Vec::new();
         for tag in tags {
-            let row = sqlx::query("SELECT ts_ms, value FROM tag_last WHERE tag = ?")
+            let row = sql::query("SELECT ts_ms, value FROM tag_last WHERE tag = ?")
                 .bind(*tag)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -260,7 +194,7 @@ impl Store {
 
     /// The downtime of a machine still open, if any: (start, reason).
     pub async fn open_downtime(&self, machine_id: &str) -> Result<Option<(EpochMs, String)>, StoreError> {
-        let row = sqlx::query(
+        let row = sql::query(
             "SELECT start_ms, reason FROM downtime_events WHERE machine_id = ? AND end_ms IS NULL \
              ORDER BY start_ms DESC LIMIT 1",
         )
@@ -272,7 +206,7 @@ impl Store {
 
     /// Deletes raw samples older than `before`; returns how many.
     pub async fn purge_raw(&self, before: EpochMs) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM tag_samples WHERE ts_ms < ?")
+        let done = sql::query("DELETE FROM tag_samples WHERE ts_ms < ?")
             .bind(before)
             .execute(&self.pool)
             .await?;
@@ -281,7 +215,7 @@ impl Store {
 
     /// Number of raw samples of a tag (tests and diagnostics).
     pub async fn raw_sample_count(&self, tag: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM tag_samples WHERE tag = ?")
+        let row = sql::query("SELECT COUNT(*) FROM tag_samples WHERE tag = ?")
             .bind(tag)
             .fetch_one(&self.pool)
             .await?;

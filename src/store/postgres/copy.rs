@@ -1,0 +1,139 @@
+//! Raw samples into PostgreSQL in bulk: COPY into a session's temporary table, then one
+//! `INSERT … ON CONFLICT DO NOTHING`, so a batch written twice (a retry after a lost
+//! acknowledgement) stores each sample once.
+
+use std::fmt::Write;
+
+use sqlx::PgPool;
+
+use crate::domain::tag::TagUpdate;
+use crate::store::StoreError;
+use crate::store::batch::Batch;
+
+/// Bytes of COPY text sent at a time.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// One COPY text field: backslash, tab, newline and carriage return escaped.
+pub(crate) fn copy_text(field: &str, out: &mut String) {
+    for c in field.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A double as PostgreSQL reads it (shortest round-trip digits; its spellings of the
+/// non-finite values).
+pub(crate) fn copy_double(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// The COPY text line of one sample.
+pub fn sample_line(u: &TagUpdate, out: &mut String) {
+    copy_text(&u.tag, out);
+    let _ = write!(out, "\t{}\t", u.ts);
+    copy_double(u.value.as_f64(), out);
+    out.push('\t');
+    out.push_str(Batch::quality_name(u.quality));
+    out.push('\n');
+}
+
+/// Writes `samples` (each stored once, whatever was stored before).
+pub(crate) async fn write_samples(pg: &PgPool, samples: &[TagUpdate]) -> Result<u64, StoreError> {
+    if samples.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = pg.begin().await?;
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS tag_samples_in \
+         (tag TEXT NOT NULL, ts_ms BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL, quality TEXT NOT NULL) \
+         ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut copy = tx
+        .copy_in_raw("COPY tag_samples_in (tag, ts_ms, value, quality) FROM STDIN (FORMAT text)")
+        .await?;
+    let mut text = String::with_capacity(CHUNK_BYTES + 256);
+    for u in samples {
+        sample_line(u, &mut text);
+        if text.len() >= CHUNK_BYTES {
+            copy.send(text.as_bytes()).await?;
+            text.clear();
+        }
+    }
+    if !text.is_empty() {
+        copy.send(text.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    let done = sqlx::query(
+        "INSERT INTO tag_samples (tag, ts_ms, value, quality) \
+         SELECT tag, ts_ms, value, quality FROM tag_samples_in ON CONFLICT (tag, ts_ms) DO NOTHING",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tag::{Quality, TagValue};
+
+    #[test]
+    fn fields_are_escaped_as_copy_text_reads_them() {
+        let cases = [
+            ("l1.filler.count", "l1.filler.count"),
+            ("a\tb", "a\\tb"),
+            ("line\nbreak\r", "line\\nbreak\\r"),
+            ("back\\slash", "back\\\\slash"),
+            ("Größe", "Größe"),
+        ];
+        for (field, want) in cases {
+            let mut out = String::new();
+            copy_text(field, &mut out);
+            assert_eq!(out, want, "{field:?}");
+        }
+    }
+
+    #[test]
+    fn doubles_keep_every_digit_and_postgres_spellings() {
+        let cases = [
+            (0.1, "0.1"),
+            (1234.0, "1234"),
+            (-2.5e-7, "-0.00000025"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (f64::NAN, "NaN"),
+        ];
+        for (v, want) in cases {
+            let mut out = String::new();
+            copy_double(v, &mut out);
+            assert_eq!(out, want, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_sample_is_one_tab_separated_line() {
+        let mut out = String::new();
+        let u = TagUpdate {
+            tag: "l1\tx".into(),
+            value: TagValue::Int(42),
+            ts: 1_700_000_000_123,
+            quality: Quality::Uncertain,
+        };
+        sample_line(&u, &mut out);
+        assert_eq!(out, "l1\\tx\t1700000000123\t42\tuncertain\n");
+    }
+}
