@@ -365,7 +365,7 @@ impl Store {
 
     /// Refuses an access token from now on (sign-out).
     pub async fn revoke_access_token(&self, jti: &str, expires_at_s: i64) -> Result<(), StoreError> {
-        sql::query("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at_s) VALUES (?, ?)")
+        sql::query("INSERT INTO revoked_access_tokens (jti, expires_at_s) VALUES (?, ?) ON CONFLICT DO NOTHING")
             .bind(jti)
             .bind(expires_at_s)
             .execute(&self.pool)

@@ -107,7 +107,7 @@ impl Store {
         match f.action.as_deref() {
             Some(prefix) if prefix.ends_with('.') => {
                 q.push(" AND substr(action, 1, ")
-                    .push_bind(i64::try_from(prefix.len()).unwrap_or(i64::MAX))
+                    .push_bind(i32::try_from(prefix.len()).unwrap_or(i32::MAX)) // substr takes an integer on PostgreSQL
                     .push(") = ")
                     .push_bind(prefix.to_owned());
             }

@@ -43,8 +43,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let inserted = sql::query(
-            "INSERT OR IGNORE INTO idempotency_keys (idem_key, username, fingerprint, created_at_ms)
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys (idem_key, username, fingerprint, created_at_ms)
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(key)
         .bind(user)

@@ -249,7 +249,7 @@ impl Store {
         if let Some(defect) = &f.defect {
             q.push(" AND (defect = ").push_bind(defect.clone());
             q.push(" OR substr(defect, 1, ")
-                .push_bind(defect.chars().count() as i64 + 1)
+                .push_bind(i32::try_from(defect.chars().count() + 1).unwrap_or(i32::MAX))
                 .push(") = ")
                 .push_bind(format!("{defect}/"))
                 .push(")");
