@@ -36,6 +36,9 @@ pub enum StartupError {
     /// Setting up sign-in.
     #[error("auth: {0}")]
     Auth(#[from] AuthError),
+    /// Forwarding to a central.
+    #[error("forward: {0}")]
+    Forward(#[from] crate::forward::ForwardError),
     /// Binding the HTTP port.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -87,6 +90,8 @@ impl Application {
         let settings = Arc::new(config.settings);
         let store = Store::connect(&settings.store.url).await?;
         store.migrate().await?;
+        // Capture on (or off) before anything is recorded, so no record misses the outbox.
+        crate::forward::start(&settings.forward, store.clone(), clock.clone()).await?;
         let plant_model = Arc::new(config.plant);
         let flags = Arc::new(FeatureFlags::new(&settings.flags, &store.flag_changes().await?));
         let auth = Arc::new(Auth::new(settings.auth.clone(), store.clone(), clock.clone()).await?);
