@@ -33,9 +33,14 @@ microstop_threshold = "2m"
 stale_after = "1h"
 
 [[shifts]]
-name = "all day"
+name = "early"
 start = "00:00"
-end = "23:59"
+end = "12:00"
+
+[[shifts]]
+name = "late"
+start = "12:00"
+end = "00:00"
 
 [[lines]]
 id = "line-a"
@@ -74,7 +79,9 @@ tags = { state = { tag = "Q.Press.State" }, total = { tag = "Q.Press.Total", wid
 /// The plant with each line's `edge` key (on a central), or none (on the edge).
 fn plant(edge_a: Option<&str>, edge_q: Option<&str>) -> String {
     let key = |e: Option<&str>| e.map(|e| format!("edge = \"{e}\"")).unwrap_or_default();
-    EDGE_PLANT.replace("EDGE_A", &key(edge_a)).replace("EDGE_Q", &key(edge_q))
+    EDGE_PLANT
+        .replace("EDGE_A", &key(edge_a))
+        .replace("EDGE_Q", &key(edge_q))
 }
 
 fn free_port() -> u16 {
@@ -153,7 +160,11 @@ impl Node {
             .write_all(format!("{PASSWORD}\n").as_bytes())
             .expect("password");
         let out = child.wait_with_output().expect("user add");
-        assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "user add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `ms5 serve`, its log in `serve.log`; returns once it answers `/health`.
@@ -161,7 +172,7 @@ impl Node {
         let log = std::fs::File::create(self.dir.join("serve.log")).expect("log");
         let child = self
             .command(&["serve"])
-            .stdout(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("ms5 serve");
@@ -269,7 +280,12 @@ async fn feed(edge: &Node, admin: &str, t0: i64) {
     let all = samples(t0);
     for chunk in all.chunks(9) {
         let (status, body) = edge
-            .call("POST", "/api/v1/ingest", INGEST_TOKEN, Some(&Value::from(chunk.to_vec())))
+            .call(
+                "POST",
+                "/api/v1/ingest",
+                INGEST_TOKEN,
+                Some(&Value::from(chunk.to_vec())),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         // Each minute written on its own, so rows are updated and forwarded again.
@@ -334,28 +350,38 @@ fn comparisons(edge_id: &str) -> Vec<(&'static str, String, String)> {
     for (what, (e, c)) in [
         (
             "state intervals",
-            same("SELECT machine_id, start_ms, end_ms, state, micro_stop FROM machine_state_intervals \
-                  WHERE machine_id LIKE 'a-%' ORDER BY machine_id, start_ms"),
+            same(
+                "SELECT machine_id, start_ms, end_ms, state, micro_stop FROM machine_state_intervals \
+                  WHERE machine_id LIKE 'a-%' ORDER BY machine_id, start_ms",
+            ),
         ),
         (
             "counts",
-            same("SELECT machine_id, minute_ms, product, total, good, ideal_ms FROM production_counts \
-                  WHERE machine_id LIKE 'a-%' ORDER BY machine_id, minute_ms, product"),
+            same(
+                "SELECT machine_id, minute_ms, product, total, good, ideal_ms FROM production_counts \
+                  WHERE machine_id LIKE 'a-%' ORDER BY machine_id, minute_ms, product",
+            ),
         ),
         (
             "downtime",
-            same("SELECT machine_id, line_id, start_ms, end_ms, reason, micro_stop, classified_reason \
-                  FROM downtime_events WHERE line_id = 'line-a' ORDER BY machine_id, start_ms"),
+            same(
+                "SELECT machine_id, line_id, start_ms, end_ms, reason, micro_stop, classified_reason \
+                  FROM downtime_events WHERE line_id = 'line-a' ORDER BY machine_id, start_ms",
+            ),
         ),
         (
             "tickets",
-            same("SELECT line_id, machine_id, category, priority, state, level, raised_at_ms, raised_by, \
-                  acknowledged_at_ms, acknowledged_by, resolved_at_ms, resolved_by FROM andon_tickets ORDER BY raised_at_ms"),
+            same(
+                "SELECT line_id, machine_id, category, priority, state, level, raised_at_ms, raised_by, \
+                  acknowledged_at_ms, acknowledged_by, resolved_at_ms, resolved_by FROM andon_tickets ORDER BY raised_at_ms",
+            ),
         ),
         (
             "ticket events",
-            same("SELECT t.raised_at_ms, e.at_ms, e.kind, e.level, e.actor, e.detail FROM andon_events e \
-                  JOIN andon_tickets t ON t.id = e.ticket_id ORDER BY e.id"),
+            same(
+                "SELECT t.raised_at_ms, e.at_ms, e.kind, e.level, e.actor, e.detail FROM andon_events e \
+                  JOIN andon_tickets t ON t.id = e.ticket_id ORDER BY e.id",
+            ),
         ),
         (
             "audit",
@@ -384,6 +410,7 @@ async fn until_forwarded(edge: &Node, admin: &str, central_db: &Path, edge_id: &
             let mut diff = None;
             for (what, qe, qc) in comparisons(edge_id) {
                 let (re, rc) = (rows(&e, &qe).await, rows(&c, &qc).await);
+                assert!(!re.is_empty(), "the edge recorded {what}");
                 if re != rc {
                     diff = Some(format!("{what}: edge {re:#?}\ncentral {rc:#?}"));
                     break;
@@ -400,7 +427,10 @@ async fn until_forwarded(edge: &Node, admin: &str, central_db: &Path, edge_id: &
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the central did not catch up with the edge: {last}\nedge log:\n{}", edge.log());
+    panic!(
+        "the central did not catch up with the edge: {last}\nedge log:\n{}",
+        edge.log()
+    );
 }
 
 /// A CA and a certificate for localhost/127.0.0.1 signed by it, into `dir` (`ca.pem`,
@@ -410,16 +440,48 @@ fn certificates(openssl: &Path, dir: &Path) {
         run(Command::new(openssl).args(args), dir);
     };
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    sh(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=MS5 forward test CA"]].concat());
-    sh(&[&["req"][..], &ec, &["-keyout", "privkey.pem", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
+    sh(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=MS5 forward test CA",
+        ],
+    ]
+    .concat());
+    sh(&[
+        &["req"][..],
+        &ec,
+        &["-keyout", "privkey.pem", "-out", "server.csr", "-subj", "/CN=localhost"],
+    ]
+    .concat());
     std::fs::write(
         dir.join("ext.cnf"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
     )
     .expect("ext");
     sh(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-        "fullchain.pem", "-days", "2", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "fullchain.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
     ]);
 }
 
@@ -440,7 +502,11 @@ fn nginx(nginx: &Path, dir: &Path, upstream: u16, https: u16) -> Proc {
     }
     std::fs::write(dir.join("ms5.conf"), site).expect("site");
     // SAFETY: geteuid has no preconditions.
-    let user = if unsafe { libc::geteuid() } == 0 { "user root;" } else { "" };
+    let user = if unsafe { libc::geteuid() } == 0 {
+        "user root;"
+    } else {
+        ""
+    };
     std::fs::write(
         dir.join("nginx.conf"),
         format!(
@@ -502,7 +568,10 @@ async fn post_forward(client: &awc::Client, url: &str, token: &str, body: &Value
         .await
         .expect("post forward");
     let bytes = res.body().limit(16 << 20).await.expect("body");
-    (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        res.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[actix_web::test]
@@ -560,7 +629,10 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
         "the edge tried the central while it was down"
     );
     let (_, status) = edge.call("GET", "/api/v1/forward/status", &admin, None).await;
-    assert!(status["outbox"]["queued"].as_i64() > Some(20), "records wait for the central: {status}");
+    assert!(
+        status["outbox"]["queued"].as_i64() > Some(20),
+        "records wait for the central: {status}"
+    );
     assert_eq!(edge.metric("ms5_forward_acknowledged_total").await, 0.0);
 
     // The central comes up: everything arrives, and the tables agree.
@@ -576,11 +648,19 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     assert_eq!(applied, want, "each of the {queued} records applied exactly once");
     assert_eq!(edge.metric("ms5_forward_acknowledged_total").await, queued as f64);
     // In order: within each stream, records were applied in the order they were recorded.
-    let order = rows(&c, "SELECT stream, seq FROM forward_applied WHERE edge = 'edge-1' ORDER BY id").await;
+    let order = rows(
+        &c,
+        "SELECT stream, seq FROM forward_applied WHERE edge = 'edge-1' ORDER BY id",
+    )
+    .await;
     let mut last = std::collections::HashMap::<String, i64>::new();
     for r in &order {
         let (stream, seq) = r.split_once('|').expect("stream|seq");
-        let seq: i64 = seq.trim_start_matches("Some(").trim_end_matches(')').parse().expect("seq");
+        let seq: i64 = seq
+            .trim_start_matches("Some(")
+            .trim_end_matches(')')
+            .parse()
+            .expect("seq");
         let before = last.insert(stream.to_owned(), seq);
         assert!(before < Some(seq), "stream {stream}: {seq} applied after {before:?}");
     }
@@ -601,12 +681,20 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
         "SELECT at_ms, actor, action, target, outcome, source, details FROM audit_log ORDER BY id",
     )
     .await;
-    let audit_seqs = rows(&c, "SELECT seq FROM forward_applied WHERE edge = 'edge-1' AND stream = 'audit' ORDER BY seq").await;
+    let audit_seqs = rows(
+        &c,
+        "SELECT seq FROM forward_applied WHERE edge = 'edge-1' AND stream = 'audit' ORDER BY seq",
+    )
+    .await;
     assert_eq!(audit_rows.len(), audit_seqs.len());
     let records: Vec<Value> = audit_seqs
         .iter()
         .map(|s| {
-            let seq: i64 = s.trim_start_matches("Some(").trim_end_matches(')').parse().expect("seq");
+            let seq: i64 = s
+                .trim_start_matches("Some(")
+                .trim_end_matches(')')
+                .parse()
+                .expect("seq");
             json!({ "seq": seq, "kind": "audit", "stream": "audit", "payload": {
                 "at_ms": 1, "actor": "replayed", "action": "x.y", "target": null, "outcome": "ok",
                 "source": null, "details": null } })
@@ -623,14 +711,23 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
         .iter()
         .map(|r| r["outcome"].as_str().unwrap_or_default())
         .collect();
-    assert!(!outcomes.is_empty() && outcomes.iter().all(|o| *o == "duplicate"), "{answer}");
-    assert_eq!(int(&c, "SELECT COUNT(*) FROM audit_log").await, before, "a replay adds nothing");
+    assert!(
+        !outcomes.is_empty() && outcomes.iter().all(|o| *o == "duplicate"),
+        "{answer}"
+    );
+    assert_eq!(
+        int(&c, "SELECT COUNT(*) FROM audit_log").await,
+        before,
+        "a replay adds nothing"
+    );
     // Another credential is turned away.
     let (status, _) = post_forward(&client, &central_url, INGEST_TOKEN, &batch).await;
     assert_eq!(status, 401);
     let (status, _) = post_forward(&client, &central_url, &central_admin, &batch).await;
     assert_eq!(status, 403, "an admin is not an edge");
-    let (status, _) = central.call("GET", "/api/v1/production/lines", FORWARD_TOKEN, None).await;
+    let (status, _) = central
+        .call("GET", "/api/v1/production/lines", FORWARD_TOKEN, None)
+        .await;
     assert_eq!(status, 403, "the forward token opens nothing else");
     drop(central_proc);
 }
@@ -681,7 +778,11 @@ async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_d
     assert!(edge.metric("ms5_forward_refused_total").await >= 2.0 * list.len() as f64);
     let c = open(&central.db()).await;
     assert_eq!(
-        int(&c, "SELECT COUNT(*) FROM machine_state_intervals WHERE machine_id = 'q-press'").await,
+        int(
+            &c,
+            "SELECT COUNT(*) FROM machine_state_intervals WHERE machine_id = 'q-press'"
+        )
+        .await,
         0,
         "nothing of a refused record was applied"
     );
@@ -699,7 +800,12 @@ async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_d
     assert_eq!(status, 404, "discarded already");
     let refused_before = edge.metric("ms5_forward_refused_total").await;
     let (status, body) = edge
-        .call("POST", &format!("/api/v1/forward/quarantine/{second}/retry"), &admin, None)
+        .call(
+            "POST",
+            &format!("/api/v1/forward/quarantine/{second}/retry"),
+            &admin,
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let mut back = false;
@@ -721,8 +827,15 @@ async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_d
     assert!(back, "the retried record was sent, refused twice and quarantined again");
     // Both admin writes are in the edge's audit log.
     let e = open(&edge.db()).await;
-    let actions = rows(&e, "SELECT action, target FROM audit_log WHERE action LIKE 'forward.%' ORDER BY id").await;
-    assert_eq!(actions, vec![format!("forward.discard|{first}"), format!("forward.retry|{second}")]);
+    let actions = rows(
+        &e,
+        "SELECT action, target FROM audit_log WHERE action LIKE 'forward.%' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        actions,
+        vec![format!("forward.discard|{first}"), format!("forward.retry|{second}")]
+    );
 }
 
 #[actix_web::test]
@@ -759,7 +872,11 @@ async fn a_full_outbox_drops_the_oldest_telemetry_first_and_says_so() {
     }
     assert!(dropped > 0.0, "records were dropped");
     let e = open(&edge.db()).await;
-    let kinds = rows(&e, "SELECT kind, COUNT(*) FROM forward_outbox GROUP BY kind ORDER BY kind").await;
+    let kinds = rows(
+        &e,
+        "SELECT kind, COUNT(*) FROM forward_outbox GROUP BY kind ORDER BY kind",
+    )
+    .await;
     let held = int(&e, "SELECT COUNT(*) FROM forward_outbox").await;
     assert!(held <= 30, "within the bound: {kinds:?}");
     // Tickets, their events, downtime and audit entries were all kept.
@@ -770,17 +887,33 @@ async fn a_full_outbox_drops_the_oldest_telemetry_first_and_says_so() {
         ("audit", "audit_log"),
     ] {
         let in_table = int(&e, &format!("SELECT COUNT(*) FROM {table}")).await;
-        let queued = int(&e, &format!("SELECT COUNT(*) FROM forward_outbox WHERE kind = '{kind}'")).await;
-        assert!(in_table > 0 && queued >= in_table, "{kind}: every row still queued ({queued} vs {in_table})");
+        let queued = int(
+            &e,
+            &format!("SELECT COUNT(*) FROM forward_outbox WHERE kind = '{kind}'"),
+        )
+        .await;
+        assert!(
+            in_table > 0 && queued >= in_table,
+            "{kind}: every row still queued ({queued} vs {in_table})"
+        );
     }
     // What was dropped was the oldest telemetry: every record missing from the outbox is
     // older than every telemetry record still in it.
     let last = int(&e, "SELECT seq FROM sqlite_sequence WHERE name = 'forward_outbox'").await;
-    let kept: std::collections::HashSet<i64> = rows(&e, "SELECT seq FROM forward_outbox").await
+    let kept: std::collections::HashSet<i64> = rows(&e, "SELECT seq FROM forward_outbox")
+        .await
         .iter()
-        .map(|s| s.trim_start_matches("Some(").trim_end_matches(')').parse().expect("seq"))
+        .map(|s| {
+            s.trim_start_matches("Some(")
+                .trim_end_matches(')')
+                .parse()
+                .expect("seq")
+        })
         .collect();
-    let newest_dropped = (1..=last).filter(|s| !kept.contains(s)).max().expect("a dropped record");
+    let newest_dropped = (1..=last)
+        .filter(|s| !kept.contains(s))
+        .max()
+        .expect("a dropped record");
     let oldest_telemetry = int(
         &e,
         "SELECT MIN(seq) FROM forward_outbox WHERE kind IN ('interval', 'counts', 'sample')",

@@ -1232,7 +1232,13 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
         .expect("security schemes");
-    for name in ["bearer", "display_token", "ingest_token", "metrics_token", "forward_token"] {
+    for name in [
+        "bearer",
+        "display_token",
+        "ingest_token",
+        "metrics_token",
+        "forward_token",
+    ] {
         assert!(schemes.contains_key(name), "{name} missing");
     }
     assert_eq!(schemes["bearer"]["bearerFormat"], json!("JWT"));

@@ -156,7 +156,10 @@ impl ForwardSettings {
             return err("forward", "poll, timeout and backoff_base must be longer than 0".into());
         }
         if self.backoff_max < self.backoff_base {
-            return err("forward.backoff_max", "must not be shorter than forward.backoff_base".into());
+            return err(
+                "forward.backoff_max",
+                "must not be shorter than forward.backoff_base".into(),
+            );
         }
         Ok(())
     }

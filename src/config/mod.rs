@@ -24,9 +24,9 @@ pub use mqtt::{MqttEndpoint, MqttSettings, SparkplugNode, SparkplugSettings, Top
 pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, SecurityModeName, SecurityPolicyName};
 
 pub use analytics::AnalyticsSettings;
-pub use forward::ForwardSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use enip::{LogixEndpoint, LogixSettings, PcccEndpoint, PcccSettings, machines_of, parse_route, socket_address};
+pub use forward::ForwardSettings;
 pub use plant_file::parse as parse_plant;
 pub use proxy_range::ProxyRange;
 

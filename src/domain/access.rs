@@ -73,12 +73,7 @@ impl Access {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Access::Operate
-                | Access::Supervise
-                | Access::Engineer
-                | Access::Ingest
-                | Access::Admin
-                | Access::Forward
+            Access::Operate | Access::Supervise | Access::Engineer | Access::Ingest | Access::Admin | Access::Forward
         )
     }
 

@@ -440,7 +440,11 @@ mod tests {
             (Outcome::Refused, 0, 1, refused(true)),
         ];
         for (outcome, before, after, want) in cases {
-            assert_eq!(edge_action(&result(outcome), before, after), want, "{outcome:?} {before}/{after}");
+            assert_eq!(
+                edge_action(&result(outcome), before, after),
+                want,
+                "{outcome:?} {before}/{after}"
+            );
         }
     }
 
@@ -448,7 +452,16 @@ mod tests {
     fn backoff_doubles_up_to_its_cap() {
         let s = Duration::from_secs;
         // base 1 s, cap 60 s: 1, 2, 4, 8, 16, 32, then 60 (64 capped), and no overflow far out.
-        let cases = [(1, 1), (2, 2), (3, 4), (4, 8), (6, 32), (7, 60), (40, 60), (u32::MAX, 60)];
+        let cases = [
+            (1, 1),
+            (2, 2),
+            (3, 4),
+            (4, 8),
+            (6, 32),
+            (7, 60),
+            (40, 60),
+            (u32::MAX, 60),
+        ];
         for (failures, want) in cases {
             assert_eq!(backoff(s(1), s(60), failures), s(want), "after {failures} failures");
         }

@@ -138,7 +138,9 @@ async fn round(
                 } else {
                     tracing::warn!(seq = result.seq, error = %error, "record refused by the central");
                 }
-                store.outbox_refused(result.seq, &error, quarantine, clock.now_ms()).await?;
+                store
+                    .outbox_refused(result.seq, &error, quarantine, clock.now_ms())
+                    .await?;
             }
         }
     }

@@ -28,7 +28,9 @@ pub const MAX_RECORDS: usize = 5_000;
 pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) -> Result<HttpResponse, ApiError> {
     let batch = body.into_inner();
     if batch.records.len() > MAX_RECORDS {
-        return Err(ApiError::bad_request(format!("at most {MAX_RECORDS} records per request")));
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_RECORDS} records per request"
+        )));
     }
     if batch.edge.is_empty() {
         return Err(ApiError::bad_request("`edge` is empty"));
@@ -133,11 +135,7 @@ pub async fn quarantine(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     responses((status = 200, description = "queued again"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, description = "not in quarantine", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn retry(
-    state: web::Data<AppState>,
-    caller: Caller,
-    seq: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn retry(state: web::Data<AppState>, caller: Caller, seq: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let seq = seq.into_inner();
     if !state.store.quarantine_retry(seq).await? {
         return Err(not_quarantined(seq));

@@ -116,7 +116,10 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme("ingest_token", bearer("the configured auth.ingest_token"));
         components.add_security_scheme("metrics_token", bearer("the configured auth.metrics_token"));
-        components.add_security_scheme("forward_token", bearer("the configured auth.forward_token (a central's)"));
+        components.add_security_scheme(
+            "forward_token",
+            bearer("the configured auth.forward_token (a central's)"),
+        );
     }
 }
 
