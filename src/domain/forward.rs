@@ -203,7 +203,7 @@ pub enum Record {
     /// A raw sample.
     Sample(SampleRow),
     /// A ticket (its edge id in `id`).
-    Ticket(TicketRow),
+    Ticket(Box<TicketRow>),
     /// A ticket event (the edge's ticket id in `ticket_id`).
     TicketEvent(TicketEventRow),
     /// An audit entry.
@@ -376,7 +376,7 @@ pub fn decode(plant: &PlantModel, edge: &str, rec: &WireRecord) -> Result<Record
             if let Some(m) = &r.machine_id {
                 machine_ok(m)?;
             }
-            Record::Ticket(r)
+            Record::Ticket(Box::new(r))
         }
         Kind::TicketEvent => Record::TicketEvent(row(kind, p)?),
         Kind::Audit => Record::Audit(row(kind, p)?),
