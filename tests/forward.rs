@@ -674,6 +674,13 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
         .await;
     assert_eq!(status, 200, "{downtime}");
     assert!(downtime.to_string().contains("jam"), "the jam forwarded: {downtime}");
+    // The edge runs the line's tickets: none is raised for it on the central.
+    let raise = json!({ "line": "line-a", "category": "quality", "priority": "low", "description": "here" });
+    let (status, body) = central
+        .call("POST", "/api/v1/andon/tickets", &central_admin, Some(&raise))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("run by edge `edge-1`"), "{body}");
 
     // A replay of applied records changes nothing: every one is a duplicate.
     let audit_rows = rows(

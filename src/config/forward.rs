@@ -164,3 +164,106 @@ impl ForwardSettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge() -> ForwardSettings {
+        ForwardSettings {
+            url: Some("https://central.example.com".into()),
+            edge_id: "hall2-line3".into(),
+            token: Some("a-forward-token-of-32-bytes-0123".into()),
+            ..ForwardSettings::default()
+        }
+    }
+
+    #[test]
+    fn bad_forward_settings_are_refused_with_their_key_and_reason() {
+        // (change, profile, key, part of the reason)
+        type Change = fn(&mut ForwardSettings);
+        let cases: [(Change, Profile, &str, &str); 8] = [
+            (
+                |f| f.url = Some("ftp://central".into()),
+                Profile::Development,
+                "forward.url",
+                "https://",
+            ),
+            (
+                |f| f.url = Some("http://central".into()),
+                Profile::Production,
+                "forward.url",
+                "https:// only",
+            ),
+            (
+                |f| f.edge_id = String::new(),
+                Profile::Development,
+                "forward.edge_id",
+                "1 to 64",
+            ),
+            (
+                |f| f.edge_id = "hall 2".into(),
+                Profile::Development,
+                "forward.edge_id",
+                "letters",
+            ),
+            (|f| f.token = None, Profile::Development, "forward.token", "is needed"),
+            (
+                |f| f.token = Some("short".into()),
+                Profile::Development,
+                "forward.token",
+                "at least 24 bytes",
+            ),
+            (
+                |f| f.token = Some(format!("{EXAMPLE_SECRET_PREFIX}-forward-token-0123456789")),
+                Profile::Production,
+                "forward.token",
+                "example value",
+            ),
+            (
+                |f| f.max_rows = 10,
+                Profile::Development,
+                "forward.max_rows",
+                "at least batch_size",
+            ),
+        ];
+        for (change, profile, key, reason) in cases {
+            let mut f = edge();
+            change(&mut f);
+            let e = f.validate("ms5.toml", profile, None).expect_err(key);
+            assert_eq!(e.key, key, "{e:?}");
+            assert!(e.reason.contains(reason), "{key}: {}", e.reason);
+        }
+        assert!(edge().validate("ms5.toml", Profile::Production, None).is_ok());
+        // Without a url, nothing else is asked for.
+        assert!(
+            ForwardSettings::default()
+                .validate("ms5.toml", Profile::Production, None)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_token_file_is_read_relative_to_the_configuration() {
+        let dir = std::env::temp_dir().join(format!("ms5-forward-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("token"), "from-the-file-0123456789abcdef\n").expect("token");
+        let mut f = ForwardSettings {
+            token: None,
+            token_file: Some("token".into()),
+            ..edge()
+        };
+        f.validate("ms5.toml", Profile::Production, Some(&dir)).expect("valid");
+        assert_eq!(f.token.as_deref(), Some("from-the-file-0123456789abcdef"));
+        let mut missing = ForwardSettings {
+            token: None,
+            token_file: Some("nope".into()),
+            ..edge()
+        };
+        let e = missing
+            .validate("ms5.toml", Profile::Production, Some(&dir))
+            .expect_err("missing file");
+        assert_eq!(e.key, "forward.token_file");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
