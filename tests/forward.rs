@@ -1,6 +1,7 @@
 //! Edge store-and-forward between two real `ms5 serve` processes: an edge fed over ingest
 //! and REST, and a central (behind nginx with a certificate from a test CA, in the main
-//! test). The central is down while the edge records, then comes up: every record arrives
+//! test). The central is down while the edge records, then comes up (and later stops and
+//! comes back on the same data): every record arrives
 //! exactly once, in order per stream, and the central's tables equal the edge's. A replay
 //! is not doubled; records the central refuses go to the edge's quarantine (metric and
 //! admin endpoint); a full outbox drops the oldest telemetry and says so. Without nginx or
@@ -636,6 +637,24 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     assert_eq!(edge.metric("ms5_forward_acknowledged_total").await, 0.0);
 
     // The central comes up: everything arrives, and the tables agree.
+    let central_proc = central.serve().await;
+    until_forwarded(&edge, &admin, &central.db(), "edge-1").await;
+
+    // The central stops; the edge records on; the central comes back on the same data.
+    drop(central_proc);
+    let errors = edge.metric("ms5_forward_request_errors_total").await;
+    feed(&edge, &admin, t0 + 12 * 60_000).await;
+    for _ in 0..200 {
+        if edge.metric("ms5_forward_request_errors_total").await >= errors + 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, status) = edge.call("GET", "/api/v1/forward/status", &admin, None).await;
+    assert!(
+        status["outbox"]["queued"].as_i64() > Some(20),
+        "records wait again: {status}"
+    );
     let central_proc = central.serve().await;
     until_forwarded(&edge, &admin, &central.db(), "edge-1").await;
 
