@@ -15,6 +15,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod flags;
+pub mod forward;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -97,6 +97,27 @@ pub const BUILD_INFO: &str = "ms5_build_info";
 /// When this process started, Unix seconds (a change is a restart).
 pub const START_TIME: &str = "ms5_start_time_seconds";
 
+/// Edge: records waiting in the forward outbox (not quarantined).
+pub const FORWARD_QUEUED: &str = "ms5_forward_queued_records";
+/// Edge: bytes of the records waiting in the forward outbox.
+pub const FORWARD_QUEUED_BYTES: &str = "ms5_forward_queued_bytes";
+/// Edge: records sent to the central (a record sent again counts again).
+pub const FORWARD_SENT: &str = "ms5_forward_sent_total";
+/// Edge: records the central acknowledged (applied or already applied); they left the outbox.
+pub const FORWARD_ACKNOWLEDGED: &str = "ms5_forward_acknowledged_total";
+/// Edge: refusals by the central.
+pub const FORWARD_REFUSED: &str = "ms5_forward_refused_total";
+/// Edge: records dropped to keep the outbox within its bound. Labels: kind.
+pub const FORWARD_DROPPED: &str = "ms5_forward_dropped_total";
+/// Edge: records in quarantine.
+pub const FORWARD_QUARANTINED: &str = "ms5_forward_quarantined_records";
+/// Edge: age of the oldest record waiting, seconds (0 when none waits).
+pub const FORWARD_LAG: &str = "ms5_forward_lag_seconds";
+/// Edge: failed requests to the central (unreachable, refused as a whole, bad answer).
+pub const FORWARD_ERRORS: &str = "ms5_forward_request_errors_total";
+/// Central: forwarded records received. Labels: edge, outcome (applied | duplicate | refused | deferred).
+pub const FORWARD_RECEIVED: &str = "ms5_forward_received_total";
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the Prometheus recorder once per process and returns its handle.
@@ -160,6 +181,13 @@ fn describe() {
             "Open Andon tickets past their last escalation level",
         ),
         (BUILD_INFO, "1, labelled with the running version"),
+        (FORWARD_QUEUED, "Records waiting in the forward outbox"),
+        (
+            FORWARD_QUEUED_BYTES,
+            "Bytes of the records waiting in the forward outbox",
+        ),
+        (FORWARD_QUARANTINED, "Forwarded records in quarantine"),
+        (FORWARD_LAG, "Age of the oldest record waiting to be forwarded, seconds"),
         (START_TIME, "When this process started, Unix seconds"),
         (
             PLC_CONNECTION_BYTES,
@@ -187,6 +215,18 @@ fn describe() {
         (STORE_ERRORS, "Failed store batch writes (retried)"),
         (STORE_DROPPED, "Raw samples dropped while the store lagged"),
         (ACTOR_RESTARTS, "Actor restarts after a panic"),
+        (FORWARD_SENT, "Records sent to the central"),
+        (FORWARD_ACKNOWLEDGED, "Records the central acknowledged"),
+        (FORWARD_REFUSED, "Record refusals by the central"),
+        (
+            FORWARD_DROPPED,
+            "Records dropped to keep the forward outbox within its bound, by kind",
+        ),
+        (FORWARD_ERRORS, "Failed requests to the central"),
+        (
+            FORWARD_RECEIVED,
+            "Forwarded records received from edges, by edge and outcome",
+        ),
         (ANDON_ESCALATIONS, "Andon escalation levels fired"),
         (ANDON_RAISED, "Andon tickets raised by line and source"),
         (PAGER_DELIVERIES, "Pager delivery attempts by target and outcome"),

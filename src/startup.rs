@@ -36,6 +36,9 @@ pub enum StartupError {
     /// Setting up sign-in.
     #[error("auth: {0}")]
     Auth(#[from] AuthError),
+    /// Forwarding to a central.
+    #[error("forward: {0}")]
+    Forward(#[from] crate::forward::ForwardError),
     /// Binding the HTTP port.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -89,6 +92,8 @@ impl Application {
         store.migrate().await?;
         // PostgreSQL: today's partitions exist before the first write.
         store.maintain(clock.now_ms(), &settings.store.retention()).await?;
+        // Capture on (or off) before anything is recorded, so no record misses the outbox.
+        crate::forward::start(&settings.forward, store.clone(), clock.clone()).await?;
         let plant_model = Arc::new(config.plant);
         let flags = Arc::new(FeatureFlags::new(&settings.flags, &store.flag_changes().await?));
         let auth = Arc::new(Auth::new(settings.auth.clone(), store.clone(), clock.clone()).await?);

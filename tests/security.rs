@@ -118,6 +118,8 @@ fn expected(class: &str) -> [&'static str; 10] {
         "engineer" => ["401", "401", "401", "401", "403", "403", "403", "403", "ok", "ok"],
         "ingest" => ["401", "401", "401", "401", "403", "ok", "403", "403", "ok", "ok"],
         "admin" => ["401", "401", "401", "401", "403", "403", "403", "403", "403", "ok"],
+        // the forward token only (tests/forward.rs shows it let in)
+        "forward" => ["401", "401", "401", "401", "403", "403", "403", "403", "403", "403"],
         // an open route whose body carries a bad credential: refused whoever calls
         "bad-refresh" => ["401"; 10],
         other => panic!("no class {other}"),
@@ -207,6 +209,11 @@ const CLASSES: &[(&str, &str)] = &[
     ("POST /api/v1/display-tokens", "admin"),
     ("DELETE /api/v1/display-tokens/{id}", "admin"),
     ("GET /api/v1/audit", "admin"),
+    ("POST /api/v1/forward", "forward"),
+    ("GET /api/v1/forward/status", "admin"),
+    ("GET /api/v1/forward/quarantine", "admin"),
+    ("POST /api/v1/forward/quarantine/{seq}/retry", "admin"),
+    ("DELETE /api/v1/forward/quarantine/{seq}", "admin"),
     ("GET /", "open"),
     ("GET /app", "open"),
     ("GET /{file}", "open"),
@@ -349,12 +356,14 @@ async fn every_route_answers_every_kind_of_caller_as_the_role_table_says() {
             )
             .replace("/andon/assignees", "/andon/assignees?line=line-a")
             .replace("/reports/day", "/reports/day?date=2026-03-02")
-            .replace("/reports/week", "/reports/week?week=2026-W10");
+            .replace("/reports/week", "/reports/week?week=2026-W10")
+            .replace("/quarantine/{seq}", "/quarantine/1");
         for (i, token) in tokens.iter().enumerate() {
             let body = match route.as_str() {
                 "POST /api/v1/auth/login" => Some(json!({"username": "matrix", "password": TEST_PASSWORD})),
                 "POST /api/v1/auth/refresh" => Some(json!({"refresh_token": "ms5r_not-a-real-token"})),
                 "POST /api/v1/ingest" => Some(json!([])),
+                "POST /api/v1/forward" => Some(json!({"edge": "matrix", "records": []})),
                 "POST /api/v1/andon/tickets" => Some(
                     json!({"line": "line-a", "category": "quality", "priority": "low", "description": "from the matrix"}),
                 ),
@@ -1223,7 +1232,13 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
         .expect("security schemes");
-    for name in ["bearer", "display_token", "ingest_token", "metrics_token"] {
+    for name in [
+        "bearer",
+        "display_token",
+        "ingest_token",
+        "metrics_token",
+        "forward_token",
+    ] {
         assert!(schemes.contains_key(name), "{name} missing");
     }
     assert_eq!(schemes["bearer"]["bearerFormat"], json!("JWT"));

@@ -243,6 +243,12 @@ impl AndonDesk {
         let Some((_, line)) = self.plant.line(&r.line) else {
             return Err(AndonError::Invalid(format!("no line `{}`", r.line)));
         };
+        if let Some(edge) = &line.edge {
+            return Err(AndonError::Invalid(format!(
+                "line `{}` is run by edge `{edge}`: raise its tickets there",
+                r.line
+            )));
+        }
         if let Some(m) = &r.machine {
             match self.plant.machine(m) {
                 Some((idx, _)) if line.machines.contains(&idx) => {}
@@ -351,6 +357,10 @@ impl AndonDesk {
         });
         let mut raised_for = HashMap::new();
         for t in tickets {
+            // An edge's ticket: the edge escalates it; here it is history, forwarded.
+            if self.plant.line(&t.line).is_some_and(|(_, l)| l.edge.is_some()) {
+                continue;
+            }
             if let Some(key) = t.downtime.clone() {
                 raised_for.insert(key, t.id);
             }

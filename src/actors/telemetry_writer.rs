@@ -131,6 +131,10 @@ impl Handler<Record> for TelemetryWriter {
     type Result = ();
 
     fn handle(&mut self, msg: Record, _: &mut Context<Self>) {
+        // An edge's line: its edge records it and forwards the records here.
+        if self.plant.is_forwarded(msg.machine) {
+            return;
+        }
         self.batch.record(&self.plant, msg.machine, msg.events);
         self.after_add();
     }

@@ -453,6 +453,11 @@ impl Auth {
         {
             return Some((Principal::Metrics, None));
         }
+        if let Some(t) = &self.settings.forward_token
+            && same_secret(credential, t)
+        {
+            return Some((Principal::Forward, None));
+        }
         None
     }
 

@@ -46,6 +46,9 @@ pub struct AuthSettings {
     pub ingest_token: Option<String>,
     /// Bearer token required on `/metrics` (`MS5__AUTH__METRICS_TOKEN`); none: open.
     pub metrics_token: Option<String>,
+    /// Bearer token edges forward their records with to `POST /api/v1/forward`
+    /// (`MS5__AUTH__FORWARD_TOKEN`); none: this MS5 takes no forwarded records.
+    pub forward_token: Option<String>,
     /// Failed logins allowed per username before it is locked.
     pub user_free_failures: u32,
     /// Failed logins allowed per client address before it is locked.
@@ -72,6 +75,7 @@ impl Default for AuthSettings {
             leeway: Duration::from_secs(30),
             ingest_token: None,
             metrics_token: None,
+            forward_token: None,
             user_free_failures: 5,
             address_free_failures: 20,
             lockout_base: Duration::from_secs(1),
@@ -130,6 +134,7 @@ impl AuthSettings {
             ("auth.jwt_secret", &self.jwt_secret, MIN_SECRET_BYTES),
             ("auth.ingest_token", &self.ingest_token, 24),
             ("auth.metrics_token", &self.metrics_token, 24),
+            ("auth.forward_token", &self.forward_token, 24),
         ];
         for (key, value, min) in secrets {
             let Some(v) = value else { continue };

@@ -10,6 +10,7 @@ mod andon_file;
 mod auth;
 mod defects_file;
 mod enip;
+mod forward;
 mod modbus;
 mod mqtt;
 mod opcua;
@@ -25,6 +26,7 @@ pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, Se
 pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
 pub use enip::{LogixEndpoint, LogixSettings, PcccEndpoint, PcccSettings, machines_of, parse_route, socket_address};
+pub use forward::ForwardSettings;
 pub use plant_file::parse as parse_plant;
 pub use proxy_range::ProxyRange;
 
@@ -181,6 +183,9 @@ pub struct Settings {
     /// Shift reports stored at shift end.
     #[serde(default)]
     pub reports: ReportSettings,
+    /// Store-and-forward to a central MS5 (an edge's).
+    #[serde(default)]
+    pub forward: ForwardSettings,
 }
 
 /// `[reports]`
@@ -437,12 +442,17 @@ impl Config {
         let figment = Figment::from(base)
             .merge(Env::prefixed("MS5__").split("__"))
             .merge(overrides);
-        let settings: Settings = match figment.extract() {
+        let mut settings: Settings = match figment.extract() {
             Ok(settings) => settings,
             Err(e) => return Err(ConfigError::from_figment(&source, e, layout()?.as_ref())),
         };
         let blame = |e: ConfigError| blame_setting(e, &figment, layout().ok().flatten());
         settings.validate(&source).map_err(&blame)?;
+        let profile = settings.profile;
+        settings
+            .forward
+            .validate(&source, profile, dir.as_deref())
+            .map_err(&blame)?;
         let plant = match &dir {
             Some(dir) => {
                 let file = dir.join(&settings.plant.model);

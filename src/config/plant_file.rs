@@ -20,8 +20,8 @@ use crate::domain::counter::{CounterMode, CounterWidth};
 use crate::domain::downtime::IdleCause;
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{
-    CounterDef, CounterRole, DEFAULT_BUFFER_CAPACITY, LineModel, MachineModel, PlantModel, Product, SignalDef,
-    SignalKind,
+    AutoRaiseScope, CounterDef, CounterRole, DEFAULT_BUFFER_CAPACITY, LineModel, MachineModel, PlantModel, Product,
+    SignalDef, SignalKind,
 };
 use crate::domain::production::defects::DefectTree;
 use crate::domain::shift::{DEFAULT_MAX_SHIFT_MS, ShiftCalendar, ShiftDef};
@@ -81,6 +81,9 @@ struct LineFile {
     /// Parts the simulator holds between two consecutive machines.
     #[serde(default)]
     buffer_capacity: Option<u32>,
+    /// On a central: the edge that runs this line and forwards its records (docs/edge.md).
+    #[serde(default)]
+    edge: Option<String>,
     machines: Vec<MachineFile>,
 }
 
@@ -373,9 +376,18 @@ impl Validator<'_> {
                 constraint,
                 defects,
                 buffer_capacity,
+                edge: line.edge,
             });
         }
-        let andon = raw.andon.validate(self.file, &lines, &machines)?;
+        let mut andon = raw.andon.validate(self.file, &lines, &machines)?;
+        // An edge's lines raise their own tickets on the edge, which forwards them.
+        andon.auto_raise.retain(|r| {
+            let line = match r.scope {
+                AutoRaiseScope::Line(l) => l,
+                AutoRaiseScope::Machine(m) => machines[m].line,
+            };
+            lines[line].edge.is_none()
+        });
         Ok(PlantModel {
             lines,
             machines,

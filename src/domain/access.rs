@@ -64,6 +64,8 @@ pub enum Access {
     Ingest,
     /// Accounts, display tokens, flags, audit.
     Admin,
+    /// Records forwarded by an edge: the forward token only.
+    Forward,
 }
 
 impl Access {
@@ -71,14 +73,15 @@ impl Access {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Access::Operate | Access::Supervise | Access::Engineer | Access::Ingest | Access::Admin
+            Access::Operate | Access::Supervise | Access::Engineer | Access::Ingest | Access::Admin | Access::Forward
         )
     }
 
     /// Whether maintenance mode pauses the route for non-admins: every write but tag
-    /// ingest (telemetry keeps flowing, as it does over OPC UA).
+    /// ingest and an edge's forwarded records (telemetry keeps flowing, as it does over
+    /// OPC UA).
     pub fn paused_in_maintenance(self) -> bool {
-        self.is_write() && self != Access::Ingest
+        self.is_write() && self != Access::Ingest && self != Access::Forward
     }
 }
 
@@ -107,6 +110,8 @@ pub enum Principal {
     Ingest,
     /// A Prometheus scraper (the configured metrics token).
     Metrics,
+    /// An edge MS5 forwarding its records (the configured forward token).
+    Forward,
 }
 
 impl Principal {
@@ -117,6 +122,7 @@ impl Principal {
             Principal::Display { name, id, .. } => format!("display:{id}:{name}"),
             Principal::Ingest => "ingest-token".to_owned(),
             Principal::Metrics => "metrics-token".to_owned(),
+            Principal::Forward => "forward-token".to_owned(),
         }
     }
 
@@ -137,7 +143,7 @@ impl Principal {
     pub fn line_scope(&self) -> Option<&[String]> {
         match self {
             Principal::User { lines, .. } | Principal::Display { lines, .. } => lines.as_deref(),
-            Principal::Ingest | Principal::Metrics => None,
+            Principal::Ingest | Principal::Metrics | Principal::Forward => None,
         }
     }
 
@@ -176,6 +182,7 @@ pub fn decide(access: Access, caller: Option<&Principal>) -> Result<(), Denial> 
         (Access::Ingest, P::Ingest) => true,
         (Access::Ingest, P::User { role, .. }) => *role >= Role::Engineer,
         (Access::Admin, P::User { role, .. }) => *role == Role::Admin,
+        (Access::Forward, P::Forward) => true,
         _ => false,
     };
     if allowed {
@@ -189,6 +196,7 @@ pub fn decide(access: Access, caller: Option<&Principal>) -> Result<(), Denial> 
         Access::Engineer => "an engineer or admin",
         Access::Ingest => "the ingest token, an engineer or an admin",
         Access::Admin => "an admin",
+        Access::Forward => "the forward token",
     }))
 }
 

@@ -11,6 +11,7 @@ pub mod counter;
 pub mod downtime;
 pub mod downtime_split;
 pub mod flags;
+pub mod forward;
 pub mod history;
 pub mod idempotency;
 pub mod login_throttle;

@@ -113,6 +113,11 @@ pub struct AutoRaiseRule {
 }
 
 impl PlantModel {
+    /// Whether `machine` is on a line an edge runs (its records come forwarded).
+    pub fn is_forwarded(&self, machine: MachineIdx) -> bool {
+        self.lines[self.machines[machine].line].edge.is_some()
+    }
+
     /// The line with this id.
     pub fn line(&self, id: &str) -> Option<(usize, &LineModel)> {
         self.lines.iter().enumerate().find(|(_, l)| l.id == id)
@@ -145,6 +150,9 @@ pub struct LineModel {
     pub defects: DefectTree,
     /// Parts the simulated plant holds between two consecutive machines (at least 1).
     pub buffer_capacity: u32,
+    /// On a central: the edge that runs this line. Its records come forwarded from that
+    /// edge; the central's own actors for it record nothing (docs/edge.md).
+    pub edge: Option<String>,
 }
 
 /// A machine and how to read it.

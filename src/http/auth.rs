@@ -234,6 +234,7 @@ pub async fn me(caller: Caller, state: web::Data<AppState>) -> HttpResponse {
         Principal::Display { .. } => "display",
         Principal::Ingest => "ingest",
         Principal::Metrics => "metrics",
+        Principal::Forward => "forward",
     };
     HttpResponse::Ok().json(Me {
         kind,

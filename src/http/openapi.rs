@@ -7,7 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    andon, andon_assign, audit, auth, display_tokens, downtime, flags, health, ingest, oee, production, users, web, ws,
+    andon, andon_assign, audit, auth, display_tokens, downtime, flags, forward, health, ingest, oee, production, users,
+    web, ws,
 };
 use crate::domain::snapshot::{LineSnapshot, TicketView};
 use crate::store::{DowntimeRecord, NotificationRow, TicketEvent};
@@ -115,6 +116,10 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme("ingest_token", bearer("the configured auth.ingest_token"));
         components.add_security_scheme("metrics_token", bearer("the configured auth.metrics_token"));
+        components.add_security_scheme(
+            "forward_token",
+            bearer("the configured auth.forward_token (a central's)"),
+        );
     }
 }
 
@@ -147,6 +152,7 @@ impl Modify for SecuritySchemes {
         users::list, users::create, users::update,
         display_tokens::list, display_tokens::create, display_tokens::revoke,
         audit::list,
+        forward::receive, forward::status, forward::quarantine, forward::retry, forward::discard,
         production::maintenance_views::list, production::maintenance::create, production::maintenance_views::show,
         production::maintenance::start, production::maintenance::complete, production::maintenance::cancel,
         production::maintenance::note, production::maintenance_views::machine_orders,
@@ -175,6 +181,7 @@ impl Modify for SecuritySchemes {
         (name = "users", description = "Accounts (admins)"),
         (name = "display tokens", description = "Wall displays (admins)"),
         (name = "audit", description = "Audit log (admins)"),
+        (name = "forward", description = "Edge store-and-forward: records in (a central), outbox and quarantine (an edge's admins)"),
         (name = "maintenance", description = "Maintenance orders (engineers write, everyone reads)"),
         (name = "analytics", description = "Loss analytics: MTBF, MTTR, six big losses, trend warning (advanced_analytics)"),
     )

@@ -1,0 +1,957 @@
+//! Edge store-and-forward between two real `ms5 serve` processes: an edge fed over ingest
+//! and REST, and a central (behind nginx with a certificate from a test CA, in the main
+//! test). The central is down while the edge records, then comes up (and later stops and
+//! comes back on the same data): every record arrives
+//! exactly once, in order per stream, and the central's tables equal the edge's. A replay
+//! is not doubled; records the central refuses go to the edge's quarantine (metric and
+//! admin endpoint); a full outbox drops the oldest telemetry and says so. Without nginx or
+//! openssl the TLS test is skipped unless `MS5_REQUIRE_DEPLOY_TOOLS` is set.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::tools::{find, repo, require, run};
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::sqlite::SqlitePoolOptions;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ms5");
+const JWT: &str = "forward-test-secret-forward-test-secret-0123";
+const FORWARD_TOKEN: &str = "forward-token-forward-token-0123";
+const INGEST_TOKEN: &str = "ingest-token-ingest-token-0123";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The edge's plant: line-a (two machines) and line-q; machines never go stale during a
+/// test, so nothing is recorded after the test stops feeding.
+const EDGE_PLANT: &str = r#"
+timezone = "UTC"
+microstop_threshold = "2m"
+stale_after = "1h"
+
+[[shifts]]
+name = "early"
+start = "00:00"
+end = "12:00"
+
+[[shifts]]
+name = "late"
+start = "12:00"
+end = "00:00"
+
+[[lines]]
+id = "line-a"
+name = "Line A"
+output_machine = "a-filler"
+constraint_machine = "a-filler"
+EDGE_A
+
+[[lines.machines]]
+id = "a-filler"
+name = "Filler"
+ideal_cycle_time = "1s"
+fault_codes = { 7 = "jam" }
+tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", width = 32 }, reject = { tag = "A.Filler.Reject", width = 32 }, fault_code = "A.Filler.Fault" }
+
+[[lines.machines]]
+id = "a-packer"
+name = "Packer"
+ideal_cycle_time = "2s"
+tags = { running = "A.Packer.Run", fault = "A.Packer.Fault", good = { tag = "A.Packer.Good", width = 16 }, reject = { tag = "A.Packer.Reject", width = 16 } }
+
+[[lines]]
+id = "line-q"
+name = "Line Q"
+output_machine = "q-press"
+constraint_machine = "q-press"
+EDGE_Q
+
+[[lines.machines]]
+id = "q-press"
+name = "Press"
+ideal_cycle_time = "1s"
+tags = { state = { tag = "Q.Press.State" }, total = { tag = "Q.Press.Total", width = 32 } }
+"#;
+
+/// The plant with each line's `edge` key (on a central), or none (on the edge).
+fn plant(edge_a: Option<&str>, edge_q: Option<&str>) -> String {
+    let key = |e: Option<&str>| e.map(|e| format!("edge = \"{e}\"")).unwrap_or_default();
+    EDGE_PLANT
+        .replace("EDGE_A", &key(edge_a))
+        .replace("EDGE_Q", &key(edge_q))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A child process stopped (SIGTERM, then waited for) however the test ends.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: kill has no memory preconditions; pid is our own child.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// One MS5: its folder (config, plant, database, log) and port.
+struct Node {
+    dir: PathBuf,
+    port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl Node {
+    fn new(dir: &Path, plant: &str, env: &[(&str, String)]) -> Node {
+        std::fs::create_dir_all(dir).expect("dir");
+        std::fs::write(dir.join("ms5.toml"), include_str!("../config/default.toml")).expect("config");
+        std::fs::write(dir.join("plant.toml"), plant).expect("plant");
+        let port = free_port();
+        let mut all: Vec<(String, String)> = vec![
+            ("MS5__HTTP__PORT".into(), port.to_string()),
+            ("MS5__STORE__URL".into(), format!("sqlite://{}/ms5.db", dir.display())),
+            ("MS5__STORE__FLUSH_INTERVAL".into(), "50ms".into()),
+            ("MS5__SIMULATOR__ENABLED".into(), "false".into()),
+            ("MS5__AUTH__JWT_SECRET".into(), JWT.into()),
+            ("MS5__LOG__LEVEL".into(), "warn,ms5=info".into()),
+        ];
+        all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Node {
+            dir: dir.to_path_buf(),
+            port,
+            env: all,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--config")
+            .arg(self.dir.join("ms5.toml"))
+            .args(args)
+            .env_remove("MS5_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    /// `ms5 user add` an admin `root`.
+    fn add_admin(&self) {
+        use std::io::Write;
+        let mut child = self
+            .command(&["user", "add", "--username", "root", "--role", "admin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ms5 user add");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .expect("password");
+        let out = child.wait_with_output().expect("user add");
+        assert!(
+            out.status.success(),
+            "user add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `ms5 serve`, its log in `serve.log`; returns once it answers `/health`.
+    async fn serve(&self) -> Proc {
+        let log = std::fs::File::create(self.dir.join("serve.log")).expect("log");
+        let child = self
+            .command(&["serve"])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("ms5 serve");
+        let mut proc = Proc(child);
+        let client = awc::Client::default();
+        for _ in 0..600 {
+            if let Ok(Some(status)) = proc.0.try_wait() {
+                panic!("ms5 serve exited: {status}\n{}", self.log());
+            }
+            if let Ok(res) = client.get(format!("{}/health", self.base())).send().await
+                && res.status().is_success()
+            {
+                return proc;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("ms5 serve did not come up\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.join("ms5.db")
+    }
+
+    async fn call(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let client = awc::Client::builder().timeout(Duration::from_secs(20)).finish();
+        let req = client
+            .request(method.parse().expect("method"), format!("{}{path}", self.base()))
+            .bearer_auth(token);
+        let mut res = match body {
+            Some(b) => req.send_json(b).await,
+            None => req.send().await,
+        }
+        .expect("request");
+        let bytes = res.body().limit(64 << 20).await.expect("body");
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn login(&self) -> String {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                "",
+                Some(&json!({ "username": "root", "password": PASSWORD })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    async fn metric(&self, name: &str) -> f64 {
+        let client = awc::Client::default();
+        let mut res = client
+            .get(format!("{}/metrics", self.base()))
+            .send()
+            .await
+            .expect("metrics");
+        let text = String::from_utf8(res.body().limit(16 << 20).await.expect("body").to_vec()).expect("utf8");
+        text.lines()
+            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+/// Tag samples, a minute apart from `t0`: the filler runs, jams for 3 minutes (a
+/// downtime event), runs again; the packer runs and counts; line-q's press runs.
+fn samples(t0: i64) -> Vec<Value> {
+    let min = 60_000;
+    let mut out = Vec::new();
+    let mut total = 0;
+    for i in 0..12 {
+        let ts = t0 + i * min;
+        let jammed = (4..7).contains(&i);
+        if !jammed {
+            total += 50;
+        }
+        out.push(json!({ "tag": "A.Filler.State", "value": if jammed { 3 } else { 1 }, "ts": ts }));
+        out.push(json!({ "tag": "A.Filler.Fault", "value": if jammed { 7 } else { 0 }, "ts": ts }));
+        out.push(json!({ "tag": "A.Filler.Total", "value": total, "ts": ts }));
+        out.push(json!({ "tag": "A.Filler.Reject", "value": i, "ts": ts }));
+        out.push(json!({ "tag": "A.Packer.Run", "value": true, "ts": ts }));
+        out.push(json!({ "tag": "A.Packer.Fault", "value": false, "ts": ts }));
+        out.push(json!({ "tag": "A.Packer.Good", "value": total / 2, "ts": ts }));
+        out.push(json!({ "tag": "Q.Press.State", "value": 1, "ts": ts }));
+        out.push(json!({ "tag": "Q.Press.Total", "value": total, "ts": ts }));
+    }
+    out
+}
+
+/// Feeds the edge: samples one minute at a time, and a ticket raised, acknowledged,
+/// resolved (ticket, events and audit entries).
+async fn feed(edge: &Node, admin: &str, t0: i64) {
+    let all = samples(t0);
+    for chunk in all.chunks(9) {
+        let (status, body) = edge
+            .call(
+                "POST",
+                "/api/v1/ingest",
+                INGEST_TOKEN,
+                Some(&Value::from(chunk.to_vec())),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // Each minute written on its own, so rows are updated and forwarded again.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let raise = json!({ "line": "line-a", "machine": "a-filler", "category": "maintenance",
+        "priority": "high", "description": "jam at the filler" });
+    let (status, ticket) = edge.call("POST", "/api/v1/andon/tickets", admin, Some(&raise)).await;
+    assert_eq!(status, 201, "{ticket}");
+    let id = ticket["id"].as_i64().expect("ticket id");
+    for action in ["acknowledge", "resolve"] {
+        let path = format!("/api/v1/andon/tickets/{id}/{action}");
+        let (status, body) = edge.call("POST", &path, admin, Some(&json!({}))).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+}
+
+async fn open(db: &Path) -> sqlx::SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .expect("open database")
+}
+
+/// The rows of `sql`, each as text, in the query's order.
+async fn rows(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    r.try_get::<Option<String>, _>(i)
+                        .map(|v| v.unwrap_or_else(|| "NULL".into()))
+                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
+                        .or_else(|_| r.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}")))
+                        .unwrap_or_else(|e| panic!("{sql} column {i}: {e}"))
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
+/// The one number `sql` gives (NULL: `i64::MAX`).
+async fn int(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
+    let v: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0);
+    v.unwrap_or(i64::MAX)
+}
+
+/// What must be equal on both ends: (what, edge query, central query).
+fn comparisons(edge_id: &str) -> Vec<(&'static str, String, String)> {
+    let same = |sql: &str| (sql.to_owned(), sql.to_owned());
+    let mut out = Vec::new();
+    for (what, (e, c)) in [
+        (
+            "state intervals",
+            same(
+                "SELECT machine_id, start_ms, end_ms, state, micro_stop FROM machine_state_intervals \
+                  WHERE machine_id LIKE 'a-%' ORDER BY machine_id, start_ms",
+            ),
+        ),
+        (
+            "counts",
+            same(
+                "SELECT machine_id, minute_ms, product, total, good, ideal_ms FROM production_counts \
+                  WHERE machine_id LIKE 'a-%' ORDER BY machine_id, minute_ms, product",
+            ),
+        ),
+        (
+            "downtime",
+            same(
+                "SELECT machine_id, line_id, start_ms, end_ms, reason, micro_stop, classified_reason \
+                  FROM downtime_events WHERE line_id = 'line-a' ORDER BY machine_id, start_ms",
+            ),
+        ),
+        (
+            "tickets",
+            same(
+                "SELECT line_id, machine_id, category, priority, state, level, raised_at_ms, raised_by, \
+                  acknowledged_at_ms, acknowledged_by, resolved_at_ms, resolved_by FROM andon_tickets ORDER BY raised_at_ms",
+            ),
+        ),
+        (
+            "ticket events",
+            same(
+                "SELECT t.raised_at_ms, e.at_ms, e.kind, e.level, e.actor, e.detail FROM andon_events e \
+                  JOIN andon_tickets t ON t.id = e.ticket_id ORDER BY e.id",
+            ),
+        ),
+        (
+            "audit",
+            (
+                "SELECT at_ms, actor, action, target, outcome, details FROM audit_log ORDER BY id".to_owned(),
+                format!(
+                    "SELECT at_ms, actor, action, target, outcome, details FROM audit_log \
+                     WHERE source LIKE 'edge:{edge_id}%' ORDER BY id"
+                ),
+            ),
+        ),
+    ] {
+        out.push((what, e, c));
+    }
+    out
+}
+
+/// Waits until the edge's outbox is empty and the central's tables equal the edge's, or
+/// fails showing the first difference.
+async fn until_forwarded(edge: &Node, admin: &str, central_db: &Path, edge_id: &str) {
+    let mut last = String::new();
+    for _ in 0..400 {
+        let (_, status) = edge.call("GET", "/api/v1/forward/status", admin, None).await;
+        if status["outbox"]["queued"] == 0 && central_db.exists() {
+            let (e, c) = (open(&edge.db()).await, open(central_db).await);
+            let mut diff = None;
+            for (what, qe, qc) in comparisons(edge_id) {
+                let (re, rc) = (rows(&e, &qe).await, rows(&c, &qc).await);
+                assert!(!re.is_empty(), "the edge recorded {what}");
+                if re != rc {
+                    diff = Some(format!("{what}: edge {re:#?}\ncentral {rc:#?}"));
+                    break;
+                }
+            }
+            e.close().await;
+            c.close().await;
+            match diff {
+                None => return,
+                Some(d) => last = d,
+            }
+        } else {
+            last = format!("outbox: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the central did not catch up with the edge: {last}\nedge log:\n{}",
+        edge.log()
+    );
+}
+
+/// A CA and a certificate for localhost/127.0.0.1 signed by it, into `dir` (`ca.pem`,
+/// `fullchain.pem`, `privkey.pem`).
+fn certificates(openssl: &Path, dir: &Path) {
+    let sh = |args: &[&str]| {
+        run(Command::new(openssl).args(args), dir);
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    sh(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=MS5 forward test CA",
+        ],
+    ]
+    .concat());
+    sh(&[
+        &["req"][..],
+        &ec,
+        &["-keyout", "privkey.pem", "-out", "server.csr", "-subj", "/CN=localhost"],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext");
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "fullchain.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+}
+
+/// nginx with deploy/nginx/ms5.conf, TLS on `https` in front of MS5 on `upstream`.
+fn nginx(nginx: &Path, dir: &Path, upstream: u16, https: u16) -> Proc {
+    let d = dir.display();
+    let mut site = std::fs::read_to_string(repo().join("deploy/nginx/ms5.conf")).expect("ms5.conf");
+    for (from, to) in [
+        ("server 127.0.0.1:8080;", format!("server 127.0.0.1:{upstream};")),
+        ("listen 443 ssl http2;", format!("listen 127.0.0.1:{https} ssl http2;")),
+        ("listen 80;", format!("listen 127.0.0.1:{};", free_port())),
+        ("/etc/ssl/ms5/fullchain.pem", format!("{d}/fullchain.pem")),
+        ("/etc/ssl/ms5/privkey.pem", format!("{d}/privkey.pem")),
+        ("/var/cache/nginx/ms5", format!("{d}/cache")),
+    ] {
+        assert!(site.contains(from), "deploy/nginx/ms5.conf no longer has `{from}`");
+        site = site.replace(from, &to);
+    }
+    std::fs::write(dir.join("ms5.conf"), site).expect("site");
+    // SAFETY: geteuid has no preconditions.
+    let user = if unsafe { libc::geteuid() } == 0 {
+        "user root;"
+    } else {
+        ""
+    };
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "{user}\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+             include {d}/ms5.conf;\n}}\n"
+        ),
+    )
+    .expect("nginx.conf");
+    Proc(
+        Command::new(nginx)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx"),
+    )
+}
+
+async fn wait_for_port(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on {port}");
+}
+
+/// An HTTPS client that trusts only the test CA.
+fn https_client(ca_pem: &Path) -> awc::Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca_pem).expect("ca.pem") {
+        roots.add(c.expect("certificate")).expect("the test CA");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    awc::Client::builder()
+        .connector(awc::Connector::new().rustls_0_23(Arc::new(config)))
+        .timeout(Duration::from_secs(20))
+        .finish()
+}
+
+async fn post_forward(client: &awc::Client, url: &str, token: &str, body: &Value) -> (u16, Value) {
+    let mut res = client
+        .post(format!("{url}/api/v1/forward"))
+        .bearer_auth(token)
+        .send_json(body)
+        .await
+        .expect("post forward");
+    let bytes = res.body().limit(16 << 20).await.expect("body");
+    (
+        res.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[actix_web::test]
+async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was_down() {
+    let Some(nginx_bin) = require(find("nginx", "MS5_NGINX", None), "nginx") else {
+        return;
+    };
+    let Some(openssl) = require(find("openssl", "MS5_OPENSSL", None), "openssl") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tls = tmp.path().join("tls");
+    std::fs::create_dir_all(tls.join("cache")).expect("tls dir");
+    certificates(&openssl, &tls);
+    let central = Node::new(
+        &tmp.path().join("central"),
+        &plant(Some("edge-1"), Some("edge-1")),
+        &[("MS5__AUTH__FORWARD_TOKEN", FORWARD_TOKEN.into())],
+    );
+    let https = free_port();
+    let _proxy = nginx(&nginx_bin, &tls, central.port, https);
+    wait_for_port(https).await;
+    let central_url = format!("https://localhost:{https}");
+    let edge = Node::new(
+        &tmp.path().join("edge"),
+        &plant(None, None),
+        &[
+            ("MS5__AUTH__INGEST_TOKEN", INGEST_TOKEN.into()),
+            ("MS5__FORWARD__URL", central_url.clone()),
+            ("MS5__FORWARD__EDGE_ID", "edge-1".into()),
+            ("MS5__FORWARD__TOKEN", FORWARD_TOKEN.into()),
+            ("MS5__FORWARD__CA_FILE", tls.join("ca.pem").display().to_string()),
+            ("MS5__FORWARD__BATCH_SIZE", "7".into()),
+            ("MS5__FORWARD__POLL", "50ms".into()),
+            ("MS5__FORWARD__BACKOFF_BASE", "50ms".into()),
+            ("MS5__FORWARD__BACKOFF_MAX", "200ms".into()),
+        ],
+    );
+    // The account is made while the edge serves (and forwards): its audit entry is queued too.
+    let _edge = edge.serve().await;
+    edge.add_admin();
+    let admin = edge.login().await;
+
+    // The central is down (nginx answers 502): the edge records and queues.
+    let t0 = common::now_ms() - 20 * 60_000;
+    feed(&edge, &admin, t0).await;
+    for _ in 0..200 {
+        if edge.metric("ms5_forward_request_errors_total").await >= 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        edge.metric("ms5_forward_request_errors_total").await >= 2.0,
+        "the edge tried the central while it was down"
+    );
+    let (_, status) = edge.call("GET", "/api/v1/forward/status", &admin, None).await;
+    assert!(
+        status["outbox"]["queued"].as_i64() > Some(20),
+        "records wait for the central: {status}"
+    );
+    assert_eq!(edge.metric("ms5_forward_acknowledged_total").await, 0.0);
+
+    // The central comes up: everything arrives, and the tables agree.
+    let central_proc = central.serve().await;
+    until_forwarded(&edge, &admin, &central.db(), "edge-1").await;
+
+    // The central stops; the edge records on; the central comes back on the same data.
+    drop(central_proc);
+    let errors = edge.metric("ms5_forward_request_errors_total").await;
+    feed(&edge, &admin, t0 + 12 * 60_000).await;
+    for _ in 0..200 {
+        if edge.metric("ms5_forward_request_errors_total").await >= errors + 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, status) = edge.call("GET", "/api/v1/forward/status", &admin, None).await;
+    assert!(
+        status["outbox"]["queued"].as_i64() > Some(20),
+        "records wait again: {status}"
+    );
+    let central_proc = central.serve().await;
+    until_forwarded(&edge, &admin, &central.db(), "edge-1").await;
+
+    // Exactly once: every seq the edge ever queued was applied once, none twice, none missing.
+    let e = open(&edge.db()).await;
+    let queued = int(&e, "SELECT seq FROM sqlite_sequence WHERE name = 'forward_outbox'").await;
+    let c = open(&central.db()).await;
+    let applied = rows(&c, "SELECT seq FROM forward_applied WHERE edge = 'edge-1' ORDER BY seq").await;
+    let want: Vec<String> = (1..=queued).map(|s| format!("Some({s})")).collect();
+    assert_eq!(applied, want, "each of the {queued} records applied exactly once");
+    assert_eq!(edge.metric("ms5_forward_acknowledged_total").await, queued as f64);
+    // In order: within each stream, records were applied in the order they were recorded.
+    let order = rows(
+        &c,
+        "SELECT stream, seq FROM forward_applied WHERE edge = 'edge-1' ORDER BY id",
+    )
+    .await;
+    let mut last = std::collections::HashMap::<String, i64>::new();
+    for r in &order {
+        let (stream, seq) = r.split_once('|').expect("stream|seq");
+        let seq: i64 = seq
+            .trim_start_matches("Some(")
+            .trim_end_matches(')')
+            .parse()
+            .expect("seq");
+        let before = last.insert(stream.to_owned(), seq);
+        assert!(before < Some(seq), "stream {stream}: {seq} applied after {before:?}");
+    }
+    assert!(last.contains_key("a-filler") && last.contains_key("andon") && last.contains_key("audit"));
+
+    // The edge's lines are the central's own: the downtime list and span OEE read them.
+    central.add_admin();
+    let central_admin = central.login().await;
+    let (status, downtime) = central
+        .call("GET", "/api/v1/downtime?line=line-a", &central_admin, None)
+        .await;
+    assert_eq!(status, 200, "{downtime}");
+    assert!(downtime.to_string().contains("jam"), "the jam forwarded: {downtime}");
+    // The edge runs the line's tickets: none is raised for it on the central.
+    let raise = json!({ "line": "line-a", "category": "quality", "priority": "low", "description": "here" });
+    let (status, body) = central
+        .call("POST", "/api/v1/andon/tickets", &central_admin, Some(&raise))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("run by edge `edge-1`"), "{body}");
+
+    // A replay of applied records changes nothing: every one is a duplicate.
+    let audit_rows = rows(
+        &e,
+        "SELECT at_ms, actor, action, target, outcome, source, details FROM audit_log ORDER BY id",
+    )
+    .await;
+    let audit_seqs = rows(
+        &c,
+        "SELECT seq FROM forward_applied WHERE edge = 'edge-1' AND stream = 'audit' ORDER BY seq",
+    )
+    .await;
+    assert_eq!(audit_rows.len(), audit_seqs.len());
+    let records: Vec<Value> = audit_seqs
+        .iter()
+        .map(|s| {
+            let seq: i64 = s
+                .trim_start_matches("Some(")
+                .trim_end_matches(')')
+                .parse()
+                .expect("seq");
+            json!({ "seq": seq, "kind": "audit", "stream": "audit", "payload": {
+                "at_ms": 1, "actor": "replayed", "action": "x.y", "target": null, "outcome": "ok",
+                "source": null, "details": null } })
+        })
+        .collect();
+    let client = https_client(&tls.join("ca.pem"));
+    let batch = json!({ "edge": "edge-1", "records": records });
+    let before = int(&c, "SELECT COUNT(*) FROM audit_log").await;
+    let (status, answer) = post_forward(&client, &central_url, FORWARD_TOKEN, &batch).await;
+    assert_eq!(status, 200, "{answer}");
+    let outcomes: Vec<&str> = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        !outcomes.is_empty() && outcomes.iter().all(|o| *o == "duplicate"),
+        "{answer}"
+    );
+    assert_eq!(
+        int(&c, "SELECT COUNT(*) FROM audit_log").await,
+        before,
+        "a replay adds nothing"
+    );
+    // Another credential is turned away.
+    let (status, _) = post_forward(&client, &central_url, INGEST_TOKEN, &batch).await;
+    assert_eq!(status, 401);
+    let (status, _) = post_forward(&client, &central_url, &central_admin, &batch).await;
+    assert_eq!(status, 403, "an admin is not an edge");
+    let (status, _) = central
+        .call("GET", "/api/v1/production/lines", FORWARD_TOKEN, None)
+        .await;
+    assert_eq!(status, 403, "the forward token opens nothing else");
+    drop(central_proc);
+}
+
+#[actix_web::test]
+async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_discard() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // The central gives line-a to this edge, but line-q to nobody: its records are refused.
+    let central = Node::new(
+        &tmp.path().join("central"),
+        &plant(Some("edge-2"), None),
+        &[("MS5__AUTH__FORWARD_TOKEN", FORWARD_TOKEN.into())],
+    );
+    let _central = central.serve().await;
+    let edge = Node::new(
+        &tmp.path().join("edge"),
+        &plant(None, None),
+        &[
+            ("MS5__AUTH__INGEST_TOKEN", INGEST_TOKEN.into()),
+            ("MS5__FORWARD__URL", central.base()),
+            ("MS5__FORWARD__EDGE_ID", "edge-2".into()),
+            ("MS5__FORWARD__TOKEN", FORWARD_TOKEN.into()),
+            ("MS5__FORWARD__POLL", "50ms".into()),
+            ("MS5__FORWARD__BACKOFF_BASE", "20ms".into()),
+            ("MS5__FORWARD__BACKOFF_MAX", "100ms".into()),
+            ("MS5__FORWARD__QUARANTINE_AFTER", "2".into()),
+        ],
+    );
+    // The account is made while the edge serves (and forwards): its audit entry is queued too.
+    let _edge = edge.serve().await;
+    edge.add_admin();
+    let admin = edge.login().await;
+    feed(&edge, &admin, common::now_ms() - 20 * 60_000).await;
+
+    // line-a arrives whole; line-q's records are all in quarantine, none queued.
+    until_forwarded(&edge, &admin, &central.db(), "edge-2").await;
+    let (status, q) = edge.call("GET", "/api/v1/forward/quarantine", &admin, None).await;
+    assert_eq!(status, 200, "{q}");
+    let list = q["quarantine"].as_array().expect("quarantine").clone();
+    assert!(!list.is_empty(), "line-q's records are quarantined");
+    for r in &list {
+        assert_eq!(r["stream"], "q-press", "{r}");
+        assert_eq!(r["refusals"], 2, "{r}");
+        let why = r["last_error"].as_str().unwrap_or_default();
+        assert!(why.contains("line `line-q` is not given to edge `edge-2`"), "{why}");
+    }
+    assert_eq!(edge.metric("ms5_forward_quarantined_records").await, list.len() as f64);
+    assert!(edge.metric("ms5_forward_refused_total").await >= 2.0 * list.len() as f64);
+    let c = open(&central.db()).await;
+    assert_eq!(
+        int(
+            &c,
+            "SELECT COUNT(*) FROM machine_state_intervals WHERE machine_id = 'q-press'"
+        )
+        .await,
+        0,
+        "nothing of a refused record was applied"
+    );
+
+    // Discard one: gone. Retry another: refused twice more, back in quarantine.
+    let first = list[0]["seq"].as_i64().expect("seq");
+    let second = list[1]["seq"].as_i64().expect("seq");
+    let (status, _) = edge
+        .call("DELETE", &format!("/api/v1/forward/quarantine/{first}"), &admin, None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = edge
+        .call("DELETE", &format!("/api/v1/forward/quarantine/{first}"), &admin, None)
+        .await;
+    assert_eq!(status, 404, "discarded already");
+    let refused_before = edge.metric("ms5_forward_refused_total").await;
+    let (status, body) = edge
+        .call(
+            "POST",
+            &format!("/api/v1/forward/quarantine/{second}/retry"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut back = false;
+    for _ in 0..200 {
+        let (_, q) = edge.call("GET", "/api/v1/forward/quarantine", &admin, None).await;
+        let seqs: Vec<i64> = q["quarantine"]
+            .as_array()
+            .expect("quarantine")
+            .iter()
+            .filter_map(|r| r["seq"].as_i64())
+            .collect();
+        assert!(!seqs.contains(&first));
+        if seqs.contains(&second) && edge.metric("ms5_forward_refused_total").await >= refused_before + 2.0 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "the retried record was sent, refused twice and quarantined again");
+    // Both admin writes are in the edge's audit log.
+    let e = open(&edge.db()).await;
+    let actions = rows(
+        &e,
+        "SELECT action, target FROM audit_log WHERE action LIKE 'forward.%' ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        actions,
+        vec![format!("forward.discard|{first}"), format!("forward.retry|{second}")]
+    );
+}
+
+#[actix_web::test]
+async fn a_full_outbox_drops_the_oldest_telemetry_first_and_says_so() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Nobody listens at the central's address: everything stays queued.
+    let edge = Node::new(
+        &tmp.path().join("edge"),
+        &plant(None, None),
+        &[
+            ("MS5__AUTH__INGEST_TOKEN", INGEST_TOKEN.into()),
+            ("MS5__FORWARD__URL", format!("http://127.0.0.1:{}", free_port())),
+            ("MS5__FORWARD__EDGE_ID", "edge-3".into()),
+            ("MS5__FORWARD__TOKEN", FORWARD_TOKEN.into()),
+            ("MS5__FORWARD__BATCH_SIZE", "5".into()),
+            ("MS5__FORWARD__MAX_ROWS", "30".into()),
+            ("MS5__FORWARD__BACKOFF_BASE", "20ms".into()),
+            ("MS5__FORWARD__BACKOFF_MAX", "50ms".into()),
+        ],
+    );
+    // The account is made while the edge serves (and forwards): its audit entry is queued too.
+    let _edge = edge.serve().await;
+    edge.add_admin();
+    let admin = edge.login().await;
+    feed(&edge, &admin, common::now_ms() - 20 * 60_000).await;
+    let mut dropped = 0.0;
+    for _ in 0..200 {
+        let (_, status) = edge.call("GET", "/api/v1/forward/status", &admin, None).await;
+        dropped = edge.metric("ms5_forward_dropped_total").await;
+        if dropped > 0.0 && status["outbox"]["rows"].as_i64() <= Some(30) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(dropped > 0.0, "records were dropped");
+    let e = open(&edge.db()).await;
+    let kinds = rows(
+        &e,
+        "SELECT kind, COUNT(*) FROM forward_outbox GROUP BY kind ORDER BY kind",
+    )
+    .await;
+    let held = int(&e, "SELECT COUNT(*) FROM forward_outbox").await;
+    assert!(held <= 30, "within the bound: {kinds:?}");
+    // Tickets, their events, downtime and audit entries were all kept.
+    for (kind, table) in [
+        ("downtime", "downtime_events"),
+        ("ticket", "andon_tickets"),
+        ("ticket_event", "andon_events"),
+        ("audit", "audit_log"),
+    ] {
+        let in_table = int(&e, &format!("SELECT COUNT(*) FROM {table}")).await;
+        let queued = int(
+            &e,
+            &format!("SELECT COUNT(*) FROM forward_outbox WHERE kind = '{kind}'"),
+        )
+        .await;
+        assert!(
+            in_table > 0 && queued >= in_table,
+            "{kind}: every row still queued ({queued} vs {in_table})"
+        );
+    }
+    // What was dropped was the oldest telemetry: every record missing from the outbox is
+    // older than every telemetry record still in it.
+    let last = int(&e, "SELECT seq FROM sqlite_sequence WHERE name = 'forward_outbox'").await;
+    let kept: std::collections::HashSet<i64> = rows(&e, "SELECT seq FROM forward_outbox")
+        .await
+        .iter()
+        .map(|s| {
+            s.trim_start_matches("Some(")
+                .trim_end_matches(')')
+                .parse()
+                .expect("seq")
+        })
+        .collect();
+    let newest_dropped = (1..=last)
+        .filter(|s| !kept.contains(s))
+        .max()
+        .expect("a dropped record");
+    let oldest_telemetry = int(
+        &e,
+        "SELECT MIN(seq) FROM forward_outbox WHERE kind IN ('interval', 'counts', 'sample')",
+    )
+    .await;
+    assert!(
+        newest_dropped < oldest_telemetry,
+        "dropped up to {newest_dropped}, telemetry kept from {oldest_telemetry}"
+    );
+    assert!(
+        edge.log().contains("oldest telemetry dropped"),
+        "the log says so:\n{}",
+        edge.log()
+    );
+}
