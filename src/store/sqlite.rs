@@ -90,7 +90,9 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a batch in one transaction.
+    /// Writes a batch in one transaction. The multi-row inserts are not kept prepared: each
+    /// batch has its own row counts, so every one would be a new statement in each
+    /// connection's cache (up to 100 there, the larger ones hundreds of KB each).
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         let intervals: Vec<_> = batch.intervals.values().collect();
@@ -107,7 +109,7 @@ impl Store {
             q.push(
                 " ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = MAX(end_ms, excluded.end_ms), state = excluded.state",
             );
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         let parts: Vec<_> = batch.parts.iter().collect();
         for chunk in parts.chunks(ROWS_PER_INSERT) {
@@ -123,7 +125,7 @@ impl Store {
                 " ON CONFLICT (machine_id, minute_ms, product) DO UPDATE SET total = total + excluded.total, \
                  good = good + excluded.good, ideal_ms = ideal_ms + excluded.ideal_ms",
             );
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         for d in batch.downtime.values() {
             sqlx::query(
@@ -162,7 +164,7 @@ impl Store {
                 " ON CONFLICT (tag) DO UPDATE SET ts_ms = excluded.ts_ms, value = excluded.value \
                  WHERE excluded.ts_ms >= tag_last.ts_ms",
             );
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         for chunk in batch.raw.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO tag_samples (tag, ts_ms, value, quality) ");
@@ -173,7 +175,7 @@ impl Store {
                     .push_bind(Batch::quality_name(u.quality));
             });
             q.push(" ON CONFLICT (tag, ts_ms) DO NOTHING");
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
