@@ -364,7 +364,9 @@ fn run(args: &Args, plan: Arc<Plan>, threads: usize) -> Summary {
             None
         }
         Some(Err(_)) => {
-            summary.first_error.get_or_insert_with(|| "probe: its thread panicked".into());
+            summary
+                .first_error
+                .get_or_insert_with(|| "probe: its thread panicked".into());
             None
         }
         None => None,

@@ -26,8 +26,16 @@ impl Narrow {
     }
 
     fn tally(self) -> Tally {
-        let [run_ms, down_ms, micro_stop_ms, planned_stop_ms, comms_lost_ms, total, good, ideal_ms] =
-            self.0.map(i64::from);
+        let [
+            run_ms,
+            down_ms,
+            micro_stop_ms,
+            planned_stop_ms,
+            comms_lost_ms,
+            total,
+            good,
+            ideal_ms,
+        ] = self.0.map(i64::from);
         Tally {
             run_ms,
             down_ms,
@@ -128,7 +136,10 @@ mod tests {
         ring.set(0, small);
         ring.set(1, big);
         ring.set(2, below);
-        assert_eq!((ring.get(0), ring.get(1), ring.get(2), ring.get(3)), (small, big, below, Tally::default()));
+        assert_eq!(
+            (ring.get(0), ring.get(1), ring.get(2), ring.get(3)),
+            (small, big, below, Tally::default())
+        );
         // a wide bucket back under 32 bits is narrow again, and still exact
         ring.add(1, -big + small);
         assert_eq!(ring.get(1), small);
@@ -136,7 +147,10 @@ mod tests {
         ring.add(0, big);
         assert_eq!(ring.get(0), small + big);
         ring.clear();
-        assert_eq!((0..4).map(|i| ring.get(i)).collect::<Vec<_>>(), vec![Tally::default(); 4]);
+        assert_eq!(
+            (0..4).map(|i| ring.get(i)).collect::<Vec<_>>(),
+            vec![Tally::default(); 4]
+        );
         assert_eq!(ring.len(), 4);
     }
 }

@@ -57,15 +57,27 @@ const RATIOS: [&str; 4] = ["availability", "performance", "quality", "oee"];
 const RATIO_PLACES: i32 = 4;
 
 /// `x` cut (toward zero) to [`RATIO_PLACES`] decimals. Cut, not rounded: a screen rounding
-/// the cut value to fewer places shows the digit it would show for the exact one (rounding
+/// the cut value to 0.1 points shows the digit it would show for the exact one (rounding
 /// twice could carry 0.12346 → 0.1235 → 12.4 %, where the exact value shows 12.3 %).
 fn cut_ratio(x: f64) -> f64 {
     let scale = 10f64.powi(RATIO_PLACES);
     let n = x * scale;
     // `x × scale` can land a hair under the whole number `x` stands for (0.29 × 10⁴ is
     // 2899.9999…): that is the number, not one below it.
-    let whole = if (n - n.round()).abs() < 1e-7 { n.round() } else { n.trunc() };
-    whole / scale
+    let whole = if (n - n.round()).abs() < 1e-7 {
+        n.round()
+    } else {
+        n.trunc()
+    };
+    let cut = whole / scale;
+    // A cut ending in 5 sits on a 0.1-point rounding boundary, where the double nearest to
+    // it (0.5035 is 0.50349999…) would round down on a screen while the exact value above
+    // it rounds up: such a cut goes out as the next double up.
+    if whole % 10.0 == 5.0 && x > cut {
+        cut.next_up()
+    } else {
+        cut
+    }
 }
 
 fn cut_ratios(entity: &mut Value) {
@@ -174,10 +186,19 @@ mod tests {
             (1.23456, 1.2345),
             (0.5629743058526809, 0.5629),
         ];
-        // the board's percentage (web/app.js `pct`): Math.round(v × 1000) / 10
-        let shown = |x: f64| (x * 1000.0).round() / 10.0;
+        // the screens' percentages: web/app.js (Math.round(v × 1000) / 10) and web/i18n
+        // (toFixed(1) of v × 100: from the double's exact value, a tie going up)
+        let to_fixed = |y: f64| {
+            let tenths = y * 10.0;
+            if tenths.fract() == 0.5 {
+                format!("{:.1}", (tenths.floor() + 1.0) / 10.0)
+            } else {
+                format!("{y:.1}")
+            }
+        };
+        let shown = |x: f64| ((x * 1000.0).round() / 10.0, to_fixed(x * 100.0));
         for (exact, cut) in table {
-            assert_eq!(cut_ratio(exact), cut, "{exact}");
+            assert!((cut_ratio(exact) - cut).abs() < 1e-12, "{exact}: {}", cut_ratio(exact));
             assert_eq!(shown(cut_ratio(exact)), shown(exact), "{exact}");
         }
         // ratios as the figures make them (parts / parts, ms / ms)
