@@ -12,7 +12,9 @@ use ms5::startup::{Application, StartupError};
 use ms5::store::{AuditEntry, Store};
 
 // Many sockets allocate and free frame buffers on several threads; mimalloc gives that
-// memory back instead of keeping each thread's peak.
+// memory back instead of keeping each thread's peak. (The `system-alloc` feature keeps the
+// system allocator, for heap profilers.)
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -236,9 +236,10 @@ impl Application {
         .disable_signals()
         // Frames are small and latency-bound: no Nagle delay waiting for the peer's ACK.
         .tcp_nodelay(true)
-        // A connection keeps its grown write buffer (up to 128 KiB): with 8 KiB flushes and
-        // 8 KiB WebSocket fragments and chunks, a thousand open sockets stay small.
-        .h1_write_buffer_size(8 * 1024)
+        // A connection keeps its grown write buffer (up to 128 KiB). It starts at 8 KiB and
+        // takes body chunks while it holds less than 4 KiB; WebSocket chunks are at most 4 KiB
+        // (`outbox_body::CHUNK_BYTES`), so it never grows past the 8 KiB it started with.
+        .h1_write_buffer_size(4 * 1024)
         .shutdown_timeout(5);
         if let Some(workers) = settings.http.workers {
             server = server.workers(workers);

@@ -306,7 +306,6 @@ struct Report {
 #[derive(Default)]
 struct Lead {
     window: Duration,
-    latency: Option<(Latency, Vec<f64>)>,
     published: Option<Published>,
     before: Option<procfs::Sample>,
     after: Option<procfs::Sample>,
@@ -314,7 +313,13 @@ struct Lead {
 }
 
 fn run(args: &Args, plan: Arc<Plan>, threads: usize) -> Summary {
-    let barrier = Arc::new(Barrier::new(threads));
+    let barrier = Arc::new(Barrier::new(threads + usize::from(plan.probe.is_some())));
+    // The probe has a thread of its own: on a client thread its frame would wait behind
+    // the frames of every client there, and the latency would be the load tool's.
+    let probe = plan.probe.clone().map(|p| {
+        let (plan, barrier) = (plan.clone(), barrier.clone());
+        std::thread::spawn(move || actix_rt::System::new().block_on(probe_thread(plan, p, barrier)))
+    });
     let handles: Vec<_> = (0..threads)
         .map(|i| {
             let n = args.clients / threads + usize::from(i < args.clients % threads);
@@ -352,10 +357,24 @@ fn run(args: &Args, plan: Arc<Plan>, threads: usize) -> Summary {
     if let Some(e) = &lead.error {
         summary.first_error.get_or_insert_with(|| e.clone());
     }
+    let latency = match probe.map(|h| h.join()) {
+        Some(Ok(Ok(measured))) => Some(measured),
+        Some(Ok(Err(e))) => {
+            summary.first_error.get_or_insert(e);
+            None
+        }
+        Some(Err(_)) => {
+            summary
+                .first_error
+                .get_or_insert_with(|| "probe: its thread panicked".into());
+            None
+        }
+        None => None,
+    };
     summary.seconds = lead.window.as_secs_f64();
     summary.frames = received.window_frames;
     summary.by_type = received.by_type.clone();
-    summary.latency = lead.latency.map(|(l, samples)| l.with_samples(samples));
+    summary.latency = latency.map(|(l, samples)| l.with_samples(samples));
     summary.published = lead.published;
     if let (Some(before), Some(after)) = (lead.before, lead.after) {
         let cpu_s = after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / procfs::ticks_per_second() as f64;
@@ -380,14 +399,7 @@ async fn worker(lead: bool, n: usize, plan: Arc<Plan>, barrier: Arc<Barrier>) ->
         first_error,
         ..Report::default()
     };
-    let mut probe = None;
     let mut lead_report = Lead::default();
-    if lead && let Some(p) = &plan.probe {
-        match probe::open_probe(&client, &plan, p).await {
-            Ok(opened) => probe = Some(opened),
-            Err(e) => lead_report.error = Some(format!("probe: {e}")),
-        }
-    }
     barrier.wait().await;
     tally.in_window.set(true);
     let start = Instant::now();
@@ -399,22 +411,15 @@ async fn worker(lead: bool, n: usize, plan: Arc<Plan>, barrier: Arc<Barrier>) ->
                 .and_then(|r| r.map_err(|e| eprintln!("ws_load: {e}")).ok())
         };
         lead_report.before = sample();
-        let probing = async {
-            match (&plan.probe, probe) {
-                (Some(p), Some(opened)) => Some(probe::run(&plan, p, opened, until).await),
-                _ => None,
-            }
-        };
         let publishing = async {
             match &plan.publish {
                 Some(p) => Some(publish::run(&client, p, until).await),
                 None => None,
             }
         };
-        let (latency, published, ()) = futures_util::join!(probing, publishing, tokio::time::sleep_until(until));
+        let (published, ()) = futures_util::join!(publishing, tokio::time::sleep_until(until));
         lead_report.after = sample();
         lead_report.window = start.elapsed();
-        lead_report.latency = latency;
         lead_report.published = published;
         report.lead = Some(lead_report);
     } else {
@@ -424,4 +429,14 @@ async fn worker(lead: bool, n: usize, plan: Arc<Plan>, barrier: Arc<Barrier>) ->
     report.received = tally.received.take();
     report.closed_early = tally.closed_in_window.get();
     report
+}
+
+/// The probe's thread: opens its socket, starts with the clients, and times product
+/// changes for the same window.
+async fn probe_thread(plan: Arc<Plan>, p: ProbePlan, barrier: Arc<Barrier>) -> Result<(Latency, Vec<f64>), String> {
+    let client = clients::http_client();
+    let opened = probe::open_probe(&client, &plan, &p).await;
+    barrier.wait().await;
+    let until = Instant::now() + plan.seconds;
+    Ok(probe::run(&plan, &p, opened.map_err(|e| format!("probe: {e}"))?, until).await)
 }

@@ -1,8 +1,10 @@
 //! `OutboxBody`: the response body of a WebSocket. The connection polls it only while its
 //! write buffer has room, and only then does it take frames from the session's [`Outbox`]
-//! and encode them, about [`CHUNK_BYTES`] at a time. A client that reads slowly therefore
+//! and encode them, at most [`CHUNK_BYTES`] at a time. A client that reads slowly therefore
 //! leaves its frames in the outbox (one state per entity, shared bytes), not in a
-//! per-connection copy.
+//! per-connection copy; and the connection's write buffer, which takes a chunk while it holds
+//! less than 4 KiB (`h1_write_buffer_size` in `startup`), never grows past the 8 KiB it
+//! starts with.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -19,8 +21,12 @@ use futures_util::Stream;
 use super::ws_session::{FRAGMENT_BYTES, Outbox, Outgoing, fragments};
 use crate::metrics as m;
 
-/// Bytes encoded per poll of the body.
-pub const CHUNK_BYTES: usize = 8 * 1024;
+/// Most bytes encoded per poll of the body (one message always fits: longer ones go out in
+/// fragments of [`FRAGMENT_BYTES`]).
+pub const CHUNK_BYTES: usize = 4 * 1024;
+
+/// Most bytes a WebSocket frame header takes (2 + 8 for the length; the server does not mask).
+const HEADER_BYTES: usize = 10;
 
 /// The body.
 pub struct OutboxBody {
@@ -30,6 +36,8 @@ pub struct OutboxBody {
     fragments: VecDeque<Bytes>,
     started: bool,
     ended: bool,
+    /// A message taken that did not fit the last chunk: the next chunk starts with it.
+    held: Option<Message>,
     /// The handshake's own body, kept so the incoming message stream ends when this body
     /// is dropped (the connection is gone).
     _handshake: BoxBody,
@@ -44,6 +52,7 @@ impl OutboxBody {
             fragments: VecDeque::new(),
             started: false,
             ended: false,
+            held: None,
             _handshake: handshake,
         }
     }
@@ -83,16 +92,34 @@ impl OutboxBody {
     }
 }
 
+/// The bytes `message` takes encoded (at most: the header is counted at its longest).
+fn encoded_len(message: &Message) -> usize {
+    let payload = match message {
+        Message::Text(t) => t.len(),
+        Message::Continuation(Item::FirstText(b) | Item::FirstBinary(b) | Item::Continue(b) | Item::Last(b)) => b.len(),
+        Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+        Message::Close(reason) => reason
+            .as_ref()
+            .map_or(0, |r| 2 + r.description.as_ref().map_or(0, String::len)),
+        Message::Nop => 0,
+    };
+    payload + HEADER_BYTES
+}
+
 impl Stream for OutboxBody {
     type Item = Result<Bytes, std::io::Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let mut buf = BytesMut::new();
-        while !this.ended && buf.len() < CHUNK_BYTES {
-            let Some(message) = this.next_message(cx) else {
+        while !this.ended || this.held.is_some() {
+            let Some(message) = this.held.take().or_else(|| this.next_message(cx)) else {
                 break;
             };
+            if !buf.is_empty() && buf.len() + encoded_len(&message) > CHUNK_BYTES {
+                this.held = Some(message);
+                break;
+            }
             if let Err(e) = this.codec.encode(message, &mut buf) {
                 return Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))));
             }

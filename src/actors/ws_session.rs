@@ -184,9 +184,10 @@ impl Outbox {
 }
 
 /// Text messages longer than this go out as continuation fragments of at most this size,
-/// so a connection's write buffer never grows to hold a whole plant snapshot (the server
+/// so that one encoded message always fits a body chunk ([`super::outbox_body::CHUNK_BYTES`],
+/// with room for the frame header) and a connection's write buffer never grows (the server
 /// keeps a grown buffer for the connection's life).
-pub const FRAGMENT_BYTES: usize = 8 * 1024;
+pub const FRAGMENT_BYTES: usize = 4 * 1024 - 16;
 
 /// The fragments of a message made of `pieces` (each valid UTF-8): small pieces are joined,
 /// long ones cut at character boundaries (sharing their bytes), none longer than `limit`.

@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::EpochMs;
+use super::bucket_ring::BucketRing;
 use super::tally::Tally;
 
 /// Width of one ring bucket. Rolling windows move in steps of this size.
@@ -87,7 +88,7 @@ pub fn bucket_start(t: EpochMs) -> EpochMs {
 /// The rolling windows of one machine.
 #[derive(Debug, Clone)]
 pub struct RollingWindows {
-    buckets: Box<[Tally]>,
+    buckets: BucketRing,
     /// Start of the newest bucket; `None` until the first add.
     head_start: Option<EpochMs>,
     head_idx: usize,
@@ -97,7 +98,7 @@ pub struct RollingWindows {
 impl Default for RollingWindows {
     fn default() -> Self {
         RollingWindows {
-            buckets: vec![Tally::default(); RING_LEN].into_boxed_slice(),
+            buckets: BucketRing::new(RING_LEN),
             head_start: None,
             head_idx: 0,
             sums: [Tally::default(); 3],
@@ -127,7 +128,7 @@ impl RollingWindows {
             return;
         }
         let idx = (self.head_idx + RING_LEN - age) % RING_LEN;
-        self.buckets[idx] += t;
+        self.buckets.add(idx, t);
         for (sum, span) in self.sums.iter_mut().zip(SPAN_BUCKETS) {
             if age < span {
                 *sum += t;
@@ -144,7 +145,7 @@ impl RollingWindows {
         let steps = ((to - from) / BUCKET_MS) as usize;
         if steps >= RING_LEN {
             // Everything in the ring has left every window.
-            self.buckets.fill(Tally::default());
+            self.buckets.clear();
             self.sums = [Tally::default(); 3];
             self.head_idx = 0;
             self.head_start = Some(to);
@@ -155,9 +156,9 @@ impl RollingWindows {
             for (sum, span) in self.sums.iter_mut().zip(SPAN_BUCKETS) {
                 // The bucket that falls out of a span of n buckets is n − 1 behind the new head.
                 let leaving = (next + RING_LEN - span) % RING_LEN;
-                *sum -= self.buckets[leaving];
+                *sum -= self.buckets.get(leaving);
             }
-            self.buckets[next] = Tally::default();
+            self.buckets.set(next, Tally::default());
             self.head_idx = next;
         }
         self.head_start = Some(to);
@@ -173,7 +174,7 @@ impl RollingWindows {
     pub fn repair(&mut self) {
         for (i, span) in SPAN_BUCKETS.into_iter().enumerate() {
             self.sums[i] = (0..span)
-                .map(|age| self.buckets[(self.head_idx + RING_LEN - age) % RING_LEN])
+                .map(|age| self.buckets.get((self.head_idx + RING_LEN - age) % RING_LEN))
                 .fold(Tally::default(), |a, b| a + b);
         }
     }

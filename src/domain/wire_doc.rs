@@ -1,6 +1,7 @@
 //! The protocol 2 form of a pushed entity: no `null` members, a line's machines keyed by
-//! id (so a change to one machine patches only that machine), and only the OEE windows a
-//! subscriber asked for.
+//! id (so a change to one machine patches only that machine), OEE ratios to 0.01 points (a
+//! ratio's further digits change at every update of a running machine and no screen shows
+//! them), and only the OEE windows a subscriber asked for.
 
 use std::borrow::Cow;
 
@@ -49,16 +50,63 @@ impl WindowMask {
 /// Number of distinct [`WindowMask`] values.
 pub const WINDOW_MASKS: usize = 1 << WindowName::ALL.len();
 
+/// The OEE ratios of a window's figures (fractions, shown as percentages).
+const RATIOS: [&str; 4] = ["availability", "performance", "quality", "oee"];
+
+/// Decimal places a ratio keeps: 0.01 points.
+const RATIO_PLACES: i32 = 4;
+
+/// `x` cut (toward zero) to [`RATIO_PLACES`] decimals. Cut, not rounded: a screen rounding
+/// the cut value to 0.1 points shows the digit it would show for the exact one (rounding
+/// twice could carry 0.12346 → 0.1235 → 12.4 %, where the exact value shows 12.3 %).
+fn cut_ratio(x: f64) -> f64 {
+    let scale = 10f64.powi(RATIO_PLACES);
+    let n = x * scale;
+    // `x × scale` can land a hair under the whole number `x` stands for (0.29 × 10⁴ is
+    // 2899.9999…): that is the number, not one below it.
+    let whole = if (n - n.round()).abs() < 1e-7 {
+        n.round()
+    } else {
+        n.trunc()
+    };
+    let cut = whole / scale;
+    // A cut ending in 5 sits on a 0.1-point rounding boundary, where the double nearest to
+    // it (0.5035 is 0.50349999…) would round down on a screen while the exact value above
+    // it rounds up: such a cut goes out as the next double up.
+    if whole % 10.0 == 5.0 && x > cut {
+        cut.next_up()
+    } else {
+        cut
+    }
+}
+
+fn cut_ratios(entity: &mut Value) {
+    let Some(Value::Object(windows)) = entity.get_mut("windows") else {
+        return;
+    };
+    for figures in windows.values_mut() {
+        for name in RATIOS {
+            if let Some(v) = figures.get_mut(name)
+                && let Some(x) = v.as_f64()
+            {
+                *v = Value::from(cut_ratio(x));
+            }
+        }
+    }
+}
+
 /// Turns an entity as the REST API shows it into its protocol 2 form.
 pub fn entity_doc(mut value: Value) -> Value {
     strip_nulls(&mut value);
+    cut_ratios(&mut value);
     if let Value::Object(map) = &mut value
         && let Some(Value::Array(machines)) = map.get_mut("machines")
     {
         let mut order = Vec::with_capacity(machines.len());
         let mut keyed = Map::new();
-        for m in machines.drain(..) {
+        for mut m in machines.drain(..) {
             let id = m.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            cut_ratios(&mut m);
             order.push(Value::String(id.clone()));
             keyed.insert(id, m);
         }
@@ -116,6 +164,50 @@ mod tests {
             entity_doc(line),
             json!({"id":"l1","machines":{"b":{"id":"b"},"a":{"id":"a"}},"machine_order":["b","a"]})
         );
+    }
+
+    #[test]
+    fn ratios_are_cut_to_four_places_and_counts_and_seconds_kept() {
+        let machine = json!({"id":"m","windows":{"shift":{
+            "availability":0.9873555970905488,"performance":1.0,"quality":0.29,
+            "oee":0.12349999,"good":80,"run_s":88.814}}});
+        assert_eq!(
+            entity_doc(machine),
+            json!({"id":"m","windows":{"shift":{
+                "availability":0.9873,"performance":1.0,"quality":0.29,
+                "oee":0.1234,"good":80,"run_s":88.814}}})
+        );
+        // cut, never rounded up: the 0.1 % a screen shows is the exact value's
+        let table = [
+            (0.12346, 0.1234),
+            (0.12355, 0.1235),
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (1.23456, 1.2345),
+            (0.5629743058526809, 0.5629),
+        ];
+        // the screens' percentages: web/app.js (Math.round(v × 1000) / 10) and web/i18n
+        // (toFixed(1) of v × 100: from the double's exact value, a tie going up)
+        let to_fixed = |y: f64| {
+            let tenths = y * 10.0;
+            if tenths.fract() == 0.5 {
+                format!("{:.1}", (tenths.floor() + 1.0) / 10.0)
+            } else {
+                format!("{y:.1}")
+            }
+        };
+        let shown = |x: f64| ((x * 1000.0).round() / 10.0, to_fixed(x * 100.0));
+        for (exact, cut) in table {
+            assert!((cut_ratio(exact) - cut).abs() < 1e-12, "{exact}: {}", cut_ratio(exact));
+            assert_eq!(shown(cut_ratio(exact)), shown(exact), "{exact}");
+        }
+        // ratios as the figures make them (parts / parts, ms / ms)
+        for den in (1..=3_000i64).step_by(7) {
+            for num in 0..=den {
+                let exact = num as f64 / den as f64;
+                assert_eq!(shown(cut_ratio(exact)), shown(exact), "{num}/{den}");
+            }
+        }
     }
 
     #[test]

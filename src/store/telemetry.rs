@@ -16,7 +16,9 @@ use crate::domain::tally::Tally;
 const ROWS_PER_INSERT: usize = 2_000;
 
 impl Store {
-    /// Writes a batch in one transaction.
+    /// Writes a batch in one transaction. The multi-row inserts are not kept prepared: each
+    /// batch has its own row counts, so every one would be a new statement in each
+    /// connection's cache (up to 100 there, the larger ones hundreds of KB each).
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         // On PostgreSQL raw samples go first, in bulk and idempotent: if the rest then
         // fails, the retry of the whole batch stores each sample once.
@@ -41,7 +43,7 @@ impl Store {
                 " ON CONFLICT (machine_id, start_ms) DO UPDATE SET end_ms = CASE WHEN excluded.end_ms > machine_state_intervals.end_ms \
                  THEN excluded.end_ms ELSE machine_state_intervals.end_ms END, state = excluded.state",
             );
-            q.build()?.execute(&mut *tx).await?;
+            q.build()?.persistent(false).execute(&mut *tx).await?;
         }
         let parts: Vec<_> = batch.parts.iter().collect();
         for chunk in parts.chunks(ROWS_PER_INSERT) {
@@ -57,7 +59,7 @@ impl Store {
                 " ON CONFLICT (machine_id, minute_ms, product) DO UPDATE SET total = production_counts.total + excluded.total, \
                  good = production_counts.good + excluded.good, ideal_ms = production_counts.ideal_ms + excluded.ideal_ms",
             );
-            q.build()?.execute(&mut *tx).await?;
+            q.build()?.persistent(false).execute(&mut *tx).await?;
         }
         for d in batch.downtime.values() {
             sql::query(
@@ -96,7 +98,7 @@ impl Store {
                 " ON CONFLICT (tag) DO UPDATE SET ts_ms = excluded.ts_ms, value = excluded.value \
                  WHERE excluded.ts_ms >= tag_last.ts_ms",
             );
-            q.build()?.execute(&mut *tx).await?;
+            q.build()?.persistent(false).execute(&mut *tx).await?;
         }
         for chunk in raw.chunks(ROWS_PER_INSERT) {
             let mut q = SqlBuilder::new("INSERT INTO tag_samples (tag, ts_ms, value, quality) ");
@@ -107,7 +109,7 @@ impl Store {
                     .push_bind(Batch::quality_name(u.quality));
             });
             q.push(" ON CONFLICT (tag, ts_ms) DO NOTHING");
-            q.build()?.execute(&mut *tx).await?;
+            q.build()?.persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
