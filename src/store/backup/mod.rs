@@ -79,6 +79,23 @@ pub struct Copied {
     pub schema: i64,
 }
 
+impl Copied {
+    /// The backup or restored database at `file`, with its size read from disk.
+    fn of(file: &Path, schema: i64) -> Result<Copied, BackupError> {
+        let bytes = std::fs::metadata(file)
+            .map_err(|source| BackupError::Io {
+                path: file.to_owned(),
+                source,
+            })?
+            .len();
+        Ok(Copied {
+            file: file.to_owned(),
+            bytes,
+            schema,
+        })
+    }
+}
+
 /// Migrations recorded in a database that this binary does not have, oldest first: a newer
 /// MS5 made them. (Versions this binary has but the database lacks are simply pending.)
 pub fn unknown_versions(applied: &[i64], known: &[i64]) -> Vec<i64> {

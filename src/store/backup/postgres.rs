@@ -86,20 +86,6 @@ async fn versions_in(file: &Path) -> Result<Vec<i64>, BackupError> {
     Ok(versions)
 }
 
-fn copied(file: &Path, schema: i64) -> Result<Copied, BackupError> {
-    let bytes = std::fs::metadata(file)
-        .map_err(|source| BackupError::Io {
-            path: file.to_owned(),
-            source,
-        })?
-        .len();
-    Ok(Copied {
-        file: file.to_owned(),
-        bytes,
-        schema,
-    })
-}
-
 /// `pg_dump` of the database at `url` into `dest`.
 pub(super) async fn backup(url: &str, dest: &Path, schema: i64) -> Result<Copied, BackupError> {
     run(
@@ -115,7 +101,7 @@ pub(super) async fn backup(url: &str, dest: &Path, schema: i64) -> Result<Copied
     )
     .await?;
     let versions = versions_in(dest).await?;
-    copied(dest, versions.last().copied().unwrap_or(schema))
+    Copied::of(dest, versions.last().copied().unwrap_or(schema))
 }
 
 /// `pg_restore` of `from` into the empty database at `url`, then this binary's newer
@@ -148,7 +134,7 @@ pub(super) async fn restore(from: &Path, url: &str) -> Result<Copied, BackupErro
         .and_then(|v| v.last().copied())
         .unwrap_or(0);
     store.close().await;
-    copied(from, schema)
+    Copied::of(from, schema)
 }
 
 #[cfg(test)]

@@ -46,12 +46,11 @@ async fn inspect(file: &Path, runnable: bool) -> Result<Copied, BackupError> {
         path: file.to_owned(),
         reason,
     };
-    let bytes = std::fs::metadata(file)
-        .map_err(|source| BackupError::Io {
-            path: file.to_owned(),
-            source,
-        })?
-        .len();
+    // Fails early, naming the file, when it cannot be read.
+    std::fs::metadata(file).map_err(|source| BackupError::Io {
+        path: file.to_owned(),
+        source,
+    })?;
     let options = SqliteConnectOptions::from_str("sqlite://")
         .map_err(|e| not(e.to_string()))?
         .filename(file)
@@ -75,11 +74,7 @@ async fn inspect(file: &Path, runnable: bool) -> Result<Copied, BackupError> {
         check_versions(&applied)?;
     }
     pool.close().await;
-    Ok(Copied {
-        file: file.to_owned(),
-        bytes,
-        schema: applied.iter().copied().max().unwrap_or(0),
-    })
+    Copied::of(file, applied.iter().copied().max().unwrap_or(0))
 }
 
 /// Puts the backup `from` where `url`'s database goes, when nothing is there, then applies
