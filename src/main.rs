@@ -12,8 +12,10 @@ use ms5::startup::{Application, StartupError};
 use ms5::store::{AuditEntry, Store};
 
 // Many sockets allocate and free frame buffers on several threads; mimalloc gives that
-// memory back instead of keeping each thread's peak. (The `system-alloc` feature keeps the
-// system allocator, for heap profilers.)
+// memory back instead of keeping each thread's peak. It is built without transparent huge
+// pages (`no_thp`): with them the kernel backs each partly used 2 MiB region whole, which
+// cost about 22 MiB of resident memory in an idle 200-machine plant. (The `system-alloc`
+// feature keeps the system allocator, for heap profilers.)
 #[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

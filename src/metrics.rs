@@ -1,9 +1,13 @@
 //! Every metric MS5 exports, named and described once. Prefix `ms5_`.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::domain::oee::OeeFigures;
+use crate::domain::window::WindowName;
 
 /// OEE of a machine or line per window (0–1; absent while undefined). Labels: scope, id, window.
 pub const OEE: &str = "ms5_oee";
@@ -255,4 +259,36 @@ fn describe() {
     );
     describe_histogram!(ANDON_TIME_TO_ACK, Unit::Seconds, "Andon raise to acknowledge");
     describe_histogram!(ANDON_TIME_TO_RESOLVE, Unit::Seconds, "Andon raise to resolve");
+}
+
+/// The OEE gauges of one machine or line (`scope`: `machine` or `line`), registered once:
+/// looking a labelled gauge up by name at every publish cost more than the publish's diff.
+pub struct OeeGauges {
+    /// Per window, in [`WindowName::ALL`] order: OEE, availability, performance, quality.
+    windows: [[metrics::Gauge; 4]; 5],
+}
+
+impl OeeGauges {
+    /// The gauges of entity `id`.
+    pub fn new(scope: &'static str, id: &str) -> Self {
+        let windows = WindowName::ALL.map(|w| {
+            [OEE, AVAILABILITY, PERFORMANCE, QUALITY]
+                .map(|name| metrics::gauge!(name, "scope" => scope, "id" => id.to_owned(), "window" => w.as_str()))
+        });
+        OeeGauges { windows }
+    }
+
+    /// Sets every defined figure of `windows` (undefined ones keep their last value).
+    pub fn set(&self, windows: &BTreeMap<&'static str, OeeFigures>) {
+        for (w, gauges) in WindowName::ALL.iter().zip(&self.windows) {
+            let Some(f) = windows.get(w.as_str()) else {
+                continue;
+            };
+            for (gauge, value) in gauges.iter().zip([f.oee, f.availability, f.performance, f.quality]) {
+                if let Some(v) = value {
+                    gauge.set(v);
+                }
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::web::Bytes;
@@ -312,13 +312,30 @@ impl Session {
             .outbox
             .push(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref());
     }
+
+    /// Delivers a state change, paced by `pace` (see [`Outbox::push_paced`]); true when
+    /// the outbox needs a flush.
+    fn deliver_paced(&self, d: &Deliver, pace: Duration) -> bool {
+        matches!(
+            self.outbox
+                .push_paced(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref(), pace),
+            Ok(true)
+        )
+    }
 }
+
+/// Most often a busy socket is woken for coalesced state changes: the first after a quiet
+/// spell goes out at once, later ones within this, several in one write. A change its
+/// publisher pushed at once (a new state, reason or product) is not paced.
+pub const PACE: Duration = Duration::from_millis(20);
 
 /// The actor.
 #[derive(Default)]
 pub struct Hub {
     channels: HashMap<String, Channel>,
     sessions: HashMap<u64, Session>,
+    /// Outboxes whose paced frames wait for the next flush.
+    deferred: Vec<Arc<Outbox>>,
 }
 
 fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
@@ -432,6 +449,14 @@ fn v2_deliver(
 
 impl Actor for Hub {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(PACE, |hub, _| {
+            for outbox in hub.deferred.drain(..) {
+                outbox.flush();
+            }
+        });
+    }
 }
 
 impl Supervised for Hub {}
@@ -440,6 +465,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        let pace = if msg.since.is_some() { Duration::ZERO } else { PACE };
         for name in msg.channels {
             let ch = self.channels.entry(name.clone()).or_default();
             ch.seq += 1;
@@ -486,8 +512,10 @@ impl Handler<Publish> for Hub {
                             }
                         }
                     };
-                    if let Some(s) = self.sessions.get(id) {
-                        s.deliver(deliver);
+                    if let Some(s) = self.sessions.get(id)
+                        && s.deliver_paced(deliver, pace)
+                    {
+                        self.deferred.push(s.outbox.clone());
                     }
                 }
             }

@@ -11,8 +11,7 @@ use super::live_cache::LiveCache;
 use crate::domain::plant::PlantModel;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot, line_snapshot};
 use crate::domain::throttle::{Cause, Push, Throttle};
-use crate::domain::window::WindowName;
-use crate::metrics as m;
+use crate::metrics::OeeGauges;
 
 /// A machine of this line has a new snapshot.
 #[derive(Message)]
@@ -48,12 +47,14 @@ pub struct LineActor {
     /// Newest cache version among the machine snapshots received.
     version: u64,
     throttle: Throttle,
+    gauges: OeeGauges,
 }
 
 impl LineActor {
     /// The actor of line `idx`.
     pub fn new(idx: usize, plant: Arc<PlantModel>, hub: Addr<Hub>, cache: Arc<LiveCache>, coalesce: Duration) -> Self {
         let n = plant.lines[idx].machines.len();
+        let gauges = OeeGauges::new("line", &plant.lines[idx].id);
         LineActor {
             idx,
             plant,
@@ -62,6 +63,7 @@ impl LineActor {
             cache,
             version: 0,
             throttle: Throttle::new(coalesce),
+            gauges,
         }
     }
 
@@ -71,20 +73,7 @@ impl LineActor {
 
     fn publish(&mut self) {
         let snapshot = self.snapshot();
-        for w in WindowName::ALL {
-            let f = &snapshot.windows[w.as_str()];
-            for (name, value) in [
-                (m::OEE, f.oee),
-                (m::AVAILABILITY, f.availability),
-                (m::PERFORMANCE, f.performance),
-                (m::QUALITY, f.quality),
-            ] {
-                if let Some(v) = value {
-                    metrics::gauge!(name, "scope" => "line", "id" => snapshot.id.clone(), "window" => w.as_str())
-                        .set(v);
-                }
-            }
-        }
+        self.gauges.set(&snapshot.windows);
         let channels = vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()];
         let line = Arc::from(snapshot.id.as_str());
         if let Some(publish) = Publish::of(&snapshot, channels, snapshot.id.clone(), line, self.idx, false) {

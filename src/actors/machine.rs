@@ -22,8 +22,7 @@ use crate::domain::production::trend::TrendWarning;
 use crate::domain::snapshot::{MachineSnapshot, machine_snapshot};
 use crate::domain::tally::Tally;
 use crate::domain::throttle::{Cause, Push, Throttle};
-use crate::domain::window::WindowName;
-use crate::metrics as m;
+use crate::metrics::{self as m, OeeGauges};
 
 /// How often machines check for silent sources, and checkpoint every how many ticks.
 const TICK: Duration = Duration::from_secs(1);
@@ -130,6 +129,9 @@ pub struct MachineActor {
     ticks: u32,
     shown_state: Option<MachineState>,
     trend_warning: Option<TrendWarning>,
+    gauges: OeeGauges,
+    /// `ms5_parts_total` for good and for rejected parts.
+    parts: [metrics::Counter; 2],
 }
 
 impl MachineActor {
@@ -152,6 +154,9 @@ impl MachineActor {
             .iter()
             .position(|&i| i == idx)
             .unwrap_or(0);
+        let gauges = OeeGauges::new("machine", &model.id);
+        let parts =
+            ["good", "reject"].map(|kind| metrics::counter!(m::PARTS, "machine" => model.id.clone(), "kind" => kind));
         MachineActor {
             machine,
             idx,
@@ -170,6 +175,8 @@ impl MachineActor {
             ticks: 0,
             shown_state: None,
             trend_warning: None,
+            gauges,
+            parts,
         }
     }
 
@@ -199,12 +206,10 @@ impl MachineActor {
             match e {
                 MachineEvent::Parts { tally, .. } => {
                     if tally.good > 0 {
-                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "good")
-                            .increment(tally.good as u64);
+                        self.parts[0].increment(tally.good as u64);
                     }
                     if tally.reject() > 0 {
-                        metrics::counter!(m::PARTS, "machine" => id.clone(), "kind" => "reject")
-                            .increment(tally.reject() as u64);
+                        self.parts[1].increment(tally.reject() as u64);
                     }
                 }
                 MachineEvent::DowntimeEnded { start, end, reason, .. } => {
@@ -279,24 +284,28 @@ impl MachineActor {
         }
     }
 
+    /// Checks for a silent source, lets time pass in the windows, and every
+    /// `CHECKPOINT_TICKS` writes the open interval.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        self.cache.machine_changed(self.idx);
+        self.ticks = self.ticks.wrapping_add(1);
+        let wall = self.clock.now_ms();
+        let checkpoint = self.ticks.is_multiple_of(CHECKPOINT_TICKS);
+        guarded(self, ctx, "machine", |a| {
+            a.machine.tick(wall, &mut a.events);
+            if checkpoint && let Some(open) = a.machine.open_interval() {
+                a.events.push(open);
+            }
+        });
+        self.after_change(ctx, Cause::TimePassing);
+    }
+
     /// Pushes the machine's state; `since`: when the samples it shows were received.
     fn publish(&mut self, cause: Cause, since: Option<Instant>) {
         let snapshot = self.snapshot();
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
-        for w in WindowName::ALL {
-            let f = &snapshot.windows[w.as_str()];
-            for (name, value) in [
-                (m::OEE, f.oee),
-                (m::AVAILABILITY, f.availability),
-                (m::PERFORMANCE, f.performance),
-                (m::QUALITY, f.quality),
-            ] {
-                if let Some(v) = value {
-                    metrics::gauge!(name, "scope" => "machine", "id" => id.clone(), "window" => w.as_str()).set(v);
-                }
-            }
-        }
+        self.gauges.set(&snapshot.windows);
         if self.shown_state != Some(snapshot.state) {
             for s in MachineState::ALL {
                 metrics::gauge!(m::MACHINE_STATE, "machine" => id.clone(), "line" => line.clone(), "state" => s.as_str())
@@ -325,18 +334,11 @@ impl Actor for MachineActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.publish(Cause::TimePassing, None);
-        ctx.run_interval(TICK, |act, ctx| {
-            act.cache.machine_changed(act.idx);
-            act.ticks = act.ticks.wrapping_add(1);
-            let wall = act.clock.now_ms();
-            let checkpoint = act.ticks.is_multiple_of(CHECKPOINT_TICKS);
-            guarded(act, ctx, "machine", |a| {
-                a.machine.tick(wall, &mut a.events);
-                if checkpoint && let Some(open) = a.machine.open_interval() {
-                    a.events.push(open);
-                }
-            });
-            act.after_change(ctx, Cause::TimePassing);
+        // Each machine ticks at its own phase within the second, so 200 machines do not
+        // all tick (and publish) at the same instant and hold up a tag change behind them.
+        let phase = TICK.mul_f64(self.idx as f64 / self.plant.machines.len().max(1) as f64);
+        ctx.run_later(phase, |_, ctx| {
+            ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
         });
     }
 }

@@ -38,6 +38,8 @@ pub struct OutboxBody {
     ended: bool,
     /// A message taken that did not fit the last chunk: the next chunk starts with it.
     held: Option<Message>,
+    /// `ms5_ws_frames_total{direction="out"}`, registered once per socket.
+    frames_out: metrics::Counter,
     /// The handshake's own body, kept so the incoming message stream ends when this body
     /// is dropped (the connection is gone).
     _handshake: BoxBody,
@@ -53,6 +55,7 @@ impl OutboxBody {
             started: false,
             ended: false,
             held: None,
+            frames_out: metrics::counter!(m::WS_FRAMES, "direction" => "out"),
             _handshake: handshake,
         }
     }
@@ -112,6 +115,7 @@ impl Stream for OutboxBody {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let mut buf = BytesMut::new();
+        let mut frames = 0;
         while !this.ended || this.held.is_some() {
             let Some(message) = this.held.take().or_else(|| this.next_message(cx)) else {
                 break;
@@ -123,7 +127,10 @@ impl Stream for OutboxBody {
             if let Err(e) = this.codec.encode(message, &mut buf) {
                 return Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))));
             }
-            metrics::counter!(m::WS_FRAMES, "direction" => "out").increment(1);
+            frames += 1;
+        }
+        if frames > 0 {
+            this.frames_out.increment(frames);
         }
         if !buf.is_empty() {
             Poll::Ready(Some(Ok(buf.freeze())))

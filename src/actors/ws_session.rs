@@ -56,6 +56,10 @@ struct Queue {
     closed: bool,
     /// The connection's body, waiting for a frame.
     waker: Option<Waker>,
+    /// When the body was last woken for a paced frame.
+    woken_at: Option<Instant>,
+    /// A paced frame waits for the hub's next flush.
+    deferred: bool,
 }
 
 /// A slow client's one-off frames went past its budget; the session closes with 1013.
@@ -103,9 +107,25 @@ impl Outbox {
     /// does not. One-off frames past the count or byte budget are refused: the caller
     /// closes the session.
     pub fn push(&self, key: Option<Arc<str>>, item: Outgoing, whole: Option<&WholeState>) -> Result<(), OverBudget> {
+        self.push_paced(key, item, whole, Duration::ZERO).map(|_| ())
+    }
+
+    /// [`Outbox::push`], waking the connection at most once per `pace` (a zero `pace` wakes
+    /// it at once, even while paced frames wait): a frame that comes
+    /// sooner after the last wake stays queued with the frames after it, and the call
+    /// returns `Ok(true)` the first time, for the caller to [`Outbox::flush`] the outbox
+    /// within `pace`. A socket that was quiet gets its frame at once; a busy one gets its
+    /// frames a few at a time, in one write instead of one each.
+    pub fn push_paced(
+        &self,
+        key: Option<Arc<str>>,
+        item: Outgoing,
+        whole: Option<&WholeState>,
+        pace: Duration,
+    ) -> Result<bool, OverBudget> {
         let mut q = self.lock();
         if q.closed {
-            return Ok(());
+            return Ok(false);
         }
         let mut item = item;
         if let Some(k) = &key {
@@ -124,12 +144,34 @@ impl Outbox {
             q.one_off_bytes += size(&item);
         }
         q.frames.push((key, item));
+        if q.waker.is_none() || (q.deferred && !pace.is_zero()) {
+            // The body is busy (it takes this frame with the others) or a flush is due.
+            return Ok(false);
+        }
+        let now = Instant::now();
+        if q.woken_at.is_some_and(|t| now.duration_since(t) < pace) {
+            q.deferred = true;
+            return Ok(true);
+        }
+        q.woken_at = Some(now);
         let waker = q.waker.take();
         drop(q);
         if let Some(w) = waker {
             w.wake();
         }
-        Ok(())
+        Ok(false)
+    }
+
+    /// Wakes the connection for the frames a paced push left waiting.
+    pub fn flush(&self) {
+        let mut q = self.lock();
+        q.deferred = false;
+        q.woken_at = Some(Instant::now());
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     /// Bytes of the one-off frames waiting (tests and diagnostics).
@@ -547,6 +589,62 @@ mod tests {
             let got: Vec<&str> = got.iter().map(|p| std::str::from_utf8(p).unwrap_or("?")).collect();
             assert_eq!(got, want);
         }
+    }
+
+    /// A waker that counts its wakes.
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_busy_socket_is_woken_once_per_pace_and_a_quiet_one_at_once() {
+        let outbox = Outbox::new(8, 1 << 20);
+        let counter = Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let wakes = || counter.0.load(Ordering::SeqCst);
+        let text = |t: &str| Outgoing::Text(ByteString::from(t.to_owned()));
+        let key = |k: &str| Some(Arc::<str>::from(k));
+        let hour = Duration::from_secs(3600);
+        let taken = |o: Option<Outgoing>| match o {
+            Some(Outgoing::Text(t)) => t.to_string(),
+            other => panic!("expected a text frame, got {other:?}"),
+        };
+
+        // Quiet: the first frame wakes the waiting body at once.
+        assert!(outbox.next(&waker).is_none());
+        assert_eq!(outbox.push_paced(key("a"), text("a1"), None, hour), Ok(false));
+        assert_eq!(wakes(), 1);
+        assert_eq!(taken(outbox.next(&waker)), "a1");
+        assert!(outbox.next(&waker).is_none(), "the body waits again");
+
+        // Busy: within the pace nothing wakes it; the first deferred push asks for a flush.
+        assert_eq!(outbox.push_paced(key("a"), text("a2"), None, hour), Ok(true));
+        assert_eq!(outbox.push_paced(key("b"), text("b1"), None, hour), Ok(false));
+        assert_eq!(wakes(), 1, "no wake before the flush");
+        outbox.flush();
+        assert_eq!(wakes(), 2);
+        assert_eq!(taken(outbox.next(&waker)), "a2");
+        assert_eq!(taken(outbox.next(&waker)), "b1");
+        assert!(outbox.next(&waker).is_none());
+
+        // Unpaced frames (snapshots, pongs) always wake it.
+        assert!(outbox.push(key("c"), text("c1"), None).is_ok());
+        assert_eq!(wakes(), 3);
+        // With no pace, a state frame does too.
+        assert!(outbox.next(&waker).is_some());
+        assert!(outbox.next(&waker).is_none());
+        assert_eq!(outbox.push_paced(key("a"), text("a3"), None, Duration::ZERO), Ok(false));
+        assert_eq!(wakes(), 4);
+        // A change pushed at once wakes it even while paced frames wait for a flush.
+        assert!(outbox.next(&waker).is_some());
+        assert!(outbox.next(&waker).is_none());
+        assert_eq!(outbox.push_paced(key("a"), text("a4"), None, hour), Ok(true));
+        assert_eq!(outbox.push_paced(key("b"), text("b2"), None, Duration::ZERO), Ok(false));
+        assert_eq!(wakes(), 5);
     }
 
     #[test]

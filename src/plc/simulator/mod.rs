@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::domain::EpochMs;
-use crate::domain::plant::{LineModel, PlantModel};
+use crate::domain::plant::{LineModel, MachineIdx, PlantModel};
 use crate::domain::tag::TagUpdate;
 
 use self::behaviour::{Behaviour, Rates};
@@ -156,14 +156,29 @@ impl SimPlant {
         out.sort_by_key(|u| u.ts);
         out
     }
+
+    /// What happened on line `line` (plant order) up to simulated time `until`, ordered by
+    /// time; nothing for a line the plant does not have.
+    pub fn advance_line(&mut self, line: usize, until: EpochMs) -> Vec<TagUpdate> {
+        let mut out = Vec::new();
+        if let Some(l) = self.lines.get_mut(line) {
+            l.advance(until, &mut out);
+        }
+        out.sort_by_key(|u| u.ts);
+        out
+    }
 }
 
-/// The simulated plant as a [`TagSource`]: every `step` it delivers what happened, then a
-/// heartbeat so machines standing still are known to be alive.
+/// The simulated plant as a [`TagSource`]: every `step` it delivers what happened on each
+/// line, then a heartbeat so machines standing still are known to be alive. Each line steps
+/// at its own phase within `step`, as the separate PLCs of a real plant do, rather than
+/// every line at the same instant.
 pub struct SimulatorSource {
     sim: SimPlant,
     step: Duration,
     clock: Clock,
+    /// The machines of each line, for its heartbeat.
+    lines: Vec<Vec<MachineIdx>>,
 }
 
 impl SimulatorSource {
@@ -173,6 +188,7 @@ impl SimulatorSource {
             sim: SimPlant::new(plant, seed, clock.now_ms(), speed),
             step,
             clock,
+            lines: plant.lines.iter().map(|l| l.machines.clone()).collect(),
         }
     }
 }
@@ -183,18 +199,27 @@ impl TagSource for SimulatorSource {
     }
 
     fn start(self: Box<Self>, sink: TagSink) {
-        let SimulatorSource { mut sim, step, clock } = *self;
+        let SimulatorSource {
+            mut sim,
+            step,
+            clock,
+            lines,
+        } = *self;
+        if lines.is_empty() {
+            return;
+        }
+        let phase = (step / lines.len() as u32).max(Duration::from_millis(1));
         actix_rt::spawn(async move {
-            let mut interval = actix_rt::time::interval(step);
+            let mut interval = actix_rt::time::interval(phase);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
+            for (line, machines) in lines.iter().enumerate().cycle() {
                 interval.tick().await;
                 let now = sim.sim_time(clock.now_ms());
-                let updates = sim.advance(now);
+                let updates = sim.advance_line(line, now);
                 if !updates.is_empty() {
                     sink.deliver(updates);
                 }
-                sink.heartbeat(now);
+                sink.heartbeat_machines(now, machines);
             }
         });
     }
@@ -210,6 +235,40 @@ mod tests {
     use crate::domain::plant::SignalKind;
     use crate::domain::snapshot::{line_snapshot, machine_snapshot};
     use crate::test_support::demo_plant;
+
+    #[test]
+    fn stepping_each_line_at_its_own_phase_gives_the_plants_history() {
+        let plant = demo_plant();
+        let start = 1_790_000_000_000;
+        let mut whole = SimPlant::new(&plant, 11, start, 1.0);
+        let mut by_line = SimPlant::new(&plant, 11, start, 1.0);
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let mut t = start;
+        let n = plant.lines.len() as i64;
+        assert!(n > 1, "the demo plant has several lines");
+        for _ in 0..600 {
+            t += 200;
+            a.extend(whole.advance(t));
+            // Line i steps 200·i/n ms later than the plant does, as the source steps it.
+            for line in 0..plant.lines.len() {
+                b.extend(by_line.advance_line(line, t - 200 + 200 * (line as i64 + 1) / n));
+            }
+        }
+        // Everything both have stepped past is the same.
+        let key = |v: &Vec<TagUpdate>| {
+            let mut k: Vec<_> = v
+                .iter()
+                .filter(|u| u.ts <= t - 200)
+                .map(|u| (u.ts, u.tag.clone(), format!("{:?}", u.value)))
+                .collect();
+            k.sort();
+            k
+        };
+        assert!(a.len() > 100, "two minutes of the demo plant, got {} updates", a.len());
+        assert_eq!(key(&a), key(&b));
+        assert!(by_line.advance_line(plant.lines.len(), t).is_empty(), "no such line");
+    }
 
     #[test]
     fn same_seed_gives_the_same_history_whatever_the_step() {
