@@ -15,7 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::tools::{find, repo, require, run};
+use common::TEST_PLANT;
+use common::nginx::{certificates, main_config, site_config};
+use common::tools::{find, require};
 use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -26,9 +28,9 @@ const FORWARD_TOKEN: &str = "forward-token-forward-token-0123";
 const INGEST_TOKEN: &str = "ingest-token-ingest-token-0123";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// The edge's plant: line-a (two machines) and line-q; machines never go stale during a
-/// test, so nothing is recorded after the test stops feeding.
-const EDGE_PLANT: &str = r#"
+/// The edge's plant header: machines never go stale during a test, so nothing is recorded
+/// after the test stops feeding.
+const EDGE_HEADER: &str = r#"
 timezone = "UTC"
 microstop_threshold = "2m"
 stale_after = "1h"
@@ -42,27 +44,10 @@ end = "12:00"
 name = "late"
 start = "12:00"
 end = "00:00"
+"#;
 
-[[lines]]
-id = "line-a"
-name = "Line A"
-output_machine = "a-filler"
-constraint_machine = "a-filler"
-EDGE_A
-
-[[lines.machines]]
-id = "a-filler"
-name = "Filler"
-ideal_cycle_time = "1s"
-fault_codes = { 7 = "jam" }
-tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", width = 32 }, reject = { tag = "A.Filler.Reject", width = 32 }, fault_code = "A.Filler.Fault" }
-
-[[lines.machines]]
-id = "a-packer"
-name = "Packer"
-ideal_cycle_time = "2s"
-tags = { running = "A.Packer.Run", fault = "A.Packer.Fault", good = { tag = "A.Packer.Good", width = 16 }, reject = { tag = "A.Packer.Reject", width = 16 } }
-
+/// The edge's second line.
+const LINE_Q: &str = r#"
 [[lines]]
 id = "line-q"
 name = "Line Q"
@@ -77,12 +62,19 @@ ideal_cycle_time = "1s"
 tags = { state = { tag = "Q.Press.State" }, total = { tag = "Q.Press.Total", width = 32 } }
 "#;
 
-/// The plant with each line's `edge` key (on a central), or none (on the edge).
+/// The edge's plant: the harness's line-a (two machines) and line-q, with each line's
+/// `edge` key (on a central), or none (on the edge).
 fn plant(edge_a: Option<&str>, edge_q: Option<&str>) -> String {
     let key = |e: Option<&str>| e.map(|e| format!("edge = \"{e}\"")).unwrap_or_default();
-    EDGE_PLANT
-        .replace("EDGE_A", &key(edge_a))
-        .replace("EDGE_Q", &key(edge_q))
+    let line_a = TEST_PLANT
+        .find("[[lines]]")
+        .map_or(TEST_PLANT, |at| &TEST_PLANT[at..])
+        .replacen(
+            "constraint_machine = \"a-filler\"\n",
+            &format!("constraint_machine = \"a-filler\"\n{}\n", key(edge_a)),
+            1,
+        );
+    format!("{EDGE_HEADER}\n{line_a}{}", LINE_Q.replace("EDGE_Q", &key(edge_q)))
 }
 
 fn free_port() -> u16 {
@@ -434,91 +426,10 @@ async fn until_forwarded(edge: &Node, admin: &str, central_db: &Path, edge_id: &
     );
 }
 
-/// A CA and a certificate for localhost/127.0.0.1 signed by it, into `dir` (`ca.pem`,
-/// `fullchain.pem`, `privkey.pem`).
-fn certificates(openssl: &Path, dir: &Path) {
-    let sh = |args: &[&str]| {
-        run(Command::new(openssl).args(args), dir);
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    sh(&[
-        &["req", "-x509"][..],
-        &ec,
-        &[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=MS5 forward test CA",
-        ],
-    ]
-    .concat());
-    sh(&[
-        &["req"][..],
-        &ec,
-        &["-keyout", "privkey.pem", "-out", "server.csr", "-subj", "/CN=localhost"],
-    ]
-    .concat());
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("ext");
-    sh(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "fullchain.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
-}
-
 /// nginx with deploy/nginx/ms5.conf, TLS on `https` in front of MS5 on `upstream`.
 fn nginx(nginx: &Path, dir: &Path, upstream: u16, https: u16) -> Proc {
-    let d = dir.display();
-    let mut site = std::fs::read_to_string(repo().join("deploy/nginx/ms5.conf")).expect("ms5.conf");
-    for (from, to) in [
-        ("server 127.0.0.1:8080;", format!("server 127.0.0.1:{upstream};")),
-        ("listen 443 ssl http2;", format!("listen 127.0.0.1:{https} ssl http2;")),
-        ("listen 80;", format!("listen 127.0.0.1:{};", free_port())),
-        ("/etc/ssl/ms5/fullchain.pem", format!("{d}/fullchain.pem")),
-        ("/etc/ssl/ms5/privkey.pem", format!("{d}/privkey.pem")),
-        ("/var/cache/nginx/ms5", format!("{d}/cache")),
-    ] {
-        assert!(site.contains(from), "deploy/nginx/ms5.conf no longer has `{from}`");
-        site = site.replace(from, &to);
-    }
-    std::fs::write(dir.join("ms5.conf"), site).expect("site");
-    // SAFETY: geteuid has no preconditions.
-    let user = if unsafe { libc::geteuid() } == 0 {
-        "user root;"
-    } else {
-        ""
-    };
-    std::fs::write(
-        dir.join("nginx.conf"),
-        format!(
-            "{user}\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-             fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-             include {d}/ms5.conf;\n}}\n"
-        ),
-    )
-    .expect("nginx.conf");
+    std::fs::write(dir.join("ms5.conf"), site_config(dir, upstream, https, free_port())).expect("site");
+    std::fs::write(dir.join("nginx.conf"), main_config(dir)).expect("nginx.conf");
     Proc(
         Command::new(nginx)
             .arg("-p")

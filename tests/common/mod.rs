@@ -4,6 +4,7 @@
 //! server `MS5_TEST_POSTGRES_URL` names (see [`store_url`]).
 #![allow(dead_code)]
 
+pub mod nginx;
 pub mod pager;
 pub mod tools;
 pub mod ws;
