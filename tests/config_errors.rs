@@ -484,3 +484,54 @@ fn logix_and_pccc_addresses_are_checked_with_their_key_and_line() {
         )
     );
 }
+
+#[test]
+fn the_store_url_its_production_password_and_the_retentions_are_checked() {
+    let fine = Setup::new(SETTINGS, PLANT);
+    let jwt = "a-secret-of-our-own-a-secret-of-our-own-0123456789";
+    let production = [("MS5__PROFILE", "production"), ("MS5__AUTH__JWT_SECRET", jwt)];
+    let env = |extra: (&'static str, &'static str)| {
+        let mut env = production.to_vec();
+        env.push(extra);
+        env
+    };
+    let cases = [
+        (
+            vec![("MS5__STORE__URL", "mysql://ms5@db/ms5")],
+            "store.url: must start with sqlite: or postgres:// (e.g. sqlite://data/ms5.db, postgres://ms5@db/ms5)",
+        ),
+        (
+            vec![("MS5__STORE__TELEMETRY_RETENTION", "23h")],
+            "store.telemetry_retention: must be at least 1d",
+        ),
+        (
+            vec![("MS5__STORE__AUDIT_RETENTION", "12h")],
+            "store.audit_retention: must be at least 1d",
+        ),
+        (
+            env(("MS5__STORE__URL", "postgres://ms5:CHANGE-ME-db-password@db/ms5")),
+            "store.url: carries the example password: the production profile needs one of your own (set MS5__STORE__URL)",
+        ),
+    ];
+    for (env, message) in cases {
+        let (code, _, stderr) = fine.check(&env);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (
+                2,
+                format!("ms5: configuration error: environment (MS5__…): {message}\n").as_str()
+            ),
+            "{env:?}"
+        );
+    }
+    // The same settings with a password of their own, and the example password outside
+    // production, are accepted (check-config does not connect).
+    for env in [
+        env(("MS5__STORE__URL", "postgres://ms5:our-own-db-password@db/ms5")),
+        vec![("MS5__STORE__URL", "postgres://ms5:CHANGE-ME-db-password@db/ms5")],
+        vec![("MS5__STORE__TELEMETRY_RETENTION", "1d")],
+    ] {
+        let (code, _, stderr) = fine.check(&env);
+        assert_eq!(code, 0, "{env:?}: {stderr}");
+    }
+}
