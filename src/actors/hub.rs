@@ -303,39 +303,47 @@ struct Session {
     outbox: Arc<Outbox>,
     away: Recipient<GoingAway>,
     opened_by: OpenedBy,
+    /// See [`session_pace`].
+    pace: Duration,
 }
 
 impl Session {
     fn deliver(&self, d: &Deliver) {
-        // Keyed frames replace each other and never go past the budget.
-        let _ = self
-            .outbox
-            .push(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref());
+        let _ = self.deliver_paced(d, Duration::ZERO);
     }
 
-    /// Delivers a state change, paced by `pace` (see [`Outbox::push_paced`]); true when
-    /// the outbox needs a flush.
-    fn deliver_paced(&self, d: &Deliver, pace: Duration) -> bool {
-        matches!(
-            self.outbox
-                .push_paced(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref(), pace),
-            Ok(true)
-        )
+    /// Delivers a state change, paced by `pace` (see [`Outbox::push_paced`]); `Some(due)`
+    /// when the outbox needs a flush then.
+    fn deliver_paced(&self, d: &Deliver, pace: Duration) -> Option<Instant> {
+        // Keyed frames replace each other and never go past the budget.
+        self.outbox
+            .push_paced(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref(), pace)
+            .ok()
+            .flatten()
     }
 }
 
-/// Most often a busy socket is woken for coalesced state changes: the first after a quiet
-/// spell goes out at once, later ones within this, several in one write. A change its
-/// publisher pushed at once (a new state, reason or product) is not paced.
+/// About how often a busy socket is woken for coalesced state changes: the first after a
+/// quiet spell goes out at once, later ones within this, several in one write. Each session
+/// paces at its own share of 15–25 ms ([`session_pace`]), so that busy sockets are not all
+/// woken (and written) in the same instant. A change its publisher pushed at once (a new
+/// state, reason or product) is not paced.
 pub const PACE: Duration = Duration::from_millis(20);
+
+/// Session `id`'s pace: [`PACE`] × 0.75–1.25, spread by the id.
+fn session_pace(id: u64) -> Duration {
+    // Fibonacci hashing spreads consecutive ids over the range.
+    let spread = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44; // 0 .. 2^20
+    PACE.mul_f64(0.75 + 0.5 * spread as f64 / f64::from(1u32 << 20))
+}
 
 /// The actor.
 #[derive(Default)]
 pub struct Hub {
     channels: HashMap<String, Channel>,
     sessions: HashMap<u64, Session>,
-    /// Outboxes whose paced frames wait for the next flush.
-    deferred: Vec<Arc<Outbox>>,
+    /// Outboxes whose paced frames wait for a flush, with when it is due.
+    deferred: Vec<(Instant, Arc<Outbox>)>,
 }
 
 fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
@@ -451,10 +459,15 @@ impl Actor for Hub {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.run_interval(PACE, |hub, _| {
-            for outbox in hub.deferred.drain(..) {
-                outbox.flush();
-            }
+        ctx.run_interval(PACE / 4, |hub, _| {
+            let now = Instant::now();
+            hub.deferred.retain(|(due, outbox)| {
+                let flush = *due <= now;
+                if flush {
+                    outbox.flush();
+                }
+                !flush
+            });
         });
     }
 }
@@ -465,7 +478,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        let pace = if msg.since.is_some() { Duration::ZERO } else { PACE };
+        let urgent = msg.since.is_some();
         for name in msg.channels {
             let ch = self.channels.entry(name.clone()).or_default();
             ch.seq += 1;
@@ -513,9 +526,9 @@ impl Handler<Publish> for Hub {
                         }
                     };
                     if let Some(s) = self.sessions.get(id)
-                        && s.deliver_paced(deliver, pace)
+                        && let Some(due) = s.deliver_paced(deliver, if urgent { Duration::ZERO } else { s.pace })
                     {
-                        self.deferred.push(s.outbox.clone());
+                        self.deferred.push((due, s.outbox.clone()));
                     }
                 }
             }
@@ -578,6 +591,7 @@ impl Handler<Connect> for Hub {
                 outbox: msg.outbox,
                 away: msg.away,
                 opened_by: msg.opened_by,
+                pace: session_pace(msg.session),
             },
         );
     }
@@ -644,5 +658,29 @@ impl Handler<Disconnect> for Hub {
         for ch in self.channels.values_mut() {
             ch.subscribers.remove(&msg.session);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_pace_within_a_quarter_of_pace_and_spread_over_it() {
+        let paces: Vec<Duration> = (1..=1000).map(session_pace).collect();
+        let (lo, hi) = (PACE.mul_f64(0.75), PACE.mul_f64(1.25));
+        assert!(paces.iter().all(|p| (lo..=hi).contains(p)), "every pace in 15–25 ms");
+        let min = paces.iter().min().copied().unwrap_or_default();
+        let max = paces.iter().max().copied().unwrap_or_default();
+        assert!(
+            min < Duration::from_millis(16) && max > Duration::from_millis(24),
+            "{min:?} … {max:?}"
+        );
+        // Neighbouring ids (sockets opened one after another) do not pace alike.
+        let close = paces
+            .windows(2)
+            .filter(|w| w[0].abs_diff(w[1]) < Duration::from_millis(1))
+            .count();
+        assert!(close < 200, "{close} of 999 neighbours within 1 ms");
     }
 }

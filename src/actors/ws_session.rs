@@ -111,10 +111,10 @@ impl Outbox {
     }
 
     /// [`Outbox::push`], waking the connection at most once per `pace` (a zero `pace` wakes
-    /// it at once, even while paced frames wait): a frame that comes
-    /// sooner after the last wake stays queued with the frames after it, and the call
-    /// returns `Ok(true)` the first time, for the caller to [`Outbox::flush`] the outbox
-    /// within `pace`. A socket that was quiet gets its frame at once; a busy one gets its
+    /// it at once, even while paced frames wait): a frame that comes sooner after the last
+    /// wake stays queued with the frames after it, and the call returns `Ok(Some(due))` the
+    /// first time, for the caller to [`Outbox::flush`] the outbox at `due` (one `pace` after
+    /// the last wake). A socket that was quiet gets its frame at once; a busy one gets its
     /// frames a few at a time, in one write instead of one each.
     pub fn push_paced(
         &self,
@@ -122,10 +122,10 @@ impl Outbox {
         item: Outgoing,
         whole: Option<&WholeState>,
         pace: Duration,
-    ) -> Result<bool, OverBudget> {
+    ) -> Result<Option<Instant>, OverBudget> {
         let mut q = self.lock();
         if q.closed {
-            return Ok(false);
+            return Ok(None);
         }
         let mut item = item;
         if let Some(k) = &key {
@@ -146,12 +146,12 @@ impl Outbox {
         q.frames.push((key, item));
         if q.waker.is_none() || (q.deferred && !pace.is_zero()) {
             // The body is busy (it takes this frame with the others) or a flush is due.
-            return Ok(false);
+            return Ok(None);
         }
         let now = Instant::now();
-        if q.woken_at.is_some_and(|t| now.duration_since(t) < pace) {
+        if let Some(due) = q.woken_at.map(|t| t + pace).filter(|&due| now < due) {
             q.deferred = true;
-            return Ok(true);
+            return Ok(Some(due));
         }
         q.woken_at = Some(now);
         let waker = q.waker.take();
@@ -159,7 +159,7 @@ impl Outbox {
         if let Some(w) = waker {
             w.wake();
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Wakes the connection for the frames a paced push left waiting.
@@ -616,14 +616,17 @@ mod tests {
 
         // Quiet: the first frame wakes the waiting body at once.
         assert!(outbox.next(&waker).is_none());
-        assert_eq!(outbox.push_paced(key("a"), text("a1"), None, hour), Ok(false));
+        assert_eq!(outbox.push_paced(key("a"), text("a1"), None, hour), Ok(None));
         assert_eq!(wakes(), 1);
         assert_eq!(taken(outbox.next(&waker)), "a1");
         assert!(outbox.next(&waker).is_none(), "the body waits again");
 
         // Busy: within the pace nothing wakes it; the first deferred push asks for a flush.
-        assert_eq!(outbox.push_paced(key("a"), text("a2"), None, hour), Ok(true));
-        assert_eq!(outbox.push_paced(key("b"), text("b1"), None, hour), Ok(false));
+        assert!(matches!(
+            outbox.push_paced(key("a"), text("a2"), None, hour),
+            Ok(Some(_))
+        ));
+        assert_eq!(outbox.push_paced(key("b"), text("b1"), None, hour), Ok(None));
         assert_eq!(wakes(), 1, "no wake before the flush");
         outbox.flush();
         assert_eq!(wakes(), 2);
@@ -637,13 +640,16 @@ mod tests {
         // With no pace, a state frame does too.
         assert!(outbox.next(&waker).is_some());
         assert!(outbox.next(&waker).is_none());
-        assert_eq!(outbox.push_paced(key("a"), text("a3"), None, Duration::ZERO), Ok(false));
+        assert_eq!(outbox.push_paced(key("a"), text("a3"), None, Duration::ZERO), Ok(None));
         assert_eq!(wakes(), 4);
         // A change pushed at once wakes it even while paced frames wait for a flush.
         assert!(outbox.next(&waker).is_some());
         assert!(outbox.next(&waker).is_none());
-        assert_eq!(outbox.push_paced(key("a"), text("a4"), None, hour), Ok(true));
-        assert_eq!(outbox.push_paced(key("b"), text("b2"), None, Duration::ZERO), Ok(false));
+        assert!(matches!(
+            outbox.push_paced(key("a"), text("a4"), None, hour),
+            Ok(Some(_))
+        ));
+        assert_eq!(outbox.push_paced(key("b"), text("b2"), None, Duration::ZERO), Ok(None));
         assert_eq!(wakes(), 5);
     }
 
