@@ -95,6 +95,10 @@ pub struct Publish {
     /// When the tag values behind this change were received, for a change pushed at once
     /// (timed into [`m::WS_PUSH_LATENCY`] once its frames are queued).
     pub since: Option<Instant>,
+    /// New counts or time passing, which busy sockets take at their pace (see [`PACE`]);
+    /// otherwise (a machine's new state, reason or product, a job, a ticket) it wakes them
+    /// at once.
+    pub paced: bool,
 }
 
 impl Publish {
@@ -126,6 +130,7 @@ impl Publish {
             doc: Arc::new(entity_doc(value)),
             retire,
             since: None,
+            paced: false,
         })
     }
 }
@@ -326,8 +331,7 @@ impl Session {
 /// About how often a busy socket is woken for coalesced state changes: the first after a
 /// quiet spell goes out at once, later ones within this, several in one write. Each session
 /// paces at its own share of 15–25 ms ([`session_pace`]), so that busy sockets are not all
-/// woken (and written) in the same instant. A change its publisher pushed at once (a new
-/// state, reason or product) is not paced.
+/// woken (and written) in the same instant. Only [`Publish::paced`] updates are paced.
 pub const PACE: Duration = Duration::from_millis(20);
 
 /// Session `id`'s pace: [`PACE`] × 0.75–1.25, spread by the id.
@@ -478,7 +482,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        let urgent = msg.since.is_some();
+        let urgent = !msg.paced;
         for name in msg.channels {
             let ch = self.channels.entry(name.clone()).or_default();
             ch.seq += 1;

@@ -71,12 +71,14 @@ impl LineActor {
         line_snapshot(&self.plant, self.idx, &self.machines)
     }
 
-    fn publish(&mut self) {
+    /// Pushes the line; `paced`: see [`Publish::paced`].
+    fn publish(&mut self, paced: bool) {
         let snapshot = self.snapshot();
         self.gauges.set(&snapshot.windows);
         let channels = vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()];
         let line = Arc::from(snapshot.id.as_str());
-        if let Some(publish) = Publish::of(&snapshot, channels, snapshot.id.clone(), line, self.idx, false) {
+        if let Some(mut publish) = Publish::of(&snapshot, channels, snapshot.id.clone(), line, self.idx, false) {
+            publish.paced = paced;
             self.cache
                 .store_line(self.idx, self.version, publish.data.clone().into_bytes());
             self.hub.do_send(publish);
@@ -88,7 +90,7 @@ impl Actor for LineActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
-        self.publish();
+        self.publish(false);
     }
 }
 
@@ -107,11 +109,11 @@ impl Handler<MachineChanged> for LineActor {
         }
         self.version = self.version.max(msg.version);
         match self.throttle.on(msg.cause, Instant::now()) {
-            Push::Now => self.publish(),
+            Push::Now => self.publish(msg.cause != Cause::StateChange),
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {
                     act.throttle.flushed(Instant::now());
-                    act.publish();
+                    act.publish(true);
                 });
             }
             Push::Scheduled => {}

@@ -266,7 +266,9 @@ impl MachineActor {
             Push::Now => {
                 // Only changes pushed at once are timed: a coalesced count waits on purpose.
                 let since = self.unpushed_since.take();
-                self.publish(cause, since);
+                // A new state, reason or product goes to every socket at once; counts and
+                // time passing take their pace.
+                self.publish(cause, since, cause != Cause::StateChange);
             }
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {
@@ -277,7 +279,7 @@ impl MachineActor {
                     } else {
                         Cause::TimePassing
                     };
-                    act.publish(cause, None);
+                    act.publish(cause, None, true);
                 });
             }
             Push::Scheduled => {}
@@ -300,8 +302,9 @@ impl MachineActor {
         self.after_change(ctx, Cause::TimePassing);
     }
 
-    /// Pushes the machine's state; `since`: when the samples it shows were received.
-    fn publish(&mut self, cause: Cause, since: Option<Instant>) {
+    /// Pushes the machine's state; `since`: when the samples it shows were received;
+    /// `paced`: see [`Publish::paced`].
+    fn publish(&mut self, cause: Cause, since: Option<Instant>, paced: bool) {
         let snapshot = self.snapshot();
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
@@ -317,6 +320,7 @@ impl MachineActor {
         let line = Arc::from(self.plant.lines[line_idx].id.as_str());
         if let Some(mut publish) = Publish::of(&snapshot, vec![format!("machine:{id}")], id, line, self.idx, false) {
             publish.since = since;
+            publish.paced = paced;
             self.cache.store_machine(self.idx, publish.data.clone().into_bytes());
             self.hub.do_send(publish);
         }
@@ -333,7 +337,7 @@ impl Actor for MachineActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.publish(Cause::TimePassing, None);
+        self.publish(Cause::TimePassing, None, false);
         // Each machine ticks at its own phase within the second, so 200 machines do not
         // all tick (and publish) at the same instant and hold up a tag change behind them.
         let phase = TICK.mul_f64(self.idx as f64 / self.plant.machines.len().max(1) as f64);
