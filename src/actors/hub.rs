@@ -95,9 +95,9 @@ pub struct Publish {
     /// When the tag values behind this change were received, for a change pushed at once
     /// (timed into [`m::WS_PUSH_LATENCY`] once its frames are queued).
     pub since: Option<Instant>,
-    /// New counts or time passing, which busy sockets take at their pace (see [`PACE`]);
-    /// otherwise (a machine's new state, reason or product, a job, a ticket) it wakes them
-    /// at once.
+    /// A line, or a machine's new counts or time passing: busy sockets take it at their
+    /// pace (see [`PACE`]). Otherwise (a machine's new state, reason or product, a job, a
+    /// ticket) it wakes them at once.
     pub paced: bool,
 }
 

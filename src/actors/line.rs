@@ -71,14 +71,15 @@ impl LineActor {
         line_snapshot(&self.plant, self.idx, &self.machines)
     }
 
-    /// Pushes the line; `paced`: see [`Publish::paced`].
-    fn publish(&mut self, paced: bool) {
+    /// Pushes the line, paced (see [`Publish::paced`]): a line changes with each of its
+    /// machines, and a client of every line would be woken for each change.
+    fn publish(&mut self) {
         let snapshot = self.snapshot();
         self.gauges.set(&snapshot.windows);
         let channels = vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()];
         let line = Arc::from(snapshot.id.as_str());
         if let Some(mut publish) = Publish::of(&snapshot, channels, snapshot.id.clone(), line, self.idx, false) {
-            publish.paced = paced;
+            publish.paced = true;
             self.cache
                 .store_line(self.idx, self.version, publish.data.clone().into_bytes());
             self.hub.do_send(publish);
@@ -90,7 +91,7 @@ impl Actor for LineActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
-        self.publish(false);
+        self.publish();
     }
 }
 
@@ -109,11 +110,11 @@ impl Handler<MachineChanged> for LineActor {
         }
         self.version = self.version.max(msg.version);
         match self.throttle.on(msg.cause, Instant::now()) {
-            Push::Now => self.publish(msg.cause != Cause::StateChange),
+            Push::Now => self.publish(),
             Push::After(wait) => {
                 ctx.run_later(wait, |act, _| {
                     act.throttle.flushed(Instant::now());
-                    act.publish(true);
+                    act.publish();
                 });
             }
             Push::Scheduled => {}
