@@ -452,8 +452,10 @@ ideal_cycle_time = "1s"
 tags = { state = { tag = "A.Filler.State" }, total = { tag = "A.Filler.Total", width = 32 } }
 "#;
     let dir = temp();
-    // 1 December 2026, long after both nights.
-    let app = spawn_plant_at(dir.path(), plant, 1_796_083_200_000, json!({})).await;
+    // 1 December 2026, long after both nights; the March night is past the default 90
+    // days of telemetry, which the retention pass at start would delete under the test.
+    let keep_a_year = json!({ "store": { "telemetry_retention": "365days" } });
+    let app = spawn_plant_at(dir.path(), plant, 1_796_083_200_000, keep_a_year).await;
     // (date, night from UTC, to UTC, hand-computed hours): spring forward on 29 March
     // (22:00 CET = 21:00Z to 06:00 CEST = 04:00Z: 7 h), fall back on 25 October
     // (22:00 CEST = 20:00Z to 06:00 CET = 05:00Z: 9 h).
