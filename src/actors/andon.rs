@@ -213,9 +213,15 @@ impl AndonDesk {
         let line = view.line.clone();
         let channels = vec![ANDON.to_owned(), format!("{ANDON}:{line}")];
         let entity = format!("{:012}", view.id);
-        if let Some(publish) = Publish::of(&view, channels, entity, Arc::from(line.as_str()), 0, closed) {
-            self.hub.do_send(publish);
-        }
+        let publish = Publish::of(
+            Arc::new(view.clone()),
+            channels,
+            entity,
+            Arc::from(line.as_str()),
+            0,
+            closed,
+        );
+        self.hub.do_send(publish);
         if closed {
             self.views.remove(&view.id);
         } else {

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -15,16 +15,20 @@ use bytestring::ByteString;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::entity_json::EntityJson;
 use super::ws_session::{Outbox, Outgoing};
 use crate::domain::merge_patch::diff;
 use crate::domain::plant::PlantModel;
-use crate::domain::wire_doc::{WINDOW_MASKS, WindowMask, entity_doc, is_empty_patch, only_windows};
+use crate::domain::wire_doc::{WINDOW_MASKS, WindowMask, is_empty_patch, only_windows};
 use crate::metrics as m;
 
 /// The channel with every line.
 pub const PRODUCTION_UPDATES: &str = "production_updates";
 /// The channel with every open Andon ticket (`andon:{line}` for one line's).
 pub const ANDON: &str = "andon";
+
+/// The key of the maintenance banner's frames (one `Arc`: outboxes compare keys by identity).
+static BANNER_KEY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("#banner"));
 
 /// A frame for sessions, put straight into each one's [`Outbox`] (no message per session:
 /// a session that falls behind holds one pending frame per entity, not a queue). `key`
@@ -85,10 +89,8 @@ pub struct Publish {
     pub line: Arc<str>,
     /// Position of the entity in snapshots.
     pub order: usize,
-    /// The entity as JSON, as the REST API shows it (protocol 1 frames).
-    pub data: ByteString,
-    /// The entity in its protocol 2 form (see `domain::wire_doc`).
-    pub doc: Arc<Value>,
+    /// The entity's new state, serialised when a subscriber or a REST read needs it.
+    pub json: Arc<EntityJson>,
     /// The entity is gone after this update (a closed ticket): send it, then drop it
     /// from snapshots.
     pub retire: bool,
@@ -102,36 +104,25 @@ pub struct Publish {
 }
 
 impl Publish {
-    /// A publish of `entity`, serialised once for both protocols; `None` (logged) when it
-    /// cannot be serialised.
-    pub fn of(
-        what: &impl Serialize,
+    /// A publish of `what`, the state of `entity` (serialised only when someone reads it).
+    pub fn of<T: Serialize + Send + Sync + 'static>(
+        what: Arc<T>,
         channels: Vec<String>,
         entity: String,
         line: Arc<str>,
         order: usize,
         retire: bool,
-    ) -> Option<Publish> {
-        // The REST form keeps the struct's field order; the document is compared, not shown.
-        let (data, value) = match serde_json::to_string(what).and_then(|d| Ok((d, serde_json::to_value(what)?))) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(entity, error = %e, "cannot serialise a pushed entity");
-                return None;
-            }
-        };
-        let data = ByteString::from(data);
-        Some(Publish {
+    ) -> Publish {
+        Publish {
+            json: EntityJson::new(&entity, what),
             channels,
             entity,
             line,
             order,
-            data,
-            doc: Arc::new(entity_doc(value)),
             retire,
             since: None,
             paced: false,
-        })
+        }
     }
 }
 
@@ -284,12 +275,30 @@ struct Subscriber {
     scope: LineScope,
     protocol: Protocol,
     windows: WindowMask,
+    /// The session's outbox and pace, kept here so that a publish reaches each subscriber
+    /// without looking its session up.
+    outbox: Arc<Outbox>,
+    pace: Duration,
+}
+
+impl Subscriber {
+    /// Delivers a state change, paced by `pace` (see [`Outbox::push_paced`]); `Some(due)`
+    /// when the outbox needs a flush then.
+    fn deliver_paced(&self, d: &Deliver, pace: Duration) -> Option<Instant> {
+        // Keyed frames replace each other and never go past the budget.
+        self.outbox
+            .push_paced(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref(), pace)
+            .ok()
+            .flatten()
+    }
 }
 
 struct Entity {
+    /// `channel|entity`: the key of its frames in outboxes, one `Arc` for the entity's life
+    /// (outboxes compare keys by identity).
+    key: Arc<str>,
     line: Arc<str>,
-    data: ByteString,
-    doc: Arc<Value>,
+    json: Arc<EntityJson>,
     /// The protocol 2 document serialised per window set, made for the first snapshot that
     /// needs it and shared by every snapshot after (until the entity changes).
     wire: RefCell<HashMap<WindowMask, Bytes>>,
@@ -302,6 +311,8 @@ struct Channel {
     seq: u64,
     subscribers: HashMap<u64, Subscriber>,
     latest: BTreeMap<(usize, String), Entity>,
+    /// The key of its snapshot frames, made at the first snapshot.
+    snapshot_key: Option<Arc<str>>,
 }
 
 struct Session {
@@ -314,17 +325,10 @@ struct Session {
 
 impl Session {
     fn deliver(&self, d: &Deliver) {
-        let _ = self.deliver_paced(d, Duration::ZERO);
-    }
-
-    /// Delivers a state change, paced by `pace` (see [`Outbox::push_paced`]); `Some(due)`
-    /// when the outbox needs a flush then.
-    fn deliver_paced(&self, d: &Deliver, pace: Duration) -> Option<Instant> {
         // Keyed frames replace each other and never go past the budget.
-        self.outbox
-            .push_paced(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref(), pace)
-            .ok()
-            .flatten()
+        let _ = self
+            .outbox
+            .push(d.key.clone(), Outgoing::Text(d.frame.clone()), d.whole.as_deref());
     }
 }
 
@@ -381,12 +385,12 @@ impl Hub {
     /// which every snapshot of the same entities shares (no copy per subscriber).
     fn snapshot(channel: &str, ch: &Channel, sub: &Subscriber) -> Vec<Bytes> {
         let item = |e: &Entity| match sub.protocol {
-            Protocol::V1 => e.data.clone().into_bytes(),
+            Protocol::V1 => e.json.data().into_bytes(),
             Protocol::V2 => e
                 .wire
                 .borrow_mut()
                 .entry(sub.windows)
-                .or_insert_with(|| Bytes::from(only_windows(&e.doc, sub.windows).to_string()))
+                .or_insert_with(|| Bytes::from(only_windows(&e.json.doc(), sub.windows).to_string()))
                 .clone(),
         };
         let head = format!(r#"{{"type":"snapshot","channel":"{channel}","seq":{},"data":"#, ch.seq);
@@ -408,18 +412,21 @@ impl Hub {
         pieces
     }
 
-    fn send_snapshot(&self, session: u64, channel: &str) {
-        let (Some(s), Some(ch)) = (self.sessions.get(&session), self.channels.get(channel)) else {
-            return;
-        };
-        let Some(sub) = ch.subscribers.get(&session) else {
+    fn send_snapshot(&mut self, session: u64, channel: &str) {
+        let Some(ch) = self.channels.get_mut(channel) else {
             return;
         };
         // Keyed so a stuck client's snapshot is never dropped as a one-off frame.
-        let key = Some(Arc::from(format!("{channel}|#snapshot")));
-        let _ = s
+        let key = ch
+            .snapshot_key
+            .get_or_insert_with(|| Arc::from(format!("{channel}|#snapshot")))
+            .clone();
+        let Some(sub) = ch.subscribers.get(&session) else {
+            return;
+        };
+        let _ = sub
             .outbox
-            .push(key, Outgoing::Pieces(Hub::snapshot(channel, ch, sub)), None);
+            .push(Some(key), Outgoing::Pieces(Hub::snapshot(channel, ch, sub)), None);
     }
 }
 
@@ -436,7 +443,7 @@ fn v2_deliver(
         frame: OnceLock::new(),
         channel: Arc::from(channel),
         seq,
-        doc: entity.doc.clone(),
+        doc: entity.json.doc(),
         windows,
     });
     let frame = match change {
@@ -448,7 +455,7 @@ fn v2_deliver(
                 return None;
             }
             let base = entity.sent[windows.index()];
-            frame_v2("patch", channel, seq, Some(base), &entity.doc, &patch)
+            frame_v2("patch", channel, seq, Some(base), &entity.json.doc(), &patch)
         }
     };
     entity.sent[windows.index()] = seq;
@@ -489,10 +496,13 @@ impl Handler<Publish> for Hub {
             let seq = ch.seq;
             let slot = (msg.order, msg.entity.clone());
             let previous = ch.latest.remove(&slot);
+            let key = previous
+                .as_ref()
+                .map_or_else(|| Arc::from(format!("{name}|{}", msg.entity)), |p| p.key.clone());
             let mut entity = Entity {
+                key: key.clone(),
                 line: msg.line.clone(),
-                data: msg.data.clone(),
-                doc: msg.doc.clone(),
+                json: msg.json.clone(),
                 wire: RefCell::default(),
                 sent: previous.as_ref().map_or([0; WINDOW_MASKS], |p| p.sent),
             };
@@ -500,22 +510,22 @@ impl Handler<Publish> for Hub {
             // `None`: a new entity.
             let mut change: Option<Option<Option<Value>>> = None;
             if !ch.subscribers.is_empty() {
-                let key: Arc<str> = Arc::from(format!("{name}|{}", msg.entity));
                 let mut v1 = None;
                 let mut v2: [Option<Option<Deliver>>; WINDOW_MASKS] = std::array::from_fn(|_| None);
-                for (id, sub) in &ch.subscribers {
+                for sub in ch.subscribers.values() {
                     if !in_scope(&sub.scope, &msg.line) {
                         continue;
                     }
                     let deliver = match sub.protocol {
                         Protocol::V1 => v1.get_or_insert_with(|| Deliver {
-                            frame: frame("update", &name, seq, &msg.data),
+                            frame: frame("update", &name, seq, &msg.json.data()),
                             key: Some(key.clone()),
                             whole: None,
                         }),
                         Protocol::V2 => {
-                            let change =
-                                change.get_or_insert_with(|| previous.as_ref().map(|p| diff(&p.doc, &entity.doc)));
+                            let change = change.get_or_insert_with(|| {
+                                previous.as_ref().map(|p| diff(&p.json.doc(), &entity.json.doc()))
+                            });
                             let made = v2[sub.windows.index()].get_or_insert_with(|| match change {
                                 Some(None) => None,
                                 Some(Some(patch)) => {
@@ -529,10 +539,8 @@ impl Handler<Publish> for Hub {
                             }
                         }
                     };
-                    if let Some(s) = self.sessions.get(id)
-                        && let Some(due) = s.deliver_paced(deliver, if urgent { Duration::ZERO } else { s.pace })
-                    {
-                        self.deferred.push((due, s.outbox.clone()));
+                    if let Some(due) = sub.deliver_paced(deliver, if urgent { Duration::ZERO } else { sub.pace }) {
+                        self.deferred.push((due, sub.outbox.clone()));
                     }
                 }
             }
@@ -550,9 +558,10 @@ impl Handler<Subscribe> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) {
-        if !self.sessions.contains_key(&msg.session) {
+        let Some(s) = self.sessions.get(&msg.session) else {
             return;
-        }
+        };
+        let (outbox, pace) = (s.outbox.clone(), s.pace);
         let ch = self.channels.entry(msg.channel.clone()).or_default();
         ch.subscribers.insert(
             msg.session,
@@ -560,6 +569,8 @@ impl Handler<Subscribe> for Hub {
                 scope: msg.scope,
                 protocol: msg.protocol,
                 windows: msg.windows,
+                outbox,
+                pace,
             },
         );
         self.send_snapshot(msg.session, &msg.channel);
@@ -618,7 +629,7 @@ impl Handler<Announce> for Hub {
     fn handle(&mut self, msg: Announce, _: &mut Context<Self>) {
         let deliver = Deliver {
             frame: msg.frame,
-            key: Some(Arc::from("#banner")),
+            key: Some(BANNER_KEY.clone()),
             whole: None,
         };
         for s in self.sessions.values() {

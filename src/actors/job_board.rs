@@ -261,9 +261,16 @@ impl JobBoard {
         let channels = vec![format!("jobs:{}", view.line)];
         let order = usize::try_from(view.id).unwrap_or(usize::MAX);
         let line = Arc::from(view.line.as_str());
-        if let Some(publish) = Publish::of(view, channels, view.id.to_string(), line, order, !view.state.is_open()) {
-            self.plant.hub().do_send(publish);
-        }
+        let closed = !view.state.is_open();
+        let publish = Publish::of(
+            Arc::new(view.clone()),
+            channels,
+            view.id.to_string(),
+            line,
+            order,
+            closed,
+        );
+        self.plant.hub().do_send(publish);
     }
 
     /// Publishes every open job of every line (at start and on each progress tick of a

@@ -74,16 +74,14 @@ impl LineActor {
     /// Pushes the line, paced (see [`Publish::paced`]): a line changes with each of its
     /// machines, and a client of every line would be woken for each change.
     fn publish(&mut self) {
-        let snapshot = self.snapshot();
+        let snapshot = Arc::new(self.snapshot());
         self.gauges.set(&snapshot.windows);
         let channels = vec![format!("line:{}", snapshot.id), PRODUCTION_UPDATES.to_owned()];
-        let line = Arc::from(snapshot.id.as_str());
-        if let Some(mut publish) = Publish::of(&snapshot, channels, snapshot.id.clone(), line, self.idx, false) {
-            publish.paced = true;
-            self.cache
-                .store_line(self.idx, self.version, publish.data.clone().into_bytes());
-            self.hub.do_send(publish);
-        }
+        let (id, line) = (snapshot.id.clone(), Arc::from(snapshot.id.as_str()));
+        let mut publish = Publish::of(snapshot, channels, id, line, self.idx, false);
+        publish.paced = true;
+        self.cache.store_line(self.idx, self.version, publish.json.clone());
+        self.hub.do_send(publish);
     }
 }
 

@@ -1,7 +1,8 @@
 //! `LiveCache`: the REST bytes of every machine, every line and the whole plant, written by
 //! the machine and line actors as they publish and read by the HTTP handlers without an
-//! actor hop. Each body is serialised once per change and carries its `ETag` and, made
-//! on first demand, its gzip form.
+//! actor hop. Each body is serialised at most once per change, at its first read (or
+//! frame: it shares the publish's [`EntityJson`]), and carries its `ETag` and, made on first
+//! demand, its gzip form.
 //!
 //! Freshness: every change bumps the entity's `wanted` version; a publish stores the body
 //! with the version it shows. A read of an entity whose stored version is behind asks the
@@ -13,36 +14,52 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use actix_web::web::Bytes;
 
+use super::entity_json::EntityJson;
+
 /// One JSON body with its validator.
 pub struct Body {
-    json: Bytes,
-    etag: String,
+    json: OnceLock<Bytes>,
+    /// Where the JSON comes from when it is first read, if it was not given.
+    source: Option<Arc<EntityJson>>,
+    etag: OnceLock<String>,
     gzip: OnceLock<Bytes>,
 }
 
 impl Body {
     /// A body for these bytes.
     pub fn new(json: impl Into<Bytes>) -> Arc<Body> {
-        let json = json.into();
-        let mut h = DefaultHasher::new();
-        json.hash(&mut h);
-        // Weak: the gzip form shares it.
-        let etag = format!("W/\"{:016x}\"", h.finish());
         Arc::new(Body {
-            json,
-            etag,
+            json: OnceLock::from(json.into()),
+            source: None,
+            etag: OnceLock::new(),
+            gzip: OnceLock::new(),
+        })
+    }
+
+    /// A body of a published state, serialised when first read.
+    pub fn of(entity: Arc<EntityJson>) -> Arc<Body> {
+        Arc::new(Body {
+            json: OnceLock::new(),
+            source: Some(entity),
+            etag: OnceLock::new(),
             gzip: OnceLock::new(),
         })
     }
 
     /// The JSON.
     pub fn json(&self) -> &Bytes {
-        &self.json
+        self.json
+            .get_or_init(|| self.source.as_ref().map(|s| s.data().into_bytes()).unwrap_or_default())
     }
 
     /// The `ETag` header value.
     pub fn etag(&self) -> &str {
-        &self.etag
+        self.etag.get_or_init(|| {
+            let mut h = DefaultHasher::new();
+            self.json().hash(&mut h);
+            // Weak: the gzip form shares it.
+            format!("W/\"{:016x}\"", h.finish())
+        })
     }
 
     /// The JSON gzipped, made once.
@@ -50,7 +67,7 @@ impl Body {
         self.gzip.get_or_init(|| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             // Writing to a Vec cannot fail.
-            let _ = enc.write_all(&self.json);
+            let _ = enc.write_all(self.json());
             enc.finish().map(Bytes::from).unwrap_or_default()
         })
     }
@@ -100,8 +117,7 @@ impl LiveCache {
         })
     }
 
-    fn store(slots: &[Mutex<Slot>], idx: usize, version: Option<u64>, json: impl Into<Bytes>) -> Arc<Body> {
-        let body = Body::new(json);
+    fn store(slots: &[Mutex<Slot>], idx: usize, version: Option<u64>, body: Arc<Body>) -> Arc<Body> {
         if let Some(slot) = slots.get(idx) {
             let mut s = lock(slot);
             let version = version.unwrap_or(s.wanted);
@@ -131,9 +147,9 @@ impl LiveCache {
         LiveCache::bump(&self.machines, idx);
     }
 
-    /// Machine `idx` published this JSON, showing every change so far.
-    pub fn store_machine(&self, idx: usize, json: impl Into<Bytes>) {
-        LiveCache::store(&self.machines, idx, None, json);
+    /// Machine `idx` published this state, showing every change so far.
+    pub fn store_machine(&self, idx: usize, json: Arc<EntityJson>) {
+        LiveCache::store(&self.machines, idx, None, Body::of(json));
     }
 
     /// Machine `idx`'s body if it shows every change; else the version a fresh answer
@@ -144,7 +160,7 @@ impl LiveCache {
 
     /// Stores a machine's JSON read from its actor after `version` was current.
     pub fn store_machine_at(&self, idx: usize, version: u64, json: impl Into<Bytes>) -> Arc<Body> {
-        LiveCache::store(&self.machines, idx, Some(version), json)
+        LiveCache::store(&self.machines, idx, Some(version), Body::new(json))
     }
 
     /// A machine of line `idx` sent the line actor a new snapshot; returns the version
@@ -153,9 +169,14 @@ impl LiveCache {
         LiveCache::bump(&self.lines, idx)
     }
 
-    /// Line `idx` published this JSON, showing every machine snapshot up to `version`.
-    pub fn store_line(&self, idx: usize, version: u64, json: impl Into<Bytes>) -> Arc<Body> {
-        LiveCache::store(&self.lines, idx, Some(version), json)
+    /// Line `idx` published this state, showing every machine snapshot up to `version`.
+    pub fn store_line(&self, idx: usize, version: u64, json: Arc<EntityJson>) -> Arc<Body> {
+        LiveCache::store(&self.lines, idx, Some(version), Body::of(json))
+    }
+
+    /// Stores a line's JSON read from its actor after `version` was current.
+    pub fn store_line_at(&self, idx: usize, version: u64, json: impl Into<Bytes>) -> Arc<Body> {
+        LiveCache::store(&self.lines, idx, Some(version), Body::new(json))
     }
 
     /// Line `idx`'s body if it is current; else the version to store a fresh one with.
@@ -174,13 +195,13 @@ impl LiveCache {
                 return b.clone();
             }
         }
-        let mut json = Vec::with_capacity(parts.iter().map(|b| b.json.len() + 1).sum::<usize>() + 12);
+        let mut json = Vec::with_capacity(parts.iter().map(|b| b.json().len() + 1).sum::<usize>() + 12);
         json.extend_from_slice(br#"{"lines":["#);
         for (i, b) in parts.iter().enumerate() {
             if i > 0 {
                 json.push(b',');
             }
-            json.extend_from_slice(&b.json);
+            json.extend_from_slice(b.json());
         }
         json.extend_from_slice(b"]}");
         let body = Body::new(json);
@@ -201,7 +222,7 @@ mod tests {
     fn a_body_is_current_only_when_it_shows_every_change() {
         let cache = LiveCache::new(1, 1);
         assert_eq!(cache.machine(0).err(), Some(0), "nothing stored yet");
-        cache.store_machine(0, "{\"v\":1}");
+        cache.store_machine_at(0, 0, "{\"v\":1}");
         assert!(cache.machine(0).is_ok());
         cache.machine_changed(0);
         assert_eq!(cache.machine(0).err(), Some(1), "a change makes it stale");
@@ -225,12 +246,12 @@ mod tests {
     #[test]
     fn the_plant_body_is_reused_until_a_line_changes_and_etags_follow_the_bytes() {
         let cache = LiveCache::new(0, 2);
-        let a = cache.store_line(0, 0, "{\"id\":\"a\"}");
-        let b = cache.store_line(1, 0, "{\"id\":\"b\"}");
+        let a = cache.store_line_at(0, 0, "{\"id\":\"a\"}");
+        let b = cache.store_line_at(1, 0, "{\"id\":\"b\"}");
         let first = cache.lines_body(&[a.clone(), b.clone()], true);
         assert_eq!(first.json(), &Bytes::from(r#"{"lines":[{"id":"a"},{"id":"b"}]}"#));
         assert!(Arc::ptr_eq(&first, &cache.lines_body(&[a.clone(), b.clone()], true)));
-        let b2 = cache.store_line(1, 1, "{\"id\":\"b\",\"x\":1}");
+        let b2 = cache.store_line_at(1, 1, "{\"id\":\"b\",\"x\":1}");
         let second = cache.lines_body(&[a.clone(), b2], true);
         assert_ne!(first.etag(), second.etag());
         let only_a = cache.lines_body(&[a], false);

@@ -305,7 +305,7 @@ impl MachineActor {
     /// Pushes the machine's state; `since`: when the samples it shows were received;
     /// `paced`: see [`Publish::paced`].
     fn publish(&mut self, cause: Cause, since: Option<Instant>, paced: bool) {
-        let snapshot = self.snapshot();
+        let snapshot = Arc::new(self.snapshot());
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
         self.gauges.set(&snapshot.windows);
@@ -318,15 +318,21 @@ impl MachineActor {
         }
         let line_idx = self.plant.machines[self.idx].line;
         let line = Arc::from(self.plant.lines[line_idx].id.as_str());
-        if let Some(mut publish) = Publish::of(&snapshot, vec![format!("machine:{id}")], id, line, self.idx, false) {
-            publish.since = since;
-            publish.paced = paced;
-            self.cache.store_machine(self.idx, publish.data.clone().into_bytes());
-            self.hub.do_send(publish);
-        }
+        let mut publish = Publish::of(
+            snapshot.clone(),
+            vec![format!("machine:{id}")],
+            id,
+            line,
+            self.idx,
+            false,
+        );
+        publish.since = since;
+        publish.paced = paced;
+        self.cache.store_machine(self.idx, publish.json.clone());
+        self.hub.do_send(publish);
         self.line.do_send(MachineChanged {
             position: self.line_position,
-            snapshot: Arc::new(snapshot),
+            snapshot,
             cause,
             version: self.cache.line_changed(line_idx),
         });

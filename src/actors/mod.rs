@@ -7,6 +7,7 @@
 
 pub mod andon;
 pub mod andon_ticket;
+pub mod entity_json;
 pub mod hub;
 pub mod job_board;
 pub mod line;

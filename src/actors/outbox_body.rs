@@ -124,6 +124,10 @@ impl Stream for OutboxBody {
                 this.held = Some(message);
                 break;
             }
+            if buf.capacity() == 0 {
+                // One allocation per chunk, not one per frame as the buffer grows.
+                buf.reserve(CHUNK_BYTES);
+            }
             if let Err(e) = this.codec.encode(message, &mut buf) {
                 return Poll::Ready(Some(Err(std::io::Error::other(e.to_string()))));
             }

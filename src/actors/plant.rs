@@ -283,7 +283,7 @@ impl PlantHandle {
         }
         let (snapshot, version) = self.inner.lines.get(idx)?.send(GetLineVersion).await.ok()?;
         let json = serde_json::to_vec(&*snapshot).ok()?;
-        Some(self.inner.cache.store_line(idx, version, json))
+        Some(self.inner.cache.store_line_at(idx, version, json))
     }
 
     /// The current JSON of machine `idx`.

@@ -7,7 +7,7 @@
 //! (a newer state replaces the unsent older one) plus one-off frames within a count and
 //! byte budget, past which the client is closed with 1013.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
@@ -50,7 +50,7 @@ pub enum Outgoing {
 #[derive(Default)]
 struct Queue {
     /// Frames in send order; keyed ones are unique per key.
-    frames: Vec<(Option<Arc<str>>, Outgoing)>,
+    frames: VecDeque<(Option<Arc<str>>, Outgoing)>,
     /// Bytes of the one-off frames waiting.
     one_off_bytes: usize,
     closed: bool,
@@ -70,11 +70,12 @@ pub struct OverBudget;
 /// connection's body ([`super::outbox_body::OutboxBody`]), which takes them only when the
 /// connection has room: a slow client's frames wait here, where a newer state replaces an
 /// older one, not in the connection's buffers.
-#[derive(Default)]
 pub struct Outbox {
     queue: Mutex<Queue>,
     limit: usize,
     byte_budget: usize,
+    /// `ms5_ws_frames_coalesced_total{kind="superseded"}`, registered once per socket.
+    superseded: metrics::Counter,
 }
 
 fn size(item: &Outgoing) -> usize {
@@ -92,7 +93,8 @@ impl Outbox {
         Arc::new(Outbox {
             limit,
             byte_budget,
-            ..Outbox::default()
+            superseded: metrics::counter!(m::WS_FRAMES_COALESCED, "kind" => "superseded"),
+            queue: Mutex::default(),
         })
     }
 
@@ -102,7 +104,9 @@ impl Outbox {
     }
 
     /// Queues a frame. A keyed frame replaces the unsent frame with the same key (moving
-    /// to the back, so sequence numbers stay increasing); when it is a patch, the entity's
+    /// to the back, so sequence numbers stay increasing). Keys are compared by identity
+    /// (the same `Arc`), since a busy socket's queue is scanned at every push: the hub
+    /// keeps one key per channel and entity. When the new frame is a patch, the entity's
     /// whole state goes in its place, since the replaced frame carried changes the new one
     /// does not. One-off frames past the count or byte budget are refused: the caller
     /// closes the session.
@@ -129,12 +133,16 @@ impl Outbox {
         }
         let mut item = item;
         if let Some(k) = &key {
-            if let Some(pos) = q.frames.iter().position(|(fk, _)| fk.as_ref() == Some(k)) {
+            if let Some(pos) = q
+                .frames
+                .iter()
+                .position(|(fk, _)| fk.as_ref().is_some_and(|fk| Arc::ptr_eq(fk, k)))
+            {
                 q.frames.remove(pos);
                 if let Some(w) = whole {
                     item = Outgoing::Text(w.frame());
                 }
-                metrics::counter!(m::WS_FRAMES_COALESCED, "kind" => "superseded").increment(1);
+                self.superseded.increment(1);
             }
         } else {
             let one_off = q.frames.iter().filter(|(k, _)| k.is_none()).count();
@@ -143,7 +151,7 @@ impl Outbox {
             }
             q.one_off_bytes += size(&item);
         }
-        q.frames.push((key, item));
+        q.frames.push_back((key, item));
         if q.waker.is_none() || (q.deferred && !pace.is_zero()) {
             // The body is busy (it takes this frame with the others) or a flush is due.
             return Ok(None);
@@ -183,7 +191,7 @@ impl Outbox {
     pub fn close(&self, reason: CloseReason) {
         let mut q = self.lock();
         if !q.closed {
-            q.frames.push((None, Outgoing::Close(reason)));
+            q.frames.push_back((None, Outgoing::Close(reason)));
             q.closed = true;
         }
         let waker = q.waker.take();
@@ -207,17 +215,16 @@ impl Outbox {
     fn take(&self) -> Vec<(Option<Arc<str>>, Outgoing)> {
         let mut q = self.lock();
         q.one_off_bytes = 0;
-        std::mem::take(&mut q.frames)
+        std::mem::take(&mut q.frames).into()
     }
 
     /// The oldest frame waiting; with none, `waker` is woken when one comes.
     pub fn next(&self, waker: &Waker) -> Option<Outgoing> {
         let mut q = self.lock();
-        if q.frames.is_empty() {
+        let Some((key, item)) = q.frames.pop_front() else {
             q.waker = Some(waker.clone());
             return None;
-        }
-        let (key, item) = q.frames.remove(0);
+        };
         if key.is_none() {
             q.one_off_bytes = q.one_off_bytes.saturating_sub(size(&item));
         }
@@ -607,7 +614,9 @@ mod tests {
         let waker = Waker::from(counter.clone());
         let wakes = || counter.0.load(Ordering::SeqCst);
         let text = |t: &str| Outgoing::Text(ByteString::from(t.to_owned()));
-        let key = |k: &str| Some(Arc::<str>::from(k));
+        // Keys are identities: one per entity, as the hub keeps them.
+        let keys: Vec<Arc<str>> = ["a", "b", "c"].into_iter().map(Arc::from).collect();
+        let key = |k: &str| keys.iter().find(|i| &***i == k).cloned();
         let hour = Duration::from_secs(3600);
         let taken = |o: Option<Outgoing>| match o {
             Some(Outgoing::Text(t)) => t.to_string(),
