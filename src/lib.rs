@@ -12,6 +12,7 @@
 pub mod actors;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod flags;

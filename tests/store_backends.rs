@@ -9,6 +9,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::stores::stores;
 use ms5::domain::tag::{Quality, TagUpdate, TagValue};
 use ms5::domain::tally::Tally;
 use ms5::store::batch::Batch;
@@ -17,31 +18,6 @@ use ms5::store::{AuditEntry, Layout, Retention, Store};
 const DAY_MS: i64 = 86_400_000;
 /// 2026-11-29T10:00:00Z.
 const NOW: i64 = 1_795_910_400_000 + 10 * 3_600_000;
-
-/// A fresh store of each backend there is, by name.
-async fn stores(test: &str) -> Vec<(&'static str, Store, tempfile::TempDir)> {
-    let dir = common::temp();
-    let sqlite = Store::connect(&format!("sqlite://{}/ms5.db", dir.path().display()))
-        .await
-        .expect("sqlite");
-    sqlite.migrate().await.expect("migrate sqlite");
-    let mut out = vec![("sqlite", sqlite, dir)];
-    match std::env::var("MS5_TEST_POSTGRES_URL") {
-        Ok(server) => {
-            let dir = common::temp();
-            let url =
-                common::postgres_database(&server, &format!("store_backends::{test}::{}", dir.path().display())).await;
-            let pg = Store::connect(&url).await.expect("postgres");
-            pg.migrate().await.expect("migrate postgres");
-            out.push(("postgres", pg, dir));
-        }
-        Err(_) if std::env::var_os("MS5_REQUIRE_POSTGRES").is_some() => {
-            panic!("MS5_REQUIRE_POSTGRES is set but MS5_TEST_POSTGRES_URL is not")
-        }
-        Err(_) => eprintln!("skipping PostgreSQL: MS5_TEST_POSTGRES_URL is not set"),
-    }
-    out
-}
 
 fn sample(tag: &str, ts: i64, value: f64) -> TagUpdate {
     TagUpdate {
@@ -78,7 +54,7 @@ async fn count(store: &Store, sql: &str) -> i64 {
 
 #[actix_rt::test]
 async fn raw_samples_written_twice_are_stored_once() {
-    for (backend, store, _dir) in stores("raw_twice").await {
+    for (backend, store, _dir) in stores("store_backends::raw_twice").await {
         let mut batch = Batch::default();
         // Tabs, newlines and backslashes in a tag name survive the bulk path.
         for (i, tag) in ["L1.Filler.Speed", "odd\ttag\\with\nbreaks"].iter().enumerate() {
@@ -112,7 +88,7 @@ async fn raw_samples_written_twice_are_stored_once() {
 
 #[actix_rt::test]
 async fn retention_deletes_what_is_past_its_span_and_keeps_the_rest() {
-    for (backend, store, _dir) in stores("retention").await {
+    for (backend, store, _dir) in stores("store_backends::retention").await {
         // A run five days earlier made the partitions back to its own cutoff.
         store
             .maintain(NOW - 5 * DAY_MS, &retention())
@@ -196,7 +172,7 @@ async fn retention_deletes_what_is_past_its_span_and_keeps_the_rest() {
 
 #[actix_rt::test]
 async fn the_audit_log_refuses_changes_even_next_to_retention() {
-    for (backend, store, _dir) in stores("audit_append_only").await {
+    for (backend, store, _dir) in stores("store_backends::audit_append_only").await {
         store.append_audit(&audit_at(NOW - 400 * DAY_MS)).await.expect("audit");
         store.append_audit(&audit_at(NOW)).await.expect("audit");
         for sql in [
@@ -221,7 +197,7 @@ async fn the_audit_log_refuses_changes_even_next_to_retention() {
 
 #[actix_rt::test]
 async fn a_late_sample_waits_in_the_default_partition_until_its_day_is_made() {
-    for (backend, store, _dir) in stores("late_sample").await {
+    for (backend, store, _dir) in stores("store_backends::late_sample").await {
         if backend != "postgres" {
             continue;
         }

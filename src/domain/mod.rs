@@ -8,6 +8,7 @@ pub mod access;
 pub mod andon;
 pub mod andon_assign;
 pub mod bucket_ring;
+pub mod cluster;
 pub mod counter;
 pub mod downtime;
 pub mod downtime_split;

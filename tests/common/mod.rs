@@ -6,6 +6,7 @@
 
 pub mod nginx;
 pub mod pager;
+pub mod stores;
 pub mod tools;
 pub mod ws;
 

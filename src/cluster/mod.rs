@@ -1,0 +1,4 @@
+//! Several `ms5 serve` replicas on one PostgreSQL: shard leases decide which replica owns
+//! each line (with its machines and tickets). See docs/cluster.md.
+
+pub mod lease_keeper;
