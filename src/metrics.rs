@@ -32,6 +32,8 @@ pub const TAG_UPDATES: &str = "ms5_tag_updates_total";
 pub const TAG_REJECTED: &str = "ms5_tag_updates_rejected_total";
 /// Uncertain-quality tag values (applied). Labels: source.
 pub const TAG_UNCERTAIN: &str = "ms5_tag_updates_uncertain_total";
+/// Lines this replica runs (every line for a lone MS5; see docs/cluster.md).
+pub const CLUSTER_LINES_OWNED: &str = "ms5_cluster_lines_owned";
 /// Open WebSocket connections.
 pub const WS_CONNECTIONS: &str = "ms5_ws_connections";
 /// WebSocket frames. Labels: direction (in | out).
@@ -193,6 +195,7 @@ fn describe() {
         (FORWARD_QUARANTINED, "Forwarded records in quarantine"),
         (FORWARD_LAG, "Age of the oldest record waiting to be forwarded, seconds"),
         (START_TIME, "When this process started, Unix seconds"),
+        (CLUSTER_LINES_OWNED, "Lines this replica runs under its shard leases"),
         (
             PLC_CONNECTION_BYTES,
             "Size of the open CIP connection of an EtherNet/IP endpoint",

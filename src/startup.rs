@@ -15,6 +15,8 @@ use crate::actors::report::ShiftReporter;
 use crate::actors::report_builder::ReportBuilder;
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
+use crate::cluster::lease_keeper::LeaseSettings;
+use crate::cluster::replica::Replica;
 use crate::config::{Config, Profile};
 use crate::flags::FeatureFlags;
 use crate::http::{AppState, routes};
@@ -60,6 +62,7 @@ pub struct Application {
     profile: Profile,
     first_admin: String,
     reporter: actix::Addr<ShiftReporter>,
+    replica: Option<Replica>,
 }
 
 /// Name of the display token `serve` makes for a development machine's own board.
@@ -104,6 +107,7 @@ impl Application {
             );
         }
         let options = PlantOptions {
+            replicated: settings.cluster.enabled,
             flags: flags.clone(),
             coalesce: settings.websocket.coalesce,
             raw_samples: settings.store.raw_samples,
@@ -129,6 +133,18 @@ impl Application {
                 }
             });
         }
+        let replica = if settings.cluster.enabled {
+            let lease = LeaseSettings {
+                replica: settings.cluster.replica_name(port),
+                ttl: settings.cluster.lease_ttl,
+            };
+            let replica = Replica::new(store.clone(), plant.clone(), lease, clock.clone()).await?;
+            tracing::info!(replica = replica.name(), "running as one replica of several");
+            replica.spawn();
+            Some(replica)
+        } else {
+            None
+        };
         let jobs = JobBoard::new(store.clone(), plant.clone(), clock.clone());
         crate::actors::job_board::start(jobs.clone(), settings.websocket.job_progress).await?;
         let reports = ReportBuilder::new(store.clone(), plant.clone(), jobs.clone(), clock.clone());
@@ -262,6 +278,7 @@ impl Application {
             profile: settings.profile,
             first_admin,
             reporter,
+            replica,
         })
     }
 
@@ -312,11 +329,18 @@ impl Application {
         &self.reporter
     }
 
+    /// This process as one replica of several (`cluster.enabled`); tests run its lease
+    /// rounds after moving a manual clock.
+    pub fn replica(&self) -> Option<&Replica> {
+        self.replica.as_ref()
+    }
+
     /// A handle that stops the service gracefully from elsewhere.
     pub fn stopper(&self) -> Stopper {
         Stopper {
             handle: self.handle.clone(),
             plant: self.plant.clone(),
+            replica: self.replica.clone(),
         }
     }
 
@@ -343,13 +367,18 @@ impl Application {
 pub struct Stopper {
     handle: ServerHandle,
     plant: PlantHandle,
+    replica: Option<Replica>,
 }
 
 impl Stopper {
-    /// Closes WebSockets with 1001, flushes telemetry, stops the HTTP server.
+    /// Closes WebSockets with 1001, flushes telemetry, hands a replica's shard leases
+    /// over, stops the HTTP server.
     pub async fn stop(&self) {
         let _ = self.plant.hub().send(CloseAll(GoingAway::Shutdown)).await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.plant.flush()).await;
+        if let Some(replica) = &self.replica {
+            replica.leave().await;
+        }
         self.handle.stop(true).await;
     }
 }

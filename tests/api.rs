@@ -108,7 +108,7 @@ async fn ingest_counts_what_it_cannot_apply_and_applies_the_rest() {
     assert_eq!(
         first,
         json!({"received": 5, "applied": 2, "unknown_tag": 1, "bad_quality": 0, "uncertain_quality": 0,
-               "wrong_value": 2, "duplicate": 0, "late": 0})
+               "wrong_value": 2, "duplicate": 0, "late": 0, "not_owner": 0})
     );
     // bad quality is ignored: the machine does not go down
     let (status, report) = app

@@ -535,3 +535,53 @@ fn the_store_url_its_production_password_and_the_retentions_are_checked() {
         assert_eq!(code, 0, "{env:?}: {stderr}");
     }
 }
+
+#[test]
+fn cluster_settings_need_postgresql_a_sane_lease_and_a_plain_replica_name() {
+    let fine = Setup::new(SETTINGS, PLANT);
+    let pg = ("MS5__STORE__URL", "postgres://ms5:our-own-db-password@db/ms5");
+    let on = ("MS5__CLUSTER__ENABLED", "true");
+    let cases = [
+        (
+            vec![on],
+            "cluster.enabled: replicas share one PostgreSQL: set store.url = \"postgres://…\" (SQLite is for one node)",
+        ),
+        (
+            vec![on, pg, ("MS5__CLUSTER__LEASE_TTL", "2s")],
+            "cluster.lease_ttl: must be between 3s and 5m",
+        ),
+        (
+            vec![on, pg, ("MS5__CLUSTER__LEASE_TTL", "10m")],
+            "cluster.lease_ttl: must be between 3s and 5m",
+        ),
+        (
+            vec![on, pg, ("MS5__CLUSTER__REPLICA", "ms5 a")],
+            "cluster.replica: must be 1 to 100 letters, digits, '-', '_', '.' or ':'",
+        ),
+    ];
+    for (env, message) in cases {
+        let (code, _, stderr) = fine.check(&env);
+        assert_eq!(
+            (code, stderr.as_str()),
+            (
+                2,
+                format!("ms5: configuration error: environment (MS5__…): {message}\n").as_str()
+            ),
+            "{env:?}"
+        );
+    }
+    for env in [
+        vec![on, pg],
+        vec![
+            on,
+            pg,
+            ("MS5__CLUSTER__REPLICA", "ms5-0.plant:8080"),
+            ("MS5__CLUSTER__LEASE_TTL", "30s"),
+        ],
+        // Off, the section is not checked.
+        vec![("MS5__CLUSTER__LEASE_TTL", "1s")],
+    ] {
+        let (code, _, stderr) = fine.check(&env);
+        assert_eq!(code, 0, "{env:?}: {stderr}");
+    }
+}

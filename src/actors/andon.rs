@@ -3,16 +3,17 @@
 //! one supervised [`AndonTicketActor`] per open ticket (reloaded at start), routes
 //! acknowledge/resolve/cancel and assignments to it, and publishes tickets on the `andon` channels.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::andon_ticket::{Act, AndonTicketActor, Assign, FireDue};
+use super::andon_ticket::{Act, AndonTicketActor, Assign, FireDue, Replace};
 use super::hub::{ANDON, Hub, Publish};
 use super::notifier::Notifier;
 use crate::clock::Clock;
+use crate::cluster::ownership::Ownership;
 use crate::domain::EpochMs;
 use crate::domain::andon::{Action, Category, Priority, Ticket, TicketSource, TicketState, next_due, transition};
 use crate::domain::plant::{MachineIdx, PlantModel};
@@ -132,6 +133,7 @@ pub struct AndonDesk {
     tickets: HashMap<i64, Addr<AndonTicketActor>>,
     views: BTreeMap<i64, TicketView>,
     watches: HashMap<(MachineIdx, EpochMs), Watch>,
+    ownership: Arc<Ownership>,
 }
 
 impl AndonDesk {
@@ -143,8 +145,10 @@ impl AndonDesk {
         notifier: Addr<Notifier>,
         clock: Clock,
         flags: Arc<FeatureFlags>,
+        ownership: Arc<Ownership>,
     ) -> Self {
         AndonDesk {
+            ownership,
             plant,
             store,
             hub,
@@ -173,8 +177,10 @@ impl AndonDesk {
             self.clock.clone(),
             self.flags.clone(),
         );
-        let addr =
-            Supervisor::start(move |_| AndonTicketActor::new(ticket, policy, store, desk, notifier, clock, flags));
+        let owner = (self.ownership.clone(), self.plant.line(&ticket.line).map(|(i, _)| i));
+        let addr = Supervisor::start(move |_| {
+            AndonTicketActor::new(ticket, owner.clone(), policy, store, desk, notifier, clock, flags)
+        });
         self.tickets.insert(id, addr);
         self.show(view.clone());
         view
@@ -566,6 +572,70 @@ impl Handler<CheckNow> for AndonDesk {
             }
             .into_actor(act)
         })))
+    }
+}
+
+/// One replica of several: take the open tickets as the store holds them (raised,
+/// acknowledged or closed on another replica), then fire what is due on the lines this
+/// replica owns. Sent after each lease round.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resync;
+
+impl Handler<Resync> for AndonDesk {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Resync, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        AtomicResponse::new(Box::pin(
+            async move { store.active_tickets().await }
+                .into_actor(self)
+                .then(|active, act, ctx| {
+                    let store = act.store.clone();
+                    let mut gone: Vec<i64> = Vec::new();
+                    match active {
+                        Ok(active) => {
+                            let open: HashSet<i64> = active.iter().map(|t| t.id).collect();
+                            gone = act.tickets.keys().copied().filter(|id| !open.contains(id)).collect();
+                            for t in active {
+                                if act.plant.line(&t.line).is_some_and(|(_, l)| l.edge.is_some()) {
+                                    continue;
+                                }
+                                match act.tickets.get(&t.id) {
+                                    Some(addr) => addr.do_send(Replace(t)),
+                                    None => {
+                                        act.start_ticket(t, ctx);
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot read the open andon tickets"),
+                    }
+                    for id in &gone {
+                        act.tickets.remove(id);
+                    }
+                    let tickets: Vec<_> = act.tickets.values().cloned().collect();
+                    async move {
+                        // Closed elsewhere: shown once more as they are, then gone.
+                        let mut closed = Vec::new();
+                        for id in gone {
+                            if let Ok(Some(t)) = store.ticket(id).await {
+                                closed.push(t);
+                            }
+                        }
+                        for t in tickets {
+                            let _ = t.send(FireDue).await;
+                        }
+                        closed
+                    }
+                    .into_actor(act)
+                    .map(|closed, act, _| {
+                        for t in closed {
+                            act.show(ticket_view(&t, None));
+                        }
+                    })
+                }),
+        ))
     }
 }
 

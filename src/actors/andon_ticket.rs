@@ -9,6 +9,7 @@ use actix::prelude::*;
 use super::andon::{AndonDesk, AndonError, TicketChanged, TicketClosed};
 use super::notifier::{Deliver, Notifier};
 use crate::clock::Clock;
+use crate::cluster::ownership::Ownership;
 use crate::domain::andon::{
     Action, DueKind, EscalationPolicy, Ticket, TicketState, due_by, mark_fired, next_due, transition,
 };
@@ -46,9 +47,18 @@ pub struct Assign {
 #[rtype(result = "()")]
 pub struct FireDue;
 
+/// The ticket as the store holds it now (changed on another replica): taken as it is.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Replace(pub Ticket);
+
 /// The actor.
 pub struct AndonTicketActor {
     ticket: Ticket,
+    /// Which lines run here, and the ticket's line: only the replica that owns the line
+    /// escalates (see `cluster`).
+    ownership: Arc<Ownership>,
+    line: Option<usize>,
     policy: EscalationPolicy,
     store: Store,
     desk: Addr<AndonDesk>,
@@ -59,9 +69,11 @@ pub struct AndonTicketActor {
 }
 
 impl AndonTicketActor {
-    /// The actor of a stored ticket.
+    /// The actor of a stored ticket on line `line` of the plant.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ticket: Ticket,
+        (ownership, line): (Arc<Ownership>, Option<usize>),
         policy: EscalationPolicy,
         store: Store,
         desk: Addr<AndonDesk>,
@@ -71,6 +83,8 @@ impl AndonTicketActor {
     ) -> Self {
         AndonTicketActor {
             ticket,
+            ownership,
+            line,
             policy,
             store,
             desk,
@@ -99,6 +113,10 @@ impl AndonTicketActor {
     fn fire_due(&mut self, ctx: &mut Context<Self>) {
         if !self.flags.get(Flag::EscalationSystem) {
             // Held: turning the flag on sends `FireDue` to every ticket (`CheckNow`).
+            return;
+        }
+        if self.line.is_some_and(|l| !self.ownership.owns(l)) {
+            // Another replica escalates it; taking the line over sends `FireDue` again.
             return;
         }
         let now = self.clock.now_ms();
@@ -158,6 +176,16 @@ impl Actor for AndonTicketActor {
 impl Supervised for AndonTicketActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.timer = None;
+    }
+}
+
+impl Handler<Replace> for AndonTicketActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Replace, ctx: &mut Context<Self>) {
+        self.ticket = msg.0;
+        self.desk.do_send(TicketChanged(self.view()));
+        self.arm(ctx);
     }
 }
 

@@ -15,7 +15,7 @@ use super::live_cache::LiveCache;
 use super::telemetry_writer::{Record, TelemetryWriter};
 use crate::clock::Clock;
 use crate::domain::EpochMs;
-use crate::domain::machine::{CounterReset, Machine, MachineEvent, Sample, SampleOutcome};
+use crate::domain::machine::{CounterReset, Machine, MachineEvent, MachineHistory, Sample, SampleOutcome};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::production::trend::TrendWarning;
@@ -101,6 +101,24 @@ pub struct SetJobProduct(pub Option<Product>);
 #[rtype(result = "()")]
 pub struct SetTrendWarning(pub Option<TrendWarning>);
 
+/// This replica now owns the machine's line (see `cluster`): the machine starts again
+/// from its history in the store (which its previous owner wrote) and runs.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Own {
+    /// What the store holds of the machine.
+    pub history: MachineHistory,
+    /// When that was read.
+    pub now: EpochMs,
+}
+
+/// Another replica owns the machine's line now: this actor applies, ticks and writes
+/// nothing until it is owned again (what it had not written yet is dropped: the new owner
+/// would refuse it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disown;
+
 /// Makes the actor panic (fault-injection tests and drills): it must come back with its
 /// counts.
 #[derive(Message)]
@@ -132,6 +150,8 @@ pub struct MachineActor {
     gauges: OeeGauges,
     /// `ms5_parts_total` for good and for rejected parts.
     parts: [metrics::Counter; 2],
+    /// This replica owns the machine's line (always, for a lone MS5).
+    owned: bool,
 }
 
 impl MachineActor {
@@ -177,6 +197,7 @@ impl MachineActor {
             trend_warning: None,
             gauges,
             parts,
+            owned: true,
         }
     }
 
@@ -289,6 +310,9 @@ impl MachineActor {
     /// Checks for a silent source, lets time pass in the windows, and every
     /// `CHECKPOINT_TICKS` writes the open interval.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if !self.owned {
+            return;
+        }
         self.cache.machine_changed(self.idx);
         self.ticks = self.ticks.wrapping_add(1);
         let wall = self.clock.now_ms();
@@ -366,6 +390,9 @@ impl Handler<ApplySamples> for MachineActor {
     type Result = SampleCounts;
 
     fn handle(&mut self, msg: ApplySamples, ctx: &mut Context<Self>) -> SampleCounts {
+        if !self.owned {
+            return SampleCounts::default();
+        }
         self.cache.machine_changed(self.idx);
         self.unpushed_since = Some(msg.received);
         let shown = self.shown();
@@ -409,6 +436,9 @@ impl Handler<Heartbeat> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: Heartbeat, ctx: &mut Context<Self>) {
+        if !self.owned {
+            return;
+        }
         self.cache.machine_changed(self.idx);
         let wall = self.clock.now_ms();
         let before = self.machine.head();
@@ -427,6 +457,9 @@ impl Handler<CommsLost> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: CommsLost, ctx: &mut Context<Self>) {
+        if !self.owned {
+            return;
+        }
         self.cache.machine_changed(self.idx);
         let before = self.machine.state();
         guarded(self, ctx, "machine", |a| a.machine.comms_lost(msg.at, &mut a.events));
@@ -442,6 +475,9 @@ impl Handler<Tick> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
+        if !self.owned {
+            return;
+        }
         self.cache.machine_changed(self.idx);
         let wall = self.clock.now_ms();
         guarded(self, ctx, "machine", |a| a.machine.tick(wall, &mut a.events));
@@ -456,6 +492,9 @@ impl Handler<CorrectParts> for MachineActor {
     type Result = ();
 
     fn handle(&mut self, msg: CorrectParts, ctx: &mut Context<Self>) {
+        if !self.owned {
+            return;
+        }
         self.cache.machine_changed(self.idx);
         guarded(self, ctx, "machine", |a| a.machine.correct(msg.at, msg.tally));
         self.changed(ctx, Cause::Change);
@@ -494,6 +533,29 @@ impl Handler<SetJobProduct> for MachineActor {
             self.changed(ctx, Cause::Change);
         }
         self.after_change(ctx, Cause::Change);
+    }
+}
+
+impl Handler<Own> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Own, ctx: &mut Context<Self>) {
+        let mut machine = Machine::new(self.plant.clone(), self.idx);
+        machine.restore(&msg.history, msg.now);
+        self.machine = machine;
+        self.events.clear();
+        self.owned = true;
+        self.cache.machine_changed(self.idx);
+        self.changed(ctx, Cause::StateChange);
+    }
+}
+
+impl Handler<Disown> for MachineActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Disown, _: &mut Context<Self>) {
+        self.owned = false;
+        self.events.clear();
     }
 }
 

@@ -15,12 +15,14 @@ use super::hub::Hub;
 use super::line::{GetLine, GetLineVersion, LineActor};
 use super::live_cache::{Body, LiveCache};
 use super::machine::{
-    ApplySamples, CommsLost, CorrectParts, GetMachine, Heartbeat, MachineActor, Poison, SampleCounts, SetJobProduct,
-    SetTrendWarning, Tick,
+    ApplySamples, CommsLost, CorrectParts, Disown, GetMachine, Heartbeat, MachineActor, Own, Poison, SampleCounts,
+    SetJobProduct, SetTrendWarning, Tick,
 };
 use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
 use crate::clock::Clock;
+use crate::cluster::lease_keeper::Owned;
+use crate::cluster::ownership::{Handover, Ownership};
 use crate::domain::EpochMs;
 use crate::domain::machine::{Machine, MachineHistory};
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
@@ -54,6 +56,8 @@ pub struct IngestReport {
     pub duplicate: usize,
     /// Older than the last applied for its tag (not applied).
     pub late: usize,
+    /// For a line another replica owns (not applied here; see docs/cluster.md).
+    pub not_owner: usize,
 }
 
 /// Options the plant actors need.
@@ -71,6 +75,9 @@ pub struct PlantOptions {
     pub pager: crate::config::PagerSettings,
     /// Feature flags (escalation is gated by one).
     pub flags: Arc<crate::flags::FeatureFlags>,
+    /// One replica of several (`cluster.enabled`): a line runs here only while this
+    /// replica leases its shard, none before the first lease round. Otherwise every line.
+    pub replicated: bool,
 }
 
 struct Inner {
@@ -83,6 +90,8 @@ struct Inner {
     writer: Addr<TelemetryWriter>,
     andon: Addr<AndonDesk>,
     raw_samples: bool,
+    store: Store,
+    ownership: Arc<Ownership>,
 }
 
 /// The registry of the plant's actors.
@@ -106,10 +115,18 @@ impl PlantHandle {
             TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval).start()
         };
         let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
+        // A replica runs nothing before its first lease round.
+        let ownership = if options.replicated {
+            Ownership::none(plant.lines.len())
+        } else {
+            Ownership::all(plant.lines.len())
+        };
         let andon = {
             let (plant, store, hub, clock) = (plant.clone(), store.clone(), hub.clone(), clock.clone());
-            let flags = options.flags.clone();
-            Supervisor::start(move |_| AndonDesk::new(plant, store, hub, notifier, clock, flags.clone()))
+            let (flags, ownership) = (options.flags.clone(), ownership.clone());
+            Supervisor::start(move |_| {
+                AndonDesk::new(plant, store, hub, notifier, clock, flags.clone(), ownership.clone())
+            })
         };
         let lines: Vec<Addr<LineActor>> = (0..plant.lines.len())
             .map(|i| {
@@ -142,6 +159,10 @@ impl PlantHandle {
                 )
             }));
         }
+        if options.replicated {
+            // Messages keep their order: no sample is applied before this.
+            machines.iter().for_each(|m| m.do_send(Disown));
+        }
         Ok(PlantHandle {
             inner: Arc::new(Inner {
                 router: TagRouter::new(plant.clone()),
@@ -153,6 +174,8 @@ impl PlantHandle {
                 writer,
                 andon,
                 raw_samples: options.raw_samples,
+                store,
+                ownership,
             }),
         })
     }
@@ -170,6 +193,40 @@ impl PlantHandle {
     /// The REST bytes of machines and lines.
     pub fn cache(&self) -> &Arc<LiveCache> {
         &self.inner.cache
+    }
+
+    /// Which lines run here.
+    pub fn ownership(&self) -> &Arc<Ownership> {
+        &self.inner.ownership
+    }
+
+    fn owns_machine(&self, idx: MachineIdx) -> bool {
+        self.inner
+            .plant
+            .machines
+            .get(idx)
+            .is_some_and(|m| self.inner.ownership.owns(m.line))
+    }
+
+    /// Takes the shards leased in `owned` (see `cluster`): the machines of lines now owned
+    /// start again from the store, those of lines lost stop at once. Answers what changed.
+    pub async fn take_leases(&self, owned: &Owned, now: EpochMs) -> Result<Handover, StoreError> {
+        let plant = &self.inner.plant;
+        let handover = self.inner.ownership.apply(plant, owned);
+        for &line in &handover.lost {
+            for &m in &plant.lines[line].machines {
+                self.inner.machines[m].do_send(Disown);
+            }
+            tracing::info!(line = %plant.lines[line].id, "line handed over to another replica");
+        }
+        for &line in &handover.gained {
+            for &m in &plant.lines[line].machines {
+                let history = load_history(&self.inner.store, plant, m, now).await?;
+                self.inner.machines[m].do_send(Own { history, now });
+            }
+            tracing::info!(line = %plant.lines[line].id, "line taken over, restored from the store");
+        }
+        Ok(handover)
     }
 
     fn route(&self, source: &'static str, updates: Vec<TagUpdate>) -> RoutedBatch {
@@ -193,6 +250,11 @@ impl PlantHandle {
     pub fn deliver(&self, source: &'static str, updates: Vec<TagUpdate>) {
         let received = Instant::now();
         for (machine, samples) in self.route(source, updates).per_machine {
+            if !self.owns_machine(machine) {
+                metrics::counter!(m::TAG_REJECTED, "source" => source, "reason" => "not_owner")
+                    .increment(samples.len() as u64);
+                continue;
+            }
             self.inner.machines[machine].do_send(ApplySamples {
                 source,
                 samples,
@@ -205,7 +267,15 @@ impl PlantHandle {
     pub async fn deliver_and_report(&self, source: &'static str, updates: Vec<TagUpdate>) -> IngestReport {
         let (received, at) = (updates.len(), Instant::now());
         let batch = self.route(source, updates);
-        let sends = batch.per_machine.into_iter().map(|(machine, samples)| {
+        let (mine, others): (Vec<_>, Vec<_>) = batch
+            .per_machine
+            .into_iter()
+            .partition(|(machine, _)| self.owns_machine(*machine));
+        let not_owner: usize = others.iter().map(|(_, samples)| samples.len()).sum();
+        if not_owner > 0 {
+            metrics::counter!(m::TAG_REJECTED, "source" => source, "reason" => "not_owner").increment(not_owner as u64);
+        }
+        let sends = mine.into_iter().map(|(machine, samples)| {
             self.inner.machines[machine].send(ApplySamples {
                 source,
                 samples,
@@ -217,6 +287,7 @@ impl PlantHandle {
             unknown_tag: batch.unknown_tag,
             bad_quality: batch.bad_quality,
             uncertain_quality: batch.uncertain_quality,
+            not_owner,
             ..IngestReport::default()
         };
         for counts in join_all(sends).await {
@@ -231,15 +302,17 @@ impl PlantHandle {
 
     /// Tells every machine its source is alive at `ts`.
     pub fn heartbeat_all(&self, ts: EpochMs) {
-        for m in &self.inner.machines {
-            m.do_send(Heartbeat(ts));
+        for (i, m) in self.inner.machines.iter().enumerate() {
+            if self.owns_machine(i) {
+                m.do_send(Heartbeat(ts));
+            }
         }
     }
 
     /// Tells these machines their source is alive at `ts`.
     pub fn heartbeat(&self, ts: EpochMs, machines: &[MachineIdx]) {
         for &i in machines {
-            if let Some(m) = self.inner.machines.get(i) {
+            if let Some(m) = self.inner.machines.get(i).filter(|_| self.owns_machine(i)) {
                 m.do_send(Heartbeat(ts));
             }
         }
@@ -248,7 +321,7 @@ impl PlantHandle {
     /// Tells these machines their source knew at `at` that its connection is gone.
     pub fn comms_lost(&self, at: EpochMs, machines: &[MachineIdx]) {
         for &i in machines {
-            if let Some(m) = self.inner.machines.get(i) {
+            if let Some(m) = self.inner.machines.get(i).filter(|_| self.owns_machine(i)) {
                 m.do_send(CommsLost { at });
             }
         }

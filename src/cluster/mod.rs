@@ -2,3 +2,5 @@
 //! each line (with its machines and tickets). See docs/cluster.md.
 
 pub mod lease_keeper;
+pub mod ownership;
+pub mod replica;

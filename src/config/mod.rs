@@ -8,6 +8,7 @@
 mod analytics;
 mod andon_file;
 mod auth;
+mod cluster;
 mod defects_file;
 mod enip;
 mod forward;
@@ -25,6 +26,7 @@ pub use opcua::{OpcUaEndpoint, OpcUaServerSettings, OpcUaSettings, Reconnect, Se
 
 pub use analytics::AnalyticsSettings;
 pub use auth::{AuthSettings, EXAMPLE_SECRET_PREFIX, FlagSettings, MIN_SECRET_BYTES, Profile};
+pub use cluster::ClusterSettings;
 pub use enip::{LogixEndpoint, LogixSettings, PcccEndpoint, PcccSettings, machines_of, parse_route, socket_address};
 pub use forward::ForwardSettings;
 pub use plant_file::parse as parse_plant;
@@ -186,6 +188,9 @@ pub struct Settings {
     /// Store-and-forward to a central MS5 (an edge's).
     #[serde(default)]
     pub forward: ForwardSettings,
+    /// `[cluster]`: several replicas on one PostgreSQL.
+    #[serde(default)]
+    pub cluster: ClusterSettings,
 }
 
 /// `[reports]`
@@ -654,6 +659,7 @@ impl Settings {
             );
         }
         self.analytics.validate(file)?;
+        self.cluster.validate(file, &self.store.url)?;
         Ok(())
     }
 }

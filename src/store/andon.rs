@@ -271,7 +271,8 @@ impl Store {
     }
 
     /// Stores a fired escalation (new level), its event and its pages, in one transaction:
-    /// after a restart the level is known to have fired and is not paged again.
+    /// after a restart the level is known to have fired and is not paged again. Answers the
+    /// pages to send: none when the store has the escalation already (another replica's).
     pub async fn record_escalation(
         &self,
         t: &Ticket,
@@ -280,12 +281,24 @@ impl Store {
         pages: &[NewNotification],
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.write_tx().await?;
-        sql::query("UPDATE andon_tickets SET level = ?, deadline_fired = ? WHERE id = ?")
-            .bind(i64::from(t.level))
-            .bind(i64::from(t.deadline_fired))
-            .bind(t.id)
-            .execute(&mut *tx)
-            .await?;
+        // Only an escalation the store has not seen: of two replicas that both judge a
+        // level due (one frozen past its lease), one records it and pages.
+        let advanced = sql::query(
+            "UPDATE andon_tickets SET level = ?, deadline_fired = ? \
+             WHERE id = ? AND (level < ? OR deadline_fired < ?)",
+        )
+        .bind(i64::from(t.level))
+        .bind(i64::from(t.deadline_fired))
+        .bind(t.id)
+        .bind(i64::from(t.level))
+        .bind(i64::from(t.deadline_fired))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if advanced == 0 {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
         let targets: Vec<&str> = pages.iter().map(|p| p.target.as_str()).collect();
         add_event(
             &mut tx,

@@ -109,6 +109,9 @@ pub struct TestApp {
     pub reporter: actix::Addr<ms5::actors::report::ShiftReporter>,
     /// HTTP client.
     pub client: awc::Client,
+    /// This process as a replica (`cluster.enabled`): run its lease rounds after moving
+    /// the clock.
+    pub replica: Option<ms5::cluster::replica::Replica>,
 }
 
 /// Options for [`spawn_app`].
@@ -152,6 +155,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
     let store = app.store().clone();
     let auth = app.auth().clone();
     let reporter = app.reporter().clone();
+    let replica = app.replica().cloned();
     actix_rt::spawn(app.run_until_stopped(false));
     let root = make_user(&store, "root", Role::Admin, None, opts.clock.now_ms()).await;
     let token = auth.access_token(&root).expect("token");
@@ -170,6 +174,7 @@ pub async fn spawn_app(opts: Spawn<'_>) -> TestApp {
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
+        replica,
     }
 }
 

@@ -1,0 +1,76 @@
+//! `Ownership`: which lines this replica runs, read on the hot path (tag routing) without
+//! a lock. A lone MS5 owns every line; a replica owns the lines whose shard it leases.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use super::lease_keeper::Owned;
+use crate::domain::cluster::shard::shard_of;
+use crate::domain::plant::PlantModel;
+
+/// Not owned.
+const NONE: i64 = -1;
+
+/// The epoch of each line's lease, or none.
+pub struct Ownership {
+    lines: Vec<AtomicI64>,
+}
+
+/// How a change of leases changes the lines owned.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Handover {
+    /// Lines now owned (or owned under a new epoch: restored again from the store).
+    pub gained: Vec<usize>,
+    /// Lines no longer owned.
+    pub lost: Vec<usize>,
+}
+
+impl Ownership {
+    /// Every line owned (a lone MS5: epoch 0).
+    pub fn all(lines: usize) -> Arc<Ownership> {
+        Arc::new(Ownership {
+            lines: (0..lines).map(|_| AtomicI64::new(0)).collect(),
+        })
+    }
+
+    /// No line owned yet (a replica before its first lease round).
+    pub fn none(lines: usize) -> Arc<Ownership> {
+        Arc::new(Ownership {
+            lines: (0..lines).map(|_| AtomicI64::new(NONE)).collect(),
+        })
+    }
+
+    /// Whether line `idx` is this replica's.
+    pub fn owns(&self, line: usize) -> bool {
+        self.epoch(line).is_some()
+    }
+
+    /// The epoch of line `idx`'s lease, when owned.
+    pub fn epoch(&self, line: usize) -> Option<i64> {
+        let e = self.lines.get(line)?.load(Ordering::Acquire);
+        (e != NONE).then_some(e)
+    }
+
+    /// How many lines are owned.
+    pub fn count(&self) -> usize {
+        (0..self.lines.len()).filter(|&i| self.owns(i)).count()
+    }
+
+    /// Takes the leases in `owned` as the lines of `plant` owned; answers what changed.
+    pub fn apply(&self, plant: &PlantModel, owned: &Owned) -> Handover {
+        let mut change = Handover::default();
+        for (idx, line) in plant.lines.iter().enumerate() {
+            let now = owned.get(&shard_of(&line.id)).copied().unwrap_or(NONE);
+            let before = self.lines[idx].swap(now, Ordering::AcqRel);
+            if before == now {
+                continue;
+            }
+            if now == NONE {
+                change.lost.push(idx);
+            } else {
+                change.gained.push(idx);
+            }
+        }
+        change
+    }
+}
