@@ -10,6 +10,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use common::stores::postgres_server;
 use common::*;
 use serde_json::json;
 use sqlx::Row;
@@ -172,20 +173,6 @@ async fn a_postgres_backup_taken_while_serving_restores_into_an_equal_instance()
         &source.path().join("backups/ms5-1.dump"),
     )
     .await;
-}
-
-/// The test PostgreSQL server, if there is one (required when `MS5_REQUIRE_POSTGRES` is set).
-fn postgres_server() -> Option<String> {
-    match std::env::var("MS5_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var_os("MS5_REQUIRE_POSTGRES").is_some() => {
-            panic!("MS5_REQUIRE_POSTGRES is set but MS5_TEST_POSTGRES_URL is not")
-        }
-        Err(_) => {
-            eprintln!("skipping: MS5_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
 }
 
 /// Serve on `db`, back up into `backup` while telemetry comes in, restore into `restored`

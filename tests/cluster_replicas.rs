@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::stores::postgres_server;
 use common::{LINE_B, Spawn, TestApp, andon_plant, postgres_database, spawn_app, temp, two_line_plant};
 use ms5::clock::Clock;
 use serde_json::{Value, json};
@@ -16,19 +17,6 @@ use serde_json::{Value, json};
 /// 2026-03-02T10:00:00Z, a Monday morning in the test plant's early shift.
 const T0: i64 = 1_772_445_600_000;
 const SEC: i64 = 1_000;
-
-fn postgres() -> Option<String> {
-    match std::env::var("MS5_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var_os("MS5_REQUIRE_POSTGRES").is_some() => {
-            panic!("MS5_REQUIRE_POSTGRES is set but MS5_TEST_POSTGRES_URL is not")
-        }
-        Err(_) => {
-            eprintln!("skipping: MS5_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
-}
 
 async fn replica(dir: &std::path::Path, db: &str, name: &str) -> TestApp {
     replica_of(&two_line_plant(), dir, db, name).await
@@ -46,6 +34,13 @@ async fn replica_of(plant: &str, dir: &std::path::Path, db: &str, name: &str) ->
         }),
     })
     .await
+}
+
+/// A database of its own for `test`, and a folder for each replica's settings.
+async fn database(server: &str, test: &str) -> (String, [tempfile::TempDir; 2]) {
+    let dirs = [temp(), temp()];
+    let key = format!("cluster_replicas::{test}::{}", dirs[0].path().display());
+    (postgres_database(server, &key).await, dirs)
 }
 
 /// One lease round of `app` at its clock's time.
@@ -73,13 +68,8 @@ const OUTPUT: [&str; 2] = ["a-filler", "b-press"];
 
 #[actix_web::test]
 async fn each_line_runs_on_one_replica_and_a_dead_ones_lines_are_taken_over_with_their_counts() {
-    let Some(server) = postgres() else { return };
-    let (dir_a, dir_b) = (temp(), temp());
-    let db = postgres_database(
-        &server,
-        &format!("cluster_replicas::takeover::{}", dir_a.path().display()),
-    )
-    .await;
+    let Some(server) = postgres_server() else { return };
+    let (db, [dir_a, dir_b]) = database(&server, "takeover").await;
     let a = replica(dir_a.path(), &db, "ms5-a").await;
     round(&a).await;
     assert_eq!(owned(&a), [true, true], "alone, a runs every line");
@@ -136,13 +126,8 @@ async fn each_line_runs_on_one_replica_and_a_dead_ones_lines_are_taken_over_with
 
 #[actix_web::test]
 async fn a_graceful_stop_hands_the_lines_over_at_once() {
-    let Some(server) = postgres() else { return };
-    let (dir_a, dir_b) = (temp(), temp());
-    let db = postgres_database(
-        &server,
-        &format!("cluster_replicas::graceful::{}", dir_a.path().display()),
-    )
-    .await;
+    let Some(server) = postgres_server() else { return };
+    let (db, [dir_a, dir_b]) = database(&server, "graceful").await;
     let a = replica(dir_a.path(), &db, "ms5-a").await;
     round(&a).await;
     let b = replica(dir_b.path(), &db, "ms5-b").await;
@@ -169,9 +154,8 @@ async fn run_for(apps: [&TestApp; 2], seconds: i64) {
 
 #[actix_web::test]
 async fn a_ticket_raised_on_any_replica_is_escalated_once_by_its_lines_owner() {
-    let Some(server) = postgres() else { return };
-    let (dir_a, dir_b) = (temp(), temp());
-    let db = postgres_database(&server, &format!("cluster_replicas::andon::{}", dir_a.path().display())).await;
+    let Some(server) = postgres_server() else { return };
+    let (db, [dir_a, dir_b]) = database(&server, "andon").await;
     // Pages go nowhere: what counts is what is recorded to be sent.
     let plant = format!("{}{LINE_B}", andon_plant("http://127.0.0.1:9"));
     let a = replica_of(&plant, dir_a.path(), &db, "ms5-a").await;

@@ -513,27 +513,17 @@ fn the_store_url_its_production_password_and_the_retentions_are_checked() {
             "store.url: carries the example password: the production profile needs one of your own (set MS5__STORE__URL)",
         ),
     ];
-    for (env, message) in cases {
-        let (code, _, stderr) = fine.check(&env);
-        assert_eq!(
-            (code, stderr.as_str()),
-            (
-                2,
-                format!("ms5: configuration error: environment (MS5__…): {message}\n").as_str()
-            ),
-            "{env:?}"
-        );
-    }
+    refused_from_the_environment(&fine, &cases);
     // The same settings with a password of their own, and the example password outside
     // production, are accepted (check-config does not connect).
-    for env in [
-        env(("MS5__STORE__URL", "postgres://ms5:our-own-db-password@db/ms5")),
-        vec![("MS5__STORE__URL", "postgres://ms5:CHANGE-ME-db-password@db/ms5")],
-        vec![("MS5__STORE__TELEMETRY_RETENTION", "1d")],
-    ] {
-        let (code, _, stderr) = fine.check(&env);
-        assert_eq!(code, 0, "{env:?}: {stderr}");
-    }
+    accepted(
+        &fine,
+        &[
+            env(("MS5__STORE__URL", "postgres://ms5:our-own-db-password@db/ms5")),
+            vec![("MS5__STORE__URL", "postgres://ms5:CHANGE-ME-db-password@db/ms5")],
+            vec![("MS5__STORE__TELEMETRY_RETENTION", "1d")],
+        ],
+    );
 }
 
 #[test]
@@ -559,8 +549,28 @@ fn cluster_settings_need_postgresql_a_sane_lease_and_a_plain_replica_name() {
             "cluster.replica: must be 1 to 100 letters, digits, '-', '_', '.' or ':'",
         ),
     ];
+    refused_from_the_environment(&fine, &cases);
+    accepted(
+        &fine,
+        &[
+            vec![on, pg],
+            vec![
+                on,
+                pg,
+                ("MS5__CLUSTER__REPLICA", "ms5-0.plant:8080"),
+                ("MS5__CLUSTER__LEASE_TTL", "30s"),
+            ],
+            // Off, the section is not checked.
+            vec![("MS5__CLUSTER__LEASE_TTL", "1s")],
+        ],
+    );
+}
+
+/// Each `(environment, message)` of `cases` is refused with exit code 2 and the message,
+/// named as coming from the environment.
+fn refused_from_the_environment(fine: &Setup, cases: &[(Vec<(&str, &str)>, &str)]) {
     for (env, message) in cases {
-        let (code, _, stderr) = fine.check(&env);
+        let (code, _, stderr) = fine.check(env);
         assert_eq!(
             (code, stderr.as_str()),
             (
@@ -570,18 +580,12 @@ fn cluster_settings_need_postgresql_a_sane_lease_and_a_plain_replica_name() {
             "{env:?}"
         );
     }
-    for env in [
-        vec![on, pg],
-        vec![
-            on,
-            pg,
-            ("MS5__CLUSTER__REPLICA", "ms5-0.plant:8080"),
-            ("MS5__CLUSTER__LEASE_TTL", "30s"),
-        ],
-        // Off, the section is not checked.
-        vec![("MS5__CLUSTER__LEASE_TTL", "1s")],
-    ] {
-        let (code, _, stderr) = fine.check(&env);
+}
+
+/// Each environment of `envs` is accepted.
+fn accepted(fine: &Setup, envs: &[Vec<(&str, &str)>]) {
+    for env in envs {
+        let (code, _, stderr) = fine.check(env);
         assert_eq!(code, 0, "{env:?}: {stderr}");
     }
 }
