@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod nginx;
+pub mod node;
 pub mod pager;
 pub mod stores;
 pub mod tools;
