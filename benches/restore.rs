@@ -32,7 +32,7 @@ async fn start_to_ready(plant: &Arc<PlantModel>, url: &str) -> PlantHandle {
     let flags = Arc::new(FeatureFlags::new(&FlagSettings::default(), &changes));
     let clock = Clock::manual(NOW);
     let options = PlantOptions {
-        replicated: false,
+        replica: None,
         coalesce: Duration::from_millis(100),
         raw_samples: true,
         batch_max: 5_000,

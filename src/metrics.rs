@@ -34,6 +34,8 @@ pub const TAG_REJECTED: &str = "ms5_tag_updates_rejected_total";
 pub const TAG_UNCERTAIN: &str = "ms5_tag_updates_uncertain_total";
 /// Lines this replica runs (every line for a lone MS5; see docs/cluster.md).
 pub const CLUSTER_LINES_OWNED: &str = "ms5_cluster_lines_owned";
+/// Telemetry rows a replica did not write: their line's lease had moved on.
+pub const CLUSTER_ROWS_FENCED: &str = "ms5_cluster_rows_fenced_total";
 /// Open WebSocket connections.
 pub const WS_CONNECTIONS: &str = "ms5_ws_connections";
 /// WebSocket frames. Labels: direction (in | out).
@@ -211,6 +213,10 @@ fn describe() {
         ),
         (TAG_UPDATES, "Tag updates received by source"),
         (TAG_REJECTED, "Tag updates not applied, by reason"),
+        (
+            CLUSTER_ROWS_FENCED,
+            "Telemetry rows refused because this replica no longer leased their line",
+        ),
         (TAG_UNCERTAIN, "Uncertain-quality tag values applied"),
         (WS_FRAMES, "WebSocket frames by direction"),
         (WS_FRAMES_COALESCED, "Outbound frames superseded for slow clients"),

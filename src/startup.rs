@@ -107,7 +107,7 @@ impl Application {
             );
         }
         let options = PlantOptions {
-            replicated: settings.cluster.enabled,
+            replica: settings.cluster.enabled.then(|| settings.cluster.replica_name(port)),
             flags: flags.clone(),
             coalesce: settings.websocket.coalesce,
             raw_samples: settings.store.raw_samples,

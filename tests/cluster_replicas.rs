@@ -205,3 +205,29 @@ async fn a_ticket_raised_on_any_replica_is_escalated_once_by_its_lines_owner() {
     assert_eq!(again.expect("refused quietly"), Vec::<i64>::new());
     assert_eq!(owner.store.count_raw(&escalations).await.expect("count"), 1);
 }
+
+#[actix_web::test]
+async fn an_owner_that_wakes_past_its_lease_cannot_write_what_it_counted() {
+    let Some(server) = postgres_server() else { return };
+    let (db, [dir_a, dir_b]) = database(&server, "fenced").await;
+    let a = replica(dir_a.path(), &db, "ms5-a").await;
+    round(&a).await;
+    assert_eq!(a.ingest(&parts(1)).await["applied"], json!(3));
+    a.plant.flush().await;
+    let stored = "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM production_counts WHERE machine_id = 'b-press'";
+    assert_eq!(a.store.count_raw(stored).await.expect("sum"), 40);
+
+    // a freezes (its clock stands still, no round runs); b takes both lines over.
+    let b = replica(dir_b.path(), &db, "ms5-b").await;
+    b.clock.advance(16 * SEC);
+    round(&b).await;
+    assert_eq!(owned(&b), [true, true]);
+
+    // a wakes and, before its first round, still counts line-b's parts in memory…
+    let report = a.ingest(&[("B.Press.Total", json!(90), T0 - 200 * SEC)]).await;
+    assert_eq!(report["applied"], json!(1), "{report}");
+    a.plant.flush().await;
+    // …but the store refuses them: the lease it counted under has moved on.
+    assert_eq!(a.store.count_raw(stored).await.expect("sum"), 40);
+    assert_eq!(b.machine_window("b-press", "1h").await["total"], json!(40));
+}

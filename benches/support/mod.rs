@@ -31,7 +31,7 @@ pub async fn start_plant(plant: &Arc<PlantModel>, dir: &Path) -> PlantHandle {
         .unwrap_or_else(|e| panic!("store: {e}"));
     store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
     let options = PlantOptions {
-        replicated: false,
+        replica: None,
         coalesce: Duration::from_millis(100),
         raw_samples: false,
         batch_max: 5_000,

@@ -19,7 +19,7 @@ use super::machine::{
     SetJobProduct, SetTrendWarning, Tick,
 };
 use super::notifier::Notifier;
-use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter};
+use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter, WriterFence};
 use crate::clock::Clock;
 use crate::cluster::lease_keeper::Owned;
 use crate::cluster::ownership::{Handover, Ownership};
@@ -75,9 +75,10 @@ pub struct PlantOptions {
     pub pager: crate::config::PagerSettings,
     /// Feature flags (escalation is gated by one).
     pub flags: Arc<crate::flags::FeatureFlags>,
-    /// One replica of several (`cluster.enabled`): a line runs here only while this
-    /// replica leases its shard, none before the first lease round. Otherwise every line.
-    pub replicated: bool,
+    /// This replica's name, as one of several (`cluster.enabled`): a line runs here only
+    /// while this replica leases its shard (none before the first lease round), and its
+    /// telemetry is written fenced by the lease. `None`: every line runs here.
+    pub replica: Option<String>,
 }
 
 struct Inner {
@@ -110,17 +111,22 @@ impl PlantHandle {
     ) -> Result<PlantHandle, StoreError> {
         let hub = Supervisor::start(|_| Hub::default());
         let cache = LiveCache::new(plant.machines.len(), plant.lines.len());
-        let writer = {
-            let (plant, store) = (plant.clone(), store.clone());
-            TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval).start()
-        };
-        let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
         // A replica runs nothing before its first lease round.
-        let ownership = if options.replicated {
+        let ownership = if options.replica.is_some() {
             Ownership::none(plant.lines.len())
         } else {
             Ownership::all(plant.lines.len())
         };
+        let writer = {
+            let (plant, store) = (plant.clone(), store.clone());
+            let fenced = options.replica.clone().map(|replica| WriterFence {
+                replica,
+                ownership: ownership.clone(),
+                clock: clock.clone(),
+            });
+            TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval, fenced).start()
+        };
+        let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
         let andon = {
             let (plant, store, hub, clock) = (plant.clone(), store.clone(), hub.clone(), clock.clone());
             let (flags, ownership) = (options.flags.clone(), ownership.clone());
@@ -159,7 +165,7 @@ impl PlantHandle {
                 )
             }));
         }
-        if options.replicated {
+        if options.replica.is_some() {
             // Messages keep their order: no sample is applied before this.
             machines.iter().for_each(|m| m.do_send(Disown));
         }
@@ -212,18 +218,23 @@ impl PlantHandle {
     /// start again from the store, those of lines lost stop at once. Answers what changed.
     pub async fn take_leases(&self, owned: &Owned, now: EpochMs) -> Result<Handover, StoreError> {
         let plant = &self.inner.plant;
-        let handover = self.inner.ownership.apply(plant, owned);
+        let ownership = &self.inner.ownership;
+        let handover = ownership.changes(plant, owned);
         for &line in &handover.lost {
+            // Samples stop being routed before the machines stop.
+            ownership.set(line, None);
             for &m in &plant.lines[line].machines {
                 self.inner.machines[m].do_send(Disown);
             }
             tracing::info!(line = %plant.lines[line].id, "line handed over to another replica");
         }
-        for &line in &handover.gained {
+        for &(line, epoch) in &handover.gained {
             for &m in &plant.lines[line].machines {
                 let history = load_history(&self.inner.store, plant, m, now).await?;
                 self.inner.machines[m].do_send(Own { history, now });
             }
+            // The machines run (their `Own` is queued first) before samples are routed.
+            ownership.set(line, Some(epoch));
             tracing::info!(line = %plant.lines[line].id, "line taken over, restored from the store");
         }
         Ok(handover)

@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::clock::Clock;
+use crate::cluster::ownership::Ownership;
+use crate::domain::cluster::shard::shard_of;
 use crate::domain::machine::MachineEvent;
 use crate::domain::plant::{MachineIdx, PlantModel};
 use crate::domain::tag::TagUpdate;
 use crate::metrics as m;
-use crate::store::Store;
 use crate::store::batch::Batch;
+use crate::store::{Fence, Store};
 
 /// Raw samples held at most, in batches of `batch_max`, before new ones are dropped.
 const RAW_BACKLOG_BATCHES: usize = 20;
@@ -53,10 +56,16 @@ pub struct TelemetryWriter {
 }
 
 impl TelemetryWriter {
-    /// A writer to `store`; spawns its writer task.
-    pub fn new(plant: Arc<PlantModel>, store: Store, batch_max: usize, flush_interval: Duration) -> Self {
+    /// A writer to `store`; spawns its writer task. A replica's writer is `fenced`.
+    pub fn new(
+        plant: Arc<PlantModel>,
+        store: Store,
+        batch_max: usize,
+        flush_interval: Duration,
+        fenced: Option<WriterFence>,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(2);
-        actix_rt::spawn(write_loop(store, rx));
+        actix_rt::spawn(write_loop(store, rx, plant.clone(), fenced));
         TelemetryWriter {
             plant,
             batch: Batch::default(),
@@ -86,13 +95,47 @@ impl TelemetryWriter {
     }
 }
 
-async fn write_loop(store: Store, mut jobs: mpsc::Receiver<WriteJob>) {
+/// A replica's writer writes only the lines it still leases (see [`Store::write_fenced`]).
+pub struct WriterFence {
+    /// The replica's name.
+    pub replica: String,
+    /// Which lines it runs, under which epoch.
+    pub ownership: Arc<Ownership>,
+    /// Its clock.
+    pub clock: Clock,
+}
+
+async fn write_loop(
+    store: Store,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    plant: Arc<PlantModel>,
+    fenced: Option<WriterFence>,
+) {
+    let lease_of = |m: MachineIdx| {
+        let line = plant.machines.get(m)?.line;
+        let epoch = fenced.as_ref()?.ownership.epoch(line)?;
+        Some((shard_of(&plant.lines[line].id), epoch))
+    };
+    let machine_of_tag = |tag: &str| plant.tags.get(tag).map(|(m, _)| *m);
     while let Some(job) = jobs.recv().await {
         let mut delay = Duration::from_millis(100);
         loop {
             let started = Instant::now();
-            match store.write(&job.batch).await {
-                Ok(()) => {
+            let fence = fenced.as_ref().map(|f| Fence {
+                replica: &f.replica,
+                now: f.clock.now_ms(),
+                lease_of: &lease_of,
+                machine_of_tag: &machine_of_tag,
+            });
+            match store.write_fenced(&job.batch, fence.as_ref()).await {
+                Ok(refused) => {
+                    if refused > 0 {
+                        tracing::warn!(
+                            rows = refused,
+                            "telemetry of lines this replica no longer leases refused"
+                        );
+                        metrics::counter!(m::CLUSTER_ROWS_FENCED).increment(refused as u64);
+                    }
                     metrics::histogram!(m::STORE_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
                     for (table, n) in [
                         ("machine_state_intervals", job.batch.intervals.len()),

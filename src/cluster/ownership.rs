@@ -19,8 +19,9 @@ pub struct Ownership {
 /// How a change of leases changes the lines owned.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Handover {
-    /// Lines now owned (or owned under a new epoch: restored again from the store).
-    pub gained: Vec<usize>,
+    /// Lines now owned, with their epoch (or owned under a new epoch: restored again
+    /// from the store).
+    pub gained: Vec<(usize, i64)>,
     /// Lines no longer owned.
     pub lost: Vec<usize>,
 }
@@ -56,21 +57,28 @@ impl Ownership {
         (0..self.lines.len()).filter(|&i| self.owns(i)).count()
     }
 
-    /// Takes the leases in `owned` as the lines of `plant` owned; answers what changed.
-    pub fn apply(&self, plant: &PlantModel, owned: &Owned) -> Handover {
+    /// What taking the leases in `owned` as the lines of `plant` owned would change (the
+    /// caller makes each change with [`Ownership::set`], in the order that keeps samples
+    /// from reaching a machine that is not running).
+    pub fn changes(&self, plant: &PlantModel, owned: &Owned) -> Handover {
         let mut change = Handover::default();
         for (idx, line) in plant.lines.iter().enumerate() {
-            let now = owned.get(&shard_of(&line.id)).copied().unwrap_or(NONE);
-            let before = self.lines[idx].swap(now, Ordering::AcqRel);
-            if before == now {
+            let now = owned.get(&shard_of(&line.id)).copied();
+            if self.epoch(idx) == now {
                 continue;
             }
-            if now == NONE {
-                change.lost.push(idx);
-            } else {
-                change.gained.push(idx);
+            match now {
+                Some(epoch) => change.gained.push((idx, epoch)),
+                None => change.lost.push(idx),
             }
         }
         change
+    }
+
+    /// Line `line` is owned under `epoch`, or not at all.
+    pub fn set(&self, line: usize, epoch: Option<i64>) {
+        if let Some(slot) = self.lines.get(line) {
+            slot.store(epoch.unwrap_or(NONE), Ordering::Release);
+        }
     }
 }

@@ -55,16 +55,17 @@ impl Replica {
     /// One lease round now; answers what changed for the plant.
     pub async fn round(&self) -> Result<Handover, StoreError> {
         let now = self.clock.now_ms();
+        // One round at a time, the plant's hand-over included.
         let mut keeper = self.keeper.lock().await;
         // A failed round may still drop what lapsed: the plant follows what is owned.
         let round = keeper.round(now).await;
         let owned = keeper.owned();
-        drop(keeper);
         let handover = self.plant.take_leases(&owned, now).await?;
         // Tickets raised or acknowledged on other replicas, and escalations due on lines
         // just taken over.
-        self.plant.andon().do_send(Resync);
+        let _ = self.plant.andon().send(Resync).await;
         metrics::gauge!(m::CLUSTER_LINES_OWNED).set(self.plant.ownership().count() as f64);
+        drop(keeper);
         round.map(|_| handover)
     }
 

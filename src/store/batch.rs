@@ -66,6 +66,45 @@ impl Batch {
         self.len() == 0
     }
 
+    /// The rows of the machines `keep` holds (tags by `machine_of_tag`; a tag of no machine
+    /// is kept), and how many rows were left out.
+    pub fn only_machines(
+        &self,
+        keep: &dyn Fn(MachineIdx) -> bool,
+        machine_of_tag: &dyn Fn(&str) -> Option<MachineIdx>,
+    ) -> (Batch, usize) {
+        let tag_kept = |tag: &str| machine_of_tag(tag).is_none_or(keep);
+        let out = Batch {
+            intervals: self
+                .intervals
+                .iter()
+                .filter(|(k, _)| keep(k.0))
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            parts: self
+                .parts
+                .iter()
+                .filter(|(k, _)| keep(k.0))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            downtime: self
+                .downtime
+                .iter()
+                .filter(|(k, _)| keep(k.0))
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            tag_last: self
+                .tag_last
+                .iter()
+                .filter(|(t, _)| tag_kept(t))
+                .map(|(t, v)| (t.clone(), *v))
+                .collect(),
+            raw: self.raw.iter().filter(|u| tag_kept(&u.tag)).cloned().collect(),
+        };
+        let left_out = self.len() - out.len();
+        (out, left_out)
+    }
+
     /// Merges one machine's events.
     pub fn record(&mut self, plant: &PlantModel, machine: MachineIdx, events: Vec<MachineEvent>) {
         let model = &plant.machines[machine];

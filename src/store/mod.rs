@@ -26,6 +26,7 @@ mod postgres;
 mod retention;
 mod sql;
 mod telemetry;
+pub use telemetry::Fence;
 
 pub use accounts::{DisplayToken, NewRefresh, RefreshRow, TokenRevocations, User, UserChange};
 pub use andon::{NewNotification, NotificationRow, TicketEvent, TicketFilter};

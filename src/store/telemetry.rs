@@ -1,27 +1,53 @@
 //! Telemetry: state intervals, parts per minute, downtime, last tag values and raw samples,
 //! written in batches by the telemetry writer and read back for restarts and past spans.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::batch::Batch;
 use super::sql::{self, SqlBuilder};
 use super::{Backend, Store, StoreError};
 use crate::domain::EpochMs;
+use crate::domain::cluster::shard::Shard;
 use crate::domain::machine::{PastInterval, PastParts};
 use crate::domain::machine_state::MachineState;
+use crate::domain::plant::MachineIdx;
 use crate::domain::tag::TagValue;
 use crate::domain::tally::Tally;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters).
 const ROWS_PER_INSERT: usize = 2_000;
 
+/// What an owner's telemetry write must still hold (see [`Store::write_fenced`]).
+pub struct Fence<'a> {
+    /// The replica writing.
+    pub replica: &'a str,
+    /// Its clock now: leases that lapsed by then are not held.
+    pub now: EpochMs,
+    /// The shard of a machine's line and the epoch this replica ran it under (`None`: it
+    /// does not run it).
+    pub lease_of: &'a (dyn Fn(MachineIdx) -> Option<(Shard, i64)> + Sync),
+    /// The machine a tag belongs to.
+    pub machine_of_tag: &'a (dyn Fn(&str) -> Option<MachineIdx> + Sync),
+}
+
 impl Store {
     /// Writes a batch in one transaction. The multi-row inserts are not kept prepared: each
     /// batch has its own row counts, so every one would be a new statement in each
     /// connection's cache (up to 100 there, the larger ones hundreds of KB each).
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.write_fenced(batch, None).await.map(|_| ())
+    }
+
+    /// [`Store::write`] for a replica (`fence`): in the same transaction it reads the leases
+    /// the replica holds (on PostgreSQL `FOR SHARE`, so no other replica takes one over
+    /// until this write is in), and writes only the rows of machines whose line's shard it
+    /// holds under the epoch the rows were made with. Answers how many rows it refused.
+    pub async fn write_fenced(&self, batch: &Batch, fence: Option<&Fence<'_>>) -> Result<usize, StoreError> {
         // On PostgreSQL raw samples go first, in bulk and idempotent: if the rest then
-        // fails, the retry of the whole batch stores each sample once.
+        // fails, the retry of the whole batch stores each sample once. (A fenced writer
+        // keeps only its own lines' samples before this; a sample stored twice is one row.)
         let raw = match &self.backend {
             Backend::Postgres(pg) => {
                 super::postgres::copy::write_samples(pg, &batch.raw).await?;
@@ -30,6 +56,36 @@ impl Store {
             Backend::Sqlite => &batch.raw[..],
         };
         let mut tx = self.write_tx().await?;
+        let mut refused = 0;
+        let kept;
+        let batch = match fence {
+            None => batch,
+            Some(f) => {
+                let lock = match self.backend {
+                    Backend::Postgres(_) => " FOR SHARE",
+                    Backend::Sqlite => "",
+                };
+                let rows = sql::query(format!(
+                    "SELECT shard, epoch FROM shard_lease WHERE owner = ? AND expires_ms > ?{lock}"
+                ))
+                .bind(f.replica.to_owned())
+                .bind(f.now)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut held = HashMap::with_capacity(rows.len());
+                for row in rows {
+                    let shard: i64 = row.try_get("shard")?;
+                    held.insert(shard, row.try_get::<i64, _>("epoch")?);
+                }
+                let holds = |m: MachineIdx| {
+                    (f.lease_of)(m).is_some_and(|(shard, epoch)| held.get(&i64::from(shard)) == Some(&epoch))
+                };
+                let (b, n) = batch.only_machines(&holds, f.machine_of_tag);
+                refused = n;
+                kept = b;
+                &kept
+            }
+        };
         let intervals: Vec<_> = batch.intervals.values().collect();
         for chunk in intervals.chunks(ROWS_PER_INSERT) {
             let mut q = SqlBuilder::new("INSERT INTO machine_state_intervals (machine_id, start_ms, end_ms, state) ");
@@ -112,7 +168,7 @@ impl Store {
             q.build()?.persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(refused)
     }
 
     /// State intervals of a machine overlapping `[from, to)`, oldest first.
