@@ -1,5 +1,5 @@
 //! `LeaseKeeper`: one replica's side of the shard leases. Each round (every
-//! `renew_every`, a third of the lease time by default) it records its heartbeat, renews
+//! a quarter of the lease time) it records its heartbeat, renews
 //! what it holds, hands over what is beyond its fair share and claims free shards up to
 //! it; then it tells its watchers which shards it owns, with their epochs. A round that
 //! cannot reach the store owns nothing once the leases it had would have lapsed: a

@@ -1,4 +1,4 @@
-//! `Replica`: this process as one of several. Its lease keeper runs a round every third
+//! `Replica`: this process as one of several. Its lease keeper runs a round every quarter
 //! of the lease time, and the plant takes what the round leaves it owning: lines gained
 //! start again from the store, lines lost stop at once. A graceful stop hands every
 //! shard over after the telemetry is written.
@@ -69,11 +69,11 @@ impl Replica {
         round.map(|_| handover)
     }
 
-    /// Runs a round every third of the lease time, for the life of the process.
+    /// Runs a round every quarter of the lease time, for the life of the process.
     pub fn spawn(&self) {
         let replica = self.clone();
         actix_rt::spawn(async move {
-            let mut every = tokio::time::interval(replica.ttl / 3);
+            let mut every = tokio::time::interval(replica.ttl / 4);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;

@@ -16,7 +16,7 @@ pub struct ClusterSettings {
     /// This replica's name, unique among the replicas; default: the host name and the
     /// HTTP port (`host:8080`).
     pub replica: Option<String>,
-    /// How long a shard lease lasts unless renewed (it is renewed every third of it). A
+    /// How long a shard lease lasts unless renewed (it is renewed every quarter of it). A
     /// replica that dies is taken over after at most this plus one renewal round.
     #[serde(with = "humantime_serde")]
     pub lease_ttl: Duration,
