@@ -215,7 +215,8 @@ async fn round_trip(source: &Path, db: Db, fresh: &Path, restored_db: Db, backup
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let (written, stop) = (written.clone(), stop.clone());
-        let (base, token, clock) = (app.base.clone(), app.token.clone(), app.clock.clone());
+        let (base, clock) = (app.base.clone(), app.clock.clone());
+        let (auth, root) = (app.auth.clone(), app.root.clone());
         actix_rt::spawn(async move {
             let client = awc::Client::default();
             let mut ts = t0 + 30 * MIN;
@@ -225,6 +226,8 @@ async fn round_trip(source: &Path, db: Db, fresh: &Path, restored_db: Db, backup
                 total += 1;
                 clock.set(ts);
                 let body = json!([{ "tag": "A.Filler.Total", "value": total, "ts": ts }]);
+                // A token of the moment: the clock runs past the first one's 30 minutes.
+                let token = auth.access_token(&root).expect("token");
                 let ok = client
                     .post(format!("{base}/api/v1/ingest"))
                     .bearer_auth(&token)
