@@ -23,13 +23,18 @@ async fn replica(dir: &std::path::Path, db: &str, name: &str) -> TestApp {
 }
 
 async fn replica_of(plant: &str, dir: &std::path::Path, db: &str, name: &str) -> TestApp {
+    replica_writing_every(plant, dir, db, name, "50ms").await
+}
+
+/// A replica whose telemetry writer writes every `flush` (and when flushed).
+async fn replica_writing_every(plant: &str, dir: &std::path::Path, db: &str, name: &str, flush: &str) -> TestApp {
     spawn_app(Spawn {
         plant,
         dir,
         clock: Clock::manual(T0),
         simulator: false,
         settings: json!({
-            "store": { "url": db },
+            "store": { "url": db, "flush_interval": flush },
             "cluster": { "enabled": true, "replica": name, "lease_ttl": "15s" },
         }),
     })
@@ -230,4 +235,27 @@ async fn an_owner_that_wakes_past_its_lease_cannot_write_what_it_counted() {
     // …but the store refuses them: the lease it counted under has moved on.
     assert_eq!(a.store.count_raw(stored).await.expect("sum"), 40);
     assert_eq!(b.machine_window("b-press", "1h").await["total"], json!(40));
+}
+
+#[actix_web::test]
+async fn a_line_handed_over_to_a_replica_that_joins_keeps_every_part() {
+    let Some(server) = postgres_server() else { return };
+    let (db, [dir_a, dir_b]) = database(&server, "rebalance").await;
+    // a writes only when flushed: what it counted is still in memory when b joins.
+    let a = replica_writing_every(&two_line_plant(), dir_a.path(), &db, "ms5-a", "1h").await;
+    round(&a).await;
+    for line in 0..2 {
+        assert_eq!(a.ingest(&parts(line)).await["applied"], json!(3));
+    }
+    let b = replica(dir_b.path(), &db, "ms5-b").await;
+    round(&b).await;
+    for app in [&a, &b] {
+        app.clock.advance(5 * SEC);
+    }
+    // a hands one line over: it stops it, writes what it counted, then releases its lease.
+    round(&a).await;
+    round(&b).await;
+    let moved = (0..2).find(|&l| owned(&b)[l]).expect("b took a line");
+    assert!(!owned(&a)[moved]);
+    assert_eq!(b.machine_window(OUTPUT[moved], "1h").await["total"], json!(40));
 }

@@ -113,8 +113,8 @@ pub struct Own {
 }
 
 /// Another replica owns the machine's line now: this actor applies, ticks and writes
-/// nothing until it is owned again (what it had not written yet is dropped: the new owner
-/// would refuse it).
+/// nothing until it is owned again. What it counted and had not passed on yet goes to the
+/// telemetry writer, which writes it only while the lease still holds.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Disown;
@@ -309,6 +309,12 @@ impl MachineActor {
 
     /// Checks for a silent source, lets time pass in the windows, and every
     /// `CHECKPOINT_TICKS` writes the open interval.
+    /// Whether it runs from the start (a replica's machines wait for their line's lease).
+    pub fn owned(mut self, owned: bool) -> Self {
+        self.owned = owned;
+        self
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
         if !self.owned {
             return;
@@ -555,7 +561,15 @@ impl Handler<Disown> for MachineActor {
 
     fn handle(&mut self, _: Disown, _: &mut Context<Self>) {
         self.owned = false;
-        self.events.clear();
+        if let Some(open) = self.machine.open_interval() {
+            self.events.push(open);
+        }
+        if !self.events.is_empty() {
+            self.writer.do_send(Record {
+                machine: self.idx,
+                events: std::mem::take(&mut self.events),
+            });
+        }
     }
 }
 

@@ -151,6 +151,8 @@ impl PlantHandle {
             let publish = (hub.clone(), cache.clone());
             let desk = andon.clone().recipient();
             let coalesce = options.coalesce;
+            // A replica runs no machine before its first lease round.
+            let owned = options.replica.is_none();
             machines.push(Supervisor::start(move |_| {
                 MachineActor::new(
                     machine,
@@ -163,11 +165,8 @@ impl PlantHandle {
                     clock,
                     coalesce,
                 )
+                .owned(owned)
             }));
-        }
-        if options.replica.is_some() {
-            // Messages keep their order: no sample is applied before this.
-            machines.iter().for_each(|m| m.do_send(Disown));
         }
         Ok(PlantHandle {
             inner: Arc::new(Inner {
@@ -221,11 +220,14 @@ impl PlantHandle {
         let ownership = &self.inner.ownership;
         let handover = ownership.changes(plant, owned);
         for &line in &handover.lost {
-            // Samples stop being routed before the machines stop.
-            ownership.set(line, None);
+            // Samples stop being routed, the machines stop and pass on what they counted,
+            // and that is written (under the lease, if it still holds) before the line goes.
+            ownership.stop_routing(line);
             for &m in &plant.lines[line].machines {
-                self.inner.machines[m].do_send(Disown);
+                let _ = self.inner.machines[m].send(Disown).await;
             }
+            let _ = self.inner.writer.send(Flush).await;
+            ownership.set(line, None);
             tracing::info!(line = %plant.lines[line].id, "line handed over to another replica");
         }
         for &(line, epoch) in &handover.gained {

@@ -39,6 +39,9 @@ pub struct LeaseKeeper {
     owned: watch::Sender<Owned>,
     /// Until when the leases last renewed hold.
     valid_until: EpochMs,
+    /// Shards beyond the fair share, no longer counted as owned, still leased until
+    /// [`LeaseKeeper::release_pending`] (the caller writes their telemetry first).
+    pending_release: Vec<Shard>,
 }
 
 impl LeaseKeeper {
@@ -52,6 +55,7 @@ impl LeaseKeeper {
             in_use,
             owned: watch::Sender::new(Owned::new()),
             valid_until: 0,
+            pending_release: Vec::new(),
         }
     }
 
@@ -65,9 +69,19 @@ impl LeaseKeeper {
         self.owned.borrow().clone()
     }
 
-    /// One round at `now`; answers what it owns after it. On a store error, what it owns
-    /// is kept while the last renewal holds and dropped after.
+    /// One round at `now`, shards beyond the fair share released at once; answers what it
+    /// owns after it.
     pub async fn round(&mut self, now: EpochMs) -> Result<Owned, StoreError> {
+        let owned = self.round_keeping_releases(now).await?;
+        self.release_pending().await?;
+        Ok(owned)
+    }
+
+    /// One round at `now`; answers what it owns after it. Shards beyond the fair share are
+    /// not counted as owned but stay leased until [`LeaseKeeper::release_pending`], so that
+    /// what was counted on them can still be written. On a store error, what it owns is
+    /// kept while the last renewal holds and dropped after.
+    pub async fn round_keeping_releases(&mut self, now: EpochMs) -> Result<Owned, StoreError> {
         match self.try_round(now).await {
             Ok(owned) => {
                 self.owned.send_replace(owned.clone());
@@ -92,13 +106,10 @@ impl LeaseKeeper {
         let mut owned: Owned = self.store.renew_leases(me, now, until).await?.into_iter().collect();
         let leases = self.store.leases().await?;
         let plan = round(me, &self.in_use, &leases, replicas, now);
-        if !plan.release.is_empty() {
-            self.store.release_leases(me, Some(&plan.release)).await?;
-            for s in &plan.release {
-                owned.remove(s);
-            }
-            tracing::info!(replica = me, shards = ?plan.release, "shard leases handed over");
+        for s in &plan.release {
+            owned.remove(s);
         }
+        self.pending_release = plan.release;
         if !plan.claim.is_empty() {
             let won = self.store.claim_leases(me, &plan.claim, now, until).await?;
             if !won.is_empty() {
@@ -110,6 +121,18 @@ impl LeaseKeeper {
         owned.retain(|s, _| self.in_use.binary_search(s).is_ok());
         self.valid_until = until;
         Ok(owned)
+    }
+
+    /// Hands over the shards the last round left beyond the fair share.
+    pub async fn release_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending_release.is_empty() {
+            return Ok(());
+        }
+        let me = self.settings.replica.as_str();
+        self.store.release_leases(me, Some(&self.pending_release)).await?;
+        tracing::info!(replica = me, shards = ?self.pending_release, "shard leases handed over");
+        self.pending_release.clear();
+        Ok(())
     }
 
     /// Graceful stop: hands every shard over at once and leaves the membership.

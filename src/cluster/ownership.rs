@@ -2,7 +2,7 @@
 //! a lock. A lone MS5 owns every line; a replica owns the lines whose shard it leases.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use super::lease_keeper::Owned;
 use crate::domain::cluster::shard::shard_of;
@@ -11,9 +11,10 @@ use crate::domain::plant::PlantModel;
 /// Not owned.
 const NONE: i64 = -1;
 
-/// The epoch of each line's lease, or none.
+/// The epoch of each line's lease, or none, and whether its samples are routed here.
 pub struct Ownership {
     lines: Vec<AtomicI64>,
+    routed: Vec<AtomicBool>,
 }
 
 /// How a change of leases changes the lines owned.
@@ -31,6 +32,7 @@ impl Ownership {
     pub fn all(lines: usize) -> Arc<Ownership> {
         Arc::new(Ownership {
             lines: (0..lines).map(|_| AtomicI64::new(0)).collect(),
+            routed: (0..lines).map(|_| AtomicBool::new(true)).collect(),
         })
     }
 
@@ -38,15 +40,17 @@ impl Ownership {
     pub fn none(lines: usize) -> Arc<Ownership> {
         Arc::new(Ownership {
             lines: (0..lines).map(|_| AtomicI64::new(NONE)).collect(),
+            routed: (0..lines).map(|_| AtomicBool::new(false)).collect(),
         })
     }
 
-    /// Whether line `idx` is this replica's.
+    /// Whether line `idx` runs here (its samples are routed here).
     pub fn owns(&self, line: usize) -> bool {
-        self.epoch(line).is_some()
+        self.routed.get(line).is_some_and(|r| r.load(Ordering::Acquire)) && self.epoch(line).is_some()
     }
 
-    /// The epoch of line `idx`'s lease, when owned.
+    /// The epoch of line `idx`'s lease, when leased (its telemetry is written under it,
+    /// also while a line being handed over finishes).
     pub fn epoch(&self, line: usize) -> Option<i64> {
         let e = self.lines.get(line)?.load(Ordering::Acquire);
         (e != NONE).then_some(e)
@@ -75,10 +79,21 @@ impl Ownership {
         change
     }
 
-    /// Line `line` is owned under `epoch`, or not at all.
+    /// Line `line` is owned under `epoch` (its samples routed here), or not at all.
     pub fn set(&self, line: usize, epoch: Option<i64>) {
         if let Some(slot) = self.lines.get(line) {
             slot.store(epoch.unwrap_or(NONE), Ordering::Release);
+        }
+        if let Some(r) = self.routed.get(line) {
+            r.store(epoch.is_some(), Ordering::Release);
+        }
+    }
+
+    /// Line `line` is being handed over: its samples are no longer routed here, while what
+    /// was counted is written under its epoch.
+    pub fn stop_routing(&self, line: usize) {
+        if let Some(r) = self.routed.get(line) {
+            r.store(false, Ordering::Release);
         }
     }
 }

@@ -58,9 +58,11 @@ impl Replica {
         // One round at a time, the plant's hand-over included.
         let mut keeper = self.keeper.lock().await;
         // A failed round may still drop what lapsed: the plant follows what is owned.
-        let round = keeper.round(now).await;
+        let round = keeper.round_keeping_releases(now).await;
         let owned = keeper.owned();
+        // Lines handed over stop and their telemetry is written before their leases go.
         let handover = self.plant.take_leases(&owned, now).await?;
+        keeper.release_pending().await?;
         // Tickets raised or acknowledged on other replicas, and escalations due on lines
         // just taken over.
         let _ = self.plant.andon().send(Resync).await;
