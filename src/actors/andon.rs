@@ -161,6 +161,11 @@ impl AndonDesk {
         }
     }
 
+    /// An edge's ticket: the edge escalates it; here it is history, forwarded.
+    fn escalated_by_an_edge(&self, t: &Ticket) -> bool {
+        self.plant.line(&t.line).is_some_and(|(_, l)| l.edge.is_some())
+    }
+
     fn start_ticket(&mut self, ticket: Ticket, ctx: &mut Context<Self>) -> TicketView {
         let policy = self
             .plant
@@ -369,8 +374,7 @@ impl AndonDesk {
         });
         let mut raised_for = HashMap::new();
         for t in tickets {
-            // An edge's ticket: the edge escalates it; here it is history, forwarded.
-            if self.plant.line(&t.line).is_some_and(|(_, l)| l.edge.is_some()) {
+            if self.escalated_by_an_edge(&t) {
                 continue;
             }
             if let Some(key) = t.downtime.clone() {
@@ -598,7 +602,7 @@ impl Handler<Resync> for AndonDesk {
                             let open: HashSet<i64> = active.iter().map(|t| t.id).collect();
                             gone = act.tickets.keys().copied().filter(|id| !open.contains(id)).collect();
                             for t in active {
-                                if act.plant.line(&t.line).is_some_and(|(_, l)| l.edge.is_some()) {
+                                if act.escalated_by_an_edge(&t) {
                                     continue;
                                 }
                                 match act.tickets.get(&t.id) {

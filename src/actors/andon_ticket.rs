@@ -183,6 +183,10 @@ impl Handler<Replace> for AndonTicketActor {
     type Result = ();
 
     fn handle(&mut self, msg: Replace, ctx: &mut Context<Self>) {
+        // Sent at every lease round: an unchanged ticket is not shown (pushed) again.
+        if self.ticket == msg.0 {
+            return;
+        }
         self.ticket = msg.0;
         self.desk.do_send(TicketChanged(self.view()));
         self.arm(ctx);

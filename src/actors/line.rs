@@ -41,7 +41,8 @@ pub struct GetLineVersion;
 pub struct LineActor {
     idx: usize,
     plant: Arc<PlantModel>,
-    machines: Vec<Option<MachineSnapshot>>,
+    /// Shared with the machines' published states (not copied at each change).
+    machines: Vec<Option<Arc<MachineSnapshot>>>,
     hub: Addr<Hub>,
     cache: Arc<LiveCache>,
     /// Newest cache version among the machine snapshots received.
@@ -104,7 +105,7 @@ impl Handler<MachineChanged> for LineActor {
 
     fn handle(&mut self, msg: MachineChanged, ctx: &mut Context<Self>) {
         if let Some(slot) = self.machines.get_mut(msg.position) {
-            *slot = Some(Arc::unwrap_or_clone(msg.snapshot));
+            *slot = Some(msg.snapshot);
         }
         self.version = self.version.max(msg.version);
         match self.throttle.on(msg.cause, Instant::now()) {

@@ -1,6 +1,7 @@
 //! What the outside sees of a machine or a line: the JSON pushed on WebSockets and
 //! returned by the REST API.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -121,7 +122,11 @@ pub fn machine_snapshot(plant: &PlantModel, machine: &Machine) -> MachineSnapsho
 
 /// The snapshot of line `line` from the latest snapshots of its machines (flow order;
 /// `None` for a machine not heard from yet).
-pub fn line_snapshot(plant: &PlantModel, line: usize, machines: &[Option<MachineSnapshot>]) -> LineSnapshot {
+pub fn line_snapshot<M: Borrow<MachineSnapshot>>(
+    plant: &PlantModel,
+    line: usize,
+    machines: &[Option<M>],
+) -> LineSnapshot {
     let model = &plant.lines[line];
     let find = |idx: usize| {
         model
@@ -130,6 +135,7 @@ pub fn line_snapshot(plant: &PlantModel, line: usize, machines: &[Option<Machine
             .position(|&m| m == idx)
             .and_then(|p| machines.get(p))
             .and_then(Option::as_ref)
+            .map(Borrow::borrow)
     };
     let (constraint, output) = (find(model.constraint), find(model.output));
     let empty = [Tally::default(); 5];
@@ -142,8 +148,8 @@ pub fn line_snapshot(plant: &PlantModel, line: usize, machines: &[Option<Machine
         state: constraint.map_or(MachineState::Unknown, |m| m.state),
         shift: constraint.and_then(|m| m.shift.clone()),
         windows: figures(&tallies),
-        machines: machines.iter().flatten().cloned().collect(),
-        updated_at: machines.iter().flatten().filter_map(|m| m.updated_at).max(),
+        machines: machines.iter().flatten().map(|m| m.borrow().clone()).collect(),
+        updated_at: machines.iter().flatten().filter_map(|m| m.borrow().updated_at).max(),
     }
 }
 

@@ -67,13 +67,22 @@ impl Batch {
     }
 
     /// The rows of the machines `keep` holds (tags by `machine_of_tag`; a tag of no machine
-    /// is kept), and how many rows were left out.
+    /// is kept), and how many rows were left out; `None` when every row is kept (the batch
+    /// as it is, not a copy).
     pub fn only_machines(
         &self,
         keep: &dyn Fn(MachineIdx) -> bool,
         machine_of_tag: &dyn Fn(&str) -> Option<MachineIdx>,
-    ) -> (Batch, usize) {
+    ) -> Option<(Batch, usize)> {
         let tag_kept = |tag: &str| machine_of_tag(tag).is_none_or(keep);
+        let all_kept = self.intervals.keys().all(|k| keep(k.0))
+            && self.parts.keys().all(|k| keep(k.0))
+            && self.downtime.keys().all(|k| keep(k.0))
+            && self.tag_last.keys().all(|t| tag_kept(t))
+            && self.raw.iter().all(|u| tag_kept(&u.tag));
+        if all_kept {
+            return None;
+        }
         let out = Batch {
             intervals: self
                 .intervals
@@ -102,7 +111,7 @@ impl Batch {
             raw: self.raw.iter().filter(|u| tag_kept(&u.tag)).cloned().collect(),
         };
         let left_out = self.len() - out.len();
-        (out, left_out)
+        Some((out, left_out))
     }
 
     /// Merges one machine's events.

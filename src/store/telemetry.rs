@@ -80,10 +80,14 @@ impl Store {
                 let holds = |m: MachineIdx| {
                     (f.lease_of)(m).is_some_and(|(shard, epoch)| held.get(&i64::from(shard)) == Some(&epoch))
                 };
-                let (b, n) = batch.only_machines(&holds, f.machine_of_tag);
-                refused = n;
-                kept = b;
-                &kept
+                match batch.only_machines(&holds, f.machine_of_tag) {
+                    None => batch,
+                    Some((b, n)) => {
+                        refused = n;
+                        kept = b;
+                        &kept
+                    }
+                }
             }
         };
         let intervals: Vec<_> = batch.intervals.values().collect();
