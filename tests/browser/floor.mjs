@@ -326,11 +326,14 @@ try {
   check('a second ticket is raised elsewhere', other.status === 201);
   await until(op, (id) => document.querySelector(`.tickets .ticket[data-ticket-id="${id}"]`), String(other.body.id), 10000, 'the station lists the second ticket');
   // The first raise reaches the server but its answer is lost: the app cannot tell, keeps it, and replays it.
+  // The station goes offline as the answer is lost, so its replay timer cannot send the raise
+  // again before the other actions have joined it in the outbox.
   let lost = false;
   await op.route('**/api/v1/andon/tickets', async (route) => {
     if (!lost && route.request().method() === 'POST') {
       lost = true;
       await route.fetch();
+      await opCtx.setOffline(true);
       await route.abort('connectionreset');
     } else {
       await route.continue();
@@ -342,7 +345,6 @@ try {
   await op.fill('.raise-panel input.description', 'offline raise');
   await op.click('.raise-panel .choices.categories [data-value=safety]');
   await until(op, () => !document.getElementById('outbox').hidden, null, 5000, 'the raise with a lost answer waits in the outbox');
-  await opCtx.setOffline(true);
   await op.click('.reject-body .choices.machines [data-value=a-filler]');
   await op.click('.reject-body .step >> nth=1');
   await op.click('.reject-body .tree [data-value=cap]');
