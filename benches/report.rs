@@ -80,6 +80,7 @@ async fn setup(dir: &std::path::Path) -> (ReportBuilder, Arc<PlantModel>) {
     let clock = Clock::manual(SHIFT_END + 60 * MIN);
     let options = PlantOptions {
         replica: None,
+        bus: None,
         coalesce: Duration::from_millis(100),
         raw_samples: false,
         batch_max: 5_000,

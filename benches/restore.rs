@@ -33,6 +33,7 @@ async fn start_to_ready(plant: &Arc<PlantModel>, url: &str) -> PlantHandle {
     let clock = Clock::manual(NOW);
     let options = PlantOptions {
         replica: None,
+        bus: None,
         coalesce: Duration::from_millis(100),
         raw_samples: true,
         batch_max: 5_000,

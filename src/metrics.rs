@@ -36,6 +36,12 @@ pub const TAG_UNCERTAIN: &str = "ms5_tag_updates_uncertain_total";
 pub const CLUSTER_LINES_OWNED: &str = "ms5_cluster_lines_owned";
 /// Telemetry rows a replica did not write: their line's lease had moved on.
 pub const CLUSTER_ROWS_FENCED: &str = "ms5_cluster_rows_fenced_total";
+/// 1 while this replica reaches Redis (publishes and is subscribed), else 0.
+pub const CLUSTER_REDIS_UP: &str = "ms5_cluster_redis_up";
+/// Messages between replicas over Redis, by `direction` (`out`, `in`).
+pub const CLUSTER_BUS_MESSAGES: &str = "ms5_cluster_bus_messages_total";
+/// Messages this replica could not send (Redis unreachable or its queue full).
+pub const CLUSTER_BUS_DROPPED: &str = "ms5_cluster_bus_dropped_total";
 /// Open WebSocket connections.
 pub const WS_CONNECTIONS: &str = "ms5_ws_connections";
 /// WebSocket frames. Labels: direction (in | out).
@@ -198,6 +204,7 @@ fn describe() {
         (FORWARD_LAG, "Age of the oldest record waiting to be forwarded, seconds"),
         (START_TIME, "When this process started, Unix seconds"),
         (CLUSTER_LINES_OWNED, "Lines this replica runs under its shard leases"),
+        (CLUSTER_REDIS_UP, "1 while this replica reaches Redis, else 0"),
         (
             PLC_CONNECTION_BYTES,
             "Size of the open CIP connection of an EtherNet/IP endpoint",
@@ -213,6 +220,14 @@ fn describe() {
         ),
         (TAG_UPDATES, "Tag updates received by source"),
         (TAG_REJECTED, "Tag updates not applied, by reason"),
+        (
+            CLUSTER_BUS_MESSAGES,
+            "Messages between replicas over Redis, by direction",
+        ),
+        (
+            CLUSTER_BUS_DROPPED,
+            "Messages to other replicas not sent: Redis unreachable or the queue full",
+        ),
         (
             CLUSTER_ROWS_FENCED,
             "Telemetry rows refused because this replica no longer leased their line",

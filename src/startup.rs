@@ -15,7 +15,9 @@ use crate::actors::report::ShiftReporter;
 use crate::actors::report_builder::ReportBuilder;
 use crate::auth::{Auth, AuthError};
 use crate::clock::Clock;
+use crate::cluster::bus::Bus;
 use crate::cluster::lease_keeper::LeaseSettings;
+use crate::cluster::relay::Relay;
 use crate::cluster::replica::Replica;
 use crate::config::{Config, Profile};
 use crate::flags::FeatureFlags;
@@ -41,6 +43,9 @@ pub enum StartupError {
     /// Forwarding to a central.
     #[error("forward: {0}")]
     Forward(#[from] crate::forward::ForwardError),
+    /// The channel to the other replicas.
+    #[error("{0}")]
+    Bus(#[from] crate::cluster::bus::BusError),
     /// Binding the HTTP port.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -106,7 +111,17 @@ impl Application {
                  `{first_admin}` (the password is asked for, or read from stdin)"
             );
         }
+        // Live state between replicas; the bus connects once the plant is up.
+        let bus = match settings.redis.url.as_deref().filter(|_| settings.cluster.enabled) {
+            Some(url) => Some(Bus::new(
+                &settings.cluster.replica_name(port),
+                url,
+                &settings.redis.channel,
+            )?),
+            None => None,
+        };
         let options = PlantOptions {
+            bus: bus.as_ref().map(|(bus, _)| bus.clone()),
             replica: settings.cluster.enabled.then(|| settings.cluster.replica_name(port)),
             flags: flags.clone(),
             coalesce: settings.websocket.coalesce,
@@ -147,6 +162,14 @@ impl Application {
         };
         let jobs = JobBoard::new(store.clone(), plant.clone(), clock.clone());
         crate::actors::job_board::start(jobs.clone(), settings.websocket.job_progress).await?;
+        if let (Some((bus, queue)), Some(replica)) = (bus, replica.as_ref()) {
+            let relay = Relay {
+                plant: plant.clone(),
+                jobs: jobs.clone(),
+                replica: replica.clone(),
+            };
+            bus.run(queue, plant.hub().clone(), move |msg| relay.receive(msg));
+        }
         let reports = ReportBuilder::new(store.clone(), plant.clone(), jobs.clone(), clock.clone());
         let reporter = ShiftReporter::new(
             reports.clone(),

@@ -32,6 +32,7 @@ pub async fn start_plant(plant: &Arc<PlantModel>, dir: &Path) -> PlantHandle {
     store.migrate().await.unwrap_or_else(|e| panic!("migrate: {e}"));
     let options = PlantOptions {
         replica: None,
+        bus: None,
         coalesce: Duration::from_millis(100),
         raw_samples: false,
         batch_max: 5_000,

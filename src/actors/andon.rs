@@ -13,9 +13,11 @@ use super::andon_ticket::{Act, AndonTicketActor, Assign, FireDue, Replace};
 use super::hub::{ANDON, Hub, Publish};
 use super::notifier::Notifier;
 use crate::clock::Clock;
+use crate::cluster::bus::Bus;
 use crate::cluster::ownership::Ownership;
 use crate::domain::EpochMs;
 use crate::domain::andon::{Action, Category, Priority, Ticket, TicketSource, TicketState, next_due, transition};
+use crate::domain::cluster::bus_message::Topic;
 use crate::domain::plant::{MachineIdx, PlantModel};
 use crate::domain::snapshot::{TicketView, ticket_view};
 use crate::flags::FeatureFlags;
@@ -87,10 +89,15 @@ pub struct AssignOn {
     pub assign: Assign,
 }
 
-/// A ticket changed (from its actor).
+/// A ticket changed here (from its actor: acted on, escalated).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct TicketChanged(pub TicketView);
+
+/// A ticket changed elsewhere (its actor took the store's copy).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TicketReloaded(pub TicketView);
 
 /// A ticket is resolved or cancelled; its actor may go.
 #[derive(Message)]
@@ -134,6 +141,7 @@ pub struct AndonDesk {
     views: BTreeMap<i64, TicketView>,
     watches: HashMap<(MachineIdx, EpochMs), Watch>,
     ownership: Arc<Ownership>,
+    bus: Option<Bus>,
 }
 
 impl AndonDesk {
@@ -149,6 +157,7 @@ impl AndonDesk {
     ) -> Self {
         AndonDesk {
             ownership,
+            bus: None,
             plant,
             store,
             hub,
@@ -158,6 +167,20 @@ impl AndonDesk {
             tickets: HashMap::new(),
             views: BTreeMap::new(),
             watches: HashMap::new(),
+        }
+    }
+
+    /// Sends its states to the other replicas' desks (see `cluster::bus`).
+    pub fn relay(mut self, bus: Option<Bus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    /// Tells the other replicas a ticket changed here, so their desks read the store now
+    /// (the owner of its line escalates it) rather than at their next lease round.
+    fn tell_replicas(&self) {
+        if let Some(bus) = &self.bus {
+            bus.changed(Topic::Andon);
         }
     }
 
@@ -471,7 +494,9 @@ impl Handler<Raise> for AndonDesk {
                 let id = id?.ok_or_else(|| AndonError::Conflict("a ticket for this downtime exists already".into()))?;
                 metrics::counter!(m::ANDON_RAISED, "line" => ticket.line.clone(), "source" => ticket.source.as_str()).increment(1);
                 ticket.id = id;
-                Ok(act.start_ticket(ticket, ctx))
+                let view = act.start_ticket(ticket, ctx);
+                act.tell_replicas();
+                Ok(view)
             },
         ))
     }
@@ -519,6 +544,15 @@ impl Handler<TicketChanged> for AndonDesk {
     type Result = ();
 
     fn handle(&mut self, msg: TicketChanged, _: &mut Context<Self>) {
+        self.show(msg.0);
+        self.tell_replicas();
+    }
+}
+
+impl Handler<TicketReloaded> for AndonDesk {
+    type Result = ();
+
+    fn handle(&mut self, msg: TicketReloaded, _: &mut Context<Self>) {
         self.show(msg.0);
     }
 }

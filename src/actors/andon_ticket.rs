@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::andon::{AndonDesk, AndonError, TicketChanged, TicketClosed};
+use super::andon::{AndonDesk, AndonError, TicketChanged, TicketClosed, TicketReloaded};
 use super::notifier::{Deliver, Notifier};
 use crate::clock::Clock;
 use crate::cluster::ownership::Ownership;
@@ -188,7 +188,7 @@ impl Handler<Replace> for AndonTicketActor {
             return;
         }
         self.ticket = msg.0;
-        self.desk.do_send(TicketChanged(self.view()));
+        self.desk.do_send(TicketReloaded(self.view()));
         self.arm(ctx);
     }
 }

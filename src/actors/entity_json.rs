@@ -32,6 +32,19 @@ impl<T: Serialize + Send + Sync> Source for Shared<T> {
     }
 }
 
+/// JSON text as received (another replica's state of an entity).
+struct Text(ByteString);
+
+impl Source for Text {
+    fn json(&self) -> serde_json::Result<String> {
+        Ok(self.0.to_string())
+    }
+
+    fn value(&self) -> serde_json::Result<Value> {
+        serde_json::from_str(&self.0)
+    }
+}
+
 /// One state of an entity, serialised when first asked for.
 pub struct EntityJson {
     /// The entity's id, for the log should it not serialise.
@@ -48,6 +61,16 @@ impl EntityJson {
             entity: entity.to_owned(),
             source: Box::new(Shared(value)),
             data: OnceLock::new(),
+            doc: OnceLock::new(),
+        })
+    }
+
+    /// The state of `entity` as JSON text (its REST form, as another replica sent it).
+    pub fn from_json(entity: &str, json: ByteString) -> Arc<EntityJson> {
+        Arc::new(EntityJson {
+            entity: entity.to_owned(),
+            source: Box::new(Text(json.clone())),
+            data: OnceLock::from(json),
             doc: OnceLock::new(),
         })
     }

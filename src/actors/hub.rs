@@ -29,6 +29,8 @@ pub const ANDON: &str = "andon";
 
 /// The key of the maintenance banner's frames (one `Arc`: outboxes compare keys by identity).
 static BANNER_KEY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("#banner"));
+/// The key of the `degraded` notice's frames.
+static DEGRADED_KEY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("#degraded"));
 
 /// A frame for sessions, put straight into each one's [`Outbox`] (no message per session:
 /// a session that falls behind holds one pending frame per entity, not a queue). `key`
@@ -352,6 +354,9 @@ pub struct Hub {
     sessions: HashMap<u64, Session>,
     /// Outboxes whose paced frames wait for a flush, with when it is due.
     deferred: Vec<(Instant, Arc<Outbox>)>,
+    /// The `degraded` notice while the replicas cannot reach each other, for sessions
+    /// that connect meanwhile.
+    degraded: Option<Deliver>,
 }
 
 fn frame(kind: &str, channel: &str, seq: u64, data: &str) -> ByteString {
@@ -609,6 +614,9 @@ impl Handler<Connect> for Hub {
                 pace: session_pace(msg.session),
             },
         );
+        if let (Some(d), Some(s)) = (&self.degraded, self.sessions.get(&msg.session)) {
+            s.deliver(d);
+        }
     }
 }
 
@@ -635,6 +643,59 @@ impl Handler<Announce> for Hub {
         for s in self.sessions.values() {
             s.deliver(&deliver);
         }
+    }
+}
+
+/// This replica lost (`Some(reason)`) or regained (`None`) the channel to the other
+/// replicas (see `cluster::bus`): every session is told with a `degraded` frame.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Degraded(pub Option<String>);
+
+/// The `degraded` frame (docs/websocket.md).
+pub fn degraded_frame(reason: Option<&str>) -> ByteString {
+    let data = match reason {
+        Some(r) => serde_json::json!({ "degraded": true, "reason": r }),
+        None => serde_json::json!({ "degraded": false }),
+    };
+    ByteString::from(serde_json::json!({ "type": "degraded", "data": data }).to_string())
+}
+
+impl Handler<Degraded> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Degraded, _: &mut Context<Self>) {
+        let deliver = Deliver {
+            frame: degraded_frame(msg.0.as_deref()),
+            key: Some(DEGRADED_KEY.clone()),
+            whole: None,
+        };
+        for s in self.sessions.values() {
+            s.deliver(&deliver);
+        }
+        self.degraded = msg.0.is_some().then_some(deliver);
+    }
+}
+
+/// Send every subscriber of every channel its snapshot again (the live state came back
+/// after the replicas could not reach each other: whatever was missed is in it).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ResnapshotAll;
+
+impl Handler<ResnapshotAll> for Hub {
+    type Result = usize;
+
+    fn handle(&mut self, _: ResnapshotAll, _: &mut Context<Self>) -> usize {
+        let targets: Vec<(u64, String)> = self
+            .channels
+            .iter()
+            .flat_map(|(name, ch)| ch.subscribers.keys().map(move |s| (*s, name.clone())))
+            .collect();
+        for (session, channel) in &targets {
+            self.send_snapshot(*session, channel);
+        }
+        targets.len()
     }
 }
 

@@ -13,6 +13,7 @@ use super::hub::Publish;
 use super::plant::PlantHandle;
 use crate::clock::Clock;
 use crate::domain::EpochMs;
+use crate::domain::cluster::bus_message::Topic;
 use crate::domain::oee::{OeeFigures, compute};
 use crate::domain::plant::Product;
 use crate::domain::production::job::{JobProgress, JobState, ProgressInputs, progress, recent_spans, running_spans};
@@ -271,6 +272,13 @@ impl JobBoard {
             closed,
         );
         self.plant.hub().do_send(publish);
+    }
+
+    /// Sends a job people changed here, and tells the other replicas (their boards read
+    /// the jobs again, and the machines of a line that runs there take its product).
+    pub fn publish_changed(&self, view: &JobView) {
+        self.publish(view);
+        self.plant.changed(Topic::Jobs);
     }
 
     /// Publishes every open job of every line (at start and on each progress tick of a

@@ -8,6 +8,9 @@ use actix::prelude::*;
 
 use super::hub::{Hub, PRODUCTION_UPDATES, Publish};
 use super::live_cache::LiveCache;
+use crate::cluster::bus::Bus;
+use crate::cluster::ownership::Ownership;
+use crate::domain::cluster::bus_message::EntityKind;
 use crate::domain::plant::PlantModel;
 use crate::domain::snapshot::{LineSnapshot, MachineSnapshot, line_snapshot};
 use crate::domain::throttle::{Cause, Push, Throttle};
@@ -49,6 +52,9 @@ pub struct LineActor {
     version: u64,
     throttle: Throttle,
     gauges: OeeGauges,
+    /// The channel to the other replicas, and which lines run here: an owned line's
+    /// states go to the others.
+    relay: Option<(Bus, Arc<Ownership>)>,
 }
 
 impl LineActor {
@@ -65,7 +71,14 @@ impl LineActor {
             version: 0,
             throttle: Throttle::new(coalesce),
             gauges,
+            relay: None,
         }
+    }
+
+    /// Sends its states to the other replicas while this replica owns the line.
+    pub fn relay(mut self, relay: Option<(Bus, Arc<Ownership>)>) -> Self {
+        self.relay = relay;
+        self
     }
 
     fn snapshot(&self) -> LineSnapshot {
@@ -81,6 +94,9 @@ impl LineActor {
         let (id, line) = (snapshot.id.clone(), Arc::from(snapshot.id.as_str()));
         let mut publish = Publish::of(snapshot, channels, id, line, self.idx, false);
         publish.paced = true;
+        if let Some((bus, _)) = self.relay.as_ref().filter(|(_, o)| o.owns(self.idx)) {
+            bus.state(EntityKind::Line, &publish.entity, true, publish.json.clone());
+        }
         self.cache.store_line(self.idx, self.version, publish.json.clone());
         self.hub.do_send(publish);
     }

@@ -14,7 +14,9 @@ use super::line::{LineActor, MachineChanged};
 use super::live_cache::LiveCache;
 use super::telemetry_writer::{Record, TelemetryWriter};
 use crate::clock::Clock;
+use crate::cluster::bus::Bus;
 use crate::domain::EpochMs;
+use crate::domain::cluster::bus_message::EntityKind;
 use crate::domain::machine::{CounterReset, Machine, MachineEvent, MachineHistory, Sample, SampleOutcome};
 use crate::domain::machine_state::MachineState;
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
@@ -152,6 +154,12 @@ pub struct MachineActor {
     parts: [metrics::Counter; 2],
     /// This replica owns the machine's line (always, for a lone MS5).
     owned: bool,
+    /// The channel to the other replicas: states of an owned machine go to them, and
+    /// while not owned the owner's states (relayed) are shown instead of this actor's.
+    bus: Option<Bus>,
+    /// A state was published (a replica shows its own, from the store, until the
+    /// owner's arrives).
+    published: bool,
 }
 
 impl MachineActor {
@@ -198,6 +206,8 @@ impl MachineActor {
             gauges,
             parts,
             owned: true,
+            bus: None,
+            published: false,
         }
     }
 
@@ -315,6 +325,12 @@ impl MachineActor {
         self
     }
 
+    /// Sends its states to the other replicas while owned (see `cluster::bus`).
+    pub fn relay(mut self, bus: Option<Bus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
     fn tick(&mut self, ctx: &mut Context<Self>) {
         if !self.owned {
             return;
@@ -335,6 +351,11 @@ impl MachineActor {
     /// Pushes the machine's state; `since`: when the samples it shows were received;
     /// `paced`: see [`Publish::paced`].
     fn publish(&mut self, cause: Cause, since: Option<Instant>, paced: bool) {
+        // Another replica runs it and sends its states: this actor's would show a stale one.
+        if !self.owned && self.bus.is_some() && self.published {
+            return;
+        }
+        self.published = true;
         let snapshot = Arc::new(self.snapshot());
         let id = snapshot.id.clone();
         let line = snapshot.line.clone();
@@ -358,6 +379,9 @@ impl MachineActor {
         );
         publish.since = since;
         publish.paced = paced;
+        if let Some(bus) = self.bus.as_ref().filter(|_| self.owned) {
+            bus.state(EntityKind::Machine, &publish.entity, paced, publish.json.clone());
+        }
         self.cache.store_machine(self.idx, publish.json.clone());
         self.hub.do_send(publish);
         self.line.do_send(MachineChanged {
@@ -548,6 +572,8 @@ impl Handler<Own> for MachineActor {
     fn handle(&mut self, msg: Own, ctx: &mut Context<Self>) {
         let mut machine = Machine::new(self.plant.clone(), self.idx);
         machine.restore(&msg.history, msg.now);
+        // The running job's product is not in the history; every replica keeps it current.
+        machine.set_job_product(self.machine.job_product().cloned());
         self.machine = machine;
         self.events.clear();
         self.owned = true;

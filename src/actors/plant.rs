@@ -11,7 +11,8 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use super::andon::{AndonDesk, CheckNow};
-use super::hub::Hub;
+use super::entity_json::EntityJson;
+use super::hub::{Hub, PRODUCTION_UPDATES, Publish};
 use super::line::{GetLine, GetLineVersion, LineActor};
 use super::live_cache::{Body, LiveCache};
 use super::machine::{
@@ -21,9 +22,11 @@ use super::machine::{
 use super::notifier::Notifier;
 use super::telemetry_writer::{Flush, RawSamples, TelemetryWriter, WriterFence};
 use crate::clock::Clock;
+use crate::cluster::bus::Bus;
 use crate::cluster::lease_keeper::Owned;
 use crate::cluster::ownership::{Handover, Ownership};
 use crate::domain::EpochMs;
+use crate::domain::cluster::bus_message::{EntityKind, Topic};
 use crate::domain::machine::{Machine, MachineHistory};
 use crate::domain::plant::{MachineIdx, PlantModel, Product};
 use crate::domain::production::trend::TrendWarning;
@@ -79,6 +82,9 @@ pub struct PlantOptions {
     /// while this replica leases its shard (none before the first lease round), and its
     /// telemetry is written fenced by the lease. `None`: every line runs here.
     pub replica: Option<String>,
+    /// The channel to the other replicas (`redis.url`): owners send their machines' and
+    /// lines' states, and corrections reach a machine's owner.
+    pub bus: Option<Bus>,
 }
 
 struct Inner {
@@ -93,6 +99,7 @@ struct Inner {
     raw_samples: bool,
     store: Store,
     ownership: Arc<Ownership>,
+    bus: Option<Bus>,
 }
 
 /// The registry of the plant's actors.
@@ -129,15 +136,18 @@ impl PlantHandle {
         let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
         let andon = {
             let (plant, store, hub, clock) = (plant.clone(), store.clone(), hub.clone(), clock.clone());
-            let (flags, ownership) = (options.flags.clone(), ownership.clone());
+            let (flags, ownership, bus) = (options.flags.clone(), ownership.clone(), options.bus.clone());
             Supervisor::start(move |_| {
-                AndonDesk::new(plant, store, hub, notifier, clock, flags.clone(), ownership.clone())
+                AndonDesk::new(plant, store, hub, notifier, clock, flags.clone(), ownership.clone()).relay(bus.clone())
             })
         };
         let lines: Vec<Addr<LineActor>> = (0..plant.lines.len())
             .map(|i| {
                 let (plant, hub, cache) = (plant.clone(), hub.clone(), cache.clone());
-                Supervisor::start(move |_| LineActor::new(i, plant, hub, cache.clone(), options.coalesce))
+                let relay = options.bus.clone().map(|bus| (bus, ownership.clone()));
+                Supervisor::start(move |_| {
+                    LineActor::new(i, plant, hub, cache.clone(), options.coalesce).relay(relay.clone())
+                })
             })
             .collect();
         let now = clock.now_ms();
@@ -153,6 +163,7 @@ impl PlantHandle {
             let coalesce = options.coalesce;
             // A replica runs no machine before its first lease round.
             let owned = options.replica.is_none();
+            let bus = options.bus.clone();
             machines.push(Supervisor::start(move |_| {
                 MachineActor::new(
                     machine,
@@ -166,6 +177,7 @@ impl PlantHandle {
                     coalesce,
                 )
                 .owned(owned)
+                .relay(bus.clone())
             }));
         }
         Ok(PlantHandle {
@@ -181,6 +193,7 @@ impl PlantHandle {
                 raw_samples: options.raw_samples,
                 store,
                 ownership,
+                bus: options.bus,
             }),
         })
     }
@@ -203,6 +216,91 @@ impl PlantHandle {
     /// Which lines run here.
     pub fn ownership(&self) -> &Arc<Ownership> {
         &self.inner.ownership
+    }
+
+    /// The channel to the other replicas, when there is one.
+    pub fn bus(&self) -> Option<&Bus> {
+        self.inner.bus.as_ref()
+    }
+
+    /// Tells the other replicas that people changed `topic` in the store here.
+    pub fn changed(&self, topic: Topic) {
+        if let Some(bus) = &self.inner.bus {
+            bus.changed(topic);
+        }
+    }
+
+    /// Shows another replica's state `json` of a machine or line here (REST bodies and
+    /// sockets), unless its line runs here (then this replica's own state is the truth).
+    pub fn show_relayed(&self, kind: EntityKind, id: &str, paced: bool, json: bytestring::ByteString) {
+        let plant = &self.inner.plant;
+        let cache = &self.inner.cache;
+        let json = EntityJson::from_json(id, json);
+        let publish = match kind {
+            EntityKind::Machine => {
+                let Some((idx, model)) = plant.machine(id) else { return };
+                if self.inner.ownership.owns(model.line) {
+                    return;
+                }
+                cache.machine_changed(idx);
+                cache.store_machine(idx, json.clone());
+                let line = Arc::from(plant.lines[model.line].id.as_str());
+                Publish {
+                    channels: vec![format!("machine:{id}")],
+                    entity: id.to_owned(),
+                    line,
+                    order: idx,
+                    json,
+                    retire: false,
+                    since: None,
+                    paced,
+                }
+            }
+            EntityKind::Line => {
+                let Some((idx, _)) = plant.line(id) else { return };
+                if self.inner.ownership.owns(idx) {
+                    return;
+                }
+                let version = cache.line_changed(idx);
+                cache.store_line(idx, version, json.clone());
+                Publish {
+                    channels: vec![format!("line:{id}"), PRODUCTION_UPDATES.to_owned()],
+                    entity: id.to_owned(),
+                    line: Arc::from(id),
+                    order: idx,
+                    json,
+                    retire: false,
+                    since: None,
+                    paced,
+                }
+            }
+        };
+        self.inner.hub.do_send(publish);
+    }
+
+    /// Sends the other replicas the state of every machine and line that runs here (a
+    /// replica that (re)joined the channel asked for them).
+    pub async fn send_owned_states(&self) {
+        let Some(bus) = &self.inner.bus else { return };
+        let plant = &self.inner.plant;
+        for (idx, line) in plant.lines.iter().enumerate() {
+            if !self.inner.ownership.owns(idx) {
+                continue;
+            }
+            for &m in &line.machines {
+                if let Some(body) = self.machine_body(m).await {
+                    let id = &plant.machines[m].id;
+                    if let Ok(text) = bytestring::ByteString::try_from(body.json().clone()) {
+                        bus.state(EntityKind::Machine, id, false, EntityJson::from_json(id, text));
+                    }
+                }
+            }
+            if let Some(body) = self.line_body(idx).await
+                && let Ok(text) = bytestring::ByteString::try_from(body.json().clone())
+            {
+                bus.state(EntityKind::Line, &line.id, true, EntityJson::from_json(&line.id, text));
+            }
+        }
     }
 
     fn owns_machine(&self, idx: MachineIdx) -> bool {
@@ -415,6 +513,13 @@ impl PlantHandle {
     /// windows and waits for it, so a read that follows sees it. `false` when the actor
     /// did not answer (the store has the correction; a restart picks it up).
     pub async fn correct_parts(&self, idx: MachineIdx, at: EpochMs, tally: Tally) -> bool {
+        // Another replica runs the machine: the correction goes to it.
+        if let Some(bus) = self.inner.bus.as_ref().filter(|_| !self.owns_machine(idx))
+            && let Some(model) = self.inner.plant.machines.get(idx)
+        {
+            bus.correct(&model.id, at, tally);
+            return true;
+        }
         match self.inner.machines.get(idx) {
             Some(m) => m.send(CorrectParts { at, tally }).await.is_ok(),
             None => false,
@@ -424,6 +529,12 @@ impl PlantHandle {
     /// Shows a machine's trend warning on its snapshot (pushed like any other change), and
     /// waits for it, so a read that follows (through the REST cache too) sees it.
     pub async fn set_trend_warning(&self, idx: MachineIdx, warning: Option<TrendWarning>) {
+        if let Some(bus) = self.inner.bus.as_ref().filter(|_| !self.owns_machine(idx))
+            && let Some(model) = self.inner.plant.machines.get(idx)
+        {
+            bus.trend(&model.id, warning);
+            return;
+        }
         if let Some(m) = self.inner.machines.get(idx) {
             // An actor that does not answer is restarting; the next refresh sets it again.
             let _ = m.send(SetTrendWarning(warning)).await;
@@ -442,6 +553,25 @@ impl PlantHandle {
     pub async fn flush(&self) {
         self.tick().await;
         let _ = self.inner.writer.send(Flush).await;
+    }
+
+    /// [`PlantHandle::flush`], and the replicas that run the other lines write what they
+    /// hold too (each answers; at most [`crate::cluster::bus::FLUSH_WAIT`]): a read of the
+    /// store that follows sees every line as its live state does.
+    pub async fn flush_everywhere(&self) {
+        let elsewhere: Vec<String> = match &self.inner.bus {
+            Some(_) => (0..self.inner.plant.lines.len())
+                .filter(|&i| !self.inner.ownership.owns(i))
+                .map(|i| self.inner.plant.lines[i].id.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        match &self.inner.bus {
+            Some(bus) if !elsewhere.is_empty() => {
+                futures_util::join!(self.flush(), bus.flush_owners(elsewhere));
+            }
+            _ => self.flush().await,
+        }
     }
 }
 

@@ -94,7 +94,13 @@ impl Replica {
             tracing::warn!(replica = %self.name, error = %e, "cannot stop the lines before handing them over");
         }
         match keeper.release_all().await {
-            Ok(()) => tracing::info!(replica = %self.name, "shard leases handed over"),
+            Ok(()) => {
+                tracing::info!(replica = %self.name, "shard leases handed over");
+                // The others claim them now rather than at their next round.
+                if let Some(bus) = self.plant.bus() {
+                    bus.released().await;
+                }
+            }
             Err(e) => tracing::warn!(replica = %self.name, error = %e,
                 "cannot hand the shard leases over; the others take them when they lapse"),
         }

@@ -18,6 +18,7 @@ mod opcua;
 mod plant_file;
 mod proxy_range;
 mod reason;
+mod redis;
 mod source;
 
 pub use modbus::{ModbusEndpoint, ModbusServerSettings, ModbusSettings, TagAddress, TagEntry, TagPoint};
@@ -31,6 +32,7 @@ pub use enip::{LogixEndpoint, LogixSettings, PcccEndpoint, PcccSettings, machine
 pub use forward::ForwardSettings;
 pub use plant_file::parse as parse_plant;
 pub use proxy_range::ProxyRange;
+pub use redis::RedisSettings;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -191,6 +193,9 @@ pub struct Settings {
     /// `[cluster]`: several replicas on one PostgreSQL.
     #[serde(default)]
     pub cluster: ClusterSettings,
+    /// `[redis]`: live state shared between replicas.
+    #[serde(default)]
+    pub redis: RedisSettings,
 }
 
 /// `[reports]`
@@ -660,6 +665,7 @@ impl Settings {
         }
         self.analytics.validate(file)?;
         self.cluster.validate(file, &self.store.url)?;
+        self.redis.validate(file, self.cluster.enabled)?;
         Ok(())
     }
 }

@@ -294,6 +294,11 @@ impl Machine {
         self.job_product = product;
     }
 
+    /// The product of the line's running job, if set.
+    pub fn job_product(&self) -> Option<&Product> {
+        self.job_product.as_ref()
+    }
+
     /// Event time accounted so far.
     pub fn head(&self) -> Option<EpochMs> {
         self.head

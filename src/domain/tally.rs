@@ -11,7 +11,7 @@ use super::machine_state::{MachineState, TimeClass};
 ///
 /// Counts are signed so that a correction (a reject reported after its part was counted
 /// as good) can land in a later bucket than the part itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
     /// Time running.
     pub run_ms: i64,

@@ -86,7 +86,7 @@ pub async fn list(
     let q = q.into_inner();
     known(&state, q.line.as_deref(), q.machine.as_deref())?;
     in_scope(&caller, &state, q.line.as_deref(), q.machine.as_deref())?;
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let filter = DowntimeFilter {
         lines: caller.principal.line_scope().map(<[String]>::to_vec),
         line: q.line,
@@ -131,7 +131,7 @@ fn no_event(id: i64) -> ApiError {
 
 /// The event `id` as it is now (pending writes flushed first), if the caller may see it.
 async fn event_for(state: &AppState, caller: &Caller, id: i64, now: i64) -> Result<DowntimeRecord, ApiError> {
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let event = state.store.downtime_event(id, now).await?.ok_or_else(|| no_event(id))?;
     caller.require_line(&event.line)?;
     Ok(event)
@@ -307,7 +307,7 @@ pub async fn pareto(
     if to - from > MAX_SPAN_MS {
         return Err(ApiError::bad_request("a Pareto may cover at most 93 days"));
     }
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let spans = state.store.downtime_spans(q.line.as_deref(), from, to).await?;
     let rows = pareto_rows(&spans, from, to, state.clock.now_ms(), q.include_micro);
     Ok(HttpResponse::Ok().json(json!({

@@ -166,7 +166,7 @@ pub async fn line_oee(
             }
         }
         OeeRequest::Past { from, to } => {
-            state.plant.flush().await;
+            state.plant.flush_everywhere().await;
             let tally = state.store.line_tally(&plant, line_idx, from, to).await?;
             OeeResponse {
                 scope: "line",
@@ -220,7 +220,7 @@ pub async fn machine_oee(
             }
         }
         OeeRequest::Past { from, to } => {
-            state.plant.flush().await;
+            state.plant.flush_everywhere().await;
             let tally = state
                 .store
                 .machine_tally(state.plant.plant(), idx, from, to, true, true)

@@ -55,7 +55,7 @@ impl Default for TrendSettings {
 }
 
 /// Why the warning is or is not raised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TrendBasis {
     /// No operating time before the recent window: nothing to compare with.
@@ -71,7 +71,7 @@ pub enum TrendBasis {
 }
 
 /// A machine's trend warning and the figures behind it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TrendWarning {
     /// Failing much more often than its own baseline lately (a trend, not a prediction).
     pub at_risk: bool,

@@ -135,7 +135,7 @@ pub async fn machines(
         caller.require_line(l)?;
     }
     let (from, to) = span(q.from, q.to)?;
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let mut out = Vec::new();
     for (idx, m) in plant.machines.iter().enumerate() {
         let in_line = q.line.as_ref().is_none_or(|l| *l == m.line_id);
@@ -211,7 +211,7 @@ pub async fn losses(
     caller.require_line(&id)?;
     let (from, to) = span(q.from, q.to)?;
     let period = state.settings.analytics.startup_period_ms();
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let constraint = &plant.machines[line.constraint].id;
     let intervals = state.store.intervals(constraint, from - period, to).await?;
     let parts = state.store.parts(&plant.machines[line.output].id, from, to).await?;
@@ -263,7 +263,7 @@ pub async fn health(
             id: id.into_inner(),
         });
     };
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let now = state.clock.now_ms();
     let trend_warning = judged(&state, idx).await?;
     let since = now - state.settings.analytics.trend().window_ms;

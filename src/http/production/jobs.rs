@@ -163,7 +163,7 @@ pub async fn create(
         )
         .await;
     let view = state.jobs.view(job).await?;
-    state.jobs.publish(&view);
+    state.jobs.publish_changed(&view);
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -264,7 +264,7 @@ pub async fn update(
         )
         .await;
     let view = state.jobs.view(job).await?;
-    state.jobs.publish(&view);
+    state.jobs.publish_changed(&view);
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -304,7 +304,7 @@ async fn act(state: &AppState, caller: &Caller, id: i64, action: JobAction) -> R
     // Entering or leaving `running` changes the product the line's machines count as.
     state.jobs.apply_products().await?;
     let view = state.jobs.view(job).await?;
-    state.jobs.publish(&view);
+    state.jobs.publish_changed(&view);
     Ok(HttpResponse::Ok().json(view))
 }
 

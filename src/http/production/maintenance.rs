@@ -97,7 +97,7 @@ pub async fn create(
     let priority = Priority::parse(&b.priority)
         .ok_or_else(|| field("priority", "`priority` must be low, medium, high or critical"))?;
     let assignee = optional_text("assignee", b.assignee.as_deref(), MAX_NAME)?;
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let now = state.clock.now_ms();
     let downtime = match b.downtime_id {
         Some(id) => Some(

@@ -103,6 +103,7 @@ pub async fn put(
         .await;
     // A running job of this product counts its parts with the new times from now on.
     state.jobs.apply_products().await?;
+    state.plant.changed(crate::domain::cluster::bus_message::Topic::Jobs);
     Ok(if created {
         HttpResponse::Created().json(product)
     } else {

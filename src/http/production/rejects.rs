@@ -169,7 +169,7 @@ pub async fn log(state: web::Data<AppState>, caller: Caller, body: web::Json<Val
     };
     check_time(at, now).map_err(|e| field_error("at", e.to_string()))?;
     // Parts still in the telemetry writer's hands count as made.
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let span = CountSpan::of(&plant.calendar, at);
     let new = NewReject {
         line: line.id.clone(),

@@ -173,7 +173,7 @@ pub async fn series(
         });
     };
     caller.require_line(&id)?;
-    state.plant.flush().await;
+    state.plant.flush_everywhere().await;
     let tz = plant.calendar.tz();
     let spans = buckets(tz, from, to, bucket.ms());
     let tallies = state.store.line_tallies(&plant, line, &spans).await?;
