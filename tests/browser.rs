@@ -1,6 +1,7 @@
 //! The live board and the floor app in a real browser: Debian chromium driven by
 //! playwright-core (tests/browser/board.mjs, tests/browser/floor.mjs) against real
-//! servers: the board on the simulated plant, the floor app on a manual clock.
+//! servers: the board on the simulated plant, the floor app on a manual clock; and both
+//! on a replica whose Redis goes away and comes back (tests/browser/degraded.mjs).
 
 mod common;
 
@@ -181,4 +182,68 @@ async fn the_floor_app_serves_every_role_in_chromium() {
         .env("MS5_SUPERVISOR_TOKEN", app.token_for("sam").await)
         .env("MS5_SCREENSHOTS", &shots);
     run_browser_script(node).await;
+}
+
+#[actix_web::test]
+async fn the_board_and_the_floor_app_show_when_the_replicas_cannot_reach_each_other() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/degraded.mjs");
+    if !browser_ready() {
+        return;
+    }
+    let (Some(server), Some(mut redis)) = (common::stores::postgres_server(), common::redis::RedisServer::start())
+    else {
+        return;
+    };
+    let dir = temp();
+    let db = postgres_database(&server, &format!("browser::degraded::{}", dir.path().display())).await;
+    let app = spawn_app(Spawn {
+        plant: &two_line_plant(),
+        dir: dir.path(),
+        clock: Clock::System,
+        simulator: false,
+        settings: serde_json::json!({
+            "store": { "url": db },
+            "cluster": { "enabled": true, "replica": "ms5-a" },
+            "redis": { "url": redis.url() },
+        }),
+    })
+    .await;
+    let (status, display) = app
+        .post("/api/v1/display-tokens", &serde_json::json!({"name": "hall wall"}))
+        .await;
+    assert_eq!(status, 201, "{display}");
+    let mut node = tokio::process::Command::new("node");
+    node.arg(&script)
+        .env("MS5_URL", format!("{}/", app.base))
+        .env("MS5_DISPLAY_TOKEN", display["token"].as_str().expect("token"))
+        .env("MS5_USER", "root")
+        .env("MS5_PASSWORD", TEST_PASSWORD)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    let mut child = node.spawn().expect("node runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut text = String::new();
+    // The script asks for Redis to go and to come back, and is answered once it has.
+    while let Ok(Some(line)) = out.next_line().await {
+        match line.as_str() {
+            "redis down" => redis.down(),
+            "redis up" => redis.up(),
+            _ => {
+                text.push_str(&line);
+                text.push('\n');
+                continue;
+            }
+        }
+        stdin.write_all(b"ok\n").await.expect("answer the script");
+    }
+    let status = child.wait().await.expect("node exits");
+    assert!(
+        status.success() && text.contains(", 0 failed"),
+        "browser test failed:\n{text}"
+    );
+    eprintln!("{}", text.trim());
 }

@@ -566,6 +566,41 @@ fn cluster_settings_need_postgresql_a_sane_lease_and_a_plain_replica_name() {
     );
 }
 
+#[test]
+fn redis_settings_need_replicas_a_redis_url_and_a_plain_channel_name() {
+    let fine = Setup::new(SETTINGS, PLANT);
+    let pg = ("MS5__STORE__URL", "postgres://ms5:our-own-db-password@db/ms5");
+    let on = ("MS5__CLUSTER__ENABLED", "true");
+    let url = ("MS5__REDIS__URL", "redis://redis:6379");
+    let cases = [
+        (
+            vec![url],
+            "redis.url: Redis carries live state between replicas: set cluster.enabled = true (one node needs no Redis)",
+        ),
+        (
+            vec![on, pg, ("MS5__REDIS__URL", "http://redis:6379")],
+            "redis.url: must be a redis://host:port URL",
+        ),
+        (
+            vec![on, pg, url, ("MS5__REDIS__CHANNEL", "ms5 plant")],
+            "redis.channel: must be 1 to 100 letters, digits, '-', '_' or '.'",
+        ),
+    ];
+    refused_from_the_environment(&fine, &cases);
+    accepted(
+        &fine,
+        &[
+            vec![on, pg, url],
+            vec![
+                on,
+                pg,
+                ("MS5__REDIS__URL", "redis://:secret@10.0.0.5:6380/2"),
+                ("MS5__REDIS__CHANNEL", "plant-2"),
+            ],
+        ],
+    );
+}
+
 /// Each `(environment, message)` of `cases` is refused with exit code 2 and the message,
 /// named as coming from the environment.
 fn refused_from_the_environment(fine: &Setup, cases: &[(Vec<(&str, &str)>, &str)]) {

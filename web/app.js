@@ -986,6 +986,8 @@
     s.onopen = () => {
       if (s !== sock) return;
       lastFrameAt = Date.now();
+      // A server that is degraded says so first thing.
+      $('degraded-banner').hidden = true;
       // Only the window this board shows: a shift board needs no 15 m figures.
       send({ type: 'subscribe', channel: CHANNEL, windows: [windowKey] });
       send({ type: 'subscribe', channel: ANDON_CHANNEL });
@@ -1105,6 +1107,9 @@
         showBanner(d.maintenance_mode === true, typeof d.message === 'string' ? d.message : '');
         break;
       }
+      case 'degraded':
+        $('degraded-banner').hidden = !(msg.data && msg.data.degraded === true);
+        break;
       case 'error': {
         if (isAndonChannelError(msg)) {
           // Drop whatever an earlier (newer) server had sent.

@@ -5,7 +5,7 @@
 // floor app's Andon notifications. API calls and the WebSocket always go to the network.
 'use strict';
 
-const CACHE = 'ms5-shell-v3';
+const CACHE = 'ms5-shell-v4';
 const SHELL = [
   './',
   'app',

@@ -22,6 +22,7 @@ export function mergePatch(doc, patch) {
 const channels = new Map();
 const statusListeners = new Set();
 const bannerListeners = new Set();
+const degradedListeners = new Set();
 let socket = null;
 let backoff = BACKOFF_MIN_MS;
 let status = 'connecting';
@@ -37,6 +38,16 @@ export function onStatus(fn) {
   statusListeners.add(fn);
   fn(status);
   return () => statusListeners.delete(fn);
+}
+
+/**
+ * Calls `fn(true)` when the server says it is degraded (the servers cannot reach each
+ * other: lines run by another are not live), `fn(false)` when that is over or on a new
+ * connection (a degraded server says so again at once).
+ */
+export function onDegraded(fn) {
+  degradedListeners.add(fn);
+  return () => degradedListeners.delete(fn);
 }
 
 /** Calls `fn({maintenance_mode, message})` on each banner frame. */
@@ -71,6 +82,10 @@ function subscribeFrame(channel) {
 function onFrame(msg) {
   if (msg.type === 'banner') {
     bannerListeners.forEach((fn) => fn(msg.data || {}));
+    return;
+  }
+  if (msg.type === 'degraded') {
+    degradedListeners.forEach((fn) => fn(msg.data?.degraded === true));
     return;
   }
   const c = channels.get(msg.channel);
@@ -123,6 +138,7 @@ async function connect() {
   ws.onopen = () => {
     backoff = BACKOFF_MIN_MS;
     setStatus('connected');
+    degradedListeners.forEach((fn) => fn(false));
     channels.forEach((_, name) => send(subscribeFrame(name)));
   };
   ws.onmessage = (ev) => {

@@ -228,6 +228,11 @@ function boot() {
   live.onStatus((s) => {
     if (s === 'connected') outbox.flush();
   });
+  live.onDegraded((on) => {
+    const el = $('degraded-banner');
+    el.hidden = !on;
+    el.textContent = on ? t('banner.degraded') : '';
+  });
   live.onBanner((b) => {
     const el = $('maintenance-banner');
     el.hidden = !b.maintenance_mode;

@@ -21,6 +21,7 @@ export default {
   'conn.connected': 'verbunden',
   'conn.offline': 'offline',
   'banner.maintenance': 'Wartung: Änderungen sind angehalten.',
+  'banner.degraded': 'Eingeschränkt: Linien eines anderen Servers sind hier nicht live.',
   'outbox.waiting': '{n} wartend',
   'outbox.queued': 'Auf diesem Tablet gespeichert; wird gesendet, sobald die Verbindung steht.',
   'outbox.conflict': 'Nicht übernommen',

@@ -21,6 +21,7 @@ export default {
   'conn.connected': 'connected',
   'conn.offline': 'offline',
   'banner.maintenance': 'Maintenance: changes are paused.',
+  'banner.degraded': 'Degraded: lines run by another server are not live here.',
   'outbox.waiting': '{n} waiting',
   'outbox.queued': 'Saved on this tablet; it is sent when the connection is back.',
   'outbox.conflict': 'Not applied',
