@@ -29,18 +29,23 @@ fn plant() -> String {
     format!("{TEST_PLANT}{LINE_B}\n[defects]\nother = []\n")
 }
 
-async fn replica(dir: &std::path::Path, db: &str, redis: &str, name: &str) -> TestApp {
+/// Replica `name`; `extra(name)` adds settings (PLC endpoints).
+async fn replica(dir: &std::path::Path, db: &str, redis: &str, name: &str, extra: &dyn Fn(&str) -> Value) -> TestApp {
+    let mut settings = json!({
+        "store": { "url": db, "flush_interval": "50ms" },
+        // Rounds run every 75 s of their own: within a test, only when the test runs them.
+        "cluster": { "enabled": true, "replica": name, "lease_ttl": "5m" },
+        "redis": { "url": redis },
+    });
+    if let (Some(s), Some(more)) = (settings.as_object_mut(), extra(name).as_object()) {
+        s.extend(more.clone());
+    }
     spawn_app(Spawn {
         plant: &plant(),
         dir,
         clock: Clock::manual(T0),
         simulator: false,
-        settings: json!({
-            "store": { "url": db, "flush_interval": "50ms" },
-            // Rounds run every 75 s of their own: within a test, only when the test runs them.
-            "cluster": { "enabled": true, "replica": name, "lease_ttl": "5m" },
-            "redis": { "url": redis },
-        }),
+        settings,
     })
     .await
 }
@@ -73,12 +78,16 @@ struct Pair {
 }
 
 async fn pair(test: &str, redis: &RedisServer) -> Option<Pair> {
+    pair_with(test, redis, &|_| json!({})).await
+}
+
+async fn pair_with(test: &str, redis: &RedisServer, extra: &dyn Fn(&str) -> Value) -> Option<Pair> {
     let server = postgres_server()?;
     let dirs = [temp(), temp()];
     let db = postgres_database(&server, &format!("cluster_redis::{test}::{}", dirs[0].path().display())).await;
-    let a = replica(dirs[0].path(), &db, &redis.url(), "ms5-a").await;
+    let a = replica(dirs[0].path(), &db, &redis.url(), "ms5-a", extra).await;
     round(&a).await;
-    let b = replica(dirs[1].path(), &db, &redis.url(), "ms5-b").await;
+    let b = replica(dirs[1].path(), &db, &redis.url(), "ms5-b", extra).await;
     round(&b).await;
     // Both see two replicas: a hands one line over and b takes it.
     for app in [&a, &b] {
@@ -317,4 +326,74 @@ async fn a_replica_that_stops_hands_its_lines_over_without_waiting_for_a_round()
     })
     .await;
     assert_eq!(second.machine_window(OUTPUT[0], "1h").await["total"], json!(40));
+}
+
+/// `ms5_plc_connected` of a Modbus endpoint, if reported.
+async fn plc_connected(app: &TestApp, endpoint: &str) -> Option<f64> {
+    let needle = format!(r#"ms5_plc_connected{{kind="modbus",endpoint="{endpoint}"}}"#);
+    common::metric_line(app, &needle)
+        .await
+        .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
+}
+
+#[actix_web::test]
+async fn a_plc_is_polled_only_by_the_replica_that_runs_its_line() {
+    use ms5::config::{ModbusServerSettings, parse_plant};
+    use ms5::domain::tag::{Quality, TagUpdate, TagValue};
+    use ms5::plc::modbus::server::ModbusServer;
+
+    let Some(redis) = RedisServer::start() else { return };
+    // The filler's PLC (`ms5 simulate`'s Modbus map: the filler is machine 0).
+    let model = parse_plant(&plant(), "plant.toml").expect("plant");
+    let settings = ModbusServerSettings {
+        enabled: true,
+        host: "127.0.0.1".into(),
+        port: 0,
+    };
+    let device = ModbusServer::start(&model, &settings).await.expect("device");
+    let value = |tag: &str, v: i64| TagUpdate {
+        tag: tag.into(),
+        value: TagValue::Int(v),
+        ts: 0,
+        quality: Quality::Good,
+    };
+    device.write(&[value("A.Filler.State", 1), value("A.Filler.Total", 500)]);
+    // Every replica has the endpoint (named after the replica here, to tell their links apart).
+    let address = device.address();
+    let endpoint = move |replica: &str| {
+        json!({"modbus": {"reconnect_base": "100ms", "reconnect_max": "1s", "endpoints": [{
+            "name": format!("filler-plc-{replica}"), "address": address, "poll_interval": "50ms", "timeout": "500ms",
+            "tags": {"A.Filler.State": "hr:0", "A.Filler.Total": "hr:7:u32"}}]}})
+    };
+    let Some(Pair { owner, _dirs }) = pair_with("plc", &redis, &endpoint).await else {
+        return;
+    };
+    let name = |app: &TestApp| format!("filler-plc-{}", app.replica.as_ref().map_or("", |r| r.name()));
+    let (runs, other) = (&owner[0], &owner[1]);
+    until("the owner of line-a polls the filler's PLC", || async {
+        plc_connected(runs, &name(runs)).await == Some(1.0)
+    })
+    .await;
+    until("and the other replica does not", || async {
+        plc_connected(other, &name(other)).await.unwrap_or(0.0) == 0.0
+    })
+    .await;
+    until("the owner has the PLC's values", || async {
+        runs.get("/api/v1/machines/a-filler").await.1["state"] == json!("running")
+    })
+    .await;
+
+    // The owner stops: the other replica takes line-a, and with it the PLC.
+    runs.stopper.stop().await;
+    until("the new owner polls the PLC", || async {
+        plc_connected(other, &name(other)).await == Some(1.0)
+    })
+    .await;
+    other.clock.advance(SEC);
+    device.write(&[value("A.Filler.Total", 530)]);
+    until("the new owner counts the PLC's parts", || async {
+        other.get("/api/v1/machines/a-filler").await.1["windows"]["1h"]["total"] == json!(30)
+    })
+    .await;
+    device.stop().await;
 }

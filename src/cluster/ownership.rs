@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
+use tokio::sync::watch;
+
 use super::lease_keeper::Owned;
 use crate::domain::cluster::shard::shard_of;
 use crate::domain::plant::PlantModel;
@@ -15,6 +17,8 @@ const NONE: i64 = -1;
 pub struct Ownership {
     lines: Vec<AtomicI64>,
     routed: Vec<AtomicBool>,
+    /// Bumped at every change (PLC sources connect and leave as their lines come and go).
+    changed: watch::Sender<u64>,
 }
 
 /// How a change of leases changes the lines owned.
@@ -33,6 +37,7 @@ impl Ownership {
         Arc::new(Ownership {
             lines: (0..lines).map(|_| AtomicI64::new(0)).collect(),
             routed: (0..lines).map(|_| AtomicBool::new(true)).collect(),
+            changed: watch::Sender::new(0),
         })
     }
 
@@ -41,6 +46,7 @@ impl Ownership {
         Arc::new(Ownership {
             lines: (0..lines).map(|_| AtomicI64::new(NONE)).collect(),
             routed: (0..lines).map(|_| AtomicBool::new(false)).collect(),
+            changed: watch::Sender::new(0),
         })
     }
 
@@ -87,6 +93,22 @@ impl Ownership {
         if let Some(r) = self.routed.get(line) {
             r.store(epoch.is_some(), Ordering::Release);
         }
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// Whether any of `lines` runs here.
+    pub fn owns_any(&self, lines: &[usize]) -> bool {
+        lines.iter().any(|&l| self.owns(l))
+    }
+
+    /// Waits until `owned(self)` holds (at once if it does).
+    pub async fn until(&self, owned: impl Fn(&Ownership) -> bool) {
+        let mut changes = self.changed.subscribe();
+        while !owned(self) {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Line `line` is being handed over: its samples are no longer routed here, while what
@@ -95,5 +117,6 @@ impl Ownership {
         if let Some(r) = self.routed.get(line) {
             r.store(false, Ordering::Release);
         }
+        self.changed.send_modify(|n| *n += 1);
     }
 }

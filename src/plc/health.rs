@@ -165,6 +165,15 @@ impl Link {
         }
     }
 
+    /// The connection was closed on purpose: another replica runs the endpoint's lines now.
+    pub fn handed_over(&mut self) {
+        self.up = false;
+        self.retries = 0;
+        self.health.set_connected(false);
+        let (who, endpoint, url) = (label(self.health.kind), self.health.endpoint.as_str(), &self.url);
+        tracing::info!(endpoint, url, "{who} left to the replica that runs its lines now");
+    }
+
     /// The connection dropped; the retries that follow are counted from here.
     pub fn lost(&mut self, status: &dyn Display) {
         self.up = false;

@@ -62,6 +62,37 @@ impl TagSink {
         self.plant.heartbeat(ts, machines);
     }
 
+    /// Whether this process runs any of these machines' lines (always, for a lone MS5):
+    /// a PLC endpoint is talked to only by a replica that runs some of its machines.
+    pub fn runs_any(&self, machines: &[crate::domain::plant::MachineIdx]) -> bool {
+        self.plant.ownership().owns_any(&self.lines_of(machines))
+    }
+
+    /// Waits until this process runs one of these machines' lines.
+    pub async fn until_runs_any(&self, machines: &[crate::domain::plant::MachineIdx]) {
+        let lines = self.lines_of(machines);
+        self.plant.ownership().until(|o| o.owns_any(&lines)).await;
+    }
+
+    /// Waits until this process runs none of these machines' lines (another replica took
+    /// them over).
+    pub async fn until_runs_none(&self, machines: &[crate::domain::plant::MachineIdx]) {
+        let lines = self.lines_of(machines);
+        self.plant.ownership().until(|o| !o.owns_any(&lines)).await;
+    }
+
+    fn lines_of(&self, machines: &[crate::domain::plant::MachineIdx]) -> Vec<usize> {
+        let plant = self.plant.plant();
+        let mut lines: Vec<usize> = machines
+            .iter()
+            .filter_map(|&m| plant.machines.get(m))
+            .map(|m| m.line)
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
     /// Tells these machines that their source knew at `at` (wall clock) that its
     /// connection is gone: they turn `unknown` (`comms_lost`) at once. Delivered after
     /// every update this sink was given before it.

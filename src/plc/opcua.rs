@@ -201,6 +201,8 @@ impl Endpoint {
         // session existed); inside a session the client retries by itself.
         let mut failures = 0u32;
         loop {
+            // One of several replicas subscribes only while it runs the endpoint's lines.
+            self.sink.until_runs_any(&self.machines).await;
             if self
                 .session(&mut link, tx.clone(), by_node.clone(), connected.clone())
                 .await
@@ -289,7 +291,19 @@ impl Endpoint {
         let stream = event_loop.enter();
         futures_util::pin_mut!(stream);
         let mut was_connected = false;
-        while let Some(event) = stream.next().await {
+        loop {
+            let event = tokio::select! {
+                event = stream.next() => event,
+                () = self.sink.until_runs_none(&self.machines) => {
+                    // Another replica runs the lines now: close the session, quietly.
+                    setup.abort();
+                    connected.store(false, Ordering::Relaxed);
+                    let _ = tokio::time::timeout(Duration::from_secs(2), session.disconnect()).await;
+                    link.handed_over();
+                    return true;
+                }
+            };
+            let Some(event) = event else { break };
             match event {
                 Ok(SessionPollResult::Reconnected(_)) => {
                     // The client recreates subscriptions but sends no publish request by

@@ -18,6 +18,9 @@ pub enum EnipError {
     /// The TCP connection failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Closed on purpose: another replica runs the endpoint's lines now.
+    #[error("another replica runs the endpoint's lines")]
+    HandedOver,
     /// No reply in time (the connection is dropped, so a late reply is never read as the
     /// answer to the next request).
     #[error("no reply within {0:?}")]

@@ -59,11 +59,18 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 pub async fn run<P: Poller>(mut poller: P, mut ep: Endpoint) {
     let mut failures = 0u32;
     loop {
+        // One of several replicas talks to the controller only while it runs its lines.
+        ep.sink.until_runs_any(&ep.machines).await;
         match poller.connect().await {
             Ok(mut conn) => {
                 ep.link.connected();
                 let (error, polled) = connected(&mut poller, &mut conn, &mut ep).await;
                 poller.close(conn).await;
+                if matches!(error, EnipError::HandedOver) {
+                    ep.link.handed_over();
+                    failures = 0;
+                    continue;
+                }
                 ep.link.lost(&error);
                 ep.sink.comms_lost(ep.clock.now_ms(), &ep.machines);
                 if polled {
@@ -94,7 +101,10 @@ async fn connected<P: Poller>(poller: &mut P, conn: &mut P::Conn, ep: &mut Endpo
     let mut every = tokio::time::interval(ep.poll);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            () = ep.sink.until_runs_none(&ep.machines) => return (EnipError::HandedOver, beat.is_some()),
+        }
         let started = Instant::now();
         let reads = match poller.poll(conn).await {
             Ok(reads) => reads,

@@ -48,6 +48,9 @@ pub enum ModbusError {
     /// The device answered something that does not belong to the request.
     #[error(transparent)]
     Protocol(#[from] tokio_modbus::Error),
+    /// Closed on purpose: another replica runs the endpoint's lines now.
+    #[error("another replica runs the endpoint's lines")]
+    HandedOver,
 }
 
 /// What a read request brought back.
@@ -128,6 +131,10 @@ impl Endpoint {
         let mut failures = 0u32;
         let mut next: Option<Context> = None;
         loop {
+            // One of several replicas talks to the device only while it runs its lines.
+            if next.is_none() {
+                self.sink.until_runs_any(&self.machines).await;
+            }
             let mut ctx = match next.take() {
                 Some(ctx) => ctx,
                 None => match self.connect().await {
@@ -168,6 +175,10 @@ impl Endpoint {
                             tokio::time::sleep(self.backoff(failures)).await;
                         }
                     }
+                }
+                ModbusError::HandedOver => {
+                    self.link.handed_over();
+                    failures = 0;
                 }
                 other => self.lose(&other),
             }
@@ -216,7 +227,10 @@ impl Endpoint {
         let mut every = tokio::time::interval(self.settings.poll_interval);
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            every.tick().await;
+            tokio::select! {
+                _ = every.tick() => {}
+                () = self.sink.until_runs_none(&self.machines) => return ModbusError::HandedOver,
+            }
             if let Err(broken) = self.poll_once(ctx).await {
                 return broken;
             }

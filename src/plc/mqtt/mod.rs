@@ -134,9 +134,22 @@ impl Endpoint {
         self.client = Some(client);
         actix_rt::spawn(heartbeat(self.alive.clone(), self.sink.clone(), self.clock.clone()));
         let mut failures = 0u32;
+        // One of several replicas subscribes only while it runs the endpoint's lines.
+        let sink = self.sink.clone();
+        let machines = self.mapping.all_machines.clone();
+        sink.until_runs_any(&machines).await;
         self.set_will(&mut events);
         loop {
-            match events.poll().await {
+            let event = tokio::select! {
+                event = events.poll() => event,
+                () = sink.until_runs_none(&machines) => {
+                    self.hand_over(&mut events).await;
+                    sink.until_runs_any(&machines).await;
+                    self.set_will(&mut events);
+                    continue;
+                }
+            };
+            match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     failures = 0;
                     self.connected();
@@ -382,6 +395,17 @@ impl Endpoint {
             Some(d) => host.device_online(g, n, d),
         });
         self.set_alive(alive);
+    }
+
+    /// Another replica runs the endpoint's lines now: disconnect from the broker cleanly.
+    async fn hand_over(&mut self, events: &mut EventLoop) {
+        if let Some(client) = &self.client {
+            let _ = client.try_disconnect();
+        }
+        // Until the DISCONNECT has gone out and the connection is closed.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async { while events.poll().await.is_ok() {} }).await;
+        self.set_alive(Vec::new());
+        self.link.handed_over();
     }
 
     fn set_alive(&self, machines: Vec<MachineIdx>) {
