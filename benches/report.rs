@@ -84,6 +84,7 @@ async fn setup(dir: &std::path::Path) -> (ReportBuilder, Arc<PlantModel>) {
         coalesce: Duration::from_millis(100),
         raw_samples: false,
         batch_max: 5_000,
+        backlog_max: 600_000,
         flush_interval: Duration::from_millis(500),
         pager: PagerSettings::default(),
         flags: Arc::new(ms5::flags::FeatureFlags::defaults()),

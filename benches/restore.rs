@@ -37,6 +37,7 @@ async fn start_to_ready(plant: &Arc<PlantModel>, url: &str) -> PlantHandle {
         coalesce: Duration::from_millis(100),
         raw_samples: true,
         batch_max: 5_000,
+        backlog_max: 600_000,
         flush_interval: Duration::from_millis(500),
         pager: PagerSettings::default(),
         flags,

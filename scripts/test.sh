@@ -23,6 +23,13 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# A long-lived build cache grows with each change; incremental state is the part that can go.
+if [ -d "$CARGO_TARGET_DIR/debug/incremental" ] \
+  && [ "$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 { print $4 }')" -lt $((20 * 1024 * 1024)) ]; then
+  echo "less than 20 GB free: removing $CARGO_TARGET_DIR/debug/incremental"
+  rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+fi
+
 step "test prerequisites"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)

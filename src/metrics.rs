@@ -78,6 +78,9 @@ pub const ANDON_RAISED: &str = "ms5_andon_tickets_raised_total";
 pub const PAGER_DELIVERIES: &str = "ms5_pager_deliveries_total";
 /// 1 while a PLC endpoint is connected. Labels: kind (opcua | modbus | …), endpoint.
 pub const PLC_CONNECTED: &str = "ms5_plc_connected";
+/// 1 while another replica runs every line of the endpoint's machines (so this one does
+/// not connect, on purpose).
+pub const PLC_STANDBY: &str = "ms5_plc_standby";
 /// PLC connection attempts after the first, failed or not: each retry while an endpoint is
 /// unreachable, and the attempt that reconnects (0 after a healthy start). Labels: kind, endpoint.
 pub const PLC_RECONNECTS: &str = "ms5_plc_reconnects_total";
@@ -188,6 +191,10 @@ fn describe() {
         (STORE_BACKLOG, "Telemetry rows waiting to be written"),
         (ANDON_OPEN, "Open Andon tickets by line and priority"),
         (PLC_CONNECTED, "1 while the PLC endpoint is connected"),
+        (
+            PLC_STANDBY,
+            "1 while another replica runs the endpoint's lines (not connected on purpose)",
+        ),
         (PLC_SUCCESS_RATIO, "Share of PLC reads or values that came back good"),
         (PLC_TAG_ERROR, "1 while a tag's PLC address or node is refused"),
         (

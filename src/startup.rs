@@ -127,6 +127,7 @@ impl Application {
             coalesce: settings.websocket.coalesce,
             raw_samples: settings.store.raw_samples,
             batch_max: settings.store.batch_max,
+            backlog_max: settings.store.backlog_max,
             flush_interval: settings.store.flush_interval,
             pager: settings.pager.clone(),
         };

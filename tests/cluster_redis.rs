@@ -330,7 +330,12 @@ async fn a_replica_that_stops_hands_its_lines_over_without_waiting_for_a_round()
 
 /// `ms5_plc_connected` of a Modbus endpoint, if reported.
 async fn plc_connected(app: &TestApp, endpoint: &str) -> Option<f64> {
-    let needle = format!(r#"ms5_plc_connected{{kind="modbus",endpoint="{endpoint}"}}"#);
+    plc_gauge(app, "ms5_plc_connected", endpoint).await
+}
+
+/// A gauge of a Modbus endpoint, if reported.
+async fn plc_gauge(app: &TestApp, name: &str, endpoint: &str) -> Option<f64> {
+    let needle = format!(r#"{name}{{kind="modbus",endpoint="{endpoint}"}}"#);
     common::metric_line(app, &needle)
         .await
         .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
@@ -374,10 +379,12 @@ async fn a_plc_is_polled_only_by_the_replica_that_runs_its_line() {
         plc_connected(runs, &name(runs)).await == Some(1.0)
     })
     .await;
-    until("and the other replica does not", || async {
+    until("and the other replica does not: it is on standby", || async {
         plc_connected(other, &name(other)).await.unwrap_or(0.0) == 0.0
+            && plc_gauge(other, "ms5_plc_standby", &name(other)).await == Some(1.0)
     })
     .await;
+    assert_eq!(plc_gauge(runs, "ms5_plc_standby", &name(runs)).await, Some(0.0));
     until("the owner has the PLC's values", || async {
         runs.get("/api/v1/machines/a-filler").await.1["state"] == json!("running")
     })
@@ -387,6 +394,7 @@ async fn a_plc_is_polled_only_by_the_replica_that_runs_its_line() {
     runs.stopper.stop().await;
     until("the new owner polls the PLC", || async {
         plc_connected(other, &name(other)).await == Some(1.0)
+            && plc_gauge(other, "ms5_plc_standby", &name(other)).await == Some(0.0)
     })
     .await;
     other.clock.advance(SEC);

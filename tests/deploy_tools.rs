@@ -223,6 +223,23 @@ fn kubernetes_overlays_render_and_validate() {
             }
         }
         if overlay.ends_with("production") {
+            // Replicas share the lines and their live state: cluster on, Redis set, and each
+            // replica named after its pod.
+            let env: std::collections::HashMap<&str, &serde_yaml::Value> = c["env"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| Some((e["name"].as_str()?, e)))
+                .collect();
+            assert_eq!(env["MS5__CLUSTER__ENABLED"]["value"].as_str(), Some("true"));
+            assert_eq!(
+                env["MS5__CLUSTER__REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"].as_str(),
+                Some("metadata.name")
+            );
+            assert_eq!(
+                env["MS5__REDIS__URL"]["valueFrom"]["secretKeyRef"]["name"].as_str(),
+                Some("ms5-redis")
+            );
             let hpa = kind(&docs, "HorizontalPodAutoscaler");
             assert_eq!(hpa[0]["spec"]["minReplicas"].as_u64(), Some(2));
             assert_eq!(hpa[0]["spec"]["maxReplicas"].as_u64(), Some(10));

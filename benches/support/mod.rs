@@ -36,6 +36,7 @@ pub async fn start_plant(plant: &Arc<PlantModel>, dir: &Path) -> PlantHandle {
         coalesce: Duration::from_millis(100),
         raw_samples: false,
         batch_max: 5_000,
+        backlog_max: 600_000,
         flush_interval: Duration::from_millis(500),
         pager: PagerSettings::default(),
         flags: std::sync::Arc::new(ms5::flags::FeatureFlags::defaults()),

@@ -72,6 +72,8 @@ pub struct PlantOptions {
     pub raw_samples: bool,
     /// Writer batch size.
     pub batch_max: usize,
+    /// Raw samples held at most while the store cannot be written.
+    pub backlog_max: usize,
     /// Writer flush interval.
     pub flush_interval: Duration,
     /// Pager delivery settings.
@@ -131,7 +133,8 @@ impl PlantHandle {
                 ownership: ownership.clone(),
                 clock: clock.clone(),
             });
-            TelemetryWriter::new(plant, store, options.batch_max, options.flush_interval, fenced).start()
+            TelemetryWriter::new(plant, store, (options.batch_max, options.backlog_max), options.flush_interval, fenced)
+                .start()
         };
         let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
         let andon = {

@@ -18,9 +18,6 @@ use crate::metrics as m;
 use crate::store::batch::Batch;
 use crate::store::{Fence, Store};
 
-/// Raw samples held at most, in batches of `batch_max`, before new ones are dropped.
-const RAW_BACKLOG_BATCHES: usize = 20;
-
 /// Events of one machine.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -51,6 +48,8 @@ pub struct TelemetryWriter {
     plant: Arc<PlantModel>,
     batch: Batch,
     batch_max: usize,
+    /// Raw samples held at most (`store.backlog_max`) before new ones are dropped.
+    backlog_max: usize,
     flush_interval: Duration,
     jobs: mpsc::Sender<WriteJob>,
 }
@@ -60,7 +59,7 @@ impl TelemetryWriter {
     pub fn new(
         plant: Arc<PlantModel>,
         store: Store,
-        batch_max: usize,
+        (batch_max, backlog_max): (usize, usize),
         flush_interval: Duration,
         fenced: Option<WriterFence>,
     ) -> Self {
@@ -70,6 +69,7 @@ impl TelemetryWriter {
             plant,
             batch: Batch::default(),
             batch_max,
+            backlog_max,
             flush_interval,
             jobs,
         }
@@ -187,7 +187,7 @@ impl Handler<RawSamples> for TelemetryWriter {
     type Result = ();
 
     fn handle(&mut self, msg: RawSamples, _: &mut Context<Self>) {
-        let room = (self.batch_max * RAW_BACKLOG_BATCHES).saturating_sub(self.batch.raw.len());
+        let room = self.backlog_max.saturating_sub(self.batch.raw.len());
         let n = msg.0.len();
         if n > room {
             metrics::counter!(m::STORE_DROPPED).increment((n - room) as u64);

@@ -292,6 +292,10 @@ pub struct StoreSettings {
     pub flush_interval: Duration,
     /// Largest batch written at once (rows).
     pub batch_max: usize,
+    /// Most raw tag samples held while the database cannot be written (an outage): past it
+    /// new ones are dropped and counted.
+    #[serde(default = "default_backlog_max")]
+    pub backlog_max: usize,
 }
 
 /// `[plant]`
@@ -315,6 +319,11 @@ pub struct SimulatorSettings {
     /// How often the simulator emits what happened, real time.
     #[serde(with = "humantime_serde")]
     pub step: Duration,
+}
+
+/// Two minutes of 5,000 raw samples a second, about 60 MB.
+fn default_backlog_max() -> usize {
+    600_000
 }
 
 fn default_telemetry_retention() -> Duration {
@@ -604,6 +613,9 @@ impl Settings {
         }
         if self.store.batch_max == 0 {
             return err("store.batch_max", "must be at least 1");
+        }
+        if self.store.backlog_max < self.store.batch_max {
+            return err("store.backlog_max", "must be at least store.batch_max");
         }
         if self.store.flush_interval.is_zero() {
             return err("store.flush_interval", "must be longer than 0");

@@ -5,6 +5,8 @@
 
 use std::fmt::Display;
 
+use super::TagSink;
+use crate::domain::plant::MachineIdx;
 use crate::metrics as m;
 
 /// The health figures of one endpoint of one source kind.
@@ -21,6 +23,7 @@ impl EndpointHealth {
     /// retries yet.
     pub fn new(kind: &'static str, endpoint: &str) -> Self {
         metrics::gauge!(m::PLC_CONNECTED, "kind" => kind, "endpoint" => endpoint.to_owned()).set(0.0);
+        metrics::gauge!(m::PLC_STANDBY, "kind" => kind, "endpoint" => endpoint.to_owned()).set(0.0);
         metrics::counter!(m::PLC_RECONNECTS, "kind" => kind, "endpoint" => endpoint.to_owned()).absolute(0);
         EndpointHealth {
             kind,
@@ -47,6 +50,12 @@ impl EndpointHealth {
         } else {
             0.0
         });
+    }
+
+    /// Another replica runs the endpoint's lines (`true`), or this one does again.
+    pub fn set_standby(&self, standby: bool) {
+        metrics::gauge!(m::PLC_STANDBY, "kind" => self.kind, "endpoint" => self.endpoint.clone())
+            .set(if standby { 1.0 } else { 0.0 });
     }
 
     /// One more connection attempt after the first.
@@ -163,6 +172,17 @@ impl Link {
         } else {
             tracing::warn!(endpoint, url, %error, "{who} endpoint unavailable; retrying");
         }
+    }
+
+    /// Waits, on standby, while another replica runs every line of `machines` (one of
+    /// several replicas talks to an endpoint only while it runs some of its lines).
+    pub async fn until_runs_any(&mut self, sink: &TagSink, machines: &[MachineIdx]) {
+        if sink.runs_any(machines) {
+            return;
+        }
+        self.health.set_standby(true);
+        sink.until_runs_any(machines).await;
+        self.health.set_standby(false);
     }
 
     /// The connection was closed on purpose: another replica runs the endpoint's lines now.

@@ -202,7 +202,7 @@ impl Endpoint {
         let mut failures = 0u32;
         loop {
             // One of several replicas subscribes only while it runs the endpoint's lines.
-            self.sink.until_runs_any(&self.machines).await;
+            link.until_runs_any(&self.sink, &self.machines).await;
             if self
                 .session(&mut link, tx.clone(), by_node.clone(), connected.clone())
                 .await

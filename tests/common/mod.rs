@@ -7,6 +7,7 @@
 pub mod nginx;
 pub mod node;
 pub mod pager;
+pub mod private_postgres;
 pub mod redis;
 pub mod stores;
 pub mod tools;

@@ -60,7 +60,7 @@ pub async fn run<P: Poller>(mut poller: P, mut ep: Endpoint) {
     let mut failures = 0u32;
     loop {
         // One of several replicas talks to the controller only while it runs its lines.
-        ep.sink.until_runs_any(&ep.machines).await;
+        ep.link.until_runs_any(&ep.sink, &ep.machines).await;
         match poller.connect().await {
             Ok(mut conn) => {
                 ep.link.connected();

@@ -133,7 +133,7 @@ impl Endpoint {
         loop {
             // One of several replicas talks to the device only while it runs its lines.
             if next.is_none() {
-                self.sink.until_runs_any(&self.machines).await;
+                self.link.until_runs_any(&self.sink, &self.machines).await;
             }
             let mut ctx = match next.take() {
                 Some(ctx) => ctx,

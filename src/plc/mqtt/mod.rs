@@ -137,14 +137,14 @@ impl Endpoint {
         // One of several replicas subscribes only while it runs the endpoint's lines.
         let sink = self.sink.clone();
         let machines = self.mapping.all_machines.clone();
-        sink.until_runs_any(&machines).await;
+        self.link.until_runs_any(&sink, &machines).await;
         self.set_will(&mut events);
         loop {
             let event = tokio::select! {
                 event = events.poll() => event,
                 () = sink.until_runs_none(&machines) => {
                     self.hand_over(&mut events).await;
-                    sink.until_runs_any(&machines).await;
+                    self.link.until_runs_any(&sink, &machines).await;
                     self.set_will(&mut events);
                     continue;
                 }
