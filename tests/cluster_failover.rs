@@ -117,9 +117,11 @@ async fn a_killed_or_frozen_replica_has_its_lines_taken_over_within_the_lease() 
     drop(proc_b);
 }
 
-/// The test plant's two lines, with a one-level escalation of quality tickets 6 s after
-/// raising, paged to `pager`.
+/// The test plant's two lines, the filler's ideal cycle 20 ms (the test's counter climbs
+/// 20 a second: a jump across the failover is plausible, not a counter reset), with a
+/// one-level escalation of quality tickets 6 s after raising, paged to `pager`.
 fn ingest_plant(pager: &str) -> String {
+    let plant = common::TEST_PLANT.replacen(r#"ideal_cycle_time = "1s""#, r#"ideal_cycle_time = "20ms""#, 1);
     format!(
         r#"{}{}
 [andon]
@@ -135,7 +137,7 @@ secret = "test-secret"
 category = "quality"
 levels = [{{ after = "6s", targets = ["line-lead"] }}]
 "#,
-        common::TEST_PLANT,
+        plant,
         common::LINE_B
     )
 }
@@ -205,8 +207,10 @@ async fn parts_counted_across_a_kill_are_counted_once_and_a_due_escalation_pages
             "POST",
             "/api/v1/andon/tickets",
             &token,
-            Some(&serde_json::json!({"line": "line-a", "machine": "a-filler", "category": "quality",
-                                     "priority": "high", "description": "caps crooked"})),
+            Some(
+                &serde_json::json!({"line": "line-a", "machine": "a-filler", "category": "quality",
+                                     "priority": "high", "description": "caps crooked"}),
+            ),
         )
         .await;
     assert_eq!(status, 201, "{ticket}");
@@ -232,17 +236,24 @@ async fn parts_counted_across_a_kill_are_counted_once_and_a_due_escalation_pages
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let survivor = 1 - owner;
-    assert!(applied_by[survivor] > 0, "the survivor took the counter over: {applied_by:?}");
+    assert!(
+        applied_by[survivor] > 0,
+        "the survivor took the counter over: {applied_by:?}"
+    );
     // The last sample went to the survivor, which holds it; its live window and the store
     // count every part once.
-    let (status, filler) = nodes[survivor].call("GET", "/api/v1/machines/a-filler", &token, None).await;
+    let (status, filler) = nodes[survivor]
+        .call("GET", "/api/v1/machines/a-filler", &token, None)
+        .await;
     assert_eq!(status, 200, "{filler}");
     assert_eq!(filler["windows"]["1h"]["total"], serde_json::json!(counter), "{filler}");
     let store = ms5::store::Store::connect(&db).await.expect("store");
     let mut stored = 0;
     for _ in 0..100 {
         stored = store
-            .count_raw("SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM production_counts WHERE machine_id = 'a-filler'")
+            .count_raw(
+                "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM production_counts WHERE machine_id = 'a-filler'",
+            )
             .await
             .expect("sum");
         if stored == counter {

@@ -98,12 +98,18 @@ async fn a_store_outage_of_a_minute_under_5000_samples_a_second_loses_nothing() 
         .count_raw("SELECT COUNT(*) FROM tag_samples WHERE tag LIKE 'Load.%'")
         .await
         .expect("count");
-    assert_eq!(samples, i64::try_from(n * PER_REQUEST).unwrap_or(-1), "every sample, once");
+    assert_eq!(
+        samples,
+        i64::try_from(n * PER_REQUEST).unwrap_or(-1),
+        "every sample, once"
+    );
     let dropped = value_of(metric_line(&app, "ms5_store_raw_samples_dropped_total").await);
     assert_eq!(dropped, 0.0, "nothing dropped");
     let parts = app
         .store
-        .count_raw("SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM production_counts WHERE machine_id = 'a-filler'")
+        .count_raw(
+            "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) FROM production_counts WHERE machine_id = 'a-filler'",
+        )
         .await
         .expect("sum");
     let made = i64::try_from(n.div_ceil(10) * 10).unwrap_or(-1);

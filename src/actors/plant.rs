@@ -133,8 +133,14 @@ impl PlantHandle {
                 ownership: ownership.clone(),
                 clock: clock.clone(),
             });
-            TelemetryWriter::new(plant, store, (options.batch_max, options.backlog_max), options.flush_interval, fenced)
-                .start()
+            TelemetryWriter::new(
+                plant,
+                store,
+                (options.batch_max, options.backlog_max),
+                options.flush_interval,
+                fenced,
+            )
+            .start()
         };
         let notifier = Notifier::new(store.clone(), plant.clone(), options.pager.clone(), clock.clone()).start();
         let andon = {

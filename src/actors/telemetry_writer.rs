@@ -202,6 +202,7 @@ impl Handler<Flush> for TelemetryWriter {
 
     fn handle(&mut self, _: Flush, _: &mut Context<Self>) -> Self::Result {
         let batch = std::mem::take(&mut self.batch);
+        metrics::gauge!(m::STORE_BACKLOG).set(0.0);
         let jobs = self.jobs.clone();
         Box::pin(async move {
             let (done, finished) = oneshot::channel();

@@ -54,8 +54,11 @@ impl EndpointHealth {
 
     /// Another replica runs the endpoint's lines (`true`), or this one does again.
     pub fn set_standby(&self, standby: bool) {
-        metrics::gauge!(m::PLC_STANDBY, "kind" => self.kind, "endpoint" => self.endpoint.clone())
-            .set(if standby { 1.0 } else { 0.0 });
+        metrics::gauge!(m::PLC_STANDBY, "kind" => self.kind, "endpoint" => self.endpoint.clone()).set(if standby {
+            1.0
+        } else {
+            0.0
+        });
     }
 
     /// One more connection attempt after the first.

@@ -59,7 +59,18 @@ impl PrivatePostgres {
             assert!(ok, "chown the data folder to postgres");
         }
         let data = pg.dir.path().join("data");
-        pg.run("initdb", &["-D", &data.to_string_lossy(), "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
+        );
         pg.up();
         Some(pg)
     }
@@ -80,14 +91,27 @@ impl PrivatePostgres {
         );
         self.run(
             "pg_ctl",
-            &["-D", &data.to_string_lossy(), "-l", &log.to_string_lossy(), "-w", "-s", "-o", &options, "start"],
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "-s",
+                "-o",
+                &options,
+                "start",
+            ],
         );
     }
 
     /// Stops it (fast shutdown: sessions are cut).
     pub fn down(&self) {
         let data = self.dir.path().join("data");
-        self.run("pg_ctl", &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "-s", "stop"]);
+        self.run(
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "-s", "stop"],
+        );
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
@@ -119,7 +143,11 @@ impl Drop for PrivatePostgres {
         let exe = self.bin.join("pg_ctl");
         let args = ["-D", &data.to_string_lossy(), "-m", "immediate", "-w", "-s", "stop"].map(str::to_owned);
         let _ = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(&args).output()
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&exe)
+                .args(&args)
+                .output()
         } else {
             Command::new(&exe).args(&args).output()
         };
