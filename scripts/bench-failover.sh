@@ -3,11 +3,14 @@
 # port and two `ms5 serve` replicas (release build, the shipped simulated plant, the default
 # 15 s lease unless LEASE_TTL says otherwise), waits until they share the lines, then stops
 # one (SIGKILL, then in a second run SIGTERM) and times until the other runs every line.
-# RUNS (3) rounds of each. Prints a Markdown table; stops everything it started.
+# RUNS (3) rounds of each. REDIS=1 also starts a private redis-server and gives the replicas
+# `redis.url` (a stopping replica then tells the other at once). Prints a Markdown table;
+# stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEASE_TTL=${LEASE_TTL:-15s}
 RUNS=${RUNS:-3}
+REDIS=${REDIS:-0}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ms5/target}
 
 say() { echo "bench-failover: $*" >&2; }
@@ -21,6 +24,13 @@ MS5="$CARGO_TARGET_DIR/release/ms5"
 start_postgres >&2
 WORK=$(mktemp -d /tmp/ms5-bench-failover.XXXXXX)
 PIDS=()
+REDIS_URL=""
+if [ "$REDIS" = 1 ]; then
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no > "$WORK/redis.log" 2>&1 &
+  PIDS+=("$!")
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+fi
 stop_all() {
   for pid in "${PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -39,7 +49,7 @@ start() { # name
   PORT[$1]=$port
   MS5_CONFIG=config/default.toml MS5__HTTP__PORT=$port MS5__STORE__URL=$DB MS5__LOG__LEVEL=warn \
     MS5__CLUSTER__ENABLED=true MS5__CLUSTER__REPLICA="$1" MS5__CLUSTER__LEASE_TTL=$LEASE_TTL \
-    "$MS5" serve >> "$WORK/$1.log" 2>&1 &
+    env ${REDIS_URL:+MS5__REDIS__URL=$REDIS_URL} "$MS5" serve >> "$WORK/$1.log" 2>&1 &
   PID[$1]=$!
   PIDS+=("$!")
 }
@@ -59,8 +69,8 @@ now_ms() { date +%s%3N; }
 start a
 start b
 wait_until 60 "the lines shared out" '[ "$(owned a)" -ge 1 ] && [ "$(owned b)" -ge 1 ]'
-echo "| stop | lease | run | lines moved | taken over after (s) |"
-echo "|---|---|---|---|---|"
+echo "| stop | lease | Redis | run | lines moved | taken over after (s) |"
+echo "|---|---|---|---|---|---|"
 victim=a; other=b
 for signal in KILL TERM; do
   for run in $(seq "$RUNS"); do
@@ -69,7 +79,7 @@ for signal in KILL TERM; do
     kill -"$signal" "${PID[$victim]}"
     wait_until 120 "$other runs every line" "[ \"\$(owned $other)\" = \"$LINES\" ]"
     t1=$(now_ms)
-    echo "| SIG$signal | $LEASE_TTL | $run | $moved | $(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1000 }') |"
+    echo "| SIG$signal | $LEASE_TTL | $([ "$REDIS" = 1 ] && echo yes || echo no) | $run | $moved | $(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1000 }') |"
     wait "${PID[$victim]}" 2>/dev/null || true
     start $victim
     wait_until 60 "the lines shared out again" "[ \"\$(owned $victim)\" -ge 1 ] && [ \"\$(owned $other)\" -ge 1 ]"
