@@ -132,7 +132,7 @@ async fn main() {
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("rows: {n}, batches of {batch_rows}");
     println!(
-        "ms5 Store::write (COPY + INSERT ON CONFLICT): {:.2} s, {:.0} rows/s",
+        "ms5 Store::write (COPY, replays ON CONFLICT): {:.2} s, {:.0} rows/s",
         ms5_time.as_secs_f64(),
         rate(ms5_time)
     );

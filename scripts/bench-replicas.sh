@@ -51,6 +51,9 @@ write_plant200 "$WORK/plant.toml"
 cp config/default.toml "$WORK/ms5.toml"
 export MS5_CONFIG="$WORK/ms5.toml" MS5__STORE__URL="$PG_URL" MS5__LOG__LEVEL=warn
 export MS5__CLUSTER__ENABLED=true MS5__REDIS__URL="redis://127.0.0.1:$REDIS_PORT"
+# Replicas verify each other's tokens: one signing secret for both.
+MS5__AUTH__JWT_SECRET=$(head -c 48 /dev/urandom | base64)
+export MS5__AUTH__JWT_SECRET
 
 serve() { # name, port: starts a replica, waits until it is ready, echoes its pid
   MS5__CLUSTER__REPLICA=$1 MS5__HTTP__PORT=$2 "$MS5" serve > "$WORK/$1.log" 2>&1 &

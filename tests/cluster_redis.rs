@@ -166,6 +166,11 @@ async fn a_socket_and_a_rest_read_on_either_replica_follow_what_the_other_runs()
         json!(3),
         "the other replica does not apply them: {report}"
     );
+    // Nor does it record their raw samples: they are the owner's to write (nothing for the
+    // store to refuse).
+    other.plant.flush().await;
+    let fenced = common::metric_line(other, "ms5_cluster_rows_fenced_total").await;
+    assert!(fenced.as_ref().is_none_or(|l| l.ends_with(" 0")), "{fenced:?}");
     let report = runs.ingest(&parts(0)).await;
     assert_eq!(report["applied"], json!(3), "{report}");
 

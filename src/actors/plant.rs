@@ -102,6 +102,8 @@ struct Inner {
     store: Store,
     ownership: Arc<Ownership>,
     bus: Option<Bus>,
+    /// One replica of several (`cluster.enabled`).
+    replica: bool,
 }
 
 /// The registry of the plant's actors.
@@ -202,6 +204,7 @@ impl PlantHandle {
                 raw_samples: options.raw_samples,
                 store,
                 ownership,
+                replica: options.replica.is_some(),
                 bus: options.bus,
             }),
         })
@@ -352,7 +355,26 @@ impl PlantHandle {
     fn route(&self, source: &'static str, updates: Vec<TagUpdate>) -> RoutedBatch {
         metrics::counter!(m::TAG_UPDATES, "source" => source).increment(updates.len() as u64);
         if self.inner.raw_samples {
-            self.inner.writer.do_send(RawSamples(updates.clone()));
+            let raw = if self.inner.replica {
+                // One of several: the raw samples of lines run elsewhere are their owner's.
+                let plant = &self.inner.plant;
+                let ownership = &self.inner.ownership;
+                updates
+                    .iter()
+                    .filter(|u| {
+                        plant
+                            .tags
+                            .get(&u.tag)
+                            .is_none_or(|(m, _)| ownership.owns(plant.machines[*m].line))
+                    })
+                    .cloned()
+                    .collect()
+            } else {
+                updates.clone()
+            };
+            if !raw.is_empty() {
+                self.inner.writer.do_send(RawSamples(raw));
+            }
         }
         let batch = self.inner.router.route(updates);
         for (reason, n) in [("unknown_tag", batch.unknown_tag), ("bad_quality", batch.bad_quality)] {

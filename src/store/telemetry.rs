@@ -51,6 +51,10 @@ impl Store {
         let raw = match &self.backend {
             Backend::Postgres(pg) => {
                 super::postgres::copy::write_samples(pg, &batch.raw).await?;
+                if batch.len() == batch.raw.len() {
+                    // Nothing else to write (or fence).
+                    return Ok(0);
+                }
                 &[][..]
             }
             Backend::Sqlite => &batch.raw[..],
