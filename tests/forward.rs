@@ -436,6 +436,23 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
         .await;
     assert_eq!(status, 200, "{downtime}");
     assert!(downtime.to_string().contains("jam"), "the jam forwarded: {downtime}");
+    // …and so does the live board: the central's filler counts what the edge counted, read
+    // from the records as they came (not only after a restart).
+    let (_, on_edge) = edge.call("GET", "/api/v1/machines/a-filler", &admin, None).await;
+    let want = on_edge["windows"]["today"]["total"].clone();
+    assert!(want.as_i64().is_some_and(|n| n > 0), "{on_edge}");
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        let (_, on_central) = central
+            .call("GET", "/api/v1/machines/a-filler", &central_admin, None)
+            .await;
+        shown = on_central["windows"]["today"]["total"].clone();
+        if shown == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, want, "the central's live filler shows the edge's parts");
     // The edge runs the line's tickets: none is raised for it on the central.
     let raise = json!({ "line": "line-a", "category": "quality", "priority": "low", "description": "here" });
     let (status, body) = central

@@ -315,6 +315,17 @@ impl PlantHandle {
         }
     }
 
+    /// Starts these machines again from the store, which holds more of their history now
+    /// (an edge's records, forwarded here): their live windows show it. Machines of lines
+    /// run by another replica are left to it.
+    pub async fn reload_machines(&self, machines: &[MachineIdx], now: EpochMs) -> Result<(), StoreError> {
+        for &m in machines.iter().filter(|&&m| self.owns_machine(m)) {
+            let history = load_history(&self.inner.store, &self.inner.plant, m, now).await?;
+            self.inner.machines[m].do_send(Own { history, now });
+        }
+        Ok(())
+    }
+
     fn owns_machine(&self, idx: MachineIdx) -> bool {
         self.inner
             .plant

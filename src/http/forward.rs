@@ -11,7 +11,7 @@ use super::AppState;
 use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
-use crate::domain::forward::{Blocked, ForwardAnswer, ForwardBatch, Outcome, RecordResult, decode};
+use crate::domain::forward::{Blocked, ForwardAnswer, ForwardBatch, Outcome, Record, RecordResult, decode};
 use crate::store::{ApplyError, Forwarded, OutboxStats, QuarantinedRecord};
 
 /// Most records in one request.
@@ -38,6 +38,8 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
     let plant = state.plant.plant().clone();
     let mut blocked = Blocked::default();
     let mut results = Vec::with_capacity(batch.records.len());
+    // Machines whose history grew: their live state is read again from the store.
+    let mut grown: Vec<usize> = Vec::new();
     for rec in &batch.records {
         let (outcome, error) = if blocked.is_blocked(&rec.stream) {
             (Outcome::Deferred, None)
@@ -53,7 +55,16 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
                         record: &record,
                     };
                     match state.store.apply_forwarded(&f, state.clock.now_ms()).await {
-                        Ok(outcome) => (outcome, None),
+                        Ok(outcome) => {
+                            if outcome == Outcome::Applied
+                                && let Some(idx) =
+                                    record_machine(&record).and_then(|m| plant.machine(m)).map(|(i, _)| i)
+                                && !grown.contains(&idx)
+                            {
+                                grown.push(idx);
+                            }
+                            (outcome, None)
+                        }
                         Err(ApplyError::Refused(reason)) => (Outcome::Refused, Some(reason)),
                         // What was applied stays applied (each record commits on its own);
                         // the edge sends the rest again, and the applied ones come back as
@@ -82,7 +93,20 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
             error,
         });
     }
+    if let Err(e) = state.plant.reload_machines(&grown, state.clock.now_ms()).await {
+        tracing::warn!(edge = %batch.edge, error = %e, "cannot show the forwarded records live; they are stored");
+    }
     Ok(HttpResponse::Ok().json(ForwardAnswer { results }))
+}
+
+/// The machine a record's live state belongs to (intervals, counts and downtime).
+fn record_machine(record: &Record) -> Option<&str> {
+    match record {
+        Record::Interval(r) => Some(&r.machine_id),
+        Record::Counts(r) => Some(&r.machine_id),
+        Record::Downtime(r) => Some(&r.machine_id),
+        _ => None,
+    }
 }
 
 /// The outbox of this edge.
