@@ -54,12 +54,8 @@ fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 say "building (release)"
-cargo build --release --quiet
-LOAD=$(cargo bench --bench ws_load --no-run --message-format=json 2>/dev/null \
-  | jq -r 'select(.reason == "compiler-artifact" and .target.name == "ws_load" and .executable != null) | .executable' \
-  | tail -1)
-MS5="$CARGO_TARGET_DIR/release/ms5"
-[ -x "$LOAD" ] && [ -x "$MS5" ] || { say "build found no ws_load or ms5 binary"; exit 1; }
+. scripts/lib/bench_tools.sh
+build_bench_tools
 
 # ── Scratch folder, and stopping what we start ────────────────────────────────
 WORK=$(mktemp -d /tmp/ms5-bench-live.XXXXXX)

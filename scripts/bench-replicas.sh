@@ -21,12 +21,8 @@ say() { echo "bench-replicas: $*" >&2; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 say "building (release)"
-cargo build --release --quiet
-LOAD=$(cargo bench --bench ws_load --no-run --message-format=json 2>/dev/null \
-  | jq -r 'select(.reason == "compiler-artifact" and .target.name == "ws_load" and .executable != null) | .executable' \
-  | tail -1)
-MS5="$CARGO_TARGET_DIR/release/ms5"
-[ -x "$LOAD" ] && [ -x "$MS5" ] || { say "build found no ws_load or ms5 binary"; exit 1; }
+. scripts/lib/bench_tools.sh
+build_bench_tools
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 WORK=$(mktemp -d /tmp/ms5-bench-replicas.XXXXXX)

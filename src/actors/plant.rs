@@ -248,46 +248,39 @@ impl PlantHandle {
         let plant = &self.inner.plant;
         let cache = &self.inner.cache;
         let json = EntityJson::from_json(id, json);
-        let publish = match kind {
+        let (line_idx, order, channels) = match kind {
             EntityKind::Machine => {
                 let Some((idx, model)) = plant.machine(id) else { return };
-                if self.inner.ownership.owns(model.line) {
-                    return;
-                }
-                cache.machine_changed(idx);
-                cache.store_machine(idx, json.clone());
-                let line = Arc::from(plant.lines[model.line].id.as_str());
-                Publish {
-                    channels: vec![format!("machine:{id}")],
-                    entity: id.to_owned(),
-                    line,
-                    order: idx,
-                    json,
-                    retire: false,
-                    since: None,
-                    paced,
-                }
+                (model.line, idx, vec![format!("machine:{id}")])
             }
             EntityKind::Line => {
                 let Some((idx, _)) = plant.line(id) else { return };
-                if self.inner.ownership.owns(idx) {
-                    return;
-                }
-                let version = cache.line_changed(idx);
-                cache.store_line(idx, version, json.clone());
-                Publish {
-                    channels: vec![format!("line:{id}"), PRODUCTION_UPDATES.to_owned()],
-                    entity: id.to_owned(),
-                    line: Arc::from(id),
-                    order: idx,
-                    json,
-                    retire: false,
-                    since: None,
-                    paced,
-                }
+                (idx, idx, vec![format!("line:{id}"), PRODUCTION_UPDATES.to_owned()])
             }
         };
-        self.inner.hub.do_send(publish);
+        if self.inner.ownership.owns(line_idx) {
+            return;
+        }
+        match kind {
+            EntityKind::Machine => {
+                cache.machine_changed(order);
+                cache.store_machine(order, json.clone());
+            }
+            EntityKind::Line => {
+                let version = cache.line_changed(order);
+                cache.store_line(order, version, json.clone());
+            }
+        }
+        self.inner.hub.do_send(Publish {
+            channels,
+            entity: id.to_owned(),
+            line: Arc::from(plant.lines[line_idx].id.as_str()),
+            order,
+            json,
+            retire: false,
+            since: None,
+            paced,
+        });
     }
 
     /// Sends the other replicas the state of every machine and line that runs here (a
@@ -368,16 +361,10 @@ impl PlantHandle {
         if self.inner.raw_samples {
             let raw = if self.inner.replica {
                 // One of several: the raw samples of lines run elsewhere are their owner's.
-                let plant = &self.inner.plant;
-                let ownership = &self.inner.ownership;
+                let tags = &self.inner.plant.tags;
                 updates
                     .iter()
-                    .filter(|u| {
-                        plant
-                            .tags
-                            .get(&u.tag)
-                            .is_none_or(|(m, _)| ownership.owns(plant.machines[*m].line))
-                    })
+                    .filter(|u| tags.get(&u.tag).is_none_or(|(m, _)| self.owns_machine(*m)))
                     .cloned()
                     .collect()
             } else {
