@@ -168,6 +168,7 @@ impl Application {
                 plant: plant.clone(),
                 jobs: jobs.clone(),
                 replica: replica.clone(),
+                clock: clock.clone(),
             };
             bus.run(queue, plant.hub().clone(), move |msg| relay.receive(msg));
         }

@@ -4,8 +4,9 @@
 //! comes back on the same data): every record arrives
 //! exactly once, in order per stream, and the central's tables equal the edge's. A replay
 //! is not doubled; records the central refuses go to the edge's quarantine (metric and
-//! admin endpoint); a full outbox drops the oldest telemetry and says so. Without nginx or
-//! openssl the TLS test is skipped unless `MS5_REQUIRE_DEPLOY_TOOLS` is set.
+//! admin endpoint); a full outbox drops the oldest telemetry and says so. The main test
+//! runs with the central on SQLite and again on PostgreSQL (`MS5_TEST_POSTGRES_URL`).
+//! Without nginx or openssl it is skipped unless `MS5_REQUIRE_DEPLOY_TOOLS` is set.
 
 mod common;
 
@@ -14,13 +15,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::TEST_PLANT;
 use common::nginx::{certificates, main_config, site_config};
 use common::node::{Node, Proc, free_port};
+use common::stores::postgres_server;
 use common::tools::{find, require};
+use common::{TEST_PLANT, postgres_database};
 use serde_json::{Value, json};
-use sqlx::Row;
-use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
 
 const FORWARD_TOKEN: &str = "forward-token-forward-token-0123";
 const INGEST_TOKEN: &str = "ingest-token-ingest-token-0123";
@@ -128,16 +130,170 @@ async fn feed(edge: &Node, admin: &str, t0: i64) {
     }
 }
 
-async fn open(db: &Path) -> sqlx::SqlitePool {
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&format!("sqlite://{}?mode=ro", db.display()))
-        .await
-        .expect("open database")
+/// What [`produce`] made on the edge (the edge's ids).
+struct Made {
+    job: i64,
+    reject: i64,
+    template: i64,
+    order: i64,
 }
 
-/// The rows of `sql`, each as text, in the query's order.
-async fn rows(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
+/// An edge call that must answer `want`; its body.
+async fn ok(edge: &Node, admin: &str, method: &str, path: &str, body: Value, want: u16) -> Value {
+    let (status, answer) = edge.call(method, path, admin, Some(&body)).await;
+    assert_eq!(status, want, "{method} {path}: {answer}");
+    answer
+}
+
+/// Production management on the edge: two products, a checklist template, a failed
+/// checklist (it raises a ticket), a handover note, a running job, a reject, and a
+/// maintenance order from the filler's jam and that ticket, started, with a note and parts.
+async fn produce(edge: &Node, admin: &str) -> Made {
+    let cola = json!({ "name": "Cola 2 l", "ideal_cycle_ms": 2000 });
+    ok(edge, admin, "PUT", "/api/v1/products/cola-2l", cola, 201).await;
+    let lemon = json!({ "name": "Lemon 1 l", "ideal_cycle_ms": 1500, "machine_cycles": { "a-filler": 1200 } });
+    ok(edge, admin, "PUT", "/api/v1/products/lemon-1l", lemon, 201).await;
+    let template = json!({ "line": "line-a", "name": "Start-up", "blocks_job_start": false,
+        "andon_on_failure": { "category": "safety", "priority": "high" },
+        "items": [{ "key": "guard", "label": "Guards closed?", "kind": "yes_no" }] });
+    let template = ok(edge, admin, "POST", "/api/v1/checklist-templates", template, 201).await;
+    let template = template["id"].as_i64().expect("template id");
+    let fill = json!({ "template": template, "answers": { "guard": false } });
+    let checklist = ok(edge, admin, "POST", "/api/v1/lines/line-a/checklists", fill, 201).await;
+    let ticket = checklist["ticket"]
+        .as_i64()
+        .expect("the failed checklist raised a ticket");
+    let note = json!({ "note": "filler jammed at the infeed" });
+    ok(edge, admin, "POST", "/api/v1/lines/line-a/handover", note, 201).await;
+    let job = json!({ "line": "line-a", "product": "cola-2l", "target": 500, "notes": "order 4711" });
+    let job = ok(edge, admin, "POST", "/api/v1/jobs", job, 201).await["id"]
+        .as_i64()
+        .expect("job id");
+    for step in ["release", "start"] {
+        ok(
+            edge,
+            admin,
+            "POST",
+            &format!("/api/v1/jobs/{job}/{step}"),
+            json!({}),
+            200,
+        )
+        .await;
+    }
+    let reject = json!({ "machine": "a-filler", "defect": "surface/scratch", "quantity": 3 });
+    let reject = ok(edge, admin, "POST", "/api/v1/rejects", reject, 201).await["id"]
+        .as_i64()
+        .expect("reject id");
+    let (status, stops) = edge.call("GET", "/api/v1/downtime?machine=a-filler", admin, None).await;
+    assert_eq!(status, 200, "{stops}");
+    let stop = stops["downtime"][0]["id"].as_i64().expect("the jam's id");
+    let order = json!({ "downtime_id": stop, "ticket_id": ticket, "problem": "infeed jam", "priority": "high" });
+    let order = ok(edge, admin, "POST", "/api/v1/maintenance/orders", order, 201).await["order"]["id"]
+        .as_i64()
+        .expect("order id");
+    ok(
+        edge,
+        admin,
+        "POST",
+        &format!("/api/v1/maintenance/orders/{order}/start"),
+        json!({}),
+        200,
+    )
+    .await;
+    let work = json!({ "note": "cleared the infeed", "minutes_spent": 25,
+        "parts_used": [{ "part": "guide rail", "quantity": 1 }, { "part": "grease", "quantity": 0.25 }] });
+    ok(
+        edge,
+        admin,
+        "POST",
+        &format!("/api/v1/maintenance/orders/{order}/notes"),
+        work,
+        201,
+    )
+    .await;
+    Made {
+        job,
+        reject,
+        template,
+        order,
+    }
+}
+
+/// More on the edge, changing what [`produce`] made: the job completes, the reject is
+/// voided, the order is done, the template changes, a product is deleted, and the
+/// checklist passes.
+async fn produce_more(edge: &Node, admin: &str, made: &Made) {
+    let Made {
+        job,
+        reject,
+        template,
+        order,
+    } = made;
+    ok(
+        edge,
+        admin,
+        "POST",
+        &format!("/api/v1/jobs/{job}/complete"),
+        json!({}),
+        200,
+    )
+    .await;
+    let void = json!({ "reason": "counted twice" });
+    ok(
+        edge,
+        admin,
+        "POST",
+        &format!("/api/v1/rejects/{reject}/void"),
+        void,
+        200,
+    )
+    .await;
+    let done = json!({ "comment": "runs clean" });
+    ok(
+        edge,
+        admin,
+        "POST",
+        &format!("/api/v1/maintenance/orders/{order}/complete"),
+        done,
+        200,
+    )
+    .await;
+    let changed = json!({ "line": "line-a", "name": "Start-up", "blocks_job_start": false,
+        "items": [{ "key": "guard", "label": "Guards closed?", "kind": "yes_no" },
+                  { "key": "air", "label": "Air pressure", "kind": "number", "min": 5.5, "unit": "bar" }] });
+    ok(
+        edge,
+        admin,
+        "PUT",
+        &format!("/api/v1/checklist-templates/{template}"),
+        changed,
+        200,
+    )
+    .await;
+    let (status, body) = edge.call("DELETE", "/api/v1/products/lemon-1l", admin, None).await;
+    assert!(status == 200 || status == 204, "delete a product: {status} {body}");
+    let fill = json!({ "template": template, "answers": { "guard": true, "air": 6.1 } });
+    ok(edge, admin, "POST", "/api/v1/lines/line-a/checklists", fill, 201).await;
+}
+
+/// A read-only SQLite URL of `db`.
+fn sqlite(db: &Path) -> String {
+    format!("sqlite://{}?mode=ro", db.display())
+}
+
+/// The database at `url`, if it can be opened (a SQLite file may not exist yet).
+async fn try_open(url: &str) -> Option<AnyPool> {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new().max_connections(1).connect(url).await.ok()
+}
+
+async fn open(url: &str) -> AnyPool {
+    try_open(url).await.unwrap_or_else(|| panic!("open {url}"))
+}
+
+/// The rows of `sql`, each as text (`a|b|NULL`), in the query's order: the same text on
+/// SQLite and PostgreSQL.
+async fn rows(pool: &AnyPool, sql: &str) -> Vec<String> {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_all(pool)
         .await
@@ -146,10 +302,14 @@ async fn rows(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
         .map(|r| {
             (0..r.len())
                 .map(|i| {
+                    let text = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
                     r.try_get::<Option<String>, _>(i)
-                        .map(|v| v.unwrap_or_else(|| "NULL".into()))
-                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| format!("{v:?}")))
-                        .or_else(|_| r.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}")))
+                        .map(text)
+                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|v| text(v.map(|v| v.to_string()))))
+                        .or_else(|_| {
+                            r.try_get::<Option<f64>, _>(i)
+                                .map(|v| text(v.map(|v| format!("{v:?}"))))
+                        })
                         .unwrap_or_else(|e| panic!("{sql} column {i}: {e}"))
                 })
                 .collect::<Vec<_>>()
@@ -159,7 +319,7 @@ async fn rows(pool: &sqlx::SqlitePool, sql: &str) -> Vec<String> {
 }
 
 /// The one number `sql` gives (NULL: `i64::MAX`).
-async fn int(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
+async fn int(pool: &AnyPool, sql: &str) -> i64 {
     let v: Option<i64> = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(pool)
         .await
@@ -168,8 +328,9 @@ async fn int(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
     v.unwrap_or(i64::MAX)
 }
 
-/// What must be equal on both ends: (what, edge query, central query).
-fn comparisons(edge_id: &str) -> Vec<(&'static str, String, String)> {
+/// What must be equal on both ends: (what, edge query, central query); the production
+/// tables' too with `production`.
+fn comparisons(edge_id: &str, production: bool) -> Vec<(&'static str, String, String)> {
     let same = |sql: &str| (sql.to_owned(), sql.to_owned());
     let mut out = Vec::new();
     for (what, (e, c)) in [
@@ -209,6 +370,78 @@ fn comparisons(edge_id: &str) -> Vec<(&'static str, String, String)> {
             ),
         ),
         (
+            "products",
+            same(
+                "SELECT code, name, ideal_cycle_ms, machine_cycles, updated_at_ms, updated_by FROM products \
+                  ORDER BY code",
+            ),
+        ),
+        (
+            "jobs",
+            same("SELECT line_id, product_code, target, notes, state, created_at_ms, created_by FROM jobs ORDER BY id"),
+        ),
+        (
+            "job events",
+            same(
+                "SELECT j.created_at_ms, e.seq, e.at_ms, e.state, e.actor FROM job_events e \
+                  JOIN jobs j ON j.id = e.job_id ORDER BY j.id, e.seq",
+            ),
+        ),
+        (
+            "rejects",
+            same(
+                "SELECT line_id, machine_id, defect, quantity, note, at_ms, logged_by, logged_at_ms, \
+                  voided_at_ms, voided_by, void_reason FROM rejects ORDER BY id",
+            ),
+        ),
+        (
+            "checklist templates",
+            same(
+                "SELECT line_id, name, version, items, blocks_job_start, andon_category, created_at_ms, \
+                  updated_at_ms, deleted_at_ms FROM checklist_templates ORDER BY id",
+            ),
+        ),
+        (
+            "checklists",
+            same(
+                "SELECT c.line_id, t.created_at_ms, c.template_version, c.shift_name, c.result, c.items, \
+                  c.filled_by, c.filled_at_ms, k.raised_at_ms FROM checklists c \
+                  JOIN checklist_templates t ON t.id = c.template_id \
+                  LEFT JOIN andon_tickets k ON k.id = c.ticket_id ORDER BY c.id",
+            ),
+        ),
+        (
+            "handover notes",
+            same(
+                "SELECT line_id, shift_name, shift_start_ms, shift_end_ms, note, written_by, written_at_ms \
+                  FROM handover_notes ORDER BY id",
+            ),
+        ),
+        (
+            "maintenance orders",
+            same(
+                "SELECT o.machine_id, o.line_id, o.problem, o.priority, o.state, d.start_ms, k.raised_at_ms, \
+                  o.created_at_ms, o.started_at_ms, o.completed_at_ms, o.minutes_spent FROM maintenance_orders o \
+                  LEFT JOIN downtime_events d ON d.id = o.downtime_id \
+                  LEFT JOIN andon_tickets k ON k.id = o.ticket_id ORDER BY o.id",
+            ),
+        ),
+        (
+            "maintenance history",
+            same(
+                "SELECT o.created_at_ms, e.at_ms, e.kind, e.actor, e.detail FROM maintenance_order_events e \
+                  JOIN maintenance_orders o ON o.id = e.order_id ORDER BY e.id",
+            ),
+        ),
+        (
+            "maintenance notes and parts",
+            same(
+                "SELECT o.created_at_ms, n.at_ms, n.author, n.note, n.minutes_spent, p.part, p.quantity \
+                  FROM maintenance_parts p JOIN maintenance_notes n ON n.id = p.note_id \
+                  JOIN maintenance_orders o ON o.id = p.order_id ORDER BY p.id",
+            ),
+        ),
+        (
             "audit",
             (
                 "SELECT at_ms, actor, action, target, outcome, details FROM audit_log ORDER BY id".to_owned(),
@@ -219,21 +452,31 @@ fn comparisons(edge_id: &str) -> Vec<(&'static str, String, String)> {
             ),
         ),
     ] {
-        out.push((what, e, c));
+        let of_production = !matches!(
+            what,
+            "state intervals" | "counts" | "downtime" | "tickets" | "ticket events" | "audit"
+        );
+        if production || !of_production {
+            out.push((what, e, c));
+        }
     }
     out
 }
 
-/// Waits until the edge's outbox is empty and the central's tables equal the edge's, or
-/// fails showing the first difference.
-async fn until_forwarded(edge: &Node, admin: &str, central_db: &Path, edge_id: &str) {
+/// Waits until the edge's outbox is empty and the central's tables equal the edge's (the
+/// production tables' too with `production`), or fails showing the first difference.
+async fn until_forwarded(edge: &Node, admin: &str, central_db: &str, edge_id: &str, production: bool) {
     let mut last = String::new();
     for _ in 0..400 {
         let (_, status) = edge.call("GET", "/api/v1/forward/status", admin, None).await;
-        if status["outbox"]["queued"] == 0 && central_db.exists() {
-            let (e, c) = (open(&edge.db()).await, open(central_db).await);
+        let central = match status["outbox"]["queued"] == 0 {
+            true => try_open(central_db).await,
+            false => None,
+        };
+        if let Some(c) = central {
+            let e = open(&sqlite(&edge.db())).await;
             let mut diff = None;
-            for (what, qe, qc) in comparisons(edge_id) {
+            for (what, qe, qc) in comparisons(edge_id, production) {
                 let (re, rc) = (rows(&e, &qe).await, rows(&c, &qc).await);
                 assert!(!re.is_empty(), "the edge recorded {what}");
                 if re != rc {
@@ -320,6 +563,20 @@ async fn post_forward(client: &awc::Client, url: &str, token: &str, body: &Value
 
 #[actix_web::test]
 async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was_down() {
+    exactly_once_in_order(None).await;
+}
+
+#[actix_web::test]
+async fn every_record_reaches_a_central_on_postgresql_exactly_once_and_in_order() {
+    let Some(server) = postgres_server() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = postgres_database(&server, &format!("forward::{}", dir.path().display())).await;
+    exactly_once_in_order(Some(url)).await;
+}
+
+/// The edge records while the central is down, twice; the central (on `central_store`, or
+/// SQLite) ends up with every record once, in order, and tables equal to the edge's.
+async fn exactly_once_in_order(central_store: Option<String>) {
     let Some(nginx_bin) = require(find("nginx", "MS5_NGINX", None), "nginx") else {
         return;
     };
@@ -330,11 +587,16 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     let tls = tmp.path().join("tls");
     std::fs::create_dir_all(tls.join("cache")).expect("tls dir");
     certificates(&openssl, &tls);
+    let mut central_env = vec![("MS5__AUTH__FORWARD_TOKEN", FORWARD_TOKEN.to_owned())];
+    if let Some(url) = &central_store {
+        central_env.push(("MS5__STORE__URL", url.clone()));
+    }
     let central = Node::new(
         &tmp.path().join("central"),
         &plant(Some("edge-1"), Some("edge-1")),
-        &[("MS5__AUTH__FORWARD_TOKEN", FORWARD_TOKEN.into())],
+        &central_env,
     );
+    let central_db = central_store.unwrap_or_else(|| sqlite(&central.db()));
     let https = free_port();
     let _proxy = nginx(&nginx_bin, &tls, central.port, https);
     wait_for_port(https).await;
@@ -362,6 +624,7 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     // The central is down (nginx answers 502): the edge records and queues.
     let t0 = common::now_ms() - 20 * 60_000;
     feed(&edge, &admin, t0).await;
+    let made = produce(&edge, &admin).await;
     for _ in 0..200 {
         if edge.metric("ms5_forward_request_errors_total").await >= 2.0 {
             break;
@@ -381,12 +644,24 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
 
     // The central comes up: everything arrives, and the tables agree.
     let central_proc = central.serve().await;
-    until_forwarded(&edge, &admin, &central.db(), "edge-1").await;
+    until_forwarded(&edge, &admin, &central_db, "edge-1", true).await;
+    // The job forwarded runs on the central's board too: the filler makes its product.
+    central.add_admin();
+    let central_admin = central.login().await;
+    let (_, filler) = central
+        .call("GET", "/api/v1/machines/a-filler", &central_admin, None)
+        .await;
+    assert_eq!(filler["product"], "Cola 2 l", "{filler}");
+    let (_, jobs) = central
+        .call("GET", "/api/v1/jobs?line=line-a", &central_admin, None)
+        .await;
+    assert_eq!(jobs["jobs"][0]["state"], "running", "{jobs}");
 
     // The central stops; the edge records on; the central comes back on the same data.
     drop(central_proc);
     let errors = edge.metric("ms5_forward_request_errors_total").await;
     feed(&edge, &admin, t0 + 12 * 60_000).await;
+    produce_more(&edge, &admin, &made).await;
     for _ in 0..200 {
         if edge.metric("ms5_forward_request_errors_total").await >= errors + 2.0 {
             break;
@@ -399,14 +674,14 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
         "records wait again: {status}"
     );
     let central_proc = central.serve().await;
-    until_forwarded(&edge, &admin, &central.db(), "edge-1").await;
+    until_forwarded(&edge, &admin, &central_db, "edge-1", true).await;
 
     // Exactly once: every seq the edge ever queued was applied once, none twice, none missing.
-    let e = open(&edge.db()).await;
+    let e = open(&sqlite(&edge.db())).await;
     let queued = int(&e, "SELECT seq FROM sqlite_sequence WHERE name = 'forward_outbox'").await;
-    let c = open(&central.db()).await;
+    let c = open(&central_db).await;
     let applied = rows(&c, "SELECT seq FROM forward_applied WHERE edge = 'edge-1' ORDER BY seq").await;
-    let want: Vec<String> = (1..=queued).map(|s| format!("Some({s})")).collect();
+    let want: Vec<String> = (1..=queued).map(|s| s.to_string()).collect();
     assert_eq!(applied, want, "each of the {queued} records applied exactly once");
     assert_eq!(edge.metric("ms5_forward_acknowledged_total").await, queued as f64);
     // In order: within each stream, records were applied in the order they were recorded.
@@ -418,18 +693,23 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     let mut last = std::collections::HashMap::<String, i64>::new();
     for r in &order {
         let (stream, seq) = r.split_once('|').expect("stream|seq");
-        let seq: i64 = seq
-            .trim_start_matches("Some(")
-            .trim_end_matches(')')
-            .parse()
-            .expect("seq");
+        let seq: i64 = seq.parse().expect("seq");
         let before = last.insert(stream.to_owned(), seq);
         assert!(before < Some(seq), "stream {stream}: {seq} applied after {before:?}");
     }
-    assert!(last.contains_key("a-filler") && last.contains_key("andon") && last.contains_key("audit"));
+    for stream in [
+        "a-filler",
+        "andon",
+        "audit",
+        "jobs",
+        "rejects",
+        "checklists",
+        "maintenance",
+    ] {
+        assert!(last.contains_key(stream), "records of stream {stream} were applied");
+    }
 
     // The edge's lines are the central's own: the downtime list and span OEE read them.
-    central.add_admin();
     let central_admin = central.login().await;
     let (status, downtime) = central
         .call("GET", "/api/v1/downtime?line=line-a", &central_admin, None)
@@ -439,20 +719,29 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     // …and so does the live board: the central's filler counts what the edge counted, read
     // from the records as they came (not only after a restart).
     let (_, on_edge) = edge.call("GET", "/api/v1/machines/a-filler", &admin, None).await;
-    let want = on_edge["windows"]["today"]["total"].clone();
-    assert!(want.as_i64().is_some_and(|n| n > 0), "{on_edge}");
-    let mut shown = Value::Null;
+    let parts = |m: &Value| {
+        (
+            m["windows"]["today"]["total"].clone(),
+            m["windows"]["today"]["good"].clone(),
+        )
+    };
+    let want = parts(&on_edge);
+    assert!(want.0.as_i64().is_some_and(|n| n > 0), "{on_edge}");
+    let mut shown = (Value::Null, Value::Null);
     for _ in 0..100 {
         let (_, on_central) = central
             .call("GET", "/api/v1/machines/a-filler", &central_admin, None)
             .await;
-        shown = on_central["windows"]["today"]["total"].clone();
+        shown = parts(&on_central);
         if shown == want {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(shown, want, "the central's live filler shows the edge's parts");
+    assert_eq!(
+        shown, want,
+        "the central's live filler shows the edge's parts, rejects and voids included"
+    );
     // The edge runs the line's tickets: none is raised for it on the central.
     let raise = json!({ "line": "line-a", "category": "quality", "priority": "low", "description": "here" });
     let (status, body) = central
@@ -476,11 +765,7 @@ async fn every_record_reaches_the_central_exactly_once_and_in_order_after_it_was
     let records: Vec<Value> = audit_seqs
         .iter()
         .map(|s| {
-            let seq: i64 = s
-                .trim_start_matches("Some(")
-                .trim_end_matches(')')
-                .parse()
-                .expect("seq");
+            let seq: i64 = s.parse().expect("seq");
             json!({ "seq": seq, "kind": "audit", "stream": "audit", "payload": {
                 "at_ms": 1, "actor": "replayed", "action": "x.y", "target": null, "outcome": "ok",
                 "source": null, "details": null } })
@@ -549,7 +834,7 @@ async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_d
     feed(&edge, &admin, common::now_ms() - 20 * 60_000).await;
 
     // line-a arrives whole; line-q's records are all in quarantine, none queued.
-    until_forwarded(&edge, &admin, &central.db(), "edge-2").await;
+    until_forwarded(&edge, &admin, &sqlite(&central.db()), "edge-2", false).await;
     let (status, q) = edge.call("GET", "/api/v1/forward/quarantine", &admin, None).await;
     assert_eq!(status, 200, "{q}");
     let list = q["quarantine"].as_array().expect("quarantine").clone();
@@ -562,7 +847,7 @@ async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_d
     }
     assert_eq!(edge.metric("ms5_forward_quarantined_records").await, list.len() as f64);
     assert!(edge.metric("ms5_forward_refused_total").await >= 2.0 * list.len() as f64);
-    let c = open(&central.db()).await;
+    let c = open(&sqlite(&central.db())).await;
     assert_eq!(
         int(
             &c,
@@ -612,7 +897,7 @@ async fn records_the_central_refuses_go_to_quarantine_for_an_admin_to_retry_or_d
     }
     assert!(back, "the retried record was sent, refused twice and quarantined again");
     // Both admin writes are in the edge's audit log.
-    let e = open(&edge.db()).await;
+    let e = open(&sqlite(&edge.db())).await;
     let actions = rows(
         &e,
         "SELECT action, target FROM audit_log WHERE action LIKE 'forward.%' ORDER BY id",
@@ -657,7 +942,7 @@ async fn a_full_outbox_drops_the_oldest_telemetry_first_and_says_so() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(dropped > 0.0, "records were dropped");
-    let e = open(&edge.db()).await;
+    let e = open(&sqlite(&edge.db())).await;
     let kinds = rows(
         &e,
         "SELECT kind, COUNT(*) FROM forward_outbox GROUP BY kind ORDER BY kind",
@@ -689,12 +974,7 @@ async fn a_full_outbox_drops_the_oldest_telemetry_first_and_says_so() {
     let kept: std::collections::HashSet<i64> = rows(&e, "SELECT seq FROM forward_outbox")
         .await
         .iter()
-        .map(|s| {
-            s.trim_start_matches("Some(")
-                .trim_end_matches(')')
-                .parse()
-                .expect("seq")
-        })
+        .map(|s| s.parse().expect("seq"))
         .collect();
     let newest_dropped = (1..=last)
         .filter(|s| !kept.contains(s))

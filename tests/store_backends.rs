@@ -229,3 +229,120 @@ fn the_postgres_migrations_are_twins_of_the_sqlite_ones() {
     assert!(sqlite.len() >= 11, "{sqlite:?}");
     assert_eq!(sqlite, names("postgres"));
 }
+
+#[actix_rt::test]
+async fn forwarded_production_rows_get_the_centrals_ids_and_what_cannot_be_applied_is_refused_whole() {
+    use ms5::domain::forward::{Outcome, Record};
+    use ms5::domain::forward_tables::{Table, decode_row};
+    use ms5::store::{ApplyError, Forwarded};
+    use serde_json::{Value, json};
+
+    let plant = ms5::config::parse_plant(common::TEST_PLANT, "plant.toml").expect("plant");
+    let job = |state: &str, id: i64| {
+        json!({ "id": id, "line_id": "line-a", "product_code": "cola", "target": 10, "planned_start_ms": null,
+            "planned_end_ms": null, "notes": "", "state": state, "created_at_ms": 1000 + id, "created_by": "ann" })
+    };
+    for (backend, store, _dir) in stores("store_backends::forward_rows").await {
+        let apply = async |seq: i64, stream: &str, table: Table, payload: Value| {
+            let row = decode_row(&plant, table, &payload, |_| Ok(())).expect("a valid row");
+            let record = Record::Row(row);
+            let f = Forwarded {
+                edge: "e1",
+                seq,
+                stream,
+                kind: table.as_str(),
+                record: &record,
+            };
+            store.apply_forwarded(&f, 5_000).await
+        };
+        let outcome = |r: Result<Outcome, ApplyError>| match r {
+            Ok(o) => format!("{o:?}"),
+            Err(ApplyError::Refused(why)) => format!("refused: {why}"),
+            Err(e) => panic!("{backend}: {e}"),
+        };
+        // Edge job 50 first: the central numbers it 1, so edge job 7 is not the central's 7.
+        assert_eq!(
+            outcome(apply(1, "jobs", Table::Job, job("completed", 50)).await),
+            "Applied"
+        );
+        assert_eq!(
+            outcome(apply(2, "jobs", Table::Job, job("running", 7)).await),
+            "Applied"
+        );
+        let event = json!({ "job_id": 7, "seq": 1, "at_ms": 1010, "state": "running", "actor": "ann" });
+        assert_eq!(
+            outcome(apply(3, "jobs", Table::JobEvent, event.clone()).await),
+            "Applied"
+        );
+        // The event names the central's id of edge job 7.
+        let central_job = count(&store, "SELECT id FROM jobs WHERE created_at_ms = 1007").await;
+        assert_eq!(
+            count(&store, "SELECT job_id FROM job_events").await,
+            central_job,
+            "{backend}"
+        );
+        // A replay changes nothing.
+        assert_eq!(outcome(apply(3, "jobs", Table::JobEvent, event).await), "Duplicate");
+        // A second running job on the line: the schema refuses it, and nothing of it stays
+        // (not even its key, so it is applied when sent again after the first completes).
+        assert_eq!(
+            outcome(apply(4, "jobs", Table::Job, job("running", 8)).await),
+            format!(
+                "refused: the central's schema refuses the row: {}",
+                if backend == "sqlite" {
+                    "UNIQUE constraint failed: jobs.line_id"
+                } else {
+                    "duplicate key value violates unique constraint \"jobs_one_running\""
+                }
+            ),
+            "{backend}"
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 2, "{backend}");
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM forward_applied WHERE seq = 4").await,
+            0,
+            "{backend}"
+        );
+        assert_eq!(
+            outcome(apply(5, "jobs", Table::Job, job("completed", 7)).await),
+            "Applied"
+        );
+        assert_eq!(
+            outcome(apply(4, "jobs", Table::Job, job("running", 8)).await),
+            "Applied"
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM jobs WHERE state = 'completed'").await,
+            2,
+            "edge job 7 was updated in place, not added: {backend}"
+        );
+        // A row naming a row the central never got is refused, saying which.
+        let checklist = json!({ "id": 1, "line_id": "line-a", "template_id": 9, "template_name": "x",
+            "template_version": 1, "blocks_job_start": 0, "shift_name": "early", "shift_start_ms": 0,
+            "shift_end_ms": 1, "result": "passed", "items": "[]", "filled_by": "ann", "filled_at_ms": 5,
+            "ticket_id": null });
+        assert_eq!(
+            outcome(apply(6, "checklists", Table::Checklist, checklist).await),
+            "refused: checklist template 9 of edge `e1` is not known here (its record was not applied)"
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM checklists").await, 0, "{backend}");
+        // Products: written on their code, and deleted.
+        let product = json!({ "code": "cola", "name": "Cola", "ideal_cycle_ms": 900, "machine_cycles": "{}",
+            "updated_at_ms": 1, "updated_by": "ann" });
+        assert_eq!(outcome(apply(7, "jobs", Table::Product, product).await), "Applied");
+        let renamed = json!({ "code": "cola", "name": "Cola zero", "ideal_cycle_ms": 900, "machine_cycles": "{}",
+            "updated_at_ms": 2, "updated_by": "ann" });
+        assert_eq!(outcome(apply(8, "jobs", Table::Product, renamed).await), "Applied");
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM products WHERE name = 'Cola zero'").await,
+            1,
+            "{backend}"
+        );
+        let deleted = json!({ "code": "cola" });
+        assert_eq!(
+            outcome(apply(9, "jobs", Table::ProductDeleted, deleted).await),
+            "Applied"
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM products").await, 0, "{backend}");
+    }
+}

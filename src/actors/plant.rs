@@ -310,9 +310,20 @@ impl PlantHandle {
 
     /// Starts these machines again from the store, which holds more of their history now
     /// (an edge's records, forwarded here): their live windows show it. Machines of lines
-    /// run by another replica are left to it.
+    /// run by another replica are started by it, asked through Redis.
     pub async fn reload_machines(&self, machines: &[MachineIdx], now: EpochMs) -> Result<(), StoreError> {
-        for &m in machines.iter().filter(|&&m| self.owns_machine(m)) {
+        let (own, others): (Vec<MachineIdx>, Vec<MachineIdx>) = machines.iter().partition(|&&m| self.owns_machine(m));
+        if let Some(bus) = self.bus()
+            && !others.is_empty()
+        {
+            bus.reload(
+                others
+                    .iter()
+                    .map(|&m| self.inner.plant.machines[m].id.clone())
+                    .collect(),
+            );
+        }
+        for m in own {
             let history = load_history(&self.inner.store, &self.inner.plant, m, now).await?;
             self.inner.machines[m].do_send(Own { history, now });
         }

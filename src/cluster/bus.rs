@@ -84,6 +84,7 @@ enum Note {
         nonce: u64,
         lines: Vec<String>,
     },
+    Reload(Vec<String>),
 }
 
 /// Flushes asked of the owners, waiting for their answers: the lines not answered yet.
@@ -216,6 +217,12 @@ impl Bus {
         });
     }
 
+    /// Asks the owners of `machines` to start them again from the store (an edge's
+    /// records grew their history).
+    pub fn reload(&self, machines: Vec<String>) {
+        self.queue(Note::Reload(machines));
+    }
+
     /// Asks the owners of `lines` to write what they hold, and waits (at most
     /// [`FLUSH_WAIT`]) until each has answered; at once while Redis is away.
     pub async fn flush_owners(&self, lines: Vec<String>) {
@@ -322,6 +329,7 @@ impl Bus {
                 warning: *warning,
             }
             .encode(),
+            Note::Reload(machines) => Outgoing::Reload { from, machines }.encode(),
             Note::Flush { lines, nonce } => Outgoing::Flush {
                 from,
                 lines,

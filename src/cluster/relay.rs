@@ -1,11 +1,13 @@
 //! What a replica does with each message from the others (see `cluster::bus`): shows
 //! their machines' and lines' states, sends its own when asked, reads again what people
-//! changed elsewhere, applies corrections and trend warnings to machines it runs, and
-//! claims the leases of a replica that left.
+//! changed elsewhere, applies corrections and trend warnings to machines it runs, starts
+//! again machines an edge's records reached elsewhere, and claims the leases of a replica
+//! that left.
 
 use crate::actors::andon::Resync;
 use crate::actors::job_board::JobBoard;
 use crate::actors::plant::PlantHandle;
+use crate::clock::Clock;
 use crate::domain::cluster::bus_message::{BusMessage, Topic};
 
 use super::replica::Replica;
@@ -19,6 +21,8 @@ pub struct Relay {
     pub jobs: JobBoard,
     /// The lease keeper.
     pub replica: Replica,
+    /// The time.
+    pub clock: Clock,
 }
 
 impl Relay {
@@ -81,6 +85,17 @@ impl Relay {
             }
             // Taken by the bus itself.
             BusMessage::Flushed { .. } => {}
+            BusMessage::Reload { machines, .. } => {
+                let owned: Vec<usize> = machines.iter().filter_map(|m| self.owned_machine(m)).collect();
+                if !owned.is_empty() {
+                    let (plant, now) = (self.plant.clone(), self.clock.now_ms());
+                    actix_rt::spawn(async move {
+                        if let Err(e) = plant.reload_machines(&owned, now).await {
+                            tracing::warn!(error = %e, "cannot show an edge's forwarded records live");
+                        }
+                    });
+                }
+            }
             BusMessage::Released { from } => {
                 tracing::info!(replica = %from, "a replica handed its leases over; claiming now");
                 let replica = self.replica.clone();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use super::forward_tables::{Table, TableRow, decode_row};
 use super::plant::PlantModel;
 
 /// What a forwarded record is: one row of one of the forwarded tables, as it was after a
@@ -28,10 +29,12 @@ pub enum Kind {
     TicketEvent,
     /// An audit log entry (`audit_log`).
     Audit,
+    /// A row of a production-management table (jobs, rejects, checklists, maintenance…).
+    Row(Table),
 }
 
 impl Kind {
-    /// Every kind.
+    /// Every kind but the production tables' ([`Table::ALL`]).
     pub const ALL: [Kind; 7] = [
         Kind::Interval,
         Kind::Counts,
@@ -52,12 +55,16 @@ impl Kind {
             Kind::Ticket => "ticket",
             Kind::TicketEvent => "ticket_event",
             Kind::Audit => "audit",
+            Kind::Row(t) => t.as_str(),
         }
     }
 
     /// The kind named `s`.
     pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+        Kind::ALL
+            .into_iter()
+            .chain(Table::ALL.into_iter().map(Kind::Row))
+            .find(|k| k.as_str() == s)
     }
 
     /// Telemetry: what a full buffer drops first (the next record of the same row, if any,
@@ -72,9 +79,11 @@ impl Kind {
 pub struct WireRecord {
     /// Its place in the edge's outbox: increasing, never reused by that edge's database.
     pub seq: i64,
-    /// `interval`, `counts`, `downtime`, `sample`, `ticket`, `ticket_event` or `audit`.
+    /// `interval`, `counts`, `downtime`, `sample`, `ticket`, `ticket_event`, `audit`, or a
+    /// production table's kind (`job`, `reject`, `maintenance_order`…: docs/edge.md).
     pub kind: String,
-    /// Order is kept within a stream: a machine id, `andon`, `audit` or `tag:<tag>`.
+    /// Order is kept within a stream: a machine id, `andon`, `audit`, `tag:<tag>`, `jobs`,
+    /// `rejects`, `checklists` or `maintenance`.
     pub stream: String,
     /// The row, column names as keys.
     #[schema(value_type = Object)]
@@ -208,6 +217,8 @@ pub enum Record {
     TicketEvent(TicketEventRow),
     /// An audit entry.
     Audit(AuditRow),
+    /// A production table's row.
+    Row(TableRow),
 }
 
 /// `machine_state_intervals` row.
@@ -234,10 +245,12 @@ pub struct CountsRow {
     pub ideal_ms: i64,
 }
 
-/// `downtime_events` row (without the edge's id).
+/// `downtime_events` row; `id` is the edge's (mapped, for maintenance orders that name it).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[allow(missing_docs)]
 pub struct DowntimeRow {
+    #[serde(default)]
+    pub id: Option<i64>,
     pub machine_id: String,
     pub line_id: String,
     pub start_ms: i64,
@@ -380,6 +393,7 @@ pub fn decode(plant: &PlantModel, edge: &str, rec: &WireRecord) -> Result<Record
         }
         Kind::TicketEvent => Record::TicketEvent(row(kind, p)?),
         Kind::Audit => Record::Audit(row(kind, p)?),
+        Kind::Row(table) => Record::Row(decode_row(plant, table, p, |line| line_ok(plant, edge, line))?),
     };
     Ok(record)
 }
@@ -495,6 +509,9 @@ mod tests {
     fn kinds_read_back_by_name() {
         for k in Kind::ALL {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
+        }
+        for t in Table::ALL {
+            assert_eq!(Kind::parse(t.as_str()), Some(Kind::Row(t)));
         }
         assert_eq!(Kind::parse("jobs"), None);
     }

@@ -14,6 +14,7 @@ pub mod downtime;
 pub mod downtime_split;
 pub mod flags;
 pub mod forward;
+pub mod forward_tables;
 pub mod history;
 pub mod idempotency;
 pub mod login_throttle;

@@ -11,7 +11,9 @@ use super::AppState;
 use super::access::Caller;
 use super::error::ApiError;
 use super::openapi::ErrorBody;
+use crate::domain::cluster::bus_message::Topic;
 use crate::domain::forward::{Blocked, ForwardAnswer, ForwardBatch, Outcome, Record, RecordResult, decode};
+use crate::domain::forward_tables::Val;
 use crate::store::{ApplyError, Forwarded, OutboxStats, QuarantinedRecord};
 
 /// Most records in one request.
@@ -40,6 +42,8 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
     let mut results = Vec::with_capacity(batch.records.len());
     // Machines whose history grew: their live state is read again from the store.
     let mut grown: Vec<usize> = Vec::new();
+    // Whether jobs or products changed: running jobs give machines their products.
+    let mut jobs_changed = false;
     for rec in &batch.records {
         let (outcome, error) = if blocked.is_blocked(&rec.stream) {
             (Outcome::Deferred, None)
@@ -56,6 +60,8 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
                     };
                     match state.store.apply_forwarded(&f, state.clock.now_ms()).await {
                         Ok(outcome) => {
+                            jobs_changed |= outcome == Outcome::Applied
+                                && matches!(&record, Record::Row(r) if r.table.changes_jobs());
                             if outcome == Outcome::Applied
                                 && let Some(idx) =
                                     record_machine(&record).and_then(|m| plant.machine(m)).map(|(i, _)| i)
@@ -96,15 +102,28 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
     if let Err(e) = state.plant.reload_machines(&grown, state.clock.now_ms()).await {
         tracing::warn!(edge = %batch.edge, error = %e, "cannot show the forwarded records live; they are stored");
     }
+    if jobs_changed {
+        let shown = async {
+            state.jobs.apply_products().await?;
+            state.jobs.publish_open(false).await
+        };
+        match shown.await {
+            Ok(()) => state.plant.changed(Topic::Jobs),
+            Err(e) => {
+                tracing::warn!(edge = %batch.edge, error = %e, "cannot show the forwarded jobs live; they are stored")
+            }
+        }
+    }
     Ok(HttpResponse::Ok().json(ForwardAnswer { results }))
 }
 
-/// The machine a record's live state belongs to (intervals, counts and downtime).
+/// The machine a record's live state belongs to (intervals, counts, downtime, rejects).
 fn record_machine(record: &Record) -> Option<&str> {
     match record {
         Record::Interval(r) => Some(&r.machine_id),
         Record::Counts(r) => Some(&r.machine_id),
         Record::Downtime(r) => Some(&r.machine_id),
+        Record::Row(r) if r.table.changes_parts() => r.get("machine_id").and_then(Val::as_text),
         _ => None,
     }
 }

@@ -5,9 +5,11 @@
 
 use sqlx::Row;
 
+use super::forward_rows::{apply_row, central_id, remember};
 use super::{Store, StoreError};
 use crate::domain::EpochMs;
 use crate::domain::forward::{Outcome, Record};
+use crate::domain::forward_tables::Entity;
 
 /// Why a record was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +23,15 @@ pub enum ApplyError {
 }
 
 impl From<sqlx::Error> for ApplyError {
+    /// A row the schema refuses (a unique, foreign-key, not-null or check constraint) will
+    /// be refused however often it comes: the edge is told, and quarantines it in the end.
     fn from(e: sqlx::Error) -> Self {
-        ApplyError::Store(StoreError::Database(e))
+        match e.as_database_error() {
+            Some(db) if db.kind() != sqlx::error::ErrorKind::Other => {
+                ApplyError::Refused(format!("the central's schema refuses the row: {}", db.message()))
+            }
+            _ => ApplyError::Store(StoreError::Database(e)),
+        }
     }
 }
 
@@ -91,7 +100,7 @@ impl Store {
                 .await?;
             }
             Record::Downtime(r) => {
-                sqlx::query(
+                let id = sqlx::query(
                     "INSERT INTO downtime_events (machine_id, line_id, start_ms, end_ms, reason, micro_stop, \
                      classified_reason, classified_comment, classified_by, classified_at_ms) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -99,7 +108,8 @@ impl Store {
                      reason = excluded.reason, micro_stop = excluded.micro_stop, \
                      classified_reason = excluded.classified_reason, \
                      classified_comment = excluded.classified_comment, \
-                     classified_by = excluded.classified_by, classified_at_ms = excluded.classified_at_ms",
+                     classified_by = excluded.classified_by, classified_at_ms = excluded.classified_at_ms \
+                     RETURNING id",
                 )
                 .bind(&r.machine_id)
                 .bind(&r.line_id)
@@ -111,8 +121,11 @@ impl Store {
                 .bind(&r.classified_comment)
                 .bind(&r.classified_by)
                 .bind(r.classified_at_ms)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                if let Some(edge_id) = r.id {
+                    remember(&mut tx, f.edge, Entity::Downtime, edge_id, id.try_get(0)?).await?;
+                }
             }
             Record::Sample(r) => {
                 sqlx::query(
@@ -127,7 +140,7 @@ impl Store {
                 .await?;
             }
             Record::Ticket(r) => {
-                let known = ticket_id(&mut tx, f.edge, r.id).await?;
+                let known = central_id(&mut tx, f.edge, Entity::Ticket, r.id).await?;
                 let q = match known {
                     Some(_) => {
                         "UPDATE andon_tickets SET line_id = $1, machine_id = $2, category = $3, priority = $4, \
@@ -181,7 +194,7 @@ impl Store {
                 }
             }
             Record::TicketEvent(r) => {
-                let Some(id) = ticket_id(&mut tx, f.edge, r.ticket_id).await? else {
+                let Some(id) = central_id(&mut tx, f.edge, Entity::Ticket, r.ticket_id).await? else {
                     return Err(ApplyError::Refused(format!(
                         "ticket {} of edge `{}` is not known here (its ticket record was not applied)",
                         r.ticket_id, f.edge
@@ -219,6 +232,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            Record::Row(row) => apply_row(&mut tx, f.edge, row).await?,
         }
         tx.commit().await?;
         Ok(Outcome::Applied)
@@ -235,17 +249,4 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
-}
-
-async fn ticket_id(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    edge: &str,
-    edge_ticket: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT ticket_id FROM forward_tickets WHERE edge = $1 AND edge_ticket_id = $2")
-        .bind(edge)
-        .bind(edge_ticket)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|r| r.try_get(0)).transpose()
 }

@@ -14,6 +14,7 @@ mod downtime;
 mod forward;
 pub use forward::{OutboxRow, OutboxStats, QuarantinedRecord};
 mod forward_apply;
+mod forward_rows;
 pub use forward_apply::{ApplyError, Forwarded};
 mod history;
 mod idempotency;

@@ -108,6 +108,14 @@ pub enum BusMessage {
         /// The replica that left.
         from: String,
     },
+    /// Records an edge forwarded grew these machines' history: their owners start them
+    /// again from the store.
+    Reload {
+        /// The replica that took the records.
+        from: String,
+        /// Machine ids.
+        machines: Vec<String>,
+    },
 }
 
 impl BusMessage {
@@ -121,7 +129,8 @@ impl BusMessage {
             | BusMessage::Trend { from, .. }
             | BusMessage::Flush { from, .. }
             | BusMessage::Flushed { from, .. }
-            | BusMessage::Released { from } => from,
+            | BusMessage::Released { from }
+            | BusMessage::Reload { from, .. } => from,
         }
     }
 
@@ -204,6 +213,13 @@ pub enum Outgoing<'a> {
     Released {
         /// The sender.
         from: &'a str,
+    },
+    /// See [`BusMessage::Reload`].
+    Reload {
+        /// The sender.
+        from: &'a str,
+        /// Machine ids.
+        machines: &'a [String],
     },
 }
 
