@@ -3,7 +3,8 @@
 //! when Redis restarts mid-stream the sockets are told they are `degraded`, then resync
 //! by snapshot; what people do on the replica that does not run a line (an Andon
 //! ticket, a reject, a job) reaches the one that does; a replica that stops hands its
-//! lines over at once.
+//! lines over at once; an edge's records taken by either replica of a central show live
+//! on both.
 //!
 //! Needs `MS5_TEST_POSTGRES_URL` and Debian's redis-server (scripts/test.sh provides
 //! both; each test starts a private redis-server of its own).
@@ -29,7 +30,12 @@ fn plant() -> String {
     format!("{TEST_PLANT}{LINE_B}\n[defects]\nother = []\n")
 }
 
-/// Replica `name`; `extra(name)` adds settings (PLC endpoints).
+/// [`plant`] with line-b run by edge `e9` (a central's plant model).
+fn central_plant() -> String {
+    plant().replacen("id = \"line-b\"\n", "id = \"line-b\"\nedge = \"e9\"\n", 1)
+}
+
+/// Replica `name`; `extra(name)` adds settings (PLC endpoints, `plant` the plant model).
 async fn replica(dir: &std::path::Path, db: &str, redis: &str, name: &str, extra: &dyn Fn(&str) -> Value) -> TestApp {
     let mut settings = json!({
         "store": { "url": db, "flush_interval": "50ms" },
@@ -37,11 +43,15 @@ async fn replica(dir: &std::path::Path, db: &str, redis: &str, name: &str, extra
         "cluster": { "enabled": true, "replica": name, "lease_ttl": "5m" },
         "redis": { "url": redis },
     });
+    let mut plant = plant();
     if let (Some(s), Some(more)) = (settings.as_object_mut(), extra(name).as_object()) {
         s.extend(more.clone());
+        if let Some(model) = s.remove("plant").as_ref().and_then(Value::as_str) {
+            plant = model.to_owned();
+        }
     }
     spawn_app(Spawn {
-        plant: &plant(),
+        plant: &plant,
         dir,
         clock: Clock::manual(T0),
         simulator: false,
@@ -409,4 +419,48 @@ async fn a_plc_is_polled_only_by_the_replica_that_runs_its_line() {
     })
     .await;
     device.stop().await;
+}
+
+#[actix_web::test]
+async fn a_clustered_central_shows_an_edges_records_live_on_every_replica() {
+    const TOKEN: &str = "forward-token-forward-token-0123";
+    let Some(redis) = RedisServer::start() else { return };
+    let settings = |_: &str| json!({ "plant": central_plant(), "auth": { "forward_token": TOKEN } });
+    let Some(Pair { owner, _dirs }) = pair_with("central", &redis, &settings).await else {
+        return;
+    };
+    // The edge's records reach the replica that does not run line-b.
+    let (runs, other) = (&owner[1], &owner[0]);
+    let minute = 60 * SEC;
+    let start = T0 - 10 * minute;
+    let mut records = vec![json!({ "seq": 1, "kind": "interval", "stream": "b-press", "payload": {
+        "machine_id": "b-press", "start_ms": start, "end_ms": T0 - minute, "state": "running", "micro_stop": 0 } })];
+    for (i, m) in (0..5).enumerate() {
+        let seq = i64::try_from(i).unwrap_or_default() + 2;
+        records.push(json!({ "seq": seq, "kind": "counts", "stream": "b-press", "payload": {
+            "machine_id": "b-press", "minute_ms": start + m * minute, "product": "", "total": 12, "good": 11,
+            "ideal_ms": 12_000 } }));
+    }
+    let (status, answer) = other
+        .call(
+            "POST",
+            "/api/v1/forward",
+            Some(TOKEN),
+            Some(&json!({ "edge": "e9", "records": records })),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let outcomes: Vec<&Value> = answer["results"]
+        .as_array()
+        .map(|r| r.iter().map(|r| &r["outcome"]).collect())
+        .unwrap_or_default();
+    assert_eq!(outcomes, vec![&json!("applied"); 6], "{answer}");
+    // The owner starts the press again from the store, and both replicas show its parts.
+    for (app, what) in [(runs, "the owner"), (other, "the replica that took the records")] {
+        until(&format!("60 parts of the edge on {what}"), || async {
+            app.machine_window("b-press", "1h").await["total"] == json!(60)
+        })
+        .await;
+    }
+    assert_eq!(other.machine_window("b-press", "1h").await["good"], json!(55));
 }
