@@ -749,6 +749,61 @@ async fn exactly_once_in_order(central_store: Option<String>) {
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("run by edge `edge-1`"), "{body}");
+    // …nor any production record: the edge writes them, and nothing goes back to it.
+    let (_, jobs) = central
+        .call("GET", "/api/v1/jobs?line=line-a", &central_admin, None)
+        .await;
+    let job = jobs["jobs"][0]["id"].as_i64().expect("the forwarded job");
+    let (_, orders) = central
+        .call("GET", "/api/v1/maintenance/orders?line=line-a", &central_admin, None)
+        .await;
+    let order = orders["orders"][0]["id"].as_i64().expect("the forwarded order");
+    let writes = [
+        (
+            "POST",
+            "/api/v1/jobs".to_owned(),
+            json!({ "line": "line-a", "product": "cola-2l", "target": 5 }),
+            "jobs",
+        ),
+        ("POST", format!("/api/v1/jobs/{job}/cancel"), json!({}), "jobs"),
+        (
+            "POST",
+            "/api/v1/rejects".to_owned(),
+            json!({ "machine": "a-filler", "defect": "other", "quantity": 1 }),
+            "rejects",
+        ),
+        (
+            "POST",
+            "/api/v1/checklist-templates".to_owned(),
+            json!({ "line": "line-a", "name": "x", "blocks_job_start": false,
+            "items": [{ "key": "k", "label": "k?", "kind": "yes_no" }] }),
+            "checklist templates",
+        ),
+        (
+            "POST",
+            "/api/v1/lines/line-a/handover".to_owned(),
+            json!({ "note": "hello" }),
+            "handover notes",
+        ),
+        (
+            "POST",
+            "/api/v1/maintenance/orders".to_owned(),
+            json!({ "machine": "a-filler", "problem": "x", "priority": "low" }),
+            "maintenance orders",
+        ),
+        (
+            "POST",
+            format!("/api/v1/maintenance/orders/{order}/notes"),
+            json!({ "note": "x" }),
+            "maintenance orders",
+        ),
+    ];
+    for (method, path, body, what) in writes {
+        let (status, answer) = central.call(method, &path, &central_admin, Some(&body)).await;
+        assert_eq!(status, 409, "{method} {path}: {answer}");
+        let want = format!("line `line-a` is run by edge `edge-1`: write its {what} there");
+        assert_eq!(answer["error"]["message"], json!(want), "{method} {path}");
+    }
 
     // A replay of applied records changes nothing: every one is a duplicate.
     let audit_rows = rows(

@@ -76,6 +76,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Refuses a write of `what` on `line` when an edge runs it (`edge` in the plant model):
+    /// the edge writes it and forwards it here, and nothing goes back to the edge.
+    pub fn written_here(&self, line: &str, what: &str) -> Result<(), ApiError> {
+        match self.plant.plant().line(line).and_then(|(_, l)| l.edge.as_deref()) {
+            Some(edge) => Err(ApiError::Conflict(format!(
+                "line `{line}` is run by edge `{edge}`: write its {what} there"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Appends to the audit log. A failure is logged and counted, never shown to the
     /// caller: the change it records has already happened.
     pub async fn audit(

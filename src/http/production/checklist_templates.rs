@@ -98,6 +98,7 @@ pub async fn create(
     let b: TemplateBody = field_json::parse(body.into_inner())?;
     known_line(&state, &b.line)?;
     caller.require_line(&b.line)?;
+    state.written_here(&b.line, "checklist templates")?;
     let spec = b.spec().validate()?;
     let t = state
         .store
@@ -173,6 +174,7 @@ pub async fn update(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let before = visible(&state, &caller, *id).await?;
+    state.written_here(&before.line, "checklist templates")?;
     let b: TemplateBody = field_json::parse(body.into_inner())?;
     if b.line != before.line {
         return Err(ApiError::BadRequest {
@@ -215,6 +217,7 @@ pub async fn update(
     security(("bearer" = [])))]
 pub async fn delete(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let before = visible(&state, &caller, *id).await?;
+    state.written_here(&before.line, "checklist templates")?;
     let deleted = state
         .store
         .delete_checklist_template(before.id, &caller.principal.name(), state.clock.now_ms())

@@ -151,6 +151,7 @@ pub async fn fill(
 ) -> Result<HttpResponse, ApiError> {
     let line = line.into_inner();
     line_in_scope(&state, &caller, &line)?;
+    state.written_here(&line, "checklists")?;
     let b: FillBody = field_json::parse(body.into_inner())?;
     let template = state
         .store

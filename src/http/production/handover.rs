@@ -72,6 +72,7 @@ pub async fn write(
 ) -> Result<HttpResponse, ApiError> {
     let line = line.into_inner();
     line_in_scope(&state, &caller, &line)?;
+    state.written_here(&line, "handover notes")?;
     let b: NoteBody = field_json::parse(body.into_inner())?;
     let note = valid_note(&b.note)?;
     let calendar = &state.plant.plant().calendar;

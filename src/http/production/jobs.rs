@@ -93,6 +93,7 @@ async fn plan_of(state: &AppState, caller: &Caller, b: JobBody) -> Result<JobPla
         ));
     }
     caller.require_line(&b.line)?;
+    state.written_here(&b.line, "jobs")?;
     if state.jobs.product(&b.product).await?.is_none() {
         return Err(field_error(
             "product",
@@ -270,6 +271,7 @@ pub async fn update(
 
 async fn act(state: &AppState, caller: &Caller, id: i64, action: JobAction) -> Result<HttpResponse, ApiError> {
     let job = visible_job(state, caller, id).await?;
+    state.written_here(&job.line, "jobs")?;
     let next = transition(job.id, job.state, action).map_err(|e| ApiError::Conflict(e.to_string()))?;
     let now: EpochMs = state.clock.now_ms();
     // A shift-start checklist that blocks job start must have passed in this shift.

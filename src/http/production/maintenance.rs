@@ -169,6 +169,7 @@ pub async fn create(
         ));
     }
     caller.require_line(&line)?;
+    state.written_here(&line, "maintenance orders")?;
     let order = state
         .store
         .insert_order(&NewOrder {
@@ -213,6 +214,7 @@ async fn act(
 ) -> Result<HttpResponse, ApiError> {
     let comment = optional_text("comment", body.comment.as_deref(), MAX_TEXT)?;
     let before = stored(state, caller, id).await?;
+    state.written_here(&before.line, "maintenance orders")?;
     let by = caller.principal.name();
     let now = state.clock.now_ms();
     let after = apply(&before, action, &by, now)?;
@@ -317,6 +319,7 @@ pub async fn note(
         minutes: minutes(b.minutes_spent)?,
     };
     let before = stored(&state, &caller, id).await?;
+    state.written_here(&before.line, "maintenance orders")?;
     next_state(id, before.state, OrderAction::Note)?;
     let (now, by) = (state.clock.now_ms(), caller.principal.name());
     if !state.store.add_order_note(id, &new, now, &by).await? {

@@ -149,6 +149,7 @@ pub async fn log(state: web::Data<AppState>, caller: Caller, body: web::Json<Val
     };
     let line = &plant.lines[machine.line];
     caller.require_line(&line.id)?;
+    state.written_here(&line.id, "rejects")?;
     if !line.defects.contains(&b.defect) {
         return Err(ApiError::BadRequest {
             message: format!(
@@ -310,6 +311,7 @@ pub async fn void(
         .ok_or_else(|| field_error("reason", "`reason` must say why the entry is void (1-1000 characters)"))?;
     let before = state.store.reject(id).await?.ok_or_else(|| not_found(id))?;
     caller.require_line(&before.line)?;
+    state.written_here(&before.line, "rejects")?;
     let by = caller.principal.name();
     let record = match state.store.void_reject(id, &by, &reason, state.clock.now_ms()).await? {
         Voided::Yes(record) => record,
