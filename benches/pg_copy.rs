@@ -1,6 +1,7 @@
-//! Raw samples into PostgreSQL: MS5's bulk path (`Store::write`: COPY into a temporary table,
-//! then `INSERT … ON CONFLICT DO NOTHING` into the day-partitioned `tag_samples`) against
-//! `psql \copy` of the same rows straight into the same table, in the same run.
+//! Raw samples into PostgreSQL: MS5's bulk path (`Store::write`: binary COPY straight into
+//! the day-partitioned `tag_samples`; a batch written before goes through a temporary table
+//! and `INSERT … ON CONFLICT DO NOTHING`) against `psql \copy` of the same rows straight
+//! into the same table, in the same run.
 //!
 //! `scripts/bench-postgres.sh` starts a private server and runs this with
 //! `MS5_BENCH_POSTGRES_URL` set; `ROWS` (default 1,000,000) and `BATCH` (default 5,000, the
