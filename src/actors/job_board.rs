@@ -256,6 +256,14 @@ impl JobBoard {
         Ok(())
     }
 
+    /// Reads the jobs again (they changed in the store elsewhere: on another replica, or
+    /// forwarded by an edge): machines take their running jobs' products, and every open
+    /// job goes on its channel.
+    pub async fn reread(&self) -> Result<(), StoreError> {
+        self.apply_products().await?;
+        self.publish_open(false).await
+    }
+
     /// Sends a job's view on `jobs:{line}`; a completed or cancelled job is sent once
     /// more and then leaves the channel's snapshot.
     pub fn publish(&self, view: &JobView) {

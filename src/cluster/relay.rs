@@ -45,11 +45,7 @@ impl Relay {
             BusMessage::Changed { topic: Topic::Jobs, .. } => {
                 let jobs = self.jobs.clone();
                 actix_rt::spawn(async move {
-                    let done = async {
-                        jobs.apply_products().await?;
-                        jobs.publish_open(false).await
-                    };
-                    if let Err(e) = done.await {
+                    if let Err(e) = jobs.reread().await {
                         tracing::warn!(error = %e, "cannot read the jobs changed on another replica");
                     }
                 });

@@ -51,48 +51,24 @@ pub enum Col {
     Real,
 }
 
-/// An entity whose edge ids the central maps to its own.
+/// A row named by another row's column, through the central's id map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
+pub enum Ref {
     /// An Andon ticket (mapped in `forward_tickets`).
     Ticket,
     /// A downtime event.
     Downtime,
-    /// A job.
-    Job,
-    /// A reject.
-    Reject,
-    /// A checklist template.
-    ChecklistTemplate,
-    /// A filled checklist.
-    Checklist,
-    /// A handover note.
-    HandoverNote,
-    /// A maintenance order.
-    MaintenanceOrder,
-    /// A maintenance order's event.
-    MaintenanceEvent,
-    /// A maintenance note.
-    MaintenanceNote,
-    /// A part used.
-    MaintenancePart,
+    /// A row of a forwarded production table.
+    Row(Table),
 }
 
-impl Entity {
-    /// Its name in the central's id map.
+impl Ref {
+    /// Its name in the central's id map (`forward_ids.entity`).
     pub fn as_str(self) -> &'static str {
         match self {
-            Entity::Ticket => "ticket",
-            Entity::Downtime => "downtime",
-            Entity::Job => "job",
-            Entity::Reject => "reject",
-            Entity::ChecklistTemplate => "checklist_template",
-            Entity::Checklist => "checklist",
-            Entity::HandoverNote => "handover_note",
-            Entity::MaintenanceOrder => "maintenance_order",
-            Entity::MaintenanceEvent => "maintenance_event",
-            Entity::MaintenanceNote => "maintenance_note",
-            Entity::MaintenancePart => "maintenance_part",
+            Ref::Ticket => "ticket",
+            Ref::Downtime => "downtime",
+            Ref::Row(t) => t.as_str(),
         }
     }
 }
@@ -100,8 +76,8 @@ impl Entity {
 /// How the central finds its copy of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
-    /// By the edge's `id`, through the id map of this entity.
-    Mapped(Entity),
+    /// By the edge's `id`, through the id map (entity: the table's kind).
+    Mapped,
     /// By these columns (a primary key or unique constraint): written with an upsert.
     Natural(&'static [&'static str]),
     /// The rows with these columns' values are deleted.
@@ -117,8 +93,8 @@ pub struct Spec {
     pub key: Key,
     /// The columns written (without `id`), with their types.
     pub columns: &'static [(&'static str, Col)],
-    /// Columns holding edge ids of other entities.
-    pub refs: &'static [(&'static str, Entity)],
+    /// Columns holding edge ids of other rows.
+    pub refs: &'static [(&'static str, Ref)],
     /// The column naming the row's line, checked to be this edge's.
     pub line: Option<&'static str>,
     /// The column naming the row's machine, checked to be on that line.
@@ -191,7 +167,7 @@ impl Table {
         };
         static JOB: Spec = Spec {
             table: "jobs",
-            key: Key::Mapped(Entity::Job),
+            key: Key::Mapped,
             columns: &[
                 ("line_id", Text),
                 ("product_code", Text),
@@ -217,13 +193,13 @@ impl Table {
                 ("state", Text),
                 ("actor", Text),
             ],
-            refs: &[("job_id", Entity::Job)],
+            refs: &[("job_id", Ref::Row(Table::Job))],
             line: None,
             machine: None,
         };
         static REJECT: Spec = Spec {
             table: "rejects",
-            key: Key::Mapped(Entity::Reject),
+            key: Key::Mapped,
             columns: &[
                 ("line_id", Text),
                 ("machine_id", Text),
@@ -243,7 +219,7 @@ impl Table {
         };
         static CHECKLIST_TEMPLATE: Spec = Spec {
             table: "checklist_templates",
-            key: Key::Mapped(Entity::ChecklistTemplate),
+            key: Key::Mapped,
             columns: &[
                 ("line_id", Text),
                 ("name", Text),
@@ -265,7 +241,7 @@ impl Table {
         };
         static CHECKLIST: Spec = Spec {
             table: "checklists",
-            key: Key::Mapped(Entity::Checklist),
+            key: Key::Mapped,
             columns: &[
                 ("line_id", Text),
                 ("template_id", Int),
@@ -282,15 +258,15 @@ impl Table {
                 ("ticket_id", Int),
             ],
             refs: &[
-                ("template_id", Entity::ChecklistTemplate),
-                ("ticket_id", Entity::Ticket),
+                ("template_id", Ref::Row(Table::ChecklistTemplate)),
+                ("ticket_id", Ref::Ticket),
             ],
             line: Some("line_id"),
             machine: None,
         };
         static HANDOVER_NOTE: Spec = Spec {
             table: "handover_notes",
-            key: Key::Mapped(Entity::HandoverNote),
+            key: Key::Mapped,
             columns: &[
                 ("line_id", Text),
                 ("shift_name", Text),
@@ -306,7 +282,7 @@ impl Table {
         };
         static MAINTENANCE_ORDER: Spec = Spec {
             table: "maintenance_orders",
-            key: Key::Mapped(Entity::MaintenanceOrder),
+            key: Key::Mapped,
             columns: &[
                 ("machine_id", Text),
                 ("line_id", Text),
@@ -326,13 +302,13 @@ impl Table {
                 ("cancelled_by", Text),
                 ("minutes_spent", Int),
             ],
-            refs: &[("downtime_id", Entity::Downtime), ("ticket_id", Entity::Ticket)],
+            refs: &[("downtime_id", Ref::Downtime), ("ticket_id", Ref::Ticket)],
             line: Some("line_id"),
             machine: Some("machine_id"),
         };
         static MAINTENANCE_EVENT: Spec = Spec {
             table: "maintenance_order_events",
-            key: Key::Mapped(Entity::MaintenanceEvent),
+            key: Key::Mapped,
             columns: &[
                 ("order_id", Int),
                 ("at_ms", Int),
@@ -340,13 +316,13 @@ impl Table {
                 ("actor", Text),
                 ("detail", Text),
             ],
-            refs: &[("order_id", Entity::MaintenanceOrder)],
+            refs: &[("order_id", Ref::Row(Table::MaintenanceOrder))],
             line: None,
             machine: None,
         };
         static MAINTENANCE_NOTE: Spec = Spec {
             table: "maintenance_notes",
-            key: Key::Mapped(Entity::MaintenanceNote),
+            key: Key::Mapped,
             columns: &[
                 ("order_id", Int),
                 ("at_ms", Int),
@@ -354,17 +330,17 @@ impl Table {
                 ("note", Text),
                 ("minutes_spent", Int),
             ],
-            refs: &[("order_id", Entity::MaintenanceOrder)],
+            refs: &[("order_id", Ref::Row(Table::MaintenanceOrder))],
             line: None,
             machine: None,
         };
         static MAINTENANCE_PART: Spec = Spec {
             table: "maintenance_parts",
-            key: Key::Mapped(Entity::MaintenancePart),
+            key: Key::Mapped,
             columns: &[("note_id", Int), ("order_id", Int), ("part", Text), ("quantity", Real)],
             refs: &[
-                ("note_id", Entity::MaintenanceNote),
-                ("order_id", Entity::MaintenanceOrder),
+                ("note_id", Ref::Row(Table::MaintenanceNote)),
+                ("order_id", Ref::Row(Table::MaintenanceOrder)),
             ],
             line: None,
             machine: None,
@@ -461,7 +437,7 @@ pub fn decode_row(
         return Err(bad("not an object".into()));
     };
     let edge_id = match spec.key {
-        Key::Mapped(_) => Some(
+        Key::Mapped => Some(
             obj.get("id")
                 .and_then(Value::as_i64)
                 .ok_or_else(|| bad("`id` must be an integer".into()))?,

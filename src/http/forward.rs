@@ -103,11 +103,7 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
         tracing::warn!(edge = %batch.edge, error = %e, "cannot show the forwarded records live; they are stored");
     }
     if jobs_changed {
-        let shown = async {
-            state.jobs.apply_products().await?;
-            state.jobs.publish_open(false).await
-        };
-        match shown.await {
+        match state.jobs.reread().await {
             Ok(()) => state.plant.changed(Topic::Jobs),
             Err(e) => {
                 tracing::warn!(edge = %batch.edge, error = %e, "cannot show the forwarded jobs live; they are stored")

@@ -9,7 +9,7 @@ use super::forward_rows::{apply_row, central_id, remember};
 use super::{Store, StoreError};
 use crate::domain::EpochMs;
 use crate::domain::forward::{Outcome, Record};
-use crate::domain::forward_tables::Entity;
+use crate::domain::forward_tables::Ref;
 
 /// Why a record was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +124,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
                 if let Some(edge_id) = r.id {
-                    remember(&mut tx, f.edge, Entity::Downtime, edge_id, id.try_get(0)?).await?;
+                    remember(&mut tx, f.edge, Ref::Downtime, edge_id, id.try_get(0)?).await?;
                 }
             }
             Record::Sample(r) => {
@@ -140,7 +140,7 @@ impl Store {
                 .await?;
             }
             Record::Ticket(r) => {
-                let known = central_id(&mut tx, f.edge, Entity::Ticket, r.id).await?;
+                let known = central_id(&mut tx, f.edge, Ref::Ticket, r.id).await?;
                 let q = match known {
                     Some(_) => {
                         "UPDATE andon_tickets SET line_id = $1, machine_id = $2, category = $3, priority = $4, \
@@ -194,7 +194,7 @@ impl Store {
                 }
             }
             Record::TicketEvent(r) => {
-                let Some(id) = central_id(&mut tx, f.edge, Entity::Ticket, r.ticket_id).await? else {
+                let Some(id) = central_id(&mut tx, f.edge, Ref::Ticket, r.ticket_id).await? else {
                     return Err(ApplyError::Refused(format!(
                         "ticket {} of edge `{}` is not known here (its ticket record was not applied)",
                         r.ticket_id, f.edge

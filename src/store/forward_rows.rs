@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::forward_apply::ApplyError;
 use super::sql;
-use crate::domain::forward_tables::{Entity, Key, TableRow, Val};
+use crate::domain::forward_tables::{Key, Ref, TableRow, Val};
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
@@ -15,17 +15,17 @@ type Tx = sqlx::Transaction<'static, sqlx::Any>;
 pub(crate) async fn apply_row(tx: &mut Tx, edge: &str, row: &TableRow) -> Result<(), ApplyError> {
     let spec = row.table.spec();
     let mut values = row.values.clone();
-    for &(column, entity) in spec.refs {
+    for &(column, named) in spec.refs {
         let Some(at) = spec.columns.iter().position(|(c, _)| *c == column) else {
             continue;
         };
         let Some(edge_id) = values[at].as_int() else {
             continue;
         };
-        let Some(id) = central_id(tx, edge, entity, edge_id).await? else {
+        let Some(id) = central_id(tx, edge, named, edge_id).await? else {
             return Err(ApplyError::Refused(format!(
                 "{} {edge_id} of edge `{edge}` is not known here (its record was not applied)",
-                entity.as_str().replace('_', " ")
+                named.as_str().replace('_', " ")
             )));
         };
         values[at] = Val::Int(Some(id));
@@ -33,9 +33,10 @@ pub(crate) async fn apply_row(tx: &mut Tx, edge: &str, row: &TableRow) -> Result
     let names: Vec<&str> = spec.columns.iter().map(|(c, _)| *c).collect();
     let marks = vec!["?"; names.len()].join(", ");
     match spec.key {
-        Key::Mapped(entity) => {
+        Key::Mapped => {
+            let me = Ref::Row(row.table);
             let edge_id = row.edge_id.unwrap_or_default();
-            match central_id(tx, edge, entity, edge_id).await? {
+            match central_id(tx, edge, me, edge_id).await? {
                 Some(id) => {
                     let set: Vec<String> = names.iter().map(|c| format!("{c} = ?")).collect();
                     let q = format!("UPDATE {} SET {} WHERE id = ?", spec.table, set.join(", "));
@@ -48,7 +49,7 @@ pub(crate) async fn apply_row(tx: &mut Tx, edge: &str, row: &TableRow) -> Result
                         names.join(", ")
                     );
                     let id: i64 = bind(sql::query(q), &values).fetch_one(&mut **tx).await?.try_get(0)?;
-                    remember(tx, edge, entity, edge_id, id).await?;
+                    remember(tx, edge, me, edge_id, id).await?;
                 }
             }
         }
@@ -98,15 +99,10 @@ fn bind<'q>(
     q
 }
 
-/// The central's id of `edge`'s `entity` numbered `edge_id`, if it was applied.
-pub(crate) async fn central_id(
-    tx: &mut Tx,
-    edge: &str,
-    entity: Entity,
-    edge_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+/// The central's id of `edge`'s row `edge_id` of `entity`, if it was applied.
+pub(crate) async fn central_id(tx: &mut Tx, edge: &str, entity: Ref, edge_id: i64) -> Result<Option<i64>, sqlx::Error> {
     let row = match entity {
-        Entity::Ticket => {
+        Ref::Ticket => {
             sql::query("SELECT ticket_id FROM forward_tickets WHERE edge = ? AND edge_ticket_id = ?")
                 .bind(edge.to_owned())
                 .bind(edge_id)
@@ -126,13 +122,7 @@ pub(crate) async fn central_id(
 }
 
 /// Notes that `edge`'s `entity` `edge_id` is the central's `id`.
-pub(crate) async fn remember(
-    tx: &mut Tx,
-    edge: &str,
-    entity: Entity,
-    edge_id: i64,
-    id: i64,
-) -> Result<(), sqlx::Error> {
+pub(crate) async fn remember(tx: &mut Tx, edge: &str, entity: Ref, edge_id: i64, id: i64) -> Result<(), sqlx::Error> {
     sql::query(
         "INSERT INTO forward_ids (edge, entity, edge_id, central_id) VALUES (?, ?, ?, ?) \
          ON CONFLICT (edge, entity, edge_id) DO UPDATE SET central_id = excluded.central_id",

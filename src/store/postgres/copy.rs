@@ -126,20 +126,25 @@ async fn copy_into(
     for u in samples {
         sample_tuple(u, &mut data);
         if data.len() >= CHUNK_BYTES {
-            if let Err(e) = copy.send(data.as_slice()).await {
-                // The COPY must be ended either way, or the connection errs on its next use.
-                let _ = copy.abort("not sent").await;
-                return Err(e);
-            }
+            copy = send(copy, &data).await?;
             data.clear();
         }
     }
     data.extend_from_slice(BINARY_TRAILER);
-    if let Err(e) = copy.send(data.as_slice()).await {
-        let _ = copy.abort("not sent").await;
-        return Err(e);
+    send(copy, &data).await?.finish().await
+}
+
+type CopyIn<'c> = sqlx::postgres::PgCopyIn<&'c mut sqlx::PgConnection>;
+
+/// Sends `data`; on failure ends the COPY, or the connection errs on its next use.
+async fn send<'c>(mut copy: CopyIn<'c>, data: &[u8]) -> Result<CopyIn<'c>, sqlx::Error> {
+    match copy.send(data).await {
+        Ok(_) => Ok(copy),
+        Err(e) => {
+            let _ = copy.abort("not sent").await;
+            Err(e)
+        }
     }
-    copy.finish().await
 }
 
 /// A sample stored already (PostgreSQL's `unique_violation`).
