@@ -60,14 +60,13 @@ pub async fn receive(state: web::Data<AppState>, body: web::Json<ForwardBatch>) 
                     };
                     match state.store.apply_forwarded(&f, state.clock.now_ms()).await {
                         Ok(outcome) => {
-                            jobs_changed |= outcome == Outcome::Applied
-                                && matches!(&record, Record::Row(r) if r.table.changes_jobs());
-                            if outcome == Outcome::Applied
-                                && let Some(idx) =
-                                    record_machine(&record).and_then(|m| plant.machine(m)).map(|(i, _)| i)
-                                && !grown.contains(&idx)
-                            {
-                                grown.push(idx);
+                            if outcome == Outcome::Applied {
+                                jobs_changed |= matches!(&record, Record::Row(r) if r.table.changes_jobs());
+                                if let Some((idx, _)) = record_machine(&record).and_then(|m| plant.machine(m))
+                                    && !grown.contains(&idx)
+                                {
+                                    grown.push(idx);
+                                }
                             }
                             (outcome, None)
                         }
